@@ -1,0 +1,27 @@
+# Berth: `make demo` shows it working, `make test` runs every test. Both install what is missing.
+SWIFT ?= swift
+BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
+
+.PHONY: deps build test demo bench images clean
+
+deps:
+	./scripts/install-deps
+
+build: deps
+	$(SWIFT) build
+
+images: deps
+	./scripts/make-test-images > /dev/null
+
+test: build images
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: build images
+	BERTH_BIN_DIR="$(BIN_DIR)" ./scripts/demo
+
+bench: build images
+	BERTH_BIN_DIR="$(BIN_DIR)" ./bench/run
+
+clean:
+	rm -rf .build

@@ -1,0 +1,17 @@
+import NIOHTTP1
+
+/// An error a route throws to answer with a status and Docker's `{"message": ...}` body.
+public struct APIError: Error, CustomStringConvertible {
+    public var status: HTTPResponseStatus
+    public var message: String
+
+    public init(_ status: HTTPResponseStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
+    public static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
+
+    public var description: String { message }
+}

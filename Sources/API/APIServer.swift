@@ -1,0 +1,156 @@
+import APIModels
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SystemSupport
+
+/// Serves a `Router` over HTTP/1.1 on a unix socket.
+///
+/// Each connection is a task reading requests in order. A malformed request gets NIO's 400 and
+/// the connection closes; oversized headers (over 80 KiB) and bodies are refused the same way.
+public final class APIServer: Sendable {
+    public typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+    /// Bodies larger than this are refused with 413 until a route asks to stream its body.
+    public static let maximumBodySize = 1 << 20
+
+    private let router: Router
+    private let logger: Logger
+    private let serverChannel: NIOAsyncChannel<Connection, Never>
+    public let socketPath: String
+
+    private init(router: Router, logger: Logger, serverChannel: NIOAsyncChannel<Connection, Never>, socketPath: String) {
+        self.router = router
+        self.logger = logger
+        self.serverChannel = serverChannel
+        self.socketPath = socketPath
+    }
+
+    /// Binds the socket (replacing a stale one) with `mode`, ready for `run()`.
+    public static func bind(
+        socketPath: String, mode: mode_t, router: Router, logger: Logger,
+        group: MultiThreadedEventLoopGroup = .singleton
+    ) async throws -> APIServer {
+        // The socket appears with the umask's mode; tighten the umask so it is never wider than `mode`.
+        let previousMask = umask(~mode & 0o777)
+        defer { umask(previousMask) }
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    return try Connection(wrappingChannelSynchronously: channel)
+                }
+            }
+        guard chmod(socketPath, mode) == 0 else { throw SystemError.call("chmod \(socketPath)", errno) }
+        return APIServer(router: router, logger: logger, serverChannel: channel, socketPath: socketPath)
+    }
+
+    /// Accepts connections until `close()`; returns once every connection has ended.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await serverChannel.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    /// Stops accepting; open streams end when their producers finish.
+    public func close() async {
+        try? await serverChannel.channel.close()
+        unlink(socketPath)
+    }
+
+    private func serve(_ connection: Connection) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var requests = inbound.makeAsyncIterator()
+                while let part = try await requests.next() {
+                    guard case .head(let head) = part else { continue }
+                    var body = ByteBuffer()
+                    var bodyTooLarge = false
+                    reading: while let part = try await requests.next() {
+                        switch part {
+                        case .body(var chunk):
+                            if body.readableBytes + chunk.readableBytes > Self.maximumBodySize {
+                                bodyTooLarge = true
+                            } else {
+                                body.writeBuffer(&chunk)
+                            }
+                        case .end:
+                            break reading
+                        case .head:
+                            return
+                        }
+                    }
+                    let response = bodyTooLarge
+                        ? HTTPResponse.error(.payloadTooLarge, "request body larger than \(Self.maximumBodySize) bytes")
+                        : await router.respond(method: head.method, uri: head.uri, headers: head.headers, body: body)
+                    logger.debug("request", metadata: [
+                        "method": "\(head.method.rawValue)", "uri": "\(head.uri)", "status": "\(response.status.code)",
+                    ])
+                    let keepAlive = head.isKeepAlive && !bodyTooLarge
+                    switch response.body {
+                    case .bytes(let bytes):
+                        try await writeComplete(response, bytes: bytes, version: head.version, keepAlive: keepAlive, to: outbound)
+                        if !keepAlive { return }
+                    case .stream(let chunks):
+                        try await writeStream(response, chunks: chunks, version: head.version, requests: requests, to: outbound)
+                        return
+                    }
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func responseHead(_ response: HTTPResponse, version: HTTPVersion) -> HTTPResponseHead {
+        var headers = response.headers
+        headers.replaceOrAdd(name: "Api-Version", value: APIVersion.current.description)
+        headers.replaceOrAdd(name: "Docker-Experimental", value: "false")
+        headers.replaceOrAdd(name: "Ostype", value: "linux")
+        headers.replaceOrAdd(name: "Server", value: "Berth/\(BerthVersion.version) (linux)")
+        return HTTPResponseHead(version: version, status: response.status, headers: headers)
+    }
+
+    private func writeComplete(
+        _ response: HTTPResponse, bytes: ByteBuffer, version: HTTPVersion, keepAlive: Bool,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        var head = responseHead(response, version: version)
+        head.headers.replaceOrAdd(name: "Content-Length", value: "\(bytes.readableBytes)")
+        if !keepAlive { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+        try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(bytes)), .end(nil)])
+    }
+
+    /// Writes chunks as they come; stops early when the client hangs up.
+    private func writeStream(
+        _ response: HTTPResponse, chunks: AsyncStream<ByteBuffer>, version: HTTPVersion,
+        requests: NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        var head = responseHead(response, version: version)
+        head.headers.replaceOrAdd(name: "Connection", value: "close")
+        try await outbound.write(.head(head))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await chunk in chunks {
+                    try await outbound.write(.body(.byteBuffer(chunk)))
+                }
+                try await outbound.write(.end(nil))
+            }
+            group.addTask {
+                // Nothing more is read on a streaming connection; end of input means the client left.
+                var remaining = requests
+                while try await remaining.next() != nil {}
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}

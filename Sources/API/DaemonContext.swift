@@ -1,0 +1,23 @@
+import Engine
+
+/// What routes need from the running daemon.
+public struct DaemonContext: Sendable {
+    public var root: String
+    public var execRoot: String
+    public var socketPath: String
+    public var store: StateStore
+    public var events: EventBus
+    public var host: HostState
+    public var debug: Bool
+
+    public init(root: String, execRoot: String, socketPath: String, store: StateStore, events: EventBus,
+                host: HostState, debug: Bool) {
+        self.root = root
+        self.execRoot = execRoot
+        self.socketPath = socketPath
+        self.store = store
+        self.events = events
+        self.host = host
+        self.debug = debug
+    }
+}

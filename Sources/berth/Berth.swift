@@ -1,0 +1,89 @@
+import APIClient
+import APIModels
+import ArgumentParser
+import Foundation
+
+@main
+struct Berth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berth",
+        abstract: "Run OCI images of any platform: natively, or in a utility VM of their architecture.",
+        version: BerthVersion.version,
+        subcommands: [VersionCommand.self, InfoCommand.self, SystemCommand.self, EventsCommand.self])
+
+    /// Accepts Docker's global `-H ADDR` before the command (`berth -H unix:///s version`) by
+    /// handing it to the command through `BERTH_HOST`, then runs the command as usual.
+    static func main() async {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        while let first = arguments.first {
+            var value: String?
+            if first == "-H" || first == "--host", arguments.count > 1 {
+                value = arguments[1]
+                arguments.removeFirst(2)
+            } else if first.hasPrefix("--host=") {
+                value = String(first.dropFirst("--host=".count))
+                arguments.removeFirst()
+            } else if first.hasPrefix("-H"), first.count > 2 {
+                value = String(first.dropFirst(2))
+                arguments.removeFirst()
+            }
+            guard let value else { break }
+            setenv("BERTH_HOST", value, 1)
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// `-H/--host`, shared by every command that talks to berthd.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: [.customShort("H"), .long], help: "Daemon address: unix:///path or tcp://host:port (default: $BERTH_HOST, else unix:///run/berth/berth.sock).")
+    var host: String?
+
+    /// Runs `body` with a client, closing it after, and turns failures into one line and exit 1.
+    func withClient<Result>(_ body: (BerthClient) async throws -> Result) async throws -> Result {
+        let address: DaemonAddress
+        do {
+            address = try DaemonAddress.resolve(flag: host, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let client = BerthClient(address: address)
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch let error as ClientError {
+            await client.shutdown()
+            Output.error("\(error)")
+            throw ExitCode.failure
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
+
+enum Output {
+    static func json<Value: Encodable>(_ value: Value) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("berth: \(message)\n".utf8))
+    }
+}

@@ -1,0 +1,108 @@
+import API
+import APIModels
+import ArgumentParser
+import Engine
+import Foundation
+import HostProbe
+import Logging
+import SystemSupport
+
+@main
+struct Berthd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berthd",
+        abstract: "The Berth daemon: runs OCI images of any platform, serving the Docker Engine API.",
+        version: BerthVersion.version)
+
+    @Option(help: "Directory for persistent state.")
+    var root = "/var/lib/berth"
+
+    @Option(help: "Directory for runtime files (sockets, pids).")
+    var execRoot = "/run/berth"
+
+    @Option(help: "Unix socket the API listens on (created with mode 0660).")
+    var socket = "/run/berth/berth.sock"
+
+    @Option(help: "Directory for host-wide caches (the KVM verdict, built guest kernels).")
+    var cacheDir = "/var/cache/berth"
+
+    @Option(help: "libvirt URI for utility VMs.")
+    var libvirtURI = "qemu:///system"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "berthd")
+        do {
+            try await serve(logger: logger)
+        } catch {
+            // One clear line, then a failing exit: the caller (a person, a service manager) sees why.
+            FileHandle.standardError.write(Data("berthd: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private func serve(logger: Logger) async throws {
+        guard geteuid() == 0 else {
+            throw ValidationError("berthd must run as root (namespaces, mounts, cgroups and VMs need it)")
+        }
+        for directory in [root, execRoot, cacheDir, (socket as NSString).deletingLastPathComponent] {
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let lock = try RootLock(root: root)
+        defer { lock.release() }
+        if SocketCheck.isListening(socket) {
+            throw ValidationError("another process is already serving \(socket): stop it, or pass a different --socket")
+        }
+
+        let store = try StateStore(directory: root)
+        let prober = HostProber(configuration: .init(libvirtURI: libvirtURI, scratchDirectory: root, cacheDirectory: cacheDir))
+        let host = HostState(report: await prober.probe(logger: logger))
+        let events = EventBus()
+        let context = DaemonContext(
+            root: root, execRoot: execRoot, socketPath: socket, store: store, events: events, host: host,
+            debug: logLevel <= .debug)
+
+        var router = Router()
+        SystemRoutes.register(on: &router, context: context)
+        let signals = SignalWatcher()
+        let server = try await APIServer.bind(socketPath: socket, mode: 0o660, router: router, logger: logger)
+        let report = await host.report
+        logger.info("berthd \(BerthVersion.version) listening", metadata: [
+            "socket": "\(socket)", "root": "\(root)", "pid": "\(getpid())",
+            "accelerator": "\(report.accelerator.kind.rawValue)", "cgroups": "\(report.cgroups.layout.rawValue)",
+        ])
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            for await request in signals.requests {
+                switch request {
+                case .reload:
+                    let report = await prober.probe(logger: logger)
+                    await host.replace(with: report)
+                    await events.publish(EngineEvent(
+                        type: "daemon", action: "reload", actorID: try store.daemonID(),
+                        attributes: ["name": ProcessInfo.processInfo.hostName, "accelerator": report.accelerator.kind.rawValue]))
+                    logger.info("host re-probed on SIGHUP")
+                case .shutdown(let signal):
+                    logger.info("shutting down", metadata: ["signal": "\(signal)"])
+                    await server.close()
+                    await events.finishAll()
+                    try await group.waitForAll()
+                    logger.info("stopped")
+                    return
+                }
+            }
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
