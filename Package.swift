@@ -93,8 +93,20 @@ let package = Package(
         ),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
-        .testTarget(name: "HostProbeTests", dependencies: ["HostProbe", "HostModel", "OCI"]),
+        .testTarget(
+            name: "HostProbeTests",
+            dependencies: ["HostProbe", "HostModel", "OCI", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(
+            name: "APITests",
+            dependencies: [
+                "API", "APIModels",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "APIClientTests", dependencies: ["APIClient"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["APIModels", "HostModel"]

@@ -11,6 +11,8 @@ public final class StateStore: Sendable {
         public var paused = 0
         public var stopped = 0
         public var images = 0
+
+        public init() {}
     }
 
     private let database: DatabasePool

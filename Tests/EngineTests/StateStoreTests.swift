@@ -1,0 +1,22 @@
+import Engine
+import Foundation
+import Testing
+
+@Suite struct StateStoreTests {
+    @Test func migratesOnceKeepsIdentityAndUsesWAL() throws {
+        let directory = NSTemporaryDirectory() + "state-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+
+        let first = try StateStore(directory: directory)
+        let identity = try first.daemonID()
+        #expect(UUID(uuidString: identity) != nil)
+        #expect(try first.journalMode() == "wal")
+        #expect(try first.appliedMigrations() == ["v1: daemon identity, containers, images"])
+        #expect(try first.counts() == StateStore.Counts())
+
+        let reopened = try StateStore(directory: directory)
+        #expect(try reopened.daemonID() == identity)
+        #expect(try reopened.appliedMigrations().count == 1)
+    }
+}
