@@ -20,8 +20,10 @@ test: build images
 demo: build images
 	BERTH_BIN_DIR="$(BIN_DIR)" ./scripts/demo
 
-bench: build images
-	BERTH_BIN_DIR="$(BIN_DIR)" ./bench/run
+# Timings come from optimised binaries; the debug build is for tests.
+bench: deps images
+	$(SWIFT) build -c release
+	BERTH_BIN_DIR="$$($(SWIFT) build -c release --show-bin-path)" ./bench/run
 
 clean:
 	rm -rf .build
