@@ -63,23 +63,17 @@ enum InfoBuilder {
             Labels: [],
             ExperimentalBuild: false,
             ServerVersion: BerthVersion.version,
-            Runtimes: ["berth": .init(path: "berth-shim")],
-            DefaultRuntime: "berth",
+            // No container runtime, security profile or live restore is claimed before the
+            // native runtime exists; the host's capabilities are reported under `Berth`.
+            Runtimes: [:],
+            DefaultRuntime: "",
             Swarm: .init(),
-            LiveRestoreEnabled: true,
+            LiveRestoreEnabled: false,
             Isolation: "",
             InitBinary: "",
-            SecurityOptions: securityOptions(host: host),
+            SecurityOptions: [],
             Warnings: warnings(host: host),
             Berth: .init(ExecRoot: context.execRoot, Socket: context.socketPath, Host: host))
-    }
-
-    static func securityOptions(host: HostReport) -> [String] {
-        var options: [String] = []
-        if host.seccomp.available { options.append("name=seccomp,profile=builtin") }
-        if host.userNamespaces.available { options.append("name=userns") }
-        if host.cgroups.layout == .v2 { options.append("name=cgroupns") }
-        return options
     }
 
     /// Things a user should know before relying on this host, in Docker's `WARNING:` style.

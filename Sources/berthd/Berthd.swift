@@ -81,27 +81,38 @@ struct Berthd: AsyncParsableCommand {
             "accelerator": "\(report.accelerator.kind.rawValue)", "cgroups": "\(report.cgroups.layout.rawValue)",
         ])
 
+        // Runs until a shutdown signal, or until the server fails; either way everything is closed.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
-            for await request in signals.requests {
-                switch request {
-                case .reload:
-                    let report = await prober.probe(logger: logger)
-                    await host.replace(with: report)
-                    await events.publish(EngineEvent(
-                        type: "daemon", action: "reload", actorID: try store.daemonID(),
-                        attributes: ["name": ProcessInfo.processInfo.hostName, "accelerator": report.accelerator.kind.rawValue]))
-                    logger.info("host re-probed on SIGHUP")
-                case .shutdown(let signal):
-                    logger.info("shutting down", metadata: ["signal": "\(signal)"])
-                    await server.close()
-                    await events.finishAll()
-                    try await group.waitForAll()
-                    logger.info("stopped")
-                    return
+            group.addTask {
+                for await request in signals.requests {
+                    switch request {
+                    case .reload:
+                        await reprobe(prober: prober, host: host, events: events, store: store, logger: logger)
+                    case .shutdown(let signal):
+                        logger.info("shutting down", metadata: ["signal": "\(signal)"])
+                        return
+                    }
                 }
             }
+            try await group.next()
+            await server.close()
+            await events.finishAll()
+            group.cancelAll()
+            try await group.waitForAll()
+            logger.info("stopped")
         }
+    }
+
+    /// SIGHUP: probe the host again (a new qemu, libvirt restarted, binfmt registered) and say so.
+    private func reprobe(prober: HostProber, host: HostState, events: EventBus, store: StateStore, logger: Logger) async {
+        let report = await prober.probe(logger: logger)
+        await host.replace(with: report)
+        let daemonID = (try? store.daemonID()) ?? ""
+        await events.publish(EngineEvent(
+            type: "daemon", action: "reload", actorID: daemonID,
+            attributes: ["name": ProcessInfo.processInfo.hostName, "accelerator": report.accelerator.kind.rawValue]))
+        logger.info("host re-probed on SIGHUP")
     }
 }
 
