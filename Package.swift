@@ -14,10 +14,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
     ],
     targets: [
         // Image-spec vocabulary shared by every layer: platforms (and later references, digests).
-        .target(name: "OCI"),
+        .target(name: "OCI", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+
+        // Linux headers Swift's Glibc module lacks (xattrs, statfs).
+        .target(name: "CLinux"),
 
         // libvirt's C API, linked from Debian's libvirt-dev.
         .systemLibrary(
@@ -28,6 +32,33 @@ let package = Package(
 
         // Small POSIX helpers every layer needs: crash-safe file writes, errno errors.
         .target(name: "SystemSupport"),
+
+        // libarchive (Debian libarchive-dev): tar reading and writing, gzip/zstd, secure extraction.
+        .systemLibrary(
+            name: "CArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
+
+        // Content-addressed blobs, image metadata, layer snapshots keyed by chain ID, safe unpack.
+        .target(
+            name: "ImageStore",
+            dependencies: [
+                "OCI", "CArchive", "CLinux", "SystemSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+
+        // OCI distribution API client: manifests, blobs, auth, retries.
+        .target(
+            name: "Registry",
+            dependencies: [
+                "OCI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
 
         // What the host can run, as plain values: shared by the prober, the daemon and clients.
         .target(name: "HostModel", dependencies: ["OCI"]),
@@ -48,7 +79,9 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "HostModel",
+                "HostModel", "ImageStore", "OCI", "Registry",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -58,7 +91,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "APIModels", "Engine", "HostModel", "SystemSupport",
+                "APIModels", "Engine", "HostModel", "ImageStore", "OCI", "Registry", "SystemSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -79,7 +112,8 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "API", "APIModels", "Engine", "HostProbe", "SystemSupport",
+                "API", "APIModels", "Engine", "HostProbe", "ImageStore", "Registry", "SystemSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -98,6 +132,7 @@ let package = Package(
             dependencies: ["HostProbe", "HostModel", "OCI", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCI"]),
         .testTarget(
             name: "APITests",
             dependencies: [

@@ -8,16 +8,18 @@ public struct DaemonContext: Sendable {
     public var store: StateStore
     public var events: EventBus
     public var host: HostState
+    public var images: ImageService
     public var debug: Bool
 
     public init(root: String, execRoot: String, socketPath: String, store: StateStore, events: EventBus,
-                host: HostState, debug: Bool) {
+                host: HostState, images: ImageService, debug: Bool) {
         self.root = root
         self.execRoot = execRoot
         self.socketPath = socketPath
         self.store = store
         self.events = events
         self.host = host
+        self.images = images
         self.debug = debug
     }
 }

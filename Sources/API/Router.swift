@@ -16,7 +16,8 @@ public struct Router: Sendable {
 
     public init() {}
 
-    /// Registers a handler; `{name}` segments bind to `request.parameters[name]`. GET routes answer HEAD too.
+    /// Registers a handler; `{name}` segments bind to `request.parameters[name]`, and one `{name*}`
+    /// binds one or more segments (image names contain slashes). GET routes answer HEAD too.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
         routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler))
     }
@@ -79,6 +80,17 @@ public struct Router: Sendable {
     }
 
     private static func match(_ pattern: [Substring], _ segments: [Substring]) -> [String: String]? {
+        if let wildcard = pattern.firstIndex(where: { $0.hasPrefix("{") && $0.hasSuffix("*}") }) {
+            let suffixCount = pattern.count - wildcard - 1
+            guard segments.count >= pattern.count,
+                  var parameters = match(Array(pattern[..<wildcard]), Array(segments[..<wildcard])),
+                  let suffix = match(Array(pattern[(wildcard + 1)...]), Array(segments[(segments.count - suffixCount)...]))
+            else { return nil }
+            parameters.merge(suffix) { $1 }
+            parameters[String(pattern[wildcard].dropFirst().dropLast(2))] =
+                segments[wildcard..<(segments.count - suffixCount)].joined(separator: "/")
+            return parameters
+        }
         guard pattern.count == segments.count else { return nil }
         var parameters: [String: String] = [:]
         for (expected, actual) in zip(pattern, segments) {

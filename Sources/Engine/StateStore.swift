@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ImageStore
 
 /// The daemon's persistent state: one SQLite database in WAL mode under `--root`.
 ///
@@ -15,7 +16,8 @@ public final class StateStore: Sendable {
         public init() {}
     }
 
-    private let database: DatabasePool
+    /// The database, for stores of other modules that keep their tables here.
+    public let database: DatabasePool
     public let path: String
 
     public init(directory: String) throws {
@@ -47,6 +49,7 @@ public final class StateStore: Sendable {
                 table.column("created", .datetime).notNull()
             }
         }
+        ImageCatalog.registerMigrations(&migrator)
         return migrator
     }
 

@@ -1,10 +1,13 @@
 import API
 import APIModels
 import ArgumentParser
+import AsyncHTTPClient
 import Engine
 import Foundation
 import HostProbe
+import ImageStore
 import Logging
+import Registry
 import SystemSupport
 
 @main
@@ -28,6 +31,9 @@ struct Berthd: AsyncParsableCommand {
 
     @Option(help: "libvirt URI for utility VMs.")
     var libvirtURI = "qemu:///system"
+
+    @Option(name: .customLong("insecure-registry"), help: "A registry (host:port) to reach over plain HTTP. Loopback registries always are. Repeatable.")
+    var insecureRegistries: [String] = []
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -67,12 +73,21 @@ struct Berthd: AsyncParsableCommand {
         let prober = HostProber(configuration: .init(libvirtURI: libvirtURI, scratchDirectory: root, cacheDirectory: cacheDir))
         let host = HostState(report: await prober.probe(logger: logger))
         let events = EventBus()
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let images = ImageService(
+            content: try ContentStore(root: root + "/content"),
+            snapshots: try SnapshotStore(root: root + "/snapshots"),
+            catalog: ImageCatalog(database: store.database),
+            registry: RegistryClient(http: http, configuration: .init(insecureRegistries: Set(insecureRegistries))),
+            events: events,
+            hostPlatform: await host.report.hostPlatform)
         let context = DaemonContext(
             root: root, execRoot: execRoot, socketPath: socket, store: store, events: events, host: host,
-            debug: logLevel <= .debug)
+            images: images, debug: logLevel <= .debug)
 
         var router = Router()
         SystemRoutes.register(on: &router, context: context)
+        ImageRoutes.register(on: &router, images: images)
         let signals = SignalWatcher()
         let server = try await APIServer.bind(socketPath: socket, mode: 0o660, router: router, logger: logger)
         let report = await host.report
@@ -100,8 +115,9 @@ struct Berthd: AsyncParsableCommand {
             await events.finishAll()
             group.cancelAll()
             try await group.waitForAll()
-            logger.info("stopped")
         }
+        try? await http.shutdown()
+        logger.info("stopped")
     }
 
     /// SIGHUP: probe the host again (a new qemu, libvirt restarted, binfmt registered) and say so.

@@ -1,0 +1,183 @@
+import APIModels
+import Engine
+import Foundation
+import ImageStore
+import NIOCore
+import NIOHTTP1
+import OCI
+import Registry
+
+/// `/images/*`: pull, list, inspect, history, tag, remove, prune.
+public enum ImageRoutes {
+    public static func register(on router: inout Router, images: ImageService) {
+        router.add(.POST, "/images/create") { request in try pull(request, images: images) }
+        router.add(.GET, "/images/json") { _ in
+            .json(try images.list().map { try summary($0, images: images) })
+        }
+        router.add(.GET, "/images/{name*}/json") { request in
+            let image = try resolve(request, images: images)
+            return .json(try inspect(image, images: images))
+        }
+        router.add(.GET, "/images/{name*}/history") { request in
+            .json(try history(resolve(request, images: images), images: images))
+        }
+        router.add(.POST, "/images/{name*}/tag") { request in
+            guard let repository = request.queryValue("repo"), !repository.isEmpty else {
+                throw APIError.badRequest("repository name (repo) is required")
+            }
+            let tag = request.queryValue("tag").flatMap { $0.isEmpty ? nil : $0 }
+            let target = try parseReference(tag.map { "\(repository):\($0)" } ?? repository)
+            try await mapErrors { try await images.tag(request.parameters["name"] ?? "", as: target) }
+            return HTTPResponse(status: .created)
+        }
+        router.add(.DELETE, "/images/{name*}") { request in
+            let deletions = try await mapErrors {
+                try await images.remove(request.parameters["name"] ?? "", force: request.queryFlag("force"))
+            }
+            return .json(deletions.map { deletion -> ImageDeleteItem in
+                switch deletion {
+                case .untagged(let name): return ImageDeleteItem(Untagged: name)
+                case .deleted(let id): return ImageDeleteItem(Deleted: id)
+                }
+            })
+        }
+        router.add(.POST, "/images/prune") { _ in
+            let freed = try mapErrors { try images.collectGarbage() }
+            return .json(PruneReport(ImagesDeleted: [], SpaceReclaimed: freed))
+        }
+    }
+
+    struct PruneReport: Encodable {
+        var ImagesDeleted: [ImageDeleteItem]
+        var SpaceReclaimed: Int64
+    }
+
+    // MARK: Pull
+
+    /// Streams Docker's progress JSON while the pull runs; a failure after the stream started is an
+    /// `errorDetail` line, which the docker CLI prints as `Error response from daemon`.
+    static func pull(_ request: HTTPRequest, images: ImageService) throws -> HTTPResponse {
+        guard let fromImage = request.queryValue("fromImage"), !fromImage.isEmpty else {
+            throw APIError.badRequest("fromImage is required (importing from a tarball is not supported)")
+        }
+        var name = fromImage
+        if let tag = request.queryValue("tag"), !tag.isEmpty {
+            name += tag.hasPrefix("sha256:") ? "@\(tag)" : ":\(tag)"
+        }
+        let reference = try parseReference(name)
+        let platform = try request.queryValue("platform").flatMap { $0.isEmpty ? nil : $0 }.map(parsePlatform)
+        let credentials = try RegistryAuthHeader.credentials(from: request.headers)
+
+        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+        let renderer = PullProgressRenderer(continuation: continuation)
+        let task = Task {
+            renderer.emit(ProgressMessage(status: "Pulling from \(reference.repository)", id: reference.tag ?? reference.withDefaultTag.tag))
+            do {
+                _ = try await images.pull(reference, platform: platform, credentials: credentials) { renderer.render($0) }
+            } catch {
+                renderer.emit(ProgressMessage(error: "\(error)"))
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(stream))
+    }
+
+    // MARK: Shapes
+
+    static func summary(_ image: ImageRecord, images: ImageService) throws -> ImageSummary {
+        let config = try? images.config(of: image)
+        return ImageSummary(
+            Id: image.id.description, RepoTags: image.tags, RepoDigests: image.repoDigests,
+            Created: epochSeconds(image.created), Size: image.size, Labels: config?.config?.Labels,
+            Platform: image.platform.description)
+    }
+
+    static func inspect(_ image: ImageRecord, images: ImageService) throws -> ImageInspect {
+        let raw = try JSONDecoder().decode(JSONValue.self, from: images.rawConfig(of: image))
+        let snapshotPaths = image.layers.reversed().map { images.snapshots.diffPath($0.chainID) }
+        return ImageInspect(
+            Id: image.id.description, RepoTags: image.tags, RepoDigests: image.repoDigests,
+            Created: image.created ?? "", Author: raw["author"]?.stringValue ?? "",
+            Config: raw["config"], Architecture: image.platform.architecture, Variant: image.platform.variant,
+            Os: image.platform.os, Size: image.size,
+            GraphDriver: .init(Name: "overlay2", Data: ["LowerDir": snapshotPaths.joined(separator: ":")]),
+            RootFS: .init(Layers: image.layers.map(\.diffID.description)))
+    }
+
+    struct HistoryItem: Encodable {
+        var Id: String
+        var Created: Int64
+        var CreatedBy: String
+        var Tags: [String]?
+        var Size: Int64
+        var Comment: String
+    }
+
+    /// Newest first; the entry that made a layer carries the image ID on the top one, `<missing>` below.
+    static func history(_ image: ImageRecord, images: ImageService) throws -> [HistoryItem] {
+        let config = try images.config(of: image)
+        var layerSizes = image.layers.map { images.snapshots.size($0.chainID) }.makeIterator()
+        var items = (config.history ?? []).map { entry -> HistoryItem in
+            let size = entry.empty_layer == true ? 0 : (layerSizes.next() ?? 0)
+            return HistoryItem(Id: "<missing>", Created: epochSeconds(entry.created), CreatedBy: entry.created_by ?? "",
+                               Tags: nil, Size: size, Comment: entry.comment ?? "")
+        }
+        items.reverse()
+        if !items.isEmpty {
+            items[0].Id = image.id.description
+            items[0].Tags = image.tags
+        }
+        return items
+    }
+
+    // MARK: Helpers
+
+    static func resolve(_ request: HTTPRequest, images: ImageService) throws -> ImageRecord {
+        let platform = try request.queryValue("platform").flatMap { $0.isEmpty ? nil : $0 }.map(parsePlatform)
+        return try mapErrors { try images.resolve(request.parameters["name"] ?? "", platform: platform) }
+    }
+
+    static func parseReference(_ text: String) throws -> Reference {
+        do { return try Reference(parsing: text) } catch { throw APIError.badRequest("\(error)") }
+    }
+
+    static func parsePlatform(_ text: String) throws -> Platform {
+        do { return try Platform(parsing: text) } catch { throw APIError.badRequest("\(error)") }
+    }
+
+    static func epochSeconds(_ rfc3339: String?) -> Int64 {
+        guard let rfc3339 else { return 0 }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let date = formatter.date(from: rfc3339) ?? ISO8601DateFormatter().date(from: rfc3339)
+        return Int64(date?.timeIntervalSince1970 ?? 0)
+    }
+
+    /// Maps engine errors onto Docker's status codes.
+    static func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch { throw translate(error) }
+    }
+
+    static func mapErrors<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw translate(error) }
+    }
+
+    static func translate(_ error: Error) -> Error {
+        switch error {
+        case let error as APIError: return error
+        case let error as CatalogError:
+            switch error {
+            case .notFound, .platformNotPresent: return APIError(.notFound, error.description)
+            case .ambiguous: return APIError(.badRequest, error.description)
+            }
+        case let error as ImageError:
+            switch error {
+            case .conflict: return APIError(.conflict, error.description)
+            default: return APIError(.badRequest, error.description)
+            }
+        case let error as ReferenceError: return APIError(.badRequest, error.description)
+        default: return APIError(.internalServerError, "\(error)")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import APIModels
+import Engine
+import Foundation
+import NIOCore
+
+/// Turns pull progress into Docker's JSON lines (the docker CLI draws its bars from them).
+final class PullProgressRenderer: Sendable {
+    private let continuation: AsyncStream<ByteBuffer>.Continuation
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+
+    init(continuation: AsyncStream<ByteBuffer>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func emit(_ message: ProgressMessage) {
+        guard var data = try? encoder.encode(message) else { return }
+        data.append(UInt8(ascii: "\n"))
+        continuation.yield(ByteBuffer(bytes: data))
+    }
+
+    func render(_ progress: PullProgress) {
+        switch progress {
+        case .resolving:
+            break
+        case .layerQueued(let digest):
+            emit(ProgressMessage(status: "Pulling fs layer", id: digest.shortID, detail: .init()))
+        case .layerPresent(let digest):
+            emit(ProgressMessage(status: "Already exists", id: digest.shortID, detail: .init()))
+        case .downloading(let digest, let current, let total):
+            emit(ProgressMessage(status: "Downloading", id: digest.shortID, detail: .init(current: current, total: total),
+                                 progress: Self.bar(current: current, total: total)))
+        case .downloaded(let digest):
+            emit(ProgressMessage(status: "Verifying Checksum", id: digest.shortID, detail: .init()))
+            emit(ProgressMessage(status: "Download complete", id: digest.shortID, detail: .init()))
+        case .extracting(let digest):
+            emit(ProgressMessage(status: "Extracting", id: digest.shortID, detail: .init()))
+        case .layerDone(let digest):
+            emit(ProgressMessage(status: "Pull complete", id: digest.shortID, detail: .init()))
+        case .finished(let digest, let reference, let newImage):
+            emit(ProgressMessage(status: "Digest: \(digest)"))
+            emit(ProgressMessage(status: newImage ? "Status: Downloaded newer image for \(reference)"
+                                                  : "Status: Image is up to date for \(reference)"))
+        }
+    }
+
+    /// `[=====>      ]  1.2MB/3.4MB`, Docker's bar.
+    static func bar(current: Int64, total: Int64) -> String {
+        let width = 50
+        let filled = total > 0 ? min(width, Int(Double(current) / Double(total) * Double(width))) : 0
+        let arrow = String(repeating: "=", count: max(0, filled - 1)) + (filled > 0 ? ">" : "")
+        let padding = String(repeating: " ", count: width - arrow.count)
+        return "[\(arrow)\(padding)] \(humanSize(current))/\(humanSize(total))"
+    }
+
+    static func humanSize(_ bytes: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000, unit < units.count - 1 { value /= 1000; unit += 1 }
+        return String(format: unit == 0 ? "%.0f%@" : "%.3g%@", value, units[unit])
+    }
+}

@@ -1,0 +1,2 @@
+// Headers only; this file gives the target something to compile.
+#include "CLinux.h"

@@ -1,0 +1,307 @@
+import Foundation
+import ImageStore
+import Logging
+import OCI
+import NIOCore
+import Registry
+
+/// Images: pull from registries, name, inspect, remove, collect garbage.
+///
+/// A pull downloads missing blobs in parallel (each verified while it streams), unpacks layers in
+/// order as soon as each is present, and records the image only when everything is in place, so
+/// a pull cut short at any point leaves no reference to missing content.
+public final class ImageService: Sendable {
+    public let content: ContentStore
+    public let snapshots: SnapshotStore
+    public let catalog: ImageCatalog
+    private let registry: RegistryClient
+    private let unpacker: LayerUnpacker
+    private let events: EventBus
+    public let hostPlatform: Platform
+    private let parallelDownloads = 3
+
+    public init(content: ContentStore, snapshots: SnapshotStore, catalog: ImageCatalog, registry: RegistryClient,
+                unpacker: LayerUnpacker = LayerUnpacker(), events: EventBus, hostPlatform: Platform) {
+        self.content = content
+        self.snapshots = snapshots
+        self.catalog = catalog
+        self.registry = registry
+        self.unpacker = unpacker
+        self.events = events
+        self.hostPlatform = hostPlatform
+    }
+
+    // MARK: Pull
+
+    public func pull(
+        _ requested: Reference, platform requestedPlatform: Platform?, credentials: RegistryCredentials?,
+        progress: @escaping @Sendable (PullProgress) -> Void
+    ) async throws -> ImageRecord {
+        let reference = requested.withDefaultTag
+        let platform = requestedPlatform ?? hostPlatform
+        progress(.resolving(reference.tag ?? reference.digest?.description ?? Reference.defaultTag))
+
+        let top = try await registry.manifest(reference, credentials: credentials)
+        var manifestFetch = top
+        if MediaType.indexTypes.contains(top.mediaType) {
+            let index: ImageIndex
+            do {
+                index = try JSONDecoder().decode(ImageIndex.self, from: top.data)
+            } catch {
+                throw RegistryError.badManifest("\(reference): \(error)")
+            }
+            guard let entry = index.manifest(for: platform) else {
+                throw RegistryError.noMatchingPlatform(reference: reference.description, wanted: platform, available: index.platforms)
+            }
+            var byDigest = reference
+            byDigest.tag = nil
+            byDigest.digest = entry.digest
+            manifestFetch = try await registry.manifest(byDigest, credentials: credentials)
+        }
+        guard MediaType.manifestTypes.contains(manifestFetch.mediaType) else {
+            throw RegistryError.badManifest("\(reference): unsupported media type \(manifestFetch.mediaType)")
+        }
+        let manifest: ImageManifest
+        do {
+            manifest = try JSONDecoder().decode(ImageManifest.self, from: manifestFetch.data)
+        } catch {
+            throw RegistryError.badManifest("\(reference): \(error)")
+        }
+        for layer in manifest.layers where !MediaType.layerTypes.contains(layer.mediaType) || layer.size < 0 {
+            throw RegistryError.badManifest("\(reference): layer \(layer.digest) has unsupported media type \(layer.mediaType)")
+        }
+
+        try await fetch(manifest.config, from: reference, credentials: credentials, progress: nil)
+        let config = try decodeConfig(manifest.config.digest)
+        if requestedPlatform != nil, config.platform != platform {
+            throw ImageError.platformMismatch(reference.description, wanted: platform, actual: config.platform)
+        }
+        guard config.rootfs.diff_ids.count == manifest.layers.count else {
+            throw RegistryError.badManifest("\(reference): \(manifest.layers.count) layers but \(config.rootfs.diff_ids.count) diff IDs in the config")
+        }
+        let chainIDs = SnapshotStore.chainIDs(config.rootfs.diff_ids)
+
+        let size = try await fetchAndUnpack(
+            manifest.layers, chainIDs: chainIDs, diffIDs: config.rootfs.diff_ids, from: reference,
+            credentials: credentials, progress: progress)
+
+        try content.write(manifestFetch.data, expected: manifestFetch.digest)
+        let existing = try catalog.image(id: manifest.config.digest)
+        let record = ImageRecord(
+            id: manifest.config.digest, manifestDigest: manifestFetch.digest, manifestMediaType: manifestFetch.mediaType,
+            platform: config.platform, created: config.created, size: size,
+            layers: zip(manifest.layers, zip(config.rootfs.diff_ids, chainIDs)).map { layer, ids in
+                LayerRecord(blob: layer.digest, mediaType: layer.mediaType, blobSize: layer.size, diffID: ids.0, chainID: ids.1)
+            })
+        var repoDigest = reference
+        repoDigest.tag = nil
+        repoDigest.digest = top.digest
+        try catalog.add(record, tag: reference.tag != nil ? reference : nil, repoDigest: repoDigest)
+        await events.publish(EngineEvent(type: "image", action: "pull", actorID: reference.description,
+                                         attributes: ["name": reference.description, "platform": config.platform.description]))
+        progress(.finished(digest: top.digest, reference: reference.description, newImage: existing == nil))
+        return try catalog.image(id: record.id) ?? record
+    }
+
+    /// Downloads missing layer blobs, `parallelDownloads` at a time, and unpacks them in order as soon
+    /// as each one and all below it are present. Returns the unpacked size of the whole image.
+    private func fetchAndUnpack(
+        _ layers: [Descriptor], chainIDs: [Digest], diffIDs: [Digest], from reference: Reference,
+        credentials: RegistryCredentials?, progress: @escaping @Sendable (PullProgress) -> Void
+    ) async throws -> Int64 {
+        for layer in layers {
+            progress(content.contains(layer.digest) ? .layerPresent(layer.digest) : .layerQueued(layer.digest))
+        }
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            var next = 0
+            func startNext() {
+                guard next < layers.count else { return }
+                let index = next
+                next += 1
+                group.addTask {
+                    try await self.fetch(layers[index], from: reference, credentials: credentials, progress: progress)
+                    return index
+                }
+            }
+            for _ in 0..<parallelDownloads { startNext() }
+            var present = Set<Int>()
+            var unpacked = 0
+            var total: Int64 = 0
+            while let finished = try await group.next() {
+                present.insert(finished)
+                startNext()
+                while present.contains(unpacked) {
+                    let layer = layers[unpacked]
+                    let chainID = chainIDs[unpacked]
+                    let diffID = diffIDs[unpacked]
+                    if !snapshots.contains(chainID) {
+                        progress(.extracting(layer.digest))
+                        let blob = content.path(of: layer.digest)
+                        let snapshots = snapshots
+                        let unpacker = unpacker
+                        try await runBlocking {
+                            try snapshots.create(chainID, blob: blob, layer: layer.digest, diffID: diffID, unpacker: unpacker)
+                        }
+                    }
+                    total += snapshots.size(chainID)
+                    progress(.layerDone(layer.digest))
+                    unpacked += 1
+                }
+            }
+            return total
+        }
+    }
+
+    /// Makes sure a blob is in the content store, downloading it if needed.
+    private func fetch(_ descriptor: Descriptor, from reference: Reference, credentials: RegistryCredentials?,
+                       progress: (@Sendable (PullProgress) -> Void)?) async throws {
+        if content.contains(descriptor.digest) { return }
+        let content = content
+        let reporter = DownloadReporter(digest: descriptor.digest, total: descriptor.size, progress: progress)
+        try await registry.blob(descriptor, repository: reference, credentials: credentials) {
+            ReportingSink(writer: try content.ingest(descriptor), reporter: reporter)
+        }
+        progress?(.downloaded(descriptor.digest))
+    }
+
+    func decodeConfig(_ digest: Digest) throws -> ImageConfig {
+        do {
+            return try JSONDecoder().decode(ImageConfig.self, from: content.read(digest))
+        } catch let error as ContentError {
+            throw error
+        } catch {
+            throw RegistryError.badManifest("image config \(digest): \(error)")
+        }
+    }
+
+    // MARK: Names, inspection, removal
+
+    public func list() throws -> [ImageRecord] {
+        try catalog.all()
+    }
+
+    public func resolve(_ name: String, platform: Platform? = nil) throws -> ImageRecord {
+        try catalog.resolve(name, platform: platform, hostPlatform: hostPlatform)
+    }
+
+    public func config(of image: ImageRecord) throws -> ImageConfig {
+        try decodeConfig(image.id)
+    }
+
+    /// The config as stored, for inspect output that must not lose fields Berth does not model.
+    public func rawConfig(of image: ImageRecord) throws -> Data {
+        try content.read(image.id)
+    }
+
+    public func tag(_ source: String, as target: Reference) async throws {
+        guard target.digest == nil else { throw ImageError.invalidTag(target.description) }
+        let image = try resolve(source)
+        try catalog.add(image, tag: target.withDefaultTag, repoDigest: nil)
+        await events.publish(EngineEvent(type: "image", action: "tag", actorID: image.id.description,
+                                         attributes: ["name": target.withDefaultTag.description]))
+    }
+
+    /// Docker's `rmi`: untags the name; deletes the image when no name is left (or when forced).
+    public func remove(_ name: String, force: Bool) async throws -> [ImageDeletion] {
+        let image = try resolve(name)
+        var deletions: [ImageDeletion] = []
+        let byName = (try? Reference(parsing: name)).map { reference in
+            image.tags.contains(reference.withDefaultTag.description) || image.repoDigests.contains(reference.description)
+        } ?? false
+        if byName, let reference = try? Reference(parsing: name) {
+            if try catalog.untag(reference, imageID: image.id) {
+                deletions.append(.untagged(reference.digest == nil ? reference.withDefaultTag.description : reference.description))
+                await events.publish(EngineEvent(type: "image", action: "untag", actorID: image.id.description,
+                                                 attributes: ["name": reference.description]))
+            }
+            let remaining = try catalog.image(id: image.id)
+            if let remaining, !remaining.tags.isEmpty { return deletions }
+        } else if image.tags.count > 1 && !force {
+            throw ImageError.conflict("unable to delete \(image.id.shortID) (must be forced) - image is referenced in multiple repositories")
+        }
+        let current = try catalog.image(id: image.id) ?? image
+        for tag in current.tags { deletions.append(.untagged(tag)) }
+        for digest in current.repoDigests { deletions.append(.untagged(digest)) }
+        try catalog.delete(image.id)
+        deletions.append(.deleted(image.id.description))
+        await events.publish(EngineEvent(type: "image", action: "delete", actorID: image.id.description,
+                                         attributes: ["name": name]))
+        try collectGarbage()
+        return deletions
+    }
+
+    /// Removes blobs and snapshots no image refers to; returns the bytes freed.
+    @discardableResult
+    public func collectGarbage() throws -> Int64 {
+        let referenced = try catalog.referenced()
+        var freed: Int64 = 0
+        for digest in content.allDigests() where !referenced.blobs.contains(digest) {
+            freed += content.size(of: digest) ?? 0
+            content.delete(digest)
+        }
+        for chainID in snapshots.all() where !referenced.chainIDs.contains(chainID) {
+            freed += snapshots.size(chainID)
+            snapshots.remove(chainID)
+        }
+        return freed
+    }
+}
+
+public enum ImageDeletion: Sendable, Equatable {
+    case untagged(String)
+    case deleted(String)
+}
+
+public enum ImageError: Error, Equatable, CustomStringConvertible {
+    case platformMismatch(String, wanted: Platform, actual: Platform)
+    case invalidTag(String)
+    case conflict(String)
+
+    public var description: String {
+        switch self {
+        case .platformMismatch(let reference, let wanted, let actual):
+            return "image with reference \(reference) was found but its platform (\(actual)) does not match the specified platform (\(wanted))"
+        case .invalidTag(let tag): return "refusing to create a tag with a digest reference: \(tag)"
+        case .conflict(let message): return "conflict: \(message)"
+        }
+    }
+}
+
+/// Reports download progress about every 512 KiB.
+final class DownloadReporter: @unchecked Sendable {
+    let digest: Digest
+    let total: Int64
+    let progress: (@Sendable (PullProgress) -> Void)?
+    private var lastReported: Int64 = 0
+
+    init(digest: Digest, total: Int64, progress: (@Sendable (PullProgress) -> Void)?) {
+        self.digest = digest
+        self.total = total
+        self.progress = progress
+    }
+
+    func advanced(to current: Int64) {
+        guard let progress, current - lastReported >= 512 << 10 || current == total else { return }
+        lastReported = current
+        progress(.downloading(digest, current: current, total: total))
+    }
+}
+
+/// A blob writer that also reports progress.
+final class ReportingSink: BlobSink {
+    let writer: BlobWriter
+    let reporter: DownloadReporter
+
+    init(writer: BlobWriter, reporter: DownloadReporter) {
+        self.writer = writer
+        self.reporter = reporter
+    }
+
+    func write(_ bytes: ByteBufferView) throws {
+        try writer.write(bytes)
+        reporter.advanced(to: writer.written)
+    }
+
+    func commit() throws { try writer.commit() }
+    func abort() { writer.abort() }
+}

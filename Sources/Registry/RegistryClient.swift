@@ -1,0 +1,257 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import OCI
+
+/// A client of the OCI distribution API (v2) for pulling: manifests by tag or digest, blobs streamed
+/// into a sink with their digest checked, bearer-token and basic auth, retries with backoff.
+public final class RegistryClient: Sendable {
+    public struct Configuration: Sendable {
+        /// Registries spoken to over plain HTTP. Loopback registries always are.
+        public var insecureRegistries: Set<String>
+        public var attempts: Int
+        public var maximumManifestSize: Int
+
+        public init(insecureRegistries: Set<String> = [], attempts: Int = 4, maximumManifestSize: Int = 4 << 20) {
+            self.insecureRegistries = insecureRegistries
+            self.attempts = attempts
+            self.maximumManifestSize = maximumManifestSize
+        }
+    }
+
+    /// A fetched manifest or index, verified against its digest.
+    public struct FetchedManifest: Sendable {
+        public var data: Data
+        public var mediaType: String
+        public var digest: Digest
+    }
+
+    private let http: HTTPClient
+    private let configuration: Configuration
+    private let tokens = TokenCache()
+
+    public init(http: HTTPClient, configuration: Configuration = .init()) {
+        self.http = http
+        self.configuration = configuration
+    }
+
+    /// GET `/v2/<path>/manifests/<tag or digest>`.
+    public func manifest(_ reference: Reference, credentials: RegistryCredentials?) async throws -> FetchedManifest {
+        let domain = try Self.domain(of: reference)
+        let selector = reference.digest?.description ?? reference.tag ?? Reference.defaultTag
+        let url = baseURL(domain) + "/v2/\(reference.path)/manifests/\(selector)"
+        var headers = HTTPHeaders()
+        headers.add(name: "Accept", value: MediaType.manifestAccept.joined(separator: ", "))
+        let response = try await send(url: url, headers: headers, repository: reference, credentials: credentials)
+        let body = try await collect(response, limit: configuration.maximumManifestSize, what: "manifest \(reference)")
+        let data = Data(body.readableBytesView)
+        let digest = DigestHasher.digest(of: data)
+        if let expected = reference.digest, expected != digest {
+            throw RegistryError.badManifest("\(reference): content digest \(digest) does not match")
+        }
+        if let header = response.headers.first(name: "Docker-Content-Digest"), let announced = try? Digest(parsing: header),
+           announced != digest {
+            throw RegistryError.badManifest("\(reference): registry announced \(announced) but sent \(digest)")
+        }
+        let headerType = response.headers.first(name: "Content-Type")?.split(separator: ";").first.map(String.init)
+        let kind = try? JSONDecoder().decode(ManifestKind.self, from: data)
+        guard let mediaType = kind?.resolvedMediaType ?? headerType else {
+            throw RegistryError.badManifest("\(reference): neither an image manifest nor an index")
+        }
+        return FetchedManifest(data: data, mediaType: mediaType, digest: digest)
+    }
+
+    /// GET `/v2/<path>/blobs/<digest>`, handing each chunk to `sink` as it arrives.
+    /// The sink verifies size and digest; a failed attempt is retried from the start with a fresh sink.
+    public func blob(
+        _ descriptor: Descriptor, repository: Reference, credentials: RegistryCredentials?,
+        sink: @Sendable () throws -> BlobSink
+    ) async throws {
+        let domain = try Self.domain(of: repository)
+        let url = baseURL(domain) + "/v2/\(repository.path)/blobs/\(descriptor.digest)"
+        try await withRetries(url: url) {
+            let response = try await self.send(url: url, headers: [:], repository: repository, credentials: credentials, retry: false)
+            let destination = try sink()
+            var body = response.body.makeAsyncIterator()
+            do {
+                while true {
+                    let chunk: ByteBuffer?
+                    do {
+                        chunk = try await body.next()
+                    } catch {
+                        // A broken transfer: worth another attempt.
+                        throw RegistryError.unreachable(url, "transfer interrupted: \(error)")
+                    }
+                    guard let chunk else { break }
+                    try destination.write(chunk.readableBytesView)
+                }
+                try destination.commit()
+            } catch {
+                destination.abort()
+                throw error
+            }
+        }
+    }
+
+    // MARK: - HTTP
+
+    func baseURL(_ domain: String) -> String {
+        (Self.isLoopback(domain) || configuration.insecureRegistries.contains(domain) ? "http://" : "https://") + domain
+    }
+
+    static func domain(of reference: Reference) throws -> String {
+        guard let domain = reference.domain else { throw RegistryError.noRegistry(reference.description) }
+        return domain
+    }
+
+    static func isLoopback(_ domain: String) -> Bool {
+        let host = domain.hasPrefix("[") ? String(domain.prefix(while: { $0 != "]" }).dropFirst())
+            : String(domain.split(separator: ":").first ?? "")
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1"
+    }
+
+    /// Sends a GET, answering an auth challenge once; retries 5xx and broken connections unless told not to.
+    private func send(url: String, headers: HTTPHeaders, repository: Reference, credentials: RegistryCredentials?,
+                      retry: Bool = true) async throws -> HTTPClientResponse {
+        let attempt = { () async throws -> HTTPClientResponse in
+            var request = HTTPClientRequest(url: url)
+            request.headers = headers
+            request.headers.add(name: "User-Agent", value: "berth")
+            let scope = "repository:\(repository.path):pull"
+            if let authorization = await self.tokens.authorization(for: try Self.domain(of: repository), scope: scope) {
+                request.headers.replaceOrAdd(name: "Authorization", value: authorization)
+            }
+            var response = try await self.execute(request, url: url)
+            if response.status == .unauthorized, let header = response.headers.first(name: "WWW-Authenticate"),
+               let challenge = AuthChallenge(header: header) {
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                let authorization = try await self.authorize(challenge, domain: try Self.domain(of: repository),
+                                                             scope: scope, credentials: credentials)
+                request.headers.replaceOrAdd(name: "Authorization", value: authorization)
+                response = try await self.execute(request, url: url)
+            }
+            try await Self.check(response, url: url)
+            return response
+        }
+        return retry ? try await withRetries(url: url, attempt) : try await attempt()
+    }
+
+    private func execute(_ request: HTTPClientRequest, url: String) async throws -> HTTPClientResponse {
+        do {
+            return try await http.execute(request, timeout: .minutes(10))
+        } catch {
+            throw RegistryError.unreachable(url, "\(error)")
+        }
+    }
+
+    private static func check(_ response: HTTPClientResponse, url: String) async throws {
+        let code = Int(response.status.code)
+        guard !(200..<300).contains(code) else { return }
+        let body = (try? await response.body.collect(upTo: 1 << 16)).map { String(buffer: $0) } ?? ""
+        let message = Self.registryErrorMessage(body)
+        switch code {
+        case 401, 403: throw RegistryError.unauthorized(message.isEmpty ? "authentication required for \(url)" : message)
+        case 404: throw RegistryError.notFound(message.isEmpty ? url : "\(url): \(message)")
+        default: throw RegistryError.http(status: code, url: url, message: message)
+        }
+    }
+
+    /// The distribution API's `{"errors":[{"code":..., "message":...}]}`, flattened.
+    static func registryErrorMessage(_ body: String) -> String {
+        struct Errors: Decodable {
+            struct Entry: Decodable { var code: String?; var message: String? }
+            var errors: [Entry]
+        }
+        guard let errors = try? JSONDecoder().decode(Errors.self, from: Data(body.utf8)) else { return "" }
+        return errors.errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
+    }
+
+    private func collect(_ response: HTTPClientResponse, limit: Int, what: String) async throws -> ByteBuffer {
+        do {
+            return try await response.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw RegistryError.tooLarge(what, limit)
+        }
+    }
+
+    /// Retries server errors and broken connections with exponential backoff (0.2 s, 0.4 s, 0.8 s …).
+    private func withRetries<T>(url: String, _ body: () async throws -> T) async throws -> T {
+        var delay: UInt64 = 200_000_000
+        for attemptNumber in 1... {
+            do {
+                return try await body()
+            } catch let error as RegistryError {
+                let transient: Bool
+                switch error {
+                case .http(let status, _, _): transient = status >= 500
+                case .unreachable: transient = true
+                default: transient = false
+                }
+                guard transient, attemptNumber < configuration.attempts else { throw error }
+            }
+            try await Task.sleep(nanoseconds: delay)
+            delay *= 2
+        }
+        fatalError("unreachable")
+    }
+
+    // MARK: - Auth
+
+    private func authorize(_ challenge: AuthChallenge, domain: String, scope: String,
+                           credentials: RegistryCredentials?) async throws -> String {
+        switch challenge.scheme {
+        case "basic":
+            guard let credentials else { throw RegistryError.unauthorized("\(domain) requires a login (berth login \(domain))") }
+            let value = "Basic " + Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString()
+            await tokens.store(value, for: domain, scope: scope)
+            return value
+        case "bearer":
+            guard let realm = challenge.parameters["realm"], var components = URLComponents(string: realm) else {
+                throw RegistryError.unauthorized("\(domain) sent a bearer challenge without a realm")
+            }
+            var query = components.queryItems ?? []
+            if let service = challenge.parameters["service"] { query.append(URLQueryItem(name: "service", value: service)) }
+            query.append(URLQueryItem(name: "scope", value: challenge.parameters["scope"] ?? scope))
+            components.queryItems = query
+            guard let tokenURL = components.string else { throw RegistryError.unauthorized("bad token realm \(realm)") }
+            var request = HTTPClientRequest(url: tokenURL)
+            if let credentials {
+                request.headers.add(name: "Authorization", value: "Basic " + Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString())
+            }
+            let response = try await execute(request, url: tokenURL)
+            try await Self.check(response, url: tokenURL)
+            struct Token: Decodable { var token: String?; var access_token: String? }
+            let body = try await collect(response, limit: 1 << 20, what: "token")
+            guard let token = try? JSONDecoder().decode(Token.self, from: Data(body.readableBytesView)),
+                  let value = token.token ?? token.access_token else {
+                throw RegistryError.unauthorized("\(tokenURL) answered without a token")
+            }
+            await tokens.store("Bearer " + value, for: domain, scope: scope)
+            return "Bearer " + value
+        default:
+            throw RegistryError.unauthorized("\(domain) asks for unsupported auth scheme \(challenge.scheme)")
+        }
+    }
+}
+
+/// Where a blob's bytes go; `commit` verifies them. The image store's `BlobWriter` is one.
+/// Its errors (a size or digest mismatch) end the pull: a registry serving wrong bytes is not retried.
+public protocol BlobSink: AnyObject {
+    func write(_ bytes: ByteBufferView) throws
+    func commit() throws
+    func abort()
+}
+
+/// Authorization header values per registry and scope, reused across requests.
+actor TokenCache {
+    private var values: [String: String] = [:]
+
+    func authorization(for domain: String, scope: String) -> String? {
+        values["\(domain) \(scope)"]
+    }
+
+    func store(_ value: String, for domain: String, scope: String) {
+        values["\(domain) \(scope)"] = value
+    }
+}
