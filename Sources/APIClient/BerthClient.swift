@@ -2,6 +2,7 @@ import APIModels
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 
 /// A client of berthd's Docker-compatible API; the CLI talks to the daemon only through it.
 public final class BerthClient: Sendable {
@@ -38,6 +39,67 @@ public final class BerthClient: Sendable {
             query.append(("filters", String(decoding: data, as: UTF8.self)))
         }
         let response = try await send(path: "/events", query: query, timeout: nil)
+        return jsonLines(response, as: EventMessage.self) { _ in }
+    }
+
+    // MARK: Images
+
+    /// Pulls, yielding Docker's progress messages; an `error` message ends the stream with a throw.
+    public func pull(_ reference: String, platform: String?, registryAuth: String?) async throws
+        -> AsyncThrowingStream<ProgressMessage, Error>
+    {
+        var query = [("fromImage", reference)]
+        if let platform { query.append(("platform", platform)) }
+        var headers = HTTPHeaders()
+        if let registryAuth { headers.add(name: "X-Registry-Auth", value: registryAuth) }
+        let response = try await send(method: .POST, path: "/images/create", query: query, headers: headers, timeout: nil)
+        return jsonLines(response, as: ProgressMessage.self) { message in
+            if let error = message.error { throw ClientError.daemon(status: 500, message: error) }
+        }
+    }
+
+    public func images() async throws -> [ImageSummary] {
+        try await get("/images/json")
+    }
+
+    public func inspectImage(_ name: String) async throws -> JSONValue {
+        try await get("/images/\(name)/json")
+    }
+
+    public func removeImage(_ name: String, force: Bool) async throws -> [ImageDeleteItem] {
+        try await decode(try await send(method: .DELETE, path: "/images/\(name)", query: force ? [("force", "1")] : [],
+                                        headers: [:], timeout: .seconds(300)), path: name)
+    }
+
+    public func tagImage(_ source: String, repository: String, tag: String?) async throws {
+        var query = [("repo", repository)]
+        if let tag { query.append(("tag", tag)) }
+        _ = try await send(method: .POST, path: "/images/\(source)/tag", query: query, headers: [:], timeout: .seconds(60))
+    }
+
+    public func history(_ name: String) async throws -> [JSONValue] {
+        try await get("/images/\(name)/history")
+    }
+
+    // MARK: Plumbing
+
+    func get<Value: Decodable>(_ path: String) async throws -> Value {
+        try await decode(try await send(path: path, query: [], timeout: .seconds(60)), path: path)
+    }
+
+    private func decode<Value: Decodable>(_ response: HTTPClientResponse, path: String) async throws -> Value {
+        let body = try await response.body.collect(upTo: 64 << 20)
+        do {
+            return try decoder.decode(Value.self, from: Data(body.readableBytesView))
+        } catch {
+            throw ClientError.malformedResponse("\(path): \(error)")
+        }
+    }
+
+    /// Decodes a stream of newline-separated JSON objects; `check` may end it with an error.
+    private func jsonLines<Value: Decodable & Sendable>(
+        _ response: HTTPClientResponse, as type: Value.Type, check: @escaping @Sendable (Value) throws -> Void
+    ) -> AsyncThrowingStream<Value, Error> {
         let decoder = decoder
         return AsyncThrowingStream { continuation in
             let task = Task {
@@ -49,7 +111,9 @@ public final class BerthClient: Sendable {
                             let line = pending[pending.startIndex..<newline]
                             pending = Data(pending[pending.index(after: newline)...])
                             guard !line.isEmpty else { continue }
-                            continuation.yield(try decoder.decode(EventMessage.self, from: line))
+                            let value = try decoder.decode(Value.self, from: line)
+                            try check(value)
+                            continuation.yield(value)
                         }
                     }
                     continuation.finish()
@@ -61,18 +125,13 @@ public final class BerthClient: Sendable {
         }
     }
 
-    func get<Value: Decodable>(_ path: String) async throws -> Value {
-        let response = try await send(path: path, query: [], timeout: .seconds(60))
-        let body = try await response.body.collect(upTo: 64 << 20)
-        do {
-            return try decoder.decode(Value.self, from: Data(body.readableBytesView))
-        } catch {
-            throw ClientError.malformedResponse("\(path): \(error)")
-        }
+    private func send(path: String, query: [(String, String)], timeout: TimeAmount?) async throws -> HTTPClientResponse {
+        try await send(method: .GET, path: path, query: query, headers: [:], timeout: timeout)
     }
 
-    /// Sends a GET to the versioned path; turns error statuses into `ClientError.daemon`.
-    private func send(path: String, query: [(String, String)], timeout: TimeAmount?) async throws -> HTTPClientResponse {
+    /// Sends a request to the versioned path; turns error statuses into `ClientError.daemon`.
+    private func send(method: HTTPMethod, path: String, query: [(String, String)], headers: HTTPHeaders,
+                      timeout: TimeAmount?) async throws -> HTTPClientResponse {
         var components = URLComponents()
         components.path = "/v\(APIVersion.current)\(path)"
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
@@ -88,6 +147,8 @@ public final class BerthClient: Sendable {
             url = "http://\(host):\(port)\(uri)"
         }
         var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers = headers
         request.headers.add(name: "User-Agent", value: "berth-cli/\(BerthVersion.version)")
         let response: HTTPClientResponse
         do {

@@ -25,8 +25,19 @@ public struct LayerUnpacker: Sendable {
         public var size: Int64
     }
 
-    /// Unpacks `blob` into `directory` (which must exist and be empty).
+    /// Unpacks `blob` into `directory` (which must exist and be empty). Errors name the layer.
     public func unpack(blob: String, layer: Digest, into directory: String) throws -> Result {
+        do {
+            return try unpackEntries(blob: blob, layer: layer, into: directory)
+        } catch let error as UnpackError {
+            switch error {
+            case .unsafePath, .layer: throw error
+            case .corrupt, .tooLarge, .library: throw UnpackError.layer(layer, error.description)
+            }
+        }
+    }
+
+    private func unpackEntries(blob: String, layer: Digest, into directory: String) throws -> Result {
         guard let resolvedRoot = realpath(directory, nil) else { throw SystemError.call("realpath \(directory)", errno) }
         let root = String(cString: resolvedRoot)
         free(resolvedRoot)
@@ -197,7 +208,7 @@ final class DecompressedSource {
         else {
             let message = archive_error_string(decoder).map { String(cString: $0) } ?? "unreadable"
             close()
-            throw UnpackError.library("decompressing: \(message)")
+            throw UnpackError.corrupt("truncated or corrupt compressed stream: \(message)")
         }
     }
 

@@ -9,7 +9,10 @@ struct Berth: AsyncParsableCommand {
         commandName: "berth",
         abstract: "Run OCI images of any platform: natively, or in a utility VM of their architecture.",
         version: BerthVersion.version,
-        subcommands: [VersionCommand.self, InfoCommand.self, SystemCommand.self, EventsCommand.self])
+        subcommands: [
+            VersionCommand.self, InfoCommand.self, SystemCommand.self, EventsCommand.self, PullCommand.self,
+            ImagesCommand.self, RmiCommand.self, TagCommand.self, HistoryCommand.self, ImageCommand.self,
+        ])
 
     /// Accepts Docker's global `-H ADDR` before the command (`berth -H unix:///s version`) by
     /// handing it to the command through `BERTH_HOST`, then runs the command as usual.

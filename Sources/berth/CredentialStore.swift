@@ -1,0 +1,28 @@
+import Foundation
+
+/// Registry credentials saved by `berth login` (or `docker login`) in Docker's `config.json`
+/// format, sent to berthd the way the docker CLI sends them: base64url JSON in `X-Registry-Auth`.
+enum CredentialStore {
+    static var configPath: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let directory = environment["DOCKER_CONFIG"], !directory.isEmpty { return directory + "/config.json" }
+        return (environment["HOME"] ?? NSHomeDirectory()) + "/.docker/config.json"
+    }
+
+    /// The header value for the registry `reference` names, or nil when no credentials are saved.
+    static func registryAuthHeader(for reference: String) throws -> String? {
+        let first = reference.split(separator: "/").first.map(String.init) ?? ""
+        guard reference.contains("/"), first.contains(".") || first.contains(":") || first == "localhost",
+              let data = FileManager.default.contents(atPath: configPath) else { return nil }
+        struct Config: Decodable {
+            struct Entry: Decodable { var auth: String? }
+            var auths: [String: Entry]?
+        }
+        guard let config = try? JSONDecoder().decode(Config.self, from: data),
+              let encoded = config.auths?[first]?.auth, let decoded = Data(base64Encoded: encoded),
+              let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":") else { return nil }
+        let auth = ["username": String(pair[..<colon]), "password": String(pair[pair.index(after: colon)...]), "serveraddress": first]
+        let json = try JSONSerialization.data(withJSONObject: auth, options: [.sortedKeys])
+        return json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+}

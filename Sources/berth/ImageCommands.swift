@@ -1,0 +1,182 @@
+import APIClient
+import APIModels
+import ArgumentParser
+import Foundation
+
+struct PullCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pull", abstract: "Download an image from a registry.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Platform to pull from a multi-platform image, e.g. linux/arm64 (default: the host's).")
+    var platform: String?
+
+    @Flag(name: [.short, .long], help: "Print only the image reference when done.")
+    var quiet = false
+
+    @Argument(help: "Image reference: registry/repository[:tag|@digest].")
+    var image: String
+
+    func run() async throws {
+        let auth = try CredentialStore.registryAuthHeader(for: image)
+        try await connection.withClient { client in
+            let display = ProgressDisplay()
+            for try await message in try await client.pull(image, platform: platform, registryAuth: auth) where !quiet {
+                display.show(message)
+            }
+            display.finishLayers()
+            if quiet { print(image) }
+        }
+    }
+}
+
+struct ImagesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "images", abstract: "List images.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(name: [.short, .long], help: "Only show image IDs.")
+    var quiet = false
+
+    @Option(help: "Output format: table or json.")
+    var format: OutputFormat = .table
+
+    func run() async throws {
+        let images = try await connection.withClient { try await $0.images() }
+        if format == .json { return try Output.json(images) }
+        if quiet {
+            for image in images { print(shortID(image.Id)) }
+            return
+        }
+        var rows: [[String]] = []
+        for image in images {
+            let names = image.RepoTags.isEmpty ? ["<none>:<none>"] : image.RepoTags
+            for name in names {
+                let split = name.lastIndex(of: ":").map { (String(name[..<$0]), String(name[name.index(after: $0)...])) } ?? (name, "<none>")
+                rows.append([split.0, split.1, image.Platform ?? "", shortID(image.Id), created(image.Created),
+                             InfoTable.formatBytes(image.Size)])
+            }
+        }
+        for line in InfoTable.table(header: ["REPOSITORY", "TAG", "PLATFORM", "IMAGE ID", "CREATED", "SIZE"], rows: rows) {
+            print(line)
+        }
+    }
+
+    func shortID(_ id: String) -> String {
+        String(id.split(separator: ":").last?.prefix(12) ?? "")
+    }
+
+    func created(_ seconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+}
+
+struct RmiCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove images.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(name: [.short, .long], help: "Remove the image even when several names point at it.")
+    var force = false
+
+    @Argument(help: "Images to remove, by name or ID.")
+    var images: [String]
+
+    func run() async throws {
+        try await connection.withClient { client in
+            for image in images {
+                for item in try await client.removeImage(image, force: force) {
+                    if let name = item.Untagged { print("Untagged: \(name)") }
+                    if let id = item.Deleted { print("Deleted: \(id)") }
+                }
+            }
+        }
+    }
+}
+
+struct TagCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Give an image another name.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "The image, by name or ID.")
+    var source: String
+
+    @Argument(help: "The new name, repository[:tag].")
+    var target: String
+
+    func run() async throws {
+        var repository = target
+        var tag: String?
+        if let colon = target.lastIndex(of: ":"), !target[colon...].contains("/") {
+            repository = String(target[..<colon])
+            tag = String(target[target.index(after: colon)...])
+        }
+        try await connection.withClient { try await $0.tagImage(source, repository: repository, tag: tag) }
+    }
+}
+
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show how an image was built.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "The image, by name or ID.")
+    var image: String
+
+    func run() async throws {
+        let entries = try await connection.withClient { try await $0.history(image) }
+        let rows = entries.map { entry -> [String] in
+            let id = entry["Id"]?.stringValue ?? ""
+            let size: String
+            if case .number(let bytes) = entry["Size"] ?? .null { size = InfoTable.formatBytes(Int64(bytes)) } else { size = "0B" }
+            return [id == "<missing>" ? id : String(id.split(separator: ":").last?.prefix(12) ?? ""),
+                    entry["CreatedBy"]?.stringValue ?? "", size]
+        }
+        for line in InfoTable.table(header: ["IMAGE", "CREATED BY", "SIZE"], rows: rows) { print(line) }
+    }
+}
+
+struct ImageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image", abstract: "Manage images.",
+        subcommands: [ImageInspectCommand.self, ImageListCommand.self, PullCommand.self, ImageRemoveCommand.self,
+                      TagCommand.self, HistoryCommand.self])
+}
+
+/// `berth image ls`, the same as `berth images`.
+struct ImageListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List images.", aliases: ["list"])
+
+    @OptionGroup var list: ImagesCommand
+
+    func run() async throws { try await list.run() }
+}
+
+/// `berth image rm`, the same as `berth rmi`.
+struct ImageRemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove images.")
+
+    @OptionGroup var remove: RmiCommand
+
+    func run() async throws { try await remove.run() }
+}
+
+struct ImageInspectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show an image's details as JSON.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "Images, by name or ID.")
+    var images: [String]
+
+    func run() async throws {
+        let details = try await connection.withClient { client in
+            var details: [JSONValue] = []
+            for image in images { details.append(try await client.inspectImage(image)) }
+            return details
+        }
+        try Output.json(details)
+    }
+}
