@@ -17,30 +17,51 @@ enum ProcessRunner {
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
 
+        let deadline = DeadlineKill()
         let exited = AsyncStream<Void> { continuation in
-            process.terminationHandler = { _ in continuation.yield(); continuation.finish() }
+            process.terminationHandler = { _ in
+                deadline.markExited()
+                continuation.finish()
+            }
         }
         try process.run()
-        let pid = process.processIdentifier
-        let timedOut = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for await _ in exited { return false }
-                return false
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return !Task.isCancelled
-            }
-            let first = await group.next() ?? false
-            if first {
-                // Only our own child, by pid: a hung guest is killed, nothing else.
+        // The deadline runs on a dispatch timer, not a Swift task, so a busy cooperative pool
+        // cannot delay it; it kills only our own child, by pid, and only while it still runs.
+        deadline.arm(pid: process.processIdentifier, after: timeout.timeInterval)
+        for await _ in exited {}
+        deadline.item.cancel()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return Outcome(exitStatus: deadline.fired ? nil : process.terminationStatus, output: output)
+    }
+}
+
+private final class DeadlineKill: @unchecked Sendable {
+    private let lock = NSLock()
+    private var didFire = false
+    private var didExit = false
+    private(set) var item = DispatchWorkItem {}
+
+    func arm(pid: pid_t, after seconds: TimeInterval) {
+        item = DispatchWorkItem { [self] in
+            lock.withLock {
+                guard !didExit else { return }
+                didFire = true
                 kill(pid, SIGKILL)
             }
-            group.cancelAll()
-            await group.waitForAll()
-            return first
         }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return Outcome(exitStatus: timedOut ? nil : process.terminationStatus, output: output)
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: item)
+    }
+
+    func markExited() {
+        lock.withLock { didExit = true }
+    }
+
+    var fired: Bool { lock.withLock { didFire } }
+}
+
+extension Duration {
+    var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }
