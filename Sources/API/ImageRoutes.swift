@@ -41,6 +41,7 @@ public enum ImageRoutes {
                 }
             })
         }
+        router.add(.POST, "/images/{name*}/push") { request in try push(request, images: images) }
         router.add(.POST, "/images/prune") { _ in
             let freed = try mapErrors { try images.collectGarbage() }
             return .json(PruneReport(ImagesDeleted: [], SpaceReclaimed: freed))
@@ -74,6 +75,30 @@ public enum ImageRoutes {
             renderer.emit(ProgressMessage(status: "Pulling from \(reference.repository)", id: reference.tag ?? reference.withDefaultTag.tag))
             do {
                 _ = try await images.pull(reference, platform: platform, credentials: credentials) { renderer.render($0) }
+            } catch {
+                renderer.emit(ProgressMessage(error: "\(error)"))
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(stream))
+    }
+
+    static func push(_ request: HTTPRequest, images: ImageService) throws -> HTTPResponse {
+        var name = request.parameters["name"] ?? ""
+        if let tag = request.queryValue("tag"), !tag.isEmpty { name += ":\(tag)" }
+        let reference = try parseReference(name)
+        guard reference.domain != nil else {
+            throw APIError.badRequest("\"\(name)\" names no registry: tag it as host[:port]/\(name) first")
+        }
+        _ = try mapErrors { try images.resolve(reference.withDefaultTag.description) }
+        let credentials = try RegistryAuthHeader.credentials(from: request.headers)
+        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+        let renderer = PullProgressRenderer(continuation: continuation)
+        let task = Task {
+            renderer.emit(ProgressMessage(status: "The push refers to repository [\(reference.repository)]"))
+            do {
+                _ = try await images.push(reference, credentials: credentials) { renderer.render($0) }
             } catch {
                 renderer.emit(ProgressMessage(error: "\(error)"))
             }

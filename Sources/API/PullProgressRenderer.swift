@@ -64,3 +64,23 @@ final class PullProgressRenderer: Sendable {
         return String(format: unit == 0 ? "%.0f%@" : "%.3g%@", value, units[unit])
     }
 }
+
+extension PullProgressRenderer {
+    func render(_ progress: PushProgress) {
+        switch progress {
+        case .preparing(let digest):
+            emit(ProgressMessage(status: "Preparing", id: digest.shortID, detail: .init()))
+        case .pushing(let digest, let current, let total):
+            emit(ProgressMessage(status: "Pushing", id: digest.shortID, detail: .init(current: current, total: total),
+                                 progress: Self.bar(current: current, total: total)))
+        case .pushed(let digest):
+            emit(ProgressMessage(status: "Pushed", id: digest.shortID, detail: .init()))
+        case .alreadyExists(let digest):
+            emit(ProgressMessage(status: "Layer already exists", id: digest.shortID, detail: .init()))
+        case .mounted(let digest, let source):
+            emit(ProgressMessage(status: "Mounted from \(source)", id: digest.shortID, detail: .init()))
+        case .finished(let tag, let digest, let size):
+            emit(ProgressMessage(status: "\(tag): digest: \(digest) size: \(size)"))
+        }
+    }
+}

@@ -58,6 +58,19 @@ public final class BerthClient: Sendable {
         }
     }
 
+    /// Pushes `reference` (`registry/repository[:tag]`), yielding Docker's progress messages.
+    public func push(_ reference: String, tag: String?, registryAuth: String?) async throws
+        -> AsyncThrowingStream<ProgressMessage, Error>
+    {
+        var headers = HTTPHeaders()
+        if let registryAuth { headers.add(name: "X-Registry-Auth", value: registryAuth) }
+        let response = try await send(method: .POST, path: "/images/\(reference)/push", query: tag.map { [("tag", $0)] } ?? [],
+                                      headers: headers, timeout: nil)
+        return jsonLines(response, as: ProgressMessage.self) { message in
+            if let error = message.error { throw ClientError.daemon(status: 500, message: error) }
+        }
+    }
+
     public func images() async throws -> [ImageSummary] {
         try await get("/images/json")
     }

@@ -111,24 +111,31 @@ public final class RegistryClient: Sendable {
         return host == "localhost" || host.hasPrefix("127.") || host == "::1"
     }
 
-    /// Sends a GET, answering an auth challenge once; retries 5xx and broken connections unless told not to.
-    private func send(url: String, headers: HTTPHeaders, repository: Reference, credentials: RegistryCredentials?,
-                      retry: Bool = true) async throws -> HTTPClientResponse {
+    /// Sends a request, answering an auth challenge once; retries 5xx and broken connections unless
+    /// told not to. `body` makes the request body afresh for every attempt.
+    func send(
+        _ method: HTTPMethod = .GET, url: String, headers: HTTPHeaders, repository: Reference,
+        credentials: RegistryCredentials?, push: Bool = false, retry: Bool = true,
+        body: (@Sendable () throws -> HTTPClientRequest.Body)? = nil
+    ) async throws -> HTTPClientResponse {
         let attempt = { () async throws -> HTTPClientResponse in
             var request = HTTPClientRequest(url: url)
+            request.method = method
             request.headers = headers
             request.headers.add(name: "User-Agent", value: "berth")
-            let scope = "repository:\(repository.path):pull"
-            if let authorization = await self.tokens.authorization(for: try Self.domain(of: repository), scope: scope) {
+            if let body { request.body = try body() }
+            let domain = try Self.domain(of: repository)
+            let scope = "repository:\(repository.path):\(push ? "pull,push" : "pull")"
+            if let authorization = await self.tokens.authorization(for: domain, scope: scope) {
                 request.headers.replaceOrAdd(name: "Authorization", value: authorization)
             }
             var response = try await self.execute(request, url: url)
             if response.status == .unauthorized, let header = response.headers.first(name: "WWW-Authenticate"),
                let challenge = AuthChallenge(header: header) {
                 _ = try? await response.body.collect(upTo: 1 << 16)
-                let authorization = try await self.authorize(challenge, domain: try Self.domain(of: repository),
-                                                             scope: scope, credentials: credentials)
+                let authorization = try await self.authorize(challenge, domain: domain, scope: scope, credentials: credentials)
                 request.headers.replaceOrAdd(name: "Authorization", value: authorization)
+                if let body { request.body = try body() }
                 response = try await self.execute(request, url: url)
             }
             try await Self.check(response, url: url)
@@ -167,7 +174,7 @@ public final class RegistryClient: Sendable {
         return errors.errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
     }
 
-    private func collect(_ response: HTTPClientResponse, limit: Int, what: String) async throws -> ByteBuffer {
+    func collect(_ response: HTTPClientResponse, limit: Int, what: String) async throws -> ByteBuffer {
         do {
             return try await response.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
@@ -176,7 +183,7 @@ public final class RegistryClient: Sendable {
     }
 
     /// Retries server errors and broken connections with exponential backoff (0.2 s, 0.4 s, 0.8 s …).
-    private func withRetries<T>(url: String, _ body: () async throws -> T) async throws -> T {
+    func withRetries<T>(url: String, _ body: () async throws -> T) async throws -> T {
         var delay: UInt64 = 200_000_000
         for attemptNumber in 1... {
             do {

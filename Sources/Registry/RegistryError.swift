@@ -10,6 +10,7 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     case badManifest(String)
     case noMatchingPlatform(reference: String, wanted: Platform, available: [Platform])
     case tooLarge(String, Int)
+    case localContent(String)
 
     public var description: String {
         switch self {
@@ -23,6 +24,7 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
         case .noMatchingPlatform(let reference, let wanted, let available):
             return "no matching manifest for \(wanted) in the manifest list entries of \(reference) (it has: \(available.map(\.description).joined(separator: ", ")))"
         case .tooLarge(let what, let limit): return "\(what) is larger than \(limit) bytes"
+        case .localContent(let detail): return "local content: \(detail)"
         }
     }
 }

@@ -10,7 +10,7 @@ struct Berth: AsyncParsableCommand {
         abstract: "Run OCI images of any platform: natively, or in a utility VM of their architecture.",
         version: BerthVersion.version,
         subcommands: [
-            VersionCommand.self, InfoCommand.self, SystemCommand.self, EventsCommand.self, PullCommand.self,
+            VersionCommand.self, InfoCommand.self, SystemCommand.self, EventsCommand.self, PullCommand.self, PushCommand.self,
             ImagesCommand.self, RmiCommand.self, TagCommand.self, HistoryCommand.self, ImageCommand.self,
         ])
 

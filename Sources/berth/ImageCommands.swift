@@ -30,6 +30,35 @@ struct PullCommand: AsyncParsableCommand {
     }
 }
 
+struct PushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "push", abstract: "Upload an image to a registry.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(name: [.short, .long], help: "Print nothing but errors.")
+    var quiet = false
+
+    @Argument(help: "Image to push: registry/repository[:tag].")
+    var image: String
+
+    func run() async throws {
+        var repository = image
+        var tag: String?
+        if let colon = image.lastIndex(of: ":"), !image[colon...].contains("/") {
+            repository = String(image[..<colon])
+            tag = String(image[image.index(after: colon)...])
+        }
+        let auth = try CredentialStore.registryAuthHeader(for: image)
+        try await connection.withClient { client in
+            let display = ProgressDisplay()
+            for try await message in try await client.push(repository, tag: tag, registryAuth: auth) where !quiet {
+                display.show(message)
+            }
+            display.finishLayers()
+        }
+    }
+}
+
 struct ImagesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "images", abstract: "List images.")
 
@@ -141,7 +170,7 @@ struct HistoryCommand: AsyncParsableCommand {
 struct ImageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images.",
-        subcommands: [ImageInspectCommand.self, ImageListCommand.self, PullCommand.self, ImageRemoveCommand.self,
+        subcommands: [ImageInspectCommand.self, ImageListCommand.self, PullCommand.self, PushCommand.self, ImageRemoveCommand.self,
                       TagCommand.self, HistoryCommand.self])
 }
 

@@ -174,6 +174,58 @@ public final class ImageService: Sendable {
         }
     }
 
+    // MARK: Push
+
+    /// Pushes the image `name` (`registry/repository[:tag]`) with its exact manifest, so the digest the
+    /// registry reports is the one Berth holds. Blobs the registry has are skipped, blobs another
+    /// repository of the same registry has are mounted, the rest uploaded in parallel.
+    public func push(
+        _ name: Reference, credentials: RegistryCredentials?, progress: @escaping @Sendable (PushProgress) -> Void
+    ) async throws -> Digest {
+        let reference = name.withDefaultTag
+        guard let tag = reference.tag else { throw ImageError.invalidTag(reference.description) }
+        let image = try resolve(reference.description)
+        let manifestData = try content.read(image.manifestDigest)
+        let manifest: ImageManifest
+        do {
+            manifest = try JSONDecoder().decode(ImageManifest.self, from: manifestData)
+        } catch {
+            throw RegistryError.badManifest("stored manifest \(image.manifestDigest): \(error)")
+        }
+        let mountFrom = (image.tags + image.repoDigests).compactMap { try? Reference(parsing: $0) }
+            .first { $0.domain == reference.domain && $0.path != reference.path }?.path
+
+        let blobs = manifest.layers + [manifest.config]
+        for blob in blobs { progress(.preparing(blob.digest)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for blob in blobs {
+                guard content.contains(blob.digest) else { throw ContentError.missing(blob.digest) }
+                let file = content.path(of: blob.digest)
+                group.addTask {
+                    let result = try await self.registry.pushBlob(
+                        blob, file: file, repository: reference, mountFrom: mountFrom, credentials: credentials
+                    ) { sent in progress(.pushing(blob.digest, current: sent, total: blob.size)) }
+                    switch result {
+                    case .alreadyExists: progress(.alreadyExists(blob.digest))
+                    case .mounted(let source): progress(.mounted(blob.digest, from: source))
+                    case .uploaded: progress(.pushed(blob.digest))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let digest = try await registry.pushManifest(
+            manifestData, mediaType: image.manifestMediaType, repository: reference, tag: tag, credentials: credentials)
+        var repoDigest = reference
+        repoDigest.tag = nil
+        repoDigest.digest = digest
+        try catalog.add(image, tag: nil, repoDigest: repoDigest)
+        await events.publish(EngineEvent(type: "image", action: "push", actorID: reference.description,
+                                         attributes: ["name": reference.description]))
+        progress(.finished(tag: tag, digest: digest, size: manifestData.count))
+        return digest
+    }
+
     // MARK: Names, inspection, removal
 
     public func list() throws -> [ImageRecord] {
