@@ -93,6 +93,7 @@ let package = Package(
             dependencies: [
                 "APIModels", "Engine", "HostModel", "ImageStore", "OCI", "Registry", "SystemSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -20,17 +20,21 @@ public final class APIServer: Sendable {
     private let logger: Logger
     private let serverChannel: NIOAsyncChannel<Connection, Never>
     public let socketPath: String
+    /// Where spooled request bodies (image archives) are written.
+    private let spoolDirectory: String
 
-    private init(router: Router, logger: Logger, serverChannel: NIOAsyncChannel<Connection, Never>, socketPath: String) {
+    private init(router: Router, logger: Logger, serverChannel: NIOAsyncChannel<Connection, Never>, socketPath: String,
+                 spoolDirectory: String) {
         self.router = router
         self.logger = logger
         self.serverChannel = serverChannel
         self.socketPath = socketPath
+        self.spoolDirectory = spoolDirectory
     }
 
     /// Binds the socket (replacing a stale one) with `mode`, ready for `run()`.
     public static func bind(
-        socketPath: String, mode: mode_t, router: Router, logger: Logger,
+        socketPath: String, mode: mode_t, router: Router, spoolDirectory: String, logger: Logger,
         group: MultiThreadedEventLoopGroup = .singleton
     ) async throws -> APIServer {
         // The socket appears with the umask's mode; tighten the umask so it is never wider than `mode`.
@@ -45,7 +49,8 @@ public final class APIServer: Sendable {
                 }
             }
         guard chmod(socketPath, mode) == 0 else { throw SystemError.call("chmod \(socketPath)", errno) }
-        return APIServer(router: router, logger: logger, serverChannel: channel, socketPath: socketPath)
+        return APIServer(router: router, logger: logger, serverChannel: channel, socketPath: socketPath,
+                         spoolDirectory: spoolDirectory)
     }
 
     /// Accepts connections until `close()`; returns once every connection has ended.
@@ -67,16 +72,23 @@ public final class APIServer: Sendable {
 
     private func serve(_ connection: Connection) async {
         do {
-            try await connection.executeThenClose { inbound, outbound in
+            try await connection.executeThenClose { inbound, _ in
+                // Writes go to the channel and are awaited until the kernel has them, so closing after
+                // the last one never drops data still queued (large archives, long JSON).
+                let outbound = connection.channel
                 var requests = inbound.makeAsyncIterator()
                 while let part = try await requests.next() {
                     guard case .head(let head) = part else { continue }
                     var body = ByteBuffer()
                     var bodyTooLarge = false
+                    let spool = router.spoolsBody(method: head.method, uri: head.uri) ? try BodySpool(directory: spoolDirectory) : nil
+                    defer { spool?.remove() }
                     reading: while let part = try await requests.next() {
                         switch part {
                         case .body(var chunk):
-                            if body.readableBytes + chunk.readableBytes > Self.maximumBodySize {
+                            if let spool {
+                                try spool.write(chunk)
+                            } else if body.readableBytes + chunk.readableBytes > Self.maximumBodySize {
                                 bodyTooLarge = true
                             } else {
                                 body.writeBuffer(&chunk)
@@ -87,9 +99,11 @@ public final class APIServer: Sendable {
                             return
                         }
                     }
+                    try spool?.finish()
                     let response = bodyTooLarge
                         ? HTTPResponse.error(.payloadTooLarge, "request body larger than \(Self.maximumBodySize) bytes")
-                        : await router.respond(method: head.method, uri: head.uri, headers: head.headers, body: body)
+                        : await router.respond(method: head.method, uri: head.uri, headers: head.headers, body: body,
+                                               bodyFile: spool?.path)
                     logger.debug("request", metadata: [
                         "method": "\(head.method.rawValue)", "uri": "\(head.uri)", "status": "\(response.status.code)",
                     ])
@@ -100,6 +114,10 @@ public final class APIServer: Sendable {
                         if !keepAlive { return }
                     case .stream(let chunks):
                         try await writeStream(response, chunks: chunks, version: head.version, requests: requests, to: outbound)
+                        return
+                    case .file(let path, let removeAfter):
+                        defer { if removeAfter { unlink(path) } }
+                        try await writeFile(response, path: path, version: head.version, to: outbound)
                         return
                     }
                 }
@@ -120,29 +138,49 @@ public final class APIServer: Sendable {
 
     private func writeComplete(
         _ response: HTTPResponse, bytes: ByteBuffer, version: HTTPVersion, keepAlive: Bool,
-        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+        to outbound: any Channel
     ) async throws {
         var head = responseHead(response, version: version)
         head.headers.replaceOrAdd(name: "Content-Length", value: "\(bytes.readableBytes)")
         if !keepAlive { head.headers.replaceOrAdd(name: "Connection", value: "close") }
-        try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(bytes)), .end(nil)])
+        outbound.write(HTTPServerResponsePart.head(head), promise: nil)
+        outbound.write(HTTPServerResponsePart.body(.byteBuffer(bytes)), promise: nil)
+        try await outbound.writeAndFlush(HTTPServerResponsePart.end(nil))
+    }
+
+    /// Sends a file chunk by chunk; each write waits for the channel, so memory stays flat.
+    private func writeFile(
+        _ response: HTTPResponse, path: String, version: HTTPVersion,
+        to outbound: any Channel
+    ) async throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw SystemError.call("open \(path)", errno) }
+        defer { try? handle.close() }
+        var head = responseHead(response, version: version)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+        head.headers.replaceOrAdd(name: "Content-Length", value: "\(size)")
+        head.headers.replaceOrAdd(name: "Connection", value: "close")
+        try await outbound.writeAndFlush(HTTPServerResponsePart.head(head))
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            try await outbound.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: chunk))))
+        }
+        try await outbound.writeAndFlush(HTTPServerResponsePart.end(nil))
     }
 
     /// Writes chunks as they come; stops early when the client hangs up.
     private func writeStream(
         _ response: HTTPResponse, chunks: AsyncStream<ByteBuffer>, version: HTTPVersion,
         requests: NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
-        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+        to outbound: any Channel
     ) async throws {
         var head = responseHead(response, version: version)
         head.headers.replaceOrAdd(name: "Connection", value: "close")
-        try await outbound.write(.head(head))
+        try await outbound.writeAndFlush(HTTPServerResponsePart.head(head))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await chunk in chunks {
-                    try await outbound.write(.body(.byteBuffer(chunk)))
+                    try await outbound.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(chunk)))
                 }
-                try await outbound.write(.end(nil))
+                try await outbound.writeAndFlush(HTTPServerResponsePart.end(nil))
             }
             group.addTask {
                 // Nothing more is read on a streaming connection; end of input means the client left.

@@ -10,6 +10,8 @@ public struct HTTPRequest: Sendable {
     public var query: [String: [String]]
     public var headers: HTTPHeaders
     public var body: ByteBuffer
+    /// For routes that spool their body: the file holding it, removed after the response.
+    public var bodyFile: String?
     /// The version the client asked for in the path, or the current one.
     public var apiVersion: APIVersion
     /// Values bound by `{name}` segments of the matched route.

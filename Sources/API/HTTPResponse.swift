@@ -8,6 +8,8 @@ public struct HTTPResponse: Sendable {
     public enum Body: Sendable {
         case bytes(ByteBuffer)
         case stream(AsyncStream<ByteBuffer>)
+        /// A file sent in chunks as fast as the client reads; removed afterwards when asked.
+        case file(path: String, removeAfter: Bool)
     }
 
     public var status: HTTPResponseStatus

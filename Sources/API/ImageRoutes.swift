@@ -9,7 +9,16 @@ import Registry
 
 /// `/images/*`: pull, list, inspect, history, tag, remove, prune.
 public enum ImageRoutes {
-    public static func register(on router: inout Router, images: ImageService) {
+    public static func register(on router: inout Router, images: ImageService, spoolDirectory: String) {
+        router.add(.GET, "/images/get") { request in
+            try await save(request.query["names"] ?? [], images: images, spoolDirectory: spoolDirectory)
+        }
+        router.add(.GET, "/images/{name*}/get") { request in
+            try await save([request.parameters["name"] ?? ""], images: images, spoolDirectory: spoolDirectory)
+        }
+        router.add(.POST, "/images/load", spoolBody: true) { request in
+            try await load(request, images: images, spoolDirectory: spoolDirectory)
+        }
         router.add(.POST, "/images/create") { request in try pull(request, images: images) }
         router.add(.GET, "/images/json") { _ in
             .json(try images.list().map { try summary($0, images: images) })
@@ -106,6 +115,44 @@ public enum ImageRoutes {
         }
         continuation.onTermination = { _ in task.cancel() }
         return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(stream))
+    }
+
+    // MARK: Save and load
+
+    /// Writes the archive to a spool file, then streams it and removes it.
+    static func save(_ names: [String], images: ImageService, spoolDirectory: String) async throws -> HTTPResponse {
+        guard !names.isEmpty else { throw APIError.badRequest("no images named") }
+        let path = spoolDirectory + "/save-\(UUID().uuidString).tar"
+        do {
+            try await mapErrors { try await images.save(names, to: path) }
+        } catch {
+            unlink(path)
+            throw error
+        }
+        return HTTPResponse(status: .ok, headers: ["Content-Type": "application/x-tar"], body: .file(path: path, removeAfter: true))
+    }
+
+    static func load(_ request: HTTPRequest, images: ImageService, spoolDirectory: String) async throws -> HTTPResponse {
+        guard let archive = request.bodyFile else { throw APIError.badRequest("no archive in the request body") }
+        let scratch = spoolDirectory + "/load-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let messages: [String]
+        do {
+            messages = try await images.load(archive: archive, scratch: scratch)
+        } catch let error as ArchiveError {
+            throw APIError.badRequest(error.description)
+        } catch {
+            throw translate(error)
+        }
+        struct StreamLine: Encodable { var stream: String }
+        let lines = try messages.map { message -> Data in
+            var data = try JSONEncoder().encode(StreamLine(stream: message + "\n"))
+            data.append(UInt8(ascii: "\n"))
+            return data
+        }
+        return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"],
+                            body: .bytes(ByteBuffer(bytes: lines.reduce(Data(), +))))
     }
 
     // MARK: Shapes

@@ -9,6 +9,7 @@ public struct Router: Sendable {
     private struct Route: Sendable {
         var method: HTTPMethod
         var segments: [Substring]
+        var spoolsBody: Bool
         var handler: Handler
     }
 
@@ -18,13 +19,22 @@ public struct Router: Sendable {
 
     /// Registers a handler; `{name}` segments bind to `request.parameters[name]`, and one `{name*}`
     /// binds one or more segments (image names contain slashes). GET routes answer HEAD too.
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
-        routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler))
+    /// With `spoolBody`, the request body (of any size) is written to a temp file, `request.bodyFile`.
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, spoolBody: Bool = false, _ handler: @escaping Handler) {
+        routes.append(Route(method: method, segments: pattern.split(separator: "/"), spoolsBody: spoolBody, handler: handler))
+    }
+
+    /// Whether the route for this request wants its body spooled to a file instead of buffered.
+    public func spoolsBody(method: HTTPMethod, uri: String) -> Bool {
+        let (rawPath, _) = HTTPRequest.split(uri: uri)
+        guard case .success(let (path, _)) = Self.negotiate(path: rawPath) else { return false }
+        let segments = path.split(separator: "/")
+        return routes.contains { $0.method == method && $0.spoolsBody && Self.match($0.segments, segments) != nil }
     }
 
     /// Answers one request; never throws: failures become Docker-shaped error responses.
     public func respond(
-        method: HTTPMethod, uri: String, headers: HTTPHeaders, body: ByteBuffer
+        method: HTTPMethod, uri: String, headers: HTTPHeaders, body: ByteBuffer, bodyFile: String? = nil
     ) async -> HTTPResponse {
         let (rawPath, query) = HTTPRequest.split(uri: uri)
         let path: String
@@ -34,7 +44,7 @@ public struct Router: Sendable {
         case .failure(let error): return .error(error.status, error.message)
         }
         var request = HTTPRequest(
-            method: method, path: path, query: query, headers: headers, body: body, apiVersion: version)
+            method: method, path: path, query: query, headers: headers, body: body, bodyFile: bodyFile, apiVersion: version)
         let segments = path.split(separator: "/")
         var pathMatched = false
         for route in routes {

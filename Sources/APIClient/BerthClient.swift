@@ -71,6 +71,30 @@ public final class BerthClient: Sendable {
         }
     }
 
+    /// Streams `docker save` output for `names` into `output`.
+    public func save(_ names: [String], to output: FileHandle) async throws {
+        let response = try await send(method: .GET, path: "/images/get", query: names.map { ("names", $0) }, headers: [:], timeout: nil)
+        for try await chunk in response.body {
+            try output.write(contentsOf: Data(chunk.readableBytesView))
+        }
+    }
+
+    /// Uploads an image archive; returns the daemon's `Loaded image: ...` lines.
+    public func load(from path: String) async throws -> [String] {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = (attributes[.size] as? NSNumber)?.int64Value else {
+            throw ClientError.malformedResponse("cannot read \(path)")
+        }
+        let response = try await send(
+            method: .POST, path: "/images/load", query: [], headers: ["Content-Type": "application/x-tar"], timeout: nil,
+            body: .stream(FileUpload(path: path), length: .known(size)))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        struct Line: Decodable { var stream: String? }
+        return String(buffer: body).split(separator: "\n").compactMap { line in
+            (try? decoder.decode(Line.self, from: Data(line.utf8)))?.stream?.trimmingCharacters(in: .newlines)
+        }
+    }
+
     public func images() async throws -> [ImageSummary] {
         try await get("/images/json")
     }
@@ -144,7 +168,7 @@ public final class BerthClient: Sendable {
 
     /// Sends a request to the versioned path; turns error statuses into `ClientError.daemon`.
     private func send(method: HTTPMethod, path: String, query: [(String, String)], headers: HTTPHeaders,
-                      timeout: TimeAmount?) async throws -> HTTPClientResponse {
+                      timeout: TimeAmount?, body: HTTPClientRequest.Body? = nil) async throws -> HTTPClientResponse {
         var components = URLComponents()
         components.path = "/v\(APIVersion.current)\(path)"
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
@@ -162,6 +186,7 @@ public final class BerthClient: Sendable {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers = headers
+        request.body = body
         request.headers.add(name: "User-Agent", value: "berth-cli/\(BerthVersion.version)")
         let response: HTTPClientResponse
         do {
@@ -178,5 +203,27 @@ public final class BerthClient: Sendable {
             throw ClientError.daemon(status: Int(response.status.code), message: message)
         }
         return response
+    }
+}
+
+/// A file read in 1 MiB chunks, as an upload body.
+struct FileUpload: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let path: String
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let handle: FileHandle?
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard let handle, let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty else {
+                try? handle?.close()
+                return nil
+            }
+            return ByteBuffer(bytes: chunk)
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(handle: FileHandle(forReadingAtPath: path))
     }
 }

@@ -60,6 +60,33 @@ public final class ContentStore: Sendable {
         try BlobWriter(store: self, expected: descriptor.digest, expectedSize: descriptor.size)
     }
 
+    /// Copies a file into the store, hashing it on the way; with `expected`, refuses other content.
+    @discardableResult
+    public func importFile(_ path: String, expected: Digest?) throws -> Digest {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw SystemError.call("open \(path)", errno) }
+        defer { try? handle.close() }
+        var hasher = DigestHasher()
+        let temporary = temporaryPath()
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+              let output = FileHandle(forWritingAtPath: temporary) else { throw SystemError.call("create \(temporary)", errno) }
+        var committed = false
+        defer {
+            try? output.close()
+            if !committed { unlink(temporary) }
+        }
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(chunk)
+            try output.write(contentsOf: chunk)
+        }
+        let digest = hasher.finalize()
+        if let expected, expected != digest { throw ContentError.digestMismatch(expected: expected, actual: digest) }
+        try output.synchronize()
+        guard rename(temporary, self.path(of: digest)) == 0 else { throw SystemError.call("rename into \(self.path(of: digest))", errno) }
+        committed = true
+        try AtomicFile.syncDirectory(blobDirectory)
+        return digest
+    }
+
     public func delete(_ digest: Digest) {
         unlink(path(of: digest))
     }

@@ -11,7 +11,8 @@ struct Berth: AsyncParsableCommand {
         version: BerthVersion.version,
         subcommands: [
             VersionCommand.self, InfoCommand.self, SystemCommand.self, EventsCommand.self, PullCommand.self, PushCommand.self,
-            ImagesCommand.self, RmiCommand.self, TagCommand.self, HistoryCommand.self, ImageCommand.self,
+            ImagesCommand.self, RmiCommand.self, TagCommand.self, HistoryCommand.self, SaveCommand.self, LoadCommand.self,
+            ImageCommand.self,
         ])
 
     /// Accepts Docker's global `-H ADDR` before the command (`berth -H unix:///s version`) by

@@ -59,6 +59,60 @@ struct PushCommand: AsyncParsableCommand {
     }
 }
 
+struct SaveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "save", abstract: "Write images to a tar archive (docker-archive with an OCI layout).")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: [.short, .long], help: "File to write (default: standard output, if it is not a terminal).")
+    var output: String?
+
+    @Argument(help: "Images, by name or ID.")
+    var images: [String]
+
+    func run() async throws {
+        let handle: FileHandle
+        if let output {
+            guard FileManager.default.createFile(atPath: output + ".partial", contents: nil),
+                  let file = FileHandle(forWritingAtPath: output + ".partial") else {
+                throw ValidationError("cannot write \(output)")
+            }
+            handle = file
+        } else {
+            guard isatty(STDOUT_FILENO) == 0 else {
+                throw ValidationError("refusing to write an archive to a terminal: use -o FILE or redirect")
+            }
+            handle = FileHandle.standardOutput
+        }
+        do {
+            try await connection.withClient { try await $0.save(images, to: handle) }
+        } catch {
+            if let output { unlink(output + ".partial") }
+            throw error
+        }
+        if let output {
+            try handle.synchronize()
+            try handle.close()
+            guard rename(output + ".partial", output) == 0 else { throw ValidationError("cannot write \(output)") }
+        }
+    }
+}
+
+struct LoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "load", abstract: "Load images from a tar archive (docker-archive or OCI layout).")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: [.short, .long], help: "Archive to read.")
+    var input: String
+
+    func run() async throws {
+        guard FileManager.default.isReadableFile(atPath: input) else { throw ValidationError("cannot read \(input)") }
+        let lines = try await connection.withClient { try await $0.load(from: input) }
+        for line in lines { print(line) }
+    }
+}
+
 struct ImagesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "images", abstract: "List images.")
 
@@ -171,7 +225,7 @@ struct ImageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images.",
         subcommands: [ImageInspectCommand.self, ImageListCommand.self, PullCommand.self, PushCommand.self, ImageRemoveCommand.self,
-                      TagCommand.self, HistoryCommand.self])
+                      TagCommand.self, HistoryCommand.self, SaveCommand.self, LoadCommand.self])
 }
 
 /// `berth image ls`, the same as `berth images`.

@@ -87,9 +87,14 @@ struct Berthd: AsyncParsableCommand {
 
         var router = Router()
         SystemRoutes.register(on: &router, context: context)
-        ImageRoutes.register(on: &router, images: images)
+        let spool = execRoot + "/spool"
+        // Bodies and archives of requests cut short by a crash are of no further use.
+        try? FileManager.default.removeItem(atPath: spool)
+        try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        ImageRoutes.register(on: &router, images: images, spoolDirectory: spool)
         let signals = SignalWatcher()
-        let server = try await APIServer.bind(socketPath: socket, mode: 0o660, router: router, logger: logger)
+        let server = try await APIServer.bind(
+            socketPath: socket, mode: 0o660, router: router, spoolDirectory: spool, logger: logger)
         let report = await host.report
         logger.info("berthd \(BerthVersion.version) listening", metadata: [
             "socket": "\(socket)", "root": "\(root)", "pid": "\(getpid())",

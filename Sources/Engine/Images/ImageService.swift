@@ -226,6 +226,75 @@ public final class ImageService: Sendable {
         return digest
     }
 
+    // MARK: Save and load
+
+    /// Writes the named images (docker-archive + OCI layout in one tar) to `path`.
+    public func save(_ names: [String], to path: String) async throws {
+        var entries: [ImageArchive.Entry] = []
+        for name in names {
+            let image = try resolve(name)
+            let reference = (try? Reference(parsing: name)).flatMap { $0.digest == nil ? $0.withDefaultTag : nil }
+            let names = reference.map { [$0] } ?? image.tags.compactMap { try? Reference(parsing: $0) }
+            if let existing = entries.firstIndex(where: { $0.image.id == image.id }) {
+                entries[existing].names += names
+            } else {
+                entries.append(ImageArchive.Entry(image: image, names: names))
+            }
+        }
+        let content = content
+        let ready = entries
+        try await runBlocking { try ImageArchive.write(ready, content: content, to: path) }
+    }
+
+    /// Loads every image in the archive at `path`, using `scratch` (an empty directory) to unpack it.
+    /// Returns Docker's lines: `Loaded image: NAME` per name, `Loaded image ID: ID` for unnamed ones.
+    public func load(archive path: String, scratch: String) async throws -> [String] {
+        try await runBlocking { try ImageArchive.extract(path, into: scratch) }
+        let loaded = try ImageArchive.images(in: scratch)
+        var messages: [String] = []
+        for image in loaded {
+            let content = content
+            try await runBlocking {
+                for (digest, file) in image.blobFiles where !content.contains(digest) {
+                    try content.importFile(file, expected: digest)
+                }
+            }
+            let manifestDigest = try content.write(image.manifestData)
+            let config = try decodeConfig(image.manifest.config.digest)
+            guard config.rootfs.diff_ids.count == image.manifest.layers.count else {
+                throw ArchiveError.invalid("image \(image.manifest.config.digest): \(image.manifest.layers.count) layers but \(config.rootfs.diff_ids.count) diff IDs")
+            }
+            let chainIDs = SnapshotStore.chainIDs(config.rootfs.diff_ids)
+            var size: Int64 = 0
+            for (position, layer) in image.manifest.layers.enumerated() {
+                let chainID = chainIDs[position]
+                let diffID = config.rootfs.diff_ids[position]
+                let blob = content.path(of: layer.digest)
+                let snapshots = snapshots
+                let unpacker = unpacker
+                try await runBlocking {
+                    try snapshots.create(chainID, blob: blob, layer: layer.digest, diffID: diffID, unpacker: unpacker)
+                }
+                size += snapshots.size(chainID)
+            }
+            let record = ImageRecord(
+                id: image.manifest.config.digest, manifestDigest: manifestDigest, manifestMediaType: image.manifestMediaType,
+                platform: config.platform, created: config.created, size: size,
+                layers: zip(image.manifest.layers, zip(config.rootfs.diff_ids, chainIDs)).map { layer, ids in
+                    LayerRecord(blob: layer.digest, mediaType: layer.mediaType, blobSize: layer.size, diffID: ids.0, chainID: ids.1)
+                })
+            try catalog.add(record, tag: nil, repoDigest: nil)
+            for name in image.names {
+                try catalog.add(record, tag: name.withDefaultTag, repoDigest: nil)
+                messages.append("Loaded image: \(name.withDefaultTag)")
+            }
+            if image.names.isEmpty { messages.append("Loaded image ID: \(record.id)") }
+            await events.publish(EngineEvent(type: "image", action: "load", actorID: record.id.description,
+                                             attributes: ["name": image.names.first?.description ?? record.id.description]))
+        }
+        return messages
+    }
+
     // MARK: Names, inspection, removal
 
     public func list() throws -> [ImageRecord] {
