@@ -7,8 +7,13 @@ import Testing
     static let script = TestPaths.repository + "/scripts/make-test-images"
 
     struct Built: Decodable {
+        struct Layout: Decodable {
+            var layout: String
+            var refs: [String: String]
+        }
         var layout: String
         var refs: [String: String]
+        var layers: Layout
     }
 
     static func build(into output: String?, force: Bool = false) throws -> Built {
@@ -25,6 +30,7 @@ import Testing
         let cached = try Self.build(into: nil)
         let fresh = try Self.build(into: scratch, force: true)
         #expect(cached.refs == fresh.refs)
+        #expect(cached.layers.refs == fresh.layers.refs && fresh.layers.refs.keys.sorted() == ["berth-test/layers:latest"])
         #expect(Set(fresh.refs.keys) == [
             "berth-test/busybox:latest", "berth-test/busybox:amd64", "berth-test/busybox:arm64",
             "berth-test/busybox:arm-v7",
