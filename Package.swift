@@ -123,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "APIClient", "APIModels", "HostModel",
+                "APIClient", "APIModels", "HostModel", "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -51,10 +51,38 @@ public enum ImageRoutes {
             })
         }
         router.add(.POST, "/images/{name*}/push") { request in try push(request, images: images) }
-        router.add(.POST, "/images/prune") { _ in
-            let freed = try mapErrors { try images.collectGarbage() }
-            return .json(PruneReport(ImagesDeleted: [], SpaceReclaimed: freed))
+        router.add(.POST, "/images/prune") { request in
+            let filters = try QueryFilters.parse(request.queryValue("filters"))
+            for key in filters.keys where key != "dangling" {
+                throw APIError.badRequest("invalid filter '\(key)'")
+            }
+            let all = filters["dangling"]?.contains { ["false", "0"].contains($0.lowercased()) } ?? false
+            let result = try await mapErrors { try await images.prune(all: all) }
+            return .json(PruneReport(ImagesDeleted: result.deleted.map { ImageDeleteItem(Deleted: $0.description) },
+                                     SpaceReclaimed: result.freed))
         }
+        router.add(.GET, "/distribution/{name*}/json") { request in
+            let reference = try parseReference(request.parameters["name"] ?? "")
+            guard reference.domain != nil else { throw APIError.badRequest("\"\(reference)\" names no registry") }
+            let credentials = try RegistryAuthHeader.credentials(from: request.headers)
+            do {
+                let (descriptor, platforms) = try await images.distribution(reference, credentials: credentials)
+                return .json(DistributionInspect(
+                    Descriptor: .init(mediaType: descriptor.mediaType, digest: descriptor.digest.description, size: descriptor.size),
+                    Platforms: platforms.map { .init(architecture: $0.architecture, os: $0.os, variant: $0.variant) }))
+            } catch let error as RegistryError {
+                if case .unauthorized = error { throw APIError(.unauthorized, error.description) }
+                if case .notFound = error { throw APIError(.notFound, error.description) }
+                throw APIError(.internalServerError, error.description)
+            }
+        }
+    }
+
+    struct DistributionInspect: Encodable {
+        struct DescriptorShape: Encodable { var mediaType: String; var digest: String; var size: Int64 }
+        struct PlatformShape: Encodable { var architecture: String; var os: String; var variant: String? }
+        var Descriptor: DescriptorShape
+        var Platforms: [PlatformShape]
     }
 
     struct PruneReport: Encodable {

@@ -81,18 +81,8 @@ public enum SystemRoutes {
         return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(chunks))
     }
 
-    /// Docker's `filters` JSON: `{"type":["container"]}`, or the legacy `{"type":{"container":true}}`.
     static func parseEventFilters(_ text: String?) throws -> EventFilter {
-        guard let text, !text.isEmpty else { return try EventFilter() }
-        let data = Data(text.utf8)
-        var values: [String: Set<String>] = [:]
-        if let lists = try? JSONDecoder().decode([String: [String]].self, from: data) {
-            values = lists.mapValues(Set.init)
-        } else if let maps = try? JSONDecoder().decode([String: [String: Bool]].self, from: data) {
-            values = maps.mapValues { Set($0.filter(\.value).keys) }
-        } else {
-            throw APIError.badRequest("invalid filters: \(text)")
-        }
+        let values = try QueryFilters.parse(text).mapValues(Set.init)
         do {
             return try EventFilter(values)
         } catch {

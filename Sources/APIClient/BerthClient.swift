@@ -95,6 +95,25 @@ public final class BerthClient: Sendable {
         }
     }
 
+    /// Asks berthd to check credentials against a registry (`POST /auth`).
+    public func login(server: String, username: String, password: String) async throws -> String {
+        let body = try JSONSerialization.data(withJSONObject: ["username": username, "password": password, "serveraddress": server])
+        let response = try await send(method: .POST, path: "/auth", query: [], headers: ["Content-Type": "application/json"],
+                                      timeout: .seconds(120), body: .bytes(ByteBuffer(bytes: body)))
+        struct Status: Decodable { var Status: String }
+        let status: Status = try await decode(response, path: "/auth")
+        return status.Status
+    }
+
+    public func pruneImages(all: Bool) async throws -> (deleted: [String], reclaimed: Int64) {
+        let filters = all ? [("filters", #"{"dangling":["false"]}"#)] : []
+        struct Report: Decodable { var ImagesDeleted: [ImageDeleteItem]?; var SpaceReclaimed: Int64 }
+        let report: Report = try await decode(
+            try await send(method: .POST, path: "/images/prune", query: filters, headers: [:], timeout: .seconds(600)),
+            path: "/images/prune")
+        return ((report.ImagesDeleted ?? []).compactMap(\.Deleted), report.SpaceReclaimed)
+    }
+
     public func images() async throws -> [ImageSummary] {
         try await get("/images/json")
     }

@@ -111,12 +111,22 @@ public final class RegistryClient: Sendable {
         return host == "localhost" || host.hasPrefix("127.") || host == "::1"
     }
 
-    /// Sends a request, answering an auth challenge once; retries 5xx and broken connections unless
-    /// told not to. `body` makes the request body afresh for every attempt.
+    /// Sends a request about one repository (pull scope, or pull+push), answering an auth challenge
+    /// once; retries 5xx and broken connections unless told not to. `body` makes the request body
+    /// afresh for every attempt.
     func send(
         _ method: HTTPMethod = .GET, url: String, headers: HTTPHeaders, repository: Reference,
         credentials: RegistryCredentials?, push: Bool = false, retry: Bool = true,
         body: (@Sendable () throws -> HTTPClientRequest.Body)? = nil
+    ) async throws -> HTTPClientResponse {
+        try await send(method, url: url, headers: headers, domain: try Self.domain(of: repository),
+                       scope: "repository:\(repository.path):\(push ? "pull,push" : "pull")",
+                       credentials: credentials, retry: retry, body: body)
+    }
+
+    func send(
+        _ method: HTTPMethod, url: String, headers: HTTPHeaders, domain: String, scope: String?,
+        credentials: RegistryCredentials?, retry: Bool, body: (@Sendable () throws -> HTTPClientRequest.Body)?
     ) async throws -> HTTPClientResponse {
         let attempt = { () async throws -> HTTPClientResponse in
             var request = HTTPClientRequest(url: url)
@@ -124,9 +134,9 @@ public final class RegistryClient: Sendable {
             request.headers = headers
             request.headers.add(name: "User-Agent", value: "berth")
             if let body { request.body = try body() }
-            let domain = try Self.domain(of: repository)
-            let scope = "repository:\(repository.path):\(push ? "pull,push" : "pull")"
-            if let authorization = await self.tokens.authorization(for: domain, scope: scope) {
+            // Tokens are kept per credentials too: one client's login never serves another's request.
+            let cacheScope = (scope ?? "") + " " + (credentials.map { DigestHasher.digest(of: Array("\($0.username):\($0.password)".utf8)).encoded } ?? "anonymous")
+            if let authorization = await self.tokens.authorization(for: domain, scope: cacheScope) {
                 request.headers.replaceOrAdd(name: "Authorization", value: authorization)
             }
             var response = try await self.execute(request, url: url)
@@ -134,6 +144,7 @@ public final class RegistryClient: Sendable {
                let challenge = AuthChallenge(header: header) {
                 _ = try? await response.body.collect(upTo: 1 << 16)
                 let authorization = try await self.authorize(challenge, domain: domain, scope: scope, credentials: credentials)
+                await self.tokens.store(authorization, for: domain, scope: cacheScope)
                 request.headers.replaceOrAdd(name: "Authorization", value: authorization)
                 if let body { request.body = try body() }
                 response = try await self.execute(request, url: url)
@@ -142,6 +153,13 @@ public final class RegistryClient: Sendable {
             return response
         }
         return retry ? try await withRetries(url: url, attempt) : try await attempt()
+    }
+
+    /// Checks credentials against a registry's `/v2/` endpoint, as `docker login` does.
+    public func login(domain: String, credentials: RegistryCredentials) async throws {
+        let response = try await send(.GET, url: baseURL(domain) + "/v2/", headers: [:], domain: domain, scope: nil,
+                                      credentials: credentials, retry: true, body: nil)
+        _ = try? await response.body.collect(upTo: 1 << 16)
     }
 
     private func execute(_ request: HTTPClientRequest, url: String) async throws -> HTTPClientResponse {
@@ -205,21 +223,19 @@ public final class RegistryClient: Sendable {
 
     // MARK: - Auth
 
-    private func authorize(_ challenge: AuthChallenge, domain: String, scope: String,
+    private func authorize(_ challenge: AuthChallenge, domain: String, scope: String?,
                            credentials: RegistryCredentials?) async throws -> String {
         switch challenge.scheme {
         case "basic":
             guard let credentials else { throw RegistryError.unauthorized("\(domain) requires a login (berth login \(domain))") }
-            let value = "Basic " + Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString()
-            await tokens.store(value, for: domain, scope: scope)
-            return value
+            return "Basic " + Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString()
         case "bearer":
             guard let realm = challenge.parameters["realm"], var components = URLComponents(string: realm) else {
                 throw RegistryError.unauthorized("\(domain) sent a bearer challenge without a realm")
             }
             var query = components.queryItems ?? []
             if let service = challenge.parameters["service"] { query.append(URLQueryItem(name: "service", value: service)) }
-            query.append(URLQueryItem(name: "scope", value: challenge.parameters["scope"] ?? scope))
+            if let wanted = challenge.parameters["scope"] ?? scope { query.append(URLQueryItem(name: "scope", value: wanted)) }
             components.queryItems = query
             guard let tokenURL = components.string else { throw RegistryError.unauthorized("bad token realm \(realm)") }
             var request = HTTPClientRequest(url: tokenURL)
@@ -234,7 +250,6 @@ public final class RegistryClient: Sendable {
                   let value = token.token ?? token.access_token else {
                 throw RegistryError.unauthorized("\(tokenURL) answered without a token")
             }
-            await tokens.store("Bearer " + value, for: domain, scope: scope)
             return "Bearer " + value
         default:
             throw RegistryError.unauthorized("\(domain) asks for unsupported auth scheme \(challenge.scheme)")

@@ -12,7 +12,7 @@ struct Berth: AsyncParsableCommand {
         subcommands: [
             VersionCommand.self, InfoCommand.self, SystemCommand.self, EventsCommand.self, PullCommand.self, PushCommand.self,
             ImagesCommand.self, RmiCommand.self, TagCommand.self, HistoryCommand.self, SaveCommand.self, LoadCommand.self,
-            ImageCommand.self,
+            ImageCommand.self, LoginCommand.self, LogoutCommand.self,
         ])
 
     /// Accepts Docker's global `-H ADDR` before the command (`berth -H unix:///s version`) by

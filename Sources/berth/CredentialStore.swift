@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import SystemSupport
 
 /// Registry credentials saved by `berth login` (or `docker login`) in Docker's `config.json`
 /// format, sent to berthd the way the docker CLI sends them: base64url JSON in `X-Registry-Auth`.
@@ -7,6 +9,29 @@ enum CredentialStore {
         let environment = ProcessInfo.processInfo.environment
         if let directory = environment["DOCKER_CONFIG"], !directory.isEmpty { return directory + "/config.json" }
         return (environment["HOME"] ?? NSHomeDirectory()) + "/.docker/config.json"
+    }
+
+    /// Saves (or with nil, forgets) credentials for `server`, keeping everything else in the file.
+    /// Written to a temp file, fsynced and renamed, mode 0600: the file holds passwords.
+    static func store(server: String, username: String?, password: String?) throws {
+        var config: [String: Any] = [:]
+        if let data = FileManager.default.contents(atPath: configPath) {
+            guard let existing = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ValidationError("\(configPath) is not a JSON object; not touching it")
+            }
+            config = existing
+        }
+        var auths = config["auths"] as? [String: Any] ?? [:]
+        if let username, let password {
+            auths[server] = ["auth": Data("\(username):\(password)".utf8).base64EncodedString()]
+        } else {
+            auths[server] = nil
+        }
+        config["auths"] = auths
+        let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+        let directory = (configPath as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try AtomicFile.write(data, to: configPath, permissions: 0o600)
     }
 
     /// The header value for the registry `reference` names, or nil when no credentials are saved.

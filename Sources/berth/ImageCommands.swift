@@ -225,7 +225,22 @@ struct ImageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images.",
         subcommands: [ImageInspectCommand.self, ImageListCommand.self, PullCommand.self, PushCommand.self, ImageRemoveCommand.self,
-                      TagCommand.self, HistoryCommand.self, SaveCommand.self, LoadCommand.self])
+                      TagCommand.self, HistoryCommand.self, SaveCommand.self, LoadCommand.self, ImagePruneCommand.self])
+}
+
+struct ImagePruneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove unnamed images (with --all, every unused image).")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(name: [.short, .long], help: "Remove all images no container uses, not just unnamed ones.")
+    var all = false
+
+    func run() async throws {
+        let report = try await connection.withClient { try await $0.pruneImages(all: all) }
+        for id in report.deleted { print("Deleted: \(id)") }
+        print("Total reclaimed space: \(InfoTable.formatBytes(report.reclaimed))")
+    }
 }
 
 /// `berth image ls`, the same as `berth images`.

@@ -74,11 +74,12 @@ struct Berthd: AsyncParsableCommand {
         let host = HostState(report: await prober.probe(logger: logger))
         let events = EventBus()
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let registry = RegistryClient(http: http, configuration: .init(insecureRegistries: Set(insecureRegistries)))
         let images = ImageService(
             content: try ContentStore(root: root + "/content"),
             snapshots: try SnapshotStore(root: root + "/snapshots"),
             catalog: ImageCatalog(database: store.database),
-            registry: RegistryClient(http: http, configuration: .init(insecureRegistries: Set(insecureRegistries))),
+            registry: registry,
             events: events,
             hostPlatform: await host.report.hostPlatform)
         let context = DaemonContext(
@@ -92,6 +93,7 @@ struct Berthd: AsyncParsableCommand {
         try? FileManager.default.removeItem(atPath: spool)
         try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         ImageRoutes.register(on: &router, images: images, spoolDirectory: spool)
+        AuthRoutes.register(on: &router, registry: registry)
         let signals = SignalWatcher()
         let server = try await APIServer.bind(
             socketPath: socket, mode: 0o660, router: router, spoolDirectory: spool, logger: logger)

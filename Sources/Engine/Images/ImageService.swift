@@ -351,6 +351,34 @@ public final class ImageService: Sendable {
         return deletions
     }
 
+    /// Removes images with no name (or, with `all`, every image: no container uses one yet), then
+    /// collects garbage. Returns the IDs removed and the bytes freed.
+    public func prune(all: Bool) async throws -> (deleted: [Digest], freed: Int64) {
+        var deleted: [Digest] = []
+        for image in try catalog.all() where all || (image.tags.isEmpty) {
+            try catalog.delete(image.id)
+            deleted.append(image.id)
+            await events.publish(EngineEvent(type: "image", action: "delete", actorID: image.id.description,
+                                             attributes: ["name": image.id.description]))
+        }
+        return (deleted, try collectGarbage())
+    }
+
+    /// What a registry offers under a name: the descriptor and, for an index, its platforms.
+    public func distribution(_ reference: Reference, credentials: RegistryCredentials?) async throws
+        -> (descriptor: Descriptor, platforms: [Platform])
+    {
+        let fetched = try await registry.manifest(reference.withDefaultTag, credentials: credentials)
+        let descriptor = Descriptor(mediaType: fetched.mediaType, digest: fetched.digest, size: Int64(fetched.data.count))
+        if MediaType.indexTypes.contains(fetched.mediaType) {
+            let index = try JSONDecoder().decode(ImageIndex.self, from: fetched.data)
+            return (descriptor, index.platforms)
+        }
+        let manifest = try JSONDecoder().decode(ImageManifest.self, from: fetched.data)
+        try await fetch(manifest.config, from: reference, credentials: credentials, progress: nil)
+        return (descriptor, [try decodeConfig(manifest.config.digest).platform])
+    }
+
     /// Removes blobs and snapshots no image refers to; returns the bytes freed.
     @discardableResult
     public func collectGarbage() throws -> Int64 {

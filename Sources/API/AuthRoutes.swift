@@ -1,0 +1,45 @@
+import APIModels
+import Engine
+import Foundation
+import NIOHTTP1
+import Registry
+
+/// `POST /auth`: checks credentials against a registry, as `docker login` asks the daemon to.
+public enum AuthRoutes {
+    struct AuthConfig: Decodable {
+        var username: String?
+        var password: String?
+        var serveraddress: String?
+    }
+
+    struct AuthResponse: Encodable {
+        var Status: String
+        var IdentityToken: String
+    }
+
+    public static func register(on router: inout Router, registry: RegistryClient) {
+        router.add(.POST, "/auth") { request in
+            guard let config = try? JSONDecoder().decode(AuthConfig.self, from: Data(request.body.readableBytesView)) else {
+                throw APIError.badRequest("invalid auth configuration in the request body")
+            }
+            guard let server = config.serveraddress.map(registryDomain), !server.isEmpty else {
+                throw APIError.badRequest("serveraddress is required: Berth has no default registry")
+            }
+            guard let username = config.username, !username.isEmpty else { throw APIError.badRequest("username is required") }
+            do {
+                try await registry.login(domain: server, credentials: RegistryCredentials(username: username, password: config.password ?? ""))
+            } catch let error as RegistryError {
+                if case .unauthorized = error { throw APIError(.unauthorized, "login to \(server) failed: \(error)") }
+                throw APIError(.internalServerError, "login to \(server) failed: \(error)")
+            }
+            return .json(AuthResponse(Status: "Login Succeeded", IdentityToken: ""))
+        }
+    }
+
+    /// `https://host:port/v2/` or `host:port` → `host:port`.
+    static func registryDomain(_ address: String) -> String {
+        var text = Substring(address)
+        for scheme in ["https://", "http://"] where text.hasPrefix(scheme) { text = text.dropFirst(scheme.count) }
+        return String(text.split(separator: "/").first ?? "")
+    }
+}
