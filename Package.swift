@@ -134,7 +134,11 @@ let package = Package(
             dependencies: ["HostProbe", "HostModel", "OCI", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCI", "CLinux"]),
+        .testTarget(
+            name: "ImageStoreTests",
+            dependencies: ["ImageStore", "OCI", "CLinux", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(
             name: "APITests",
             dependencies: [

@@ -20,8 +20,21 @@ public enum ImageRoutes {
             try await load(request, images: images, spoolDirectory: spoolDirectory)
         }
         router.add(.POST, "/images/create") { request in try pull(request, images: images) }
-        router.add(.GET, "/images/json") { _ in
-            .json(try images.list().map { try summary($0, images: images) })
+        router.add(.GET, "/images/json") { request in
+            let filters = try QueryFilters.parse(request.queryValue("filters"))
+            for key in filters.keys where !["reference", "dangling"].contains(key) {
+                throw APIError.badRequest("invalid filter '\(key)'")
+            }
+            let matching = try images.list().filter { image in
+                if let dangling = filters["dangling"]?.first {
+                    guard image.tags.isEmpty == ["true", "1"].contains(dangling.lowercased()) else { return false }
+                }
+                if let patterns = filters["reference"], !patterns.isEmpty {
+                    return image.tags.contains { tag in patterns.contains { ReferencePattern.matches($0, tag) } }
+                }
+                return true
+            }
+            return .json(try matching.map { try summary($0, images: images) })
         }
         router.add(.GET, "/images/{name*}/json") { request in
             let image = try resolve(request, images: images)

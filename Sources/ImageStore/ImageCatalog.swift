@@ -14,7 +14,8 @@ public final class ImageCatalog: Sendable {
     /// Schema for images; the state store runs it after its own first migration.
     public static func registerMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v2: image store") { db in
-            try db.drop(table: "image")
+            // v1 made a placeholder image table; images are defined here from now on.
+            if try db.tableExists("image") { try db.drop(table: "image") }
             try db.create(table: "image") { table in
                 table.primaryKey("id", .text)
                 table.column("manifestDigest", .text).notNull()
@@ -69,7 +70,7 @@ public final class ImageCatalog: Sendable {
             if let tag {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO imageTag (reference, platform, imageID) VALUES (?, ?, ?)",
-                    arguments: [tag.description, image.platform.description, image.id.description])
+                    arguments: [tag.withDefaultTag.description, image.platform.description, image.id.description])
             }
             if let repoDigest {
                 try db.execute(

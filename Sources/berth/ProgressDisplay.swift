@@ -10,6 +10,8 @@ final class ProgressDisplay {
     private var printedStatus: [String: String] = [:]
     private var drawnLines = 0
     private var lastDraw = Date.distantPast
+    /// First sighting of each layer's transfer, for its average speed.
+    private var transferStart: [String: (time: Date, bytes: Int64)] = [:]
 
     init(interactive: Bool = isatty(STDOUT_FILENO) != 0) {
         self.interactive = interactive
@@ -24,7 +26,7 @@ final class ProgressDisplay {
         }
         if interactive {
             if lines[id] == nil { order.append(id) }
-            lines[id] = "\(id): \(status)" + (message.progress.map { " " + $0 } ?? "")
+            lines[id] = "\(id): \(status)" + (message.progress.map { " " + $0 } ?? "") + speed(id: id, message: message)
             let now = Date()
             if status != "Downloading" || now.timeIntervalSince(lastDraw) > 0.1 {
                 redraw()
@@ -34,6 +36,20 @@ final class ProgressDisplay {
             printedStatus[id] = status
             print("\(id): \(status)")
         }
+    }
+
+    /// ` 12.3MB/s` while a layer moves, from its average since the first progress message.
+    private func speed(id: String, message: ProgressMessage) -> String {
+        guard let current = message.progressDetail?.current else { return "" }
+        let now = Date()
+        guard let start = transferStart[id] else {
+            transferStart[id] = (now, current)
+            return ""
+        }
+        let seconds = now.timeIntervalSince(start.time)
+        guard seconds > 0.2 else { return "" }
+        let rate = Double(current - start.bytes) / seconds
+        return String(format: "  %.1fMB/s", rate / 1_000_000)
     }
 
     /// Ends the live block so later output goes below it.

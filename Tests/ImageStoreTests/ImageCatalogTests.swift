@@ -1,0 +1,53 @@
+import Foundation
+import GRDB
+import ImageStore
+import OCI
+import Testing
+
+@Suite struct ImageCatalogTests {
+    func catalog() throws -> ImageCatalog {
+        let queue = try DatabaseQueue()
+        var migrator = DatabaseMigrator()
+        ImageCatalog.registerMigrations(&migrator)
+        try migrator.migrate(queue)
+        return ImageCatalog(database: queue)
+    }
+
+    func image(_ byte: String, _ platform: String) throws -> ImageRecord {
+        let digest = try Digest(sha256: String(repeating: byte, count: 64))
+        let layer = try Digest(sha256: String(repeating: "e", count: 64))
+        return ImageRecord(id: digest, manifestDigest: digest, manifestMediaType: MediaType.ociManifest,
+                           platform: try Platform(parsing: platform), created: nil, size: 1,
+                           layers: [LayerRecord(blob: layer, mediaType: MediaType.ociLayerGzip, blobSize: 1, diffID: layer, chainID: layer)])
+    }
+
+    @Test func oneTagPerPlatformResolvesByPreference() throws {
+        let catalog = try catalog()
+        let tag = try Reference(parsing: "r.example/bb:latest")
+        let host = try Platform(parsing: "linux/amd64")
+        let amd64 = try image("a", "linux/amd64"), arm64 = try image("b", "linux/arm64")
+        try catalog.add(amd64, tag: tag, repoDigest: nil)
+        try catalog.add(arm64, tag: tag, repoDigest: nil)
+        #expect(try catalog.all().count == 2)
+        #expect(try catalog.resolve("r.example/bb", platform: nil, hostPlatform: host).id == amd64.id)
+        #expect(try catalog.resolve("r.example/bb:latest", platform: try Platform(parsing: "linux/arm64"), hostPlatform: host).id == arm64.id)
+        #expect(try catalog.resolve(String(arm64.id.encoded.prefix(6)), platform: nil, hostPlatform: host).id == arm64.id)
+        #expect(throws: CatalogError.platformNotPresent("r.example/bb", available: ["linux/amd64", "linux/arm64"])) {
+            try catalog.resolve("r.example/bb", platform: nil, hostPlatform: try Platform(parsing: "linux/riscv64"))
+        }
+        #expect(throws: CatalogError.notFound("r.example/other")) {
+            try catalog.resolve("r.example/other", platform: nil, hostPlatform: host)
+        }
+    }
+
+    @Test func referencedContentFollowsDeletes() throws {
+        let catalog = try catalog()
+        let amd64 = try image("a", "linux/amd64")
+        try catalog.add(amd64, tag: try Reference(parsing: "x"), repoDigest: nil)
+        #expect(try catalog.referenced().blobs.contains(amd64.layers[0].blob))
+        #expect(try catalog.untag(try Reference(parsing: "x"), imageID: amd64.id))
+        #expect(try catalog.image(id: amd64.id)?.tags == [])
+        try catalog.delete(amd64.id)
+        #expect(try catalog.referenced().blobs.isEmpty && catalog.referenced().chainIDs.isEmpty)
+    }
+}
