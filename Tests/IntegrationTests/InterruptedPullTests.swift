@@ -76,3 +76,46 @@ import Testing
         }
     }
 }
+
+/// A hostile layer arriving through a registry: refused, nothing written outside, store usable.
+@Suite(.serialized) struct HostileRegistryTests {
+    @Test func traversalLayerFromARegistryIsRefusedAndTheNextPullWorks() async throws {
+        try await ImagePullTests.withPushedImage { registry, daemon, _ in
+            let corpus = daemon.scratch + "/corpus"
+            try Command.succeed([TestPaths.repository + "/Tests/Fixtures/make-hostile-layers", corpus, daemon.scratch + "/outside"])
+            let hostile = "\(registry.address)/hostile/image:traversal"
+            try Command.succeed(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(corpus)/layout:traversal", "docker://\(hostile)"])
+
+            let refused = try daemon.berth(["pull", hostile], timeout: 120)
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("refusing \"../../../../escaped-through-pull\": path escapes the layer root"), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: daemon.root + "/../escaped-through-pull"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.root + "/snapshots").isEmpty)
+            #expect(try daemon.berth(["images", "-q"]).stdout.isEmpty)
+
+            let good = try daemon.berth(["pull", "\(registry.address)/berth-test/busybox:latest"], timeout: 120)
+            #expect(good.status == 0, "\(good.stderr)")
+        }
+    }
+
+    @Test func largeLayersArePushedInChunks() async throws {
+        let built = try TestImageTests.build(into: nil)
+        try await RegistryFixture.with { registry in
+            try await DaemonFixture.with { daemon in
+                let archive = daemon.scratch + "/layers.tar"
+                try Command.succeed(["tar", "-cf", archive, "-C", built.layers.layout, "."])
+                #expect(try daemon.berth(["load", "-i", archive]).status == 0)
+                let target = "\(registry.address)/chunked/layers:v1"
+                #expect(try daemon.berth(["tag", "berth-test/layers:latest", target]).status == 0)
+                let push = try daemon.berth(["push", target], timeout: 300)
+                #expect(push.status == 0, "\(push.stderr)")
+                let raw = try Command.succeed(["skopeo", "inspect", "--tls-verify=false", "--raw", "docker://\(target)"])
+                let expected = try Command.succeed(["skopeo", "inspect", "--raw", "oci:\(built.layers.layout):latest"])
+                #expect(raw == expected)
+                // Every blob, the 48 MiB one sent in 16 MiB chunks among them, arrived whole.
+                let copy = daemon.scratch + "/copy"
+                try Command.succeed(["skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(target)", "oci:\(copy):v1"])
+            }
+        }
+    }
+}
