@@ -120,7 +120,7 @@ public enum ImageRoutes {
         let credentials = try RegistryAuthHeader.credentials(from: request.headers)
 
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
-        let renderer = PullProgressRenderer(continuation: continuation)
+        let renderer = ProgressRenderer(continuation: continuation)
         let task = Task {
             renderer.emit(ProgressMessage(status: "Pulling from \(reference.repository)", id: reference.tag ?? reference.withDefaultTag.tag))
             do {
@@ -144,7 +144,7 @@ public enum ImageRoutes {
         _ = try mapErrors { try images.resolve(reference.withDefaultTag.description) }
         let credentials = try RegistryAuthHeader.credentials(from: request.headers)
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
-        let renderer = PullProgressRenderer(continuation: continuation)
+        let renderer = ProgressRenderer(continuation: continuation)
         let task = Task {
             renderer.emit(ProgressMessage(status: "The push refers to repository [\(reference.repository)]"))
             do {

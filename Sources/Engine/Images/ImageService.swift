@@ -87,12 +87,8 @@ public final class ImageService: Sendable {
 
         try content.write(manifestFetch.data, expected: manifestFetch.digest)
         let existing = try catalog.image(id: manifest.config.digest)
-        let record = ImageRecord(
-            id: manifest.config.digest, manifestDigest: manifestFetch.digest, manifestMediaType: manifestFetch.mediaType,
-            platform: config.platform, created: config.created, size: size,
-            layers: zip(manifest.layers, zip(config.rootfs.diff_ids, chainIDs)).map { layer, ids in
-                LayerRecord(blob: layer.digest, mediaType: layer.mediaType, blobSize: layer.size, diffID: ids.0, chainID: ids.1)
-            })
+        let record = Self.record(manifest: manifest, digest: manifestFetch.digest, mediaType: manifestFetch.mediaType,
+                                 config: config, chainIDs: chainIDs, size: size)
         var repoDigest = reference
         repoDigest.tag = nil
         repoDigest.digest = top.digest
@@ -136,12 +132,7 @@ public final class ImageService: Sendable {
                     let diffID = diffIDs[unpacked]
                     if !snapshots.contains(chainID) {
                         progress(.extracting(layer.digest))
-                        let blob = content.path(of: layer.digest)
-                        let snapshots = snapshots
-                        let unpacker = unpacker
-                        try await runBlocking {
-                            try snapshots.create(chainID, blob: blob, layer: layer.digest, diffID: diffID, unpacker: unpacker)
-                        }
+                        try await unpack(layer, chainID: chainID, diffID: diffID)
                     }
                     total += snapshots.size(chainID)
                     progress(.layerDone(layer.digest))
@@ -150,6 +141,26 @@ public final class ImageService: Sendable {
             }
             return total
         }
+    }
+
+    /// Unpacks a layer blob into its snapshot, off the cooperative threads; a present snapshot is kept.
+    private func unpack(_ layer: Descriptor, chainID: Digest, diffID: Digest) async throws {
+        let blob = content.path(of: layer.digest)
+        let snapshots = snapshots
+        let unpacker = unpacker
+        try await runBlocking {
+            try snapshots.create(chainID, blob: blob, layer: layer.digest, diffID: diffID, unpacker: unpacker)
+        }
+    }
+
+    static func record(manifest: ImageManifest, digest: Digest, mediaType: String, config: ImageConfig,
+                       chainIDs: [Digest], size: Int64) -> ImageRecord {
+        ImageRecord(
+            id: manifest.config.digest, manifestDigest: digest, manifestMediaType: mediaType,
+            platform: config.platform, created: config.created, size: size,
+            layers: zip(manifest.layers, zip(config.rootfs.diff_ids, chainIDs)).map { layer, ids in
+                LayerRecord(blob: layer.digest, mediaType: layer.mediaType, blobSize: layer.size, diffID: ids.0, chainID: ids.1)
+            })
     }
 
     /// Makes sure a blob is in the content store, downloading it if needed.
@@ -267,22 +278,11 @@ public final class ImageService: Sendable {
             let chainIDs = SnapshotStore.chainIDs(config.rootfs.diff_ids)
             var size: Int64 = 0
             for (position, layer) in image.manifest.layers.enumerated() {
-                let chainID = chainIDs[position]
-                let diffID = config.rootfs.diff_ids[position]
-                let blob = content.path(of: layer.digest)
-                let snapshots = snapshots
-                let unpacker = unpacker
-                try await runBlocking {
-                    try snapshots.create(chainID, blob: blob, layer: layer.digest, diffID: diffID, unpacker: unpacker)
-                }
-                size += snapshots.size(chainID)
+                try await unpack(layer, chainID: chainIDs[position], diffID: config.rootfs.diff_ids[position])
+                size += snapshots.size(chainIDs[position])
             }
-            let record = ImageRecord(
-                id: image.manifest.config.digest, manifestDigest: manifestDigest, manifestMediaType: image.manifestMediaType,
-                platform: config.platform, created: config.created, size: size,
-                layers: zip(image.manifest.layers, zip(config.rootfs.diff_ids, chainIDs)).map { layer, ids in
-                    LayerRecord(blob: layer.digest, mediaType: layer.mediaType, blobSize: layer.size, diffID: ids.0, chainID: ids.1)
-                })
+            let record = Self.record(manifest: image.manifest, digest: manifestDigest, mediaType: image.manifestMediaType,
+                                     config: config, chainIDs: chainIDs, size: size)
             try catalog.add(record, tag: nil, repoDigest: nil)
             for name in image.names {
                 try catalog.add(record, tag: name.withDefaultTag, repoDigest: nil)

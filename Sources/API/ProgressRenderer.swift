@@ -1,10 +1,11 @@
 import APIModels
 import Engine
 import Foundation
+import OCI
 import NIOCore
 
-/// Turns pull progress into Docker's JSON lines (the docker CLI draws its bars from them).
-final class PullProgressRenderer: Sendable {
+/// Turns pull and push progress into Docker's JSON lines (the docker CLI draws its bars from them).
+final class ProgressRenderer: Sendable {
     private let continuation: AsyncStream<ByteBuffer>.Continuation
     private let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -22,24 +23,29 @@ final class PullProgressRenderer: Sendable {
         continuation.yield(ByteBuffer(bytes: data))
     }
 
+    /// A per-layer status line without byte counts.
+    func emit(_ status: String, layer digest: Digest) {
+        emit(ProgressMessage(status: status, id: digest.shortID, detail: .init()))
+    }
+
     func render(_ progress: PullProgress) {
         switch progress {
         case .resolving:
             break
         case .layerQueued(let digest):
-            emit(ProgressMessage(status: "Pulling fs layer", id: digest.shortID, detail: .init()))
+            emit("Pulling fs layer", layer: digest)
         case .layerPresent(let digest):
-            emit(ProgressMessage(status: "Already exists", id: digest.shortID, detail: .init()))
+            emit("Already exists", layer: digest)
         case .downloading(let digest, let current, let total):
             emit(ProgressMessage(status: "Downloading", id: digest.shortID, detail: .init(current: current, total: total),
                                  progress: Self.bar(current: current, total: total)))
         case .downloaded(let digest):
-            emit(ProgressMessage(status: "Verifying Checksum", id: digest.shortID, detail: .init()))
-            emit(ProgressMessage(status: "Download complete", id: digest.shortID, detail: .init()))
+            emit("Verifying Checksum", layer: digest)
+            emit("Download complete", layer: digest)
         case .extracting(let digest):
-            emit(ProgressMessage(status: "Extracting", id: digest.shortID, detail: .init()))
+            emit("Extracting", layer: digest)
         case .layerDone(let digest):
-            emit(ProgressMessage(status: "Pull complete", id: digest.shortID, detail: .init()))
+            emit("Pull complete", layer: digest)
         case .finished(let digest, let reference, let newImage):
             emit(ProgressMessage(status: "Digest: \(digest)"))
             emit(ProgressMessage(status: newImage ? "Status: Downloaded newer image for \(reference)"
@@ -65,20 +71,20 @@ final class PullProgressRenderer: Sendable {
     }
 }
 
-extension PullProgressRenderer {
+extension ProgressRenderer {
     func render(_ progress: PushProgress) {
         switch progress {
         case .preparing(let digest):
-            emit(ProgressMessage(status: "Preparing", id: digest.shortID, detail: .init()))
+            emit("Preparing", layer: digest)
         case .pushing(let digest, let current, let total):
             emit(ProgressMessage(status: "Pushing", id: digest.shortID, detail: .init(current: current, total: total),
                                  progress: Self.bar(current: current, total: total)))
         case .pushed(let digest):
-            emit(ProgressMessage(status: "Pushed", id: digest.shortID, detail: .init()))
+            emit("Pushed", layer: digest)
         case .alreadyExists(let digest):
-            emit(ProgressMessage(status: "Layer already exists", id: digest.shortID, detail: .init()))
+            emit("Layer already exists", layer: digest)
         case .mounted(let digest, let source):
-            emit(ProgressMessage(status: "Mounted from \(source)", id: digest.shortID, detail: .init()))
+            emit("Mounted from \(source)", layer: digest)
         case .finished(let tag, let digest, let size):
             emit(ProgressMessage(status: "\(tag): digest: \(digest) size: \(size)"))
         }
