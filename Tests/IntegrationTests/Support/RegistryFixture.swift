@@ -74,7 +74,11 @@ final class RegistryFixture: @unchecked Sendable {
 
     func tearDown() {
         if let process, process.isRunning {
+            // A child spawned from a test thread may inherit blocked signals: SIGKILL after a grace period.
             kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning, Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         TestPaths.removeScratch(scratch)
