@@ -11,7 +11,10 @@ import SystemSupport
 /// Each connection is a task reading requests in order. A malformed request gets NIO's 400 and
 /// the connection closes; oversized headers (over 80 KiB) and bodies are refused the same way.
 public final class APIServer: Sendable {
-    public typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+    /// Requests are read through the async inbound stream; responses are written to the channel
+    /// directly and awaited until the kernel has them, so closing after the last write never drops
+    /// data still queued (large archives, long JSON).
+    public typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, Never>
 
     /// Bodies larger than this are refused with 413 until a route asks to stream its body.
     public static let maximumBodySize = 1 << 20
@@ -72,9 +75,7 @@ public final class APIServer: Sendable {
 
     private func serve(_ connection: Connection) async {
         do {
-            try await connection.executeThenClose { inbound, _ in
-                // Writes go to the channel and are awaited until the kernel has them, so closing after
-                // the last one never drops data still queued (large archives, long JSON).
+            try await connection.executeThenClose { inbound in
                 let outbound = connection.channel
                 var requests = inbound.makeAsyncIterator()
                 while let part = try await requests.next() {

@@ -60,31 +60,17 @@ public final class ContentStore: Sendable {
         try BlobWriter(store: self, expected: descriptor.digest, expectedSize: descriptor.size)
     }
 
-    /// Copies a file into the store, hashing it on the way; with `expected`, refuses other content.
-    @discardableResult
-    public func importFile(_ path: String, expected: Digest?) throws -> Digest {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw SystemError.call("open \(path)", errno) }
+    /// Copies a file that should hold `expected` into the store, verified like any download.
+    public func importFile(_ path: String, expected: Digest) throws {
+        guard let handle = FileHandle(forReadingAtPath: path),
+              let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+        else { throw SystemError.call("open \(path)", errno) }
         defer { try? handle.close() }
-        var hasher = DigestHasher()
-        let temporary = temporaryPath()
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-              let output = FileHandle(forWritingAtPath: temporary) else { throw SystemError.call("create \(temporary)", errno) }
-        var committed = false
-        defer {
-            try? output.close()
-            if !committed { unlink(temporary) }
-        }
+        let writer = try BlobWriter(store: self, expected: expected, expectedSize: size)
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(chunk)
-            try output.write(contentsOf: chunk)
+            try writer.append(chunk)
         }
-        let digest = hasher.finalize()
-        if let expected, expected != digest { throw ContentError.digestMismatch(expected: expected, actual: digest) }
-        try output.synchronize()
-        guard rename(temporary, self.path(of: digest)) == 0 else { throw SystemError.call("rename into \(self.path(of: digest))", errno) }
-        committed = true
-        try AtomicFile.syncDirectory(blobDirectory)
-        return digest
+        try writer.commit()
     }
 
     public func delete(_ digest: Digest) {
