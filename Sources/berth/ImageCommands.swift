@@ -20,11 +20,7 @@ struct PullCommand: AsyncParsableCommand {
     func run() async throws {
         let auth = try CredentialStore.registryAuthHeader(for: image)
         try await connection.withClient { client in
-            let display = ProgressDisplay()
-            for try await message in try await client.pull(image, platform: platform, registryAuth: auth) where !quiet {
-                display.show(message)
-            }
-            display.finishLayers()
+            try await ProgressDisplay().follow(try await client.pull(image, platform: platform, registryAuth: auth), quiet: quiet)
             if quiet { print(image) }
         }
     }
@@ -42,19 +38,10 @@ struct PushCommand: AsyncParsableCommand {
     var image: String
 
     func run() async throws {
-        var repository = image
-        var tag: String?
-        if let colon = image.lastIndex(of: ":"), !image[colon...].contains("/") {
-            repository = String(image[..<colon])
-            tag = String(image[image.index(after: colon)...])
-        }
+        let (repository, tag) = splitTag(image)
         let auth = try CredentialStore.registryAuthHeader(for: image)
         try await connection.withClient { client in
-            let display = ProgressDisplay()
-            for try await message in try await client.push(repository, tag: tag, registryAuth: auth) where !quiet {
-                display.show(message)
-            }
-            display.finishLayers()
+            try await ProgressDisplay().follow(try await client.push(repository, tag: tag, registryAuth: auth), quiet: quiet)
         }
     }
 }
@@ -135,8 +122,8 @@ struct ImagesCommand: AsyncParsableCommand {
         for image in images {
             let names = image.RepoTags.isEmpty ? ["<none>:<none>"] : image.RepoTags
             for name in names {
-                let split = name.lastIndex(of: ":").map { (String(name[..<$0]), String(name[name.index(after: $0)...])) } ?? (name, "<none>")
-                rows.append([split.0, split.1, image.Platform ?? "", shortID(image.Id), created(image.Created),
+                let (repository, tag) = splitTag(name)
+                rows.append([repository, tag ?? "<none>", image.Platform ?? "", shortID(image.Id), created(image.Created),
                              InfoTable.formatBytes(image.Size)])
             }
         }
@@ -190,12 +177,7 @@ struct TagCommand: AsyncParsableCommand {
     var target: String
 
     func run() async throws {
-        var repository = target
-        var tag: String?
-        if let colon = target.lastIndex(of: ":"), !target[colon...].contains("/") {
-            repository = String(target[..<colon])
-            tag = String(target[target.index(after: colon)...])
-        }
+        let (repository, tag) = splitTag(target)
         try await connection.withClient { try await $0.tagImage(source, repository: repository, tag: tag) }
     }
 }
@@ -277,4 +259,10 @@ struct ImageInspectCommand: AsyncParsableCommand {
         }
         try Output.json(details)
     }
+}
+
+/// `repository[:tag]` → (repository, tag); a colon before the last `/` is a registry port.
+func splitTag(_ name: String) -> (repository: String, tag: String?) {
+    guard let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") else { return (name, nil) }
+    return (String(name[..<colon]), String(name[name.index(after: colon)...]))
 }

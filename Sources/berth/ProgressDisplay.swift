@@ -17,6 +17,14 @@ final class ProgressDisplay {
         self.interactive = interactive
     }
 
+    /// Shows a whole stream (or, quiet, just drains it: errors still end it).
+    func follow(_ messages: AsyncThrowingStream<ProgressMessage, Error>, quiet: Bool) async throws {
+        for try await message in messages where !quiet {
+            show(message)
+        }
+        finishLayers()
+    }
+
     func show(_ message: ProgressMessage) {
         guard let status = message.status else { return }
         guard let id = message.id else {
