@@ -60,20 +60,27 @@ import Testing
 
     @Test func systemEventsStreamsAndFilters() async throws {
         try await DaemonFixture.with { daemon in
-            // A live subscriber, bounded by --until so it ends by itself.
-            let until = String(Int(Date().timeIntervalSince1970) + 6)
+            // A live subscriber: its output goes to a file we watch for the event.
+            let output = daemon.scratch + "/events.out"
+            FileManager.default.createFile(atPath: output, contents: nil)
             let subscriber = Process()
             subscriber.executableURL = URL(fileURLWithPath: TestPaths.berth)
-            subscriber.arguments = ["-H", daemon.host, "system", "events", "--until", until, "--filter", "type=daemon"]
-            let pipe = Pipe()
-            subscriber.standardOutput = pipe
+            subscriber.arguments = ["-H", daemon.host, "system", "events", "--filter", "type=daemon"]
+            subscriber.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
             try subscriber.run()
-            defer { if subscriber.isRunning { kill(subscriber.processIdentifier, SIGKILL) } }
+            defer {
+                kill(subscriber.processIdentifier, SIGKILL)
+                subscriber.waitUntilExit()
+            }
             try await waitForListeners(daemon, count: 1)
 
             daemon.signal(SIGHUP)
-            subscriber.waitUntilExit()
-            let live = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            var live = ""
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline, !live.hasSuffix("\n") {
+                live = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+                try await Task.sleep(for: .milliseconds(50))
+            }
             #expect(live.range(of: #"^\d{4}-\d\d-\d\dT[0-9:.]+Z daemon reload \S+ \(accelerator=\w+, name=.+\)\n$"#, options: .regularExpression) != nil, "got: \(live)")
 
             // Replayed from the daemon's buffer: the type filter keeps it out of a container-only stream.
@@ -87,7 +94,7 @@ import Testing
     }
 
     private func waitForListeners(_ daemon: DaemonFixture, count: Int) async throws {
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             let result = try daemon.berth(["info", "--format", "json"])
             if let info = try? JSONDecoder().decode(SystemInfo.self, from: Data(result.stdout.utf8)),
