@@ -11,7 +11,6 @@ public struct APIError: Error, CustomStringConvertible {
     }
 
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
-    public static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
 
     public var description: String { message }
 }

@@ -63,8 +63,7 @@ public enum SystemRoutes {
         let events = await bus.subscribe(filter: filter, since: since, until: until)
         let chunks = AsyncStream<ByteBuffer> { continuation in
             let task = Task {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                let encoder = HTTPResponse.encoder
                 for await event in events {
                     let message = EventMessage(
                         type: event.type, action: event.action,

@@ -39,14 +39,14 @@ public final class ContentStore: Sendable {
         guard let data = FileManager.default.contents(atPath: path(of: digest)) else {
             throw ContentError.missing(digest)
         }
-        guard Self.digest(of: data) == digest else { throw ContentError.corrupt(digest) }
+        guard DigestHasher.digest(of: data) == digest else { throw ContentError.corrupt(digest) }
         return data
     }
 
     /// Stores a small blob; with `expected`, refuses content whose digest differs.
     @discardableResult
     public func write(_ data: Data, expected: Digest? = nil) throws -> Digest {
-        let digest = Self.digest(of: data)
+        let digest = DigestHasher.digest(of: data)
         if let expected, expected != digest { throw ContentError.digestMismatch(expected: expected, actual: digest) }
         if contains(digest) { return digest }
         let writer = try BlobWriter(store: self, expected: expected ?? digest, expectedSize: Int64(data.count))
@@ -86,9 +86,6 @@ public final class ContentStore: Sendable {
         ingestDirectory + "/\(UUID().uuidString)"
     }
 
-    public static func digest(of data: Data) -> Digest {
-        DigestHasher.digest(of: data)
-    }
 }
 
 /// Streams one blob into the store, verifying size as it goes and digest at commit.

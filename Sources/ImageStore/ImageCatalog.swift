@@ -168,10 +168,6 @@ public final class ImageCatalog: Sendable {
         }
     }
 
-    public func count() throws -> Int {
-        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM image") ?? 0 }
-    }
-
     private static func platforms(of ids: [String], _ db: Database) throws -> [(id: String, platform: String)] {
         try ids.compactMap { id in
             try String.fetchOne(db, sql: "SELECT platform FROM image WHERE id = ?", arguments: [id]).map { (id, $0) }
