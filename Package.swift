@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "berthd", targets: ["berthd"]),
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-shim", targets: ["berth-shim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
@@ -28,6 +29,13 @@ let package = Package(
             name: "CLibvirt",
             pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]
+        ),
+
+        // libseccomp (Debian libseccomp-dev): compiles the default system-call policy to BPF.
+        .systemLibrary(
+            name: "CSeccomp",
+            pkgConfig: "libseccomp",
+            providers: [.apt(["libseccomp-dev"])]
         ),
 
         // Small POSIX helpers every layer needs: crash-safe file writes, errno errors.
@@ -60,6 +68,17 @@ let package = Package(
             ]
         ),
 
+        // The native runtime's daemon side: launch specs for berth-shim, cgroups, capabilities,
+        // seccomp, image users, and the shim's control protocol.
+        .target(
+            name: "NativeRuntime",
+            dependencies: [
+                "CLinux", "CSeccomp", "SystemSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+
         // What the host can run, as plain values: shared by the prober, the daemon and clients.
         .target(name: "HostModel", dependencies: ["OCI"]),
 
@@ -79,7 +98,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "HostModel", "ImageStore", "OCI", "Registry",
+                "APIModels", "HostModel", "ImageStore", "NativeRuntime", "OCI", "Registry", "SystemSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -91,7 +110,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "APIModels", "Engine", "HostModel", "ImageStore", "OCI", "Registry", "SystemSupport",
+                "APIModels", "Engine", "HostModel", "ImageStore", "NativeRuntime", "OCI", "Registry", "SystemSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -114,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "API", "APIModels", "Engine", "HostProbe", "ImageStore", "Registry", "SystemSupport",
+                "API", "APIModels", "Engine", "HostProbe", "ImageStore", "NativeRuntime", "Registry", "SystemSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,6 +145,15 @@ let package = Package(
                 "APIClient", "APIModels", "HostModel", "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+
+        // One per container, in C: it must stay small (a Swift binary's runtime alone is ~4.5 MB
+        // resident) and it forks, which the threaded daemon must never do.
+        .executableTarget(
+            name: "berth-shim",
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
+            // SwiftPM links the Swift runtime into every executable; the shim uses none of it.
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),

@@ -14,7 +14,7 @@ public final class APIServer: Sendable {
     /// Requests are read through the async inbound stream; responses are written to the channel
     /// directly and awaited until the kernel has them, so closing after the last write never drops
     /// data still queued (large archives, long JSON).
-    public typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, Never>
+    public typealias Connection = NIOAsyncChannel<ServerInbound, Never>
 
     /// Bodies larger than this are refused with 413 until a route asks to stream its body.
     public static let maximumBodySize = 1 << 20
@@ -45,9 +45,15 @@ public final class APIServer: Sendable {
         defer { umask(previousMask) }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
+            // A hijacked stream's client half-closes to end its input and still reads the output.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // Requests are answered one at a time, so no pipelining assistance; a hijacked
+                    // connection takes these handlers out again.
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
+                    try pipeline.addHandler(HTTPPartAdapter(), name: "http-adapter")
                     return try Connection(wrappingChannelSynchronously: channel)
                 }
             }
@@ -79,12 +85,13 @@ public final class APIServer: Sendable {
                 let outbound = connection.channel
                 var requests = inbound.makeAsyncIterator()
                 while let part = try await requests.next() {
-                    guard case .head(let head) = part else { continue }
+                    guard case .http(.head(let head)) = part else { continue }
                     var body = ByteBuffer()
                     var bodyTooLarge = false
                     let spool = router.spoolsBody(method: head.method, uri: head.uri) ? try BodySpool(directory: spoolDirectory) : nil
                     defer { spool?.remove() }
-                    reading: while let part = try await requests.next() {
+                    reading: while let inbound = try await requests.next() {
+                        guard case .http(let part) = inbound else { return }
                         switch part {
                         case .body(var chunk):
                             if let spool {
@@ -120,6 +127,10 @@ public final class APIServer: Sendable {
                         defer { if removeAfter { unlink(path) } }
                         try await writeFile(response, path: path, version: head.version, to: outbound)
                         return
+                    case .hijack(let handler):
+                        try await HijackedConnection.takeOver(channel: outbound, head: hijackHead(response, version: head.version))
+                        try await handler(HijackedConnection(channel: outbound, inbound: requests))
+                        return
                     }
                 }
             }
@@ -135,6 +146,14 @@ public final class APIServer: Sendable {
         headers.replaceOrAdd(name: "Ostype", value: "linux")
         headers.replaceOrAdd(name: "Server", value: "Berth/\(BerthVersion.version) (linux)")
         return HTTPResponseHead(version: version, status: response.status, headers: headers)
+    }
+
+    /// The head of a hijacked response as raw text: no length, no transfer encoding.
+    private func hijackHead(_ response: HTTPResponse, version: HTTPVersion) -> String {
+        let head = responseHead(response, version: version)
+        var text = "HTTP/\(version.major).\(version.minor) \(head.status.code) \(head.status.reasonPhrase)\r\n"
+        for (name, value) in head.headers { text += "\(name): \(value)\r\n" }
+        return text + "\r\n"
     }
 
     private func writeComplete(
@@ -170,7 +189,7 @@ public final class APIServer: Sendable {
     /// Writes chunks as they come; stops early when the client hangs up.
     private func writeStream(
         _ response: HTTPResponse, chunks: AsyncStream<ByteBuffer>, version: HTTPVersion,
-        requests: NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        requests: NIOAsyncChannelInboundStream<ServerInbound>.AsyncIterator,
         to outbound: any Channel
     ) async throws {
         var head = responseHead(response, version: version)

@@ -10,6 +10,8 @@ public struct HTTPResponse: Sendable {
         case stream(AsyncStream<ByteBuffer>)
         /// A file sent in chunks as fast as the client reads; removed afterwards when asked.
         case file(path: String, removeAfter: Bool)
+        /// The connection is handed to the closure after the head (101 or 200); it ends the connection.
+        case hijack(@Sendable (HijackedConnection) async throws -> Void)
     }
 
     public var status: HTTPResponseStatus

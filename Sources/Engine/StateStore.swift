@@ -50,6 +50,7 @@ public final class StateStore: Sendable {
             }
         }
         ImageCatalog.registerMigrations(&migrator)
+        ContainerCatalog.registerMigrations(&migrator)
         return migrator
     }
 

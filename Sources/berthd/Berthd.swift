@@ -7,6 +7,7 @@ import Foundation
 import HostProbe
 import ImageStore
 import Logging
+import NativeRuntime
 import Registry
 import SystemSupport
 
@@ -34,6 +35,9 @@ struct Berthd: AsyncParsableCommand {
 
     @Option(name: .customLong("insecure-registry"), help: "A registry (host:port) to reach over plain HTTP. Loopback registries always are. Repeatable.")
     var insecureRegistries: [String] = []
+
+    @Option(help: "The berth-shim executable (default: next to berthd).")
+    var shim: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -82,6 +86,17 @@ struct Berthd: AsyncParsableCommand {
             registry: registry,
             events: events,
             hostPlatform: await host.report.hostPlatform)
+        let shimPath = shim ?? (URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("berth-shim").path)
+        guard FileManager.default.isExecutableFile(atPath: shimPath) else {
+            throw ValidationError("berth-shim not found at \(shimPath): build it with `swift build`, or pass --shim")
+        }
+        let containers = try ContainerService(
+            paths: ContainerPaths(root: root, execRoot: execRoot), catalog: ContainerCatalog(database: store.database),
+            images: images, events: events, cgroups: CgroupManager(), launcher: ShimLauncher(shimPath: shimPath),
+            logger: logger)
+        // Shims kept containers running while berthd was away; follow them again before serving.
+        await containers.restore()
         let context = DaemonContext(
             root: root, execRoot: execRoot, socketPath: socket, store: store, events: events, host: host,
             images: images, debug: logLevel <= .debug)
@@ -94,6 +109,7 @@ struct Berthd: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         ImageRoutes.register(on: &router, images: images, spoolDirectory: spool)
         AuthRoutes.register(on: &router, registry: registry)
+        ContainerRoutes.register(on: &router, containers: containers)
         let signals = SignalWatcher()
         let server = try await APIServer.bind(
             socketPath: socket, mode: 0o660, router: router, spoolDirectory: spool, logger: logger)

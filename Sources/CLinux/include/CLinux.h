@@ -1,3 +1,13 @@
-// Linux interfaces Swift's Glibc module does not expose.
+// Linux interfaces Swift's Glibc module does not expose, and helpers that must be written in C.
 #include <sys/xattr.h>
 #include <sys/vfs.h>
+#include <sys/types.h>
+
+// Starts `path` with `argv` and `envp` through posix_spawn: stdin from /dev/null, stdout and
+// stderr onto the given fds, every signal unblocked and at its default. Threads of the daemon
+// block signals, and a child started from one would otherwise inherit that mask.
+// Returns 0 and sets *pid, or an errno value.
+int berth_spawn(const char *path, char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid);
+
+// pipe2(fds, O_CLOEXEC), which Swift's Glibc module does not declare.
+int berth_pipe_cloexec(int fds[2]);

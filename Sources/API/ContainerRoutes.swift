@@ -1,0 +1,320 @@
+import APIModels
+import Engine
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NativeRuntime
+import OCI
+
+/// `/containers/*`: the lifecycle of native containers in Docker's shapes.
+public enum ContainerRoutes {
+    public static func register(on router: inout Router, containers: ContainerService) {
+        router.add(.POST, "/containers/create") { request in
+            let body: ContainerCreateRequest
+            do {
+                body = try JSONDecoder().decode(ContainerCreateRequest.self, from: Data(buffer: request.body))
+            } catch {
+                throw APIError.badRequest("invalid container config: \(error)")
+            }
+            let platform = try request.queryValue("platform").flatMap { $0.isEmpty ? nil : $0 }.map { text in
+                do { return try Platform(parsing: text) } catch { throw APIError.badRequest("\(error)") }
+            }
+            let created = try await mapErrors {
+                try await containers.create(body, name: request.queryValue("name"), platform: platform)
+            }
+            return .json(ContainerCreateResponse(Id: created.id, Warnings: created.warnings), status: .created)
+        }
+        router.add(.GET, "/containers/json") { request in
+            let filters = try QueryFilters.parse(request.queryValue("filters"))
+            var records = try await containers.list().filter { record in
+                (request.queryFlag("all") || record.state.isActive) && matches(record, filters)
+            }
+            if let limit = request.queryValue("limit").flatMap(Int.init), limit > 0 { records = Array(records.prefix(limit)) }
+            return .json(records.map(summary))
+        }
+        router.add(.GET, "/containers/{id}/json") { request in
+            .json(inspect(try await find(request, containers)))
+        }
+        router.add(.POST, "/containers/{id}/start") { request in
+            do {
+                try await mapErrors { try await containers.start(id(request)) }
+            } catch let error as APIError where error.status == .notModified {
+                return HTTPResponse(status: .notModified)
+            }
+            return HTTPResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/stop") { request in
+            let signal = try request.queryValue("signal").map(parseSignal)
+            do {
+                try await mapErrors {
+                    try await containers.stop(id(request), signal: signal, timeout: request.queryValue("t").flatMap(Int.init))
+                }
+            } catch let error as APIError where error.status == .notModified {
+                return HTTPResponse(status: .notModified)
+            }
+            return HTTPResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/restart") { request in
+            try await mapErrors {
+                do {
+                    try await containers.stop(id(request), timeout: request.queryValue("t").flatMap(Int.init))
+                } catch ContainerError.notModified {}
+                try await containers.start(id(request))
+            }
+            return HTTPResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/kill") { request in
+            let signal = try request.queryValue("signal").flatMap { $0.isEmpty ? nil : $0 }.map(parseSignal) ?? SIGKILL
+            try await mapErrors { try await containers.kill(id(request), signal: signal) }
+            return HTTPResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/wait") { request in
+            let conditionText = request.queryValue("condition").flatMap { $0.isEmpty ? nil : $0 } ?? "not-running"
+            guard let condition = ContainerService.WaitCondition(rawValue: conditionText) else {
+                throw APIError.badRequest("invalid condition: \(conditionText)")
+            }
+            let record = try await find(request, containers)
+            // The status goes out once the container exits; the head goes out now, as Docker's does,
+            // so clients see the wait registered before they start the container.
+            let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+            let task = Task {
+                let status = try await containers.wait(record.id, condition: condition)
+                var data = try JSONEncoder().encode(ContainerWaitResponse(StatusCode: Int(status.code), error: status.error))
+                data.append(UInt8(ascii: "\n"))
+                continuation.yield(ByteBuffer(bytes: data))
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+            return HTTPResponse(headers: ["Content-Type": "application/json"], body: .stream(stream))
+        }
+        router.add(.DELETE, "/containers/{id}") { request in
+            try await mapErrors { try await containers.remove(id(request), force: request.queryFlag("force")) }
+            return HTTPResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/resize") { request in
+            guard let rows = request.queryValue("h").flatMap(Int.init), let columns = request.queryValue("w").flatMap(Int.init) else {
+                throw APIError.badRequest("h and w are required")
+            }
+            try await mapErrors { try await containers.resize(id(request), rows: rows, columns: columns) }
+            return HTTPResponse(status: .ok)
+        }
+        router.add(.POST, "/containers/{id}/attach") { request in
+            let record = try await find(request, containers)
+            let tty = record.config.Tty == true
+            let stdin = request.queryFlag("stdin"), stdout = request.queryFlag("stdout"), stderr = request.queryFlag("stderr")
+            if !record.state.isActive, record.state.status != .created, !request.queryFlag("logs") {
+                throw APIError(.conflict, "You cannot attach to a stopped container, start it first")
+            }
+            var headers: HTTPHeaders = [
+                "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
+            ]
+            let upgrade = request.headers["Upgrade"].first?.lowercased() == "tcp"
+            if upgrade {
+                headers.add(name: "Connection", value: "Upgrade")
+                headers.add(name: "Upgrade", value: "tcp")
+            }
+            return HTTPResponse(status: upgrade ? .switchingProtocols : .ok, headers: headers, body: .hijack { connection in
+                try await containers.attach(record.id, stdin: stdin, stdout: stdout, stderr: stderr) { attachment in
+                    try await bridge(connection, attachment, forwardInput: stdin)
+                }
+            })
+        }
+        router.add(.GET, "/containers/{id}/logs") { request in
+            let record = try await find(request, containers)
+            var options = ContainerLogs.Options()
+            options.stdout = request.queryFlag("stdout")
+            options.stderr = request.queryFlag("stderr")
+            guard options.stdout || options.stderr else {
+                throw APIError.badRequest("You must choose at least one stream")
+            }
+            options.follow = request.queryFlag("follow")
+            options.since = request.queryValue("since").flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
+            options.until = request.queryValue("until").flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
+            if let tail = request.queryValue("tail"), tail != "all" { options.tail = Int(tail) }
+            let timestamps = request.queryFlag("timestamps")
+            let tty = record.config.Tty == true
+            let logs = ContainerLogs(path: containers.paths.log(record.id))
+            let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+            let task = Task {
+                func send(_ entries: [ContainerLogs.Entry]) {
+                    for entry in entries {
+                        continuation.yield(frame(entry, tty: tty, timestamps: timestamps))
+                    }
+                }
+                var (entries, offset) = logs.read(options)
+                send(entries)
+                guard options.follow else { continuation.finish(); return }
+                while !Task.isCancelled {
+                    let active = (try? await containers.find(record.id))?.state.isActive ?? false
+                    (entries, offset) = logs.readNew(from: offset, options)
+                    send(entries)
+                    if !active { break }
+                    try? await Task.sleep(nanoseconds: 100_000_000)
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+            let contentType = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+            return HTTPResponse(headers: ["Content-Type": contentType], body: .stream(stream))
+        }
+    }
+
+    // MARK: Streams
+
+    /// Output from the shim goes to the client as is (it is already Docker's framing); the
+    /// client's input goes to the container until the client half-closes.
+    private static func bridge(_ connection: HijackedConnection, _ attachment: ShimAttachment, forwardInput: Bool) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var output = attachment.output
+                while let chunk = try await output.nextChunk() {
+                    try await connection.write(chunk)
+                }
+            }
+            group.addTask {
+                while let bytes = try await connection.read() {
+                    if forwardInput { try await attachment.input.write(bytes) }
+                }
+                attachment.input.finish()
+                // Input is over; output continues until the container ends.
+                try await Task.sleep(nanoseconds: .max)
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Docker's 8-byte header per entry unless the container has a tty.
+    static func frame(_ entry: ContainerLogs.Entry, tty: Bool, timestamps: Bool) -> ByteBuffer {
+        let text = timestamps ? entry.time + " " + entry.text : entry.text
+        var buffer = ByteBuffer()
+        if !tty {
+            buffer.writeInteger(entry.stream)
+            buffer.writeBytes([0, 0, 0])
+            buffer.writeInteger(UInt32(text.utf8.count), endianness: .big)
+        }
+        buffer.writeString(text)
+        return buffer
+    }
+
+    // MARK: Shapes
+
+    static func rfc3339(_ date: Date?) -> String {
+        guard let date else { return "0001-01-01T00:00:00Z" }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        let whole = formatter.string(from: date).dropLast()
+        let nanoseconds = Int((date.timeIntervalSince1970 - floor(date.timeIntervalSince1970)) * 1_000_000_000)
+        return "\(whole).\(String(format: "%09d", nanoseconds))Z"
+    }
+
+    static func inspect(_ record: ContainerRecord) -> ContainerInspect {
+        let state = record.state
+        return ContainerInspect(
+            Id: record.id, Created: rfc3339(record.created), Path: record.path, Args: record.arguments,
+            State: ContainerStateJSON(
+                Status: state.status.rawValue, Running: state.status == .running || state.status == .paused,
+                Paused: state.status == .paused, Restarting: state.status == .restarting, OOMKilled: state.oomKilled,
+                Dead: state.status == .dead, Pid: Int(state.pid), ExitCode: Int(state.exitCode), Error: state.error,
+                StartedAt: rfc3339(state.startedAt), FinishedAt: rfc3339(state.finishedAt)),
+            Image: record.imageID, ResolvConfPath: "", HostnamePath: "", HostsPath: "", LogPath: "",
+            Name: "/" + record.name, RestartCount: state.restartCount, Platform: "linux",
+            HostConfig: record.hostConfig,
+            GraphDriver: .init(Name: "overlay", Data: [:]), Config: record.config,
+            NetworkSettings: ["Networks": .object([:]), "Ports": .object([:])])
+    }
+
+    static func summary(_ record: ContainerRecord) -> ContainerSummary {
+        ContainerSummary(
+            Id: record.id, Names: ["/" + record.name], Image: record.imageName, ImageID: record.imageID,
+            Command: ([record.path] + record.arguments).joined(separator: " "),
+            Created: Int64(record.created.timeIntervalSince1970), Labels: record.config.Labels ?? [:],
+            State: record.state.status.rawValue, Status: status(record.state),
+            NetworkMode: record.hostConfig.NetworkMode ?? "none")
+    }
+
+    /// `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`, as `docker ps` shows.
+    static func status(_ state: ContainerRecord.State, now: Date = Date()) -> String {
+        switch state.status {
+        case .created: return "Created"
+        case .running, .paused, .restarting:
+            let up = "Up " + humanDuration(now.timeIntervalSince(state.startedAt ?? now))
+            return state.status == .paused ? up + " (Paused)" : up
+        case .exited:
+            return "Exited (\(state.exitCode)) \(humanDuration(now.timeIntervalSince(state.finishedAt ?? now))) ago"
+        case .removing: return "Removal In Progress"
+        case .dead: return "Dead"
+        }
+    }
+
+    static func humanDuration(_ interval: TimeInterval) -> String {
+        let seconds = Int(interval)
+        if seconds < 1 { return "Less than a second" }
+        if seconds == 1 { return "1 second" }
+        if seconds < 60 { return "\(seconds) seconds" }
+        let minutes = seconds / 60
+        if minutes == 1 { return "About a minute" }
+        if minutes < 60 { return "\(minutes) minutes" }
+        let hours = minutes / 60
+        if hours == 1 { return "About an hour" }
+        if hours < 48 { return "\(hours) hours" }
+        if hours < 24 * 14 { return "\(hours / 24) days" }
+        if hours < 24 * 60 { return "\(hours / 24 / 7) weeks" }
+        if hours < 24 * 365 * 2 { return "\(hours / 24 / 30) months" }
+        return "\(hours / 24 / 365) years"
+    }
+
+    static func matches(_ record: ContainerRecord, _ filters: [String: [String]]) -> Bool {
+        for (key, values) in filters where !values.isEmpty {
+            let ok: Bool
+            switch key {
+            case "id": ok = values.contains { record.id.hasPrefix($0) }
+            case "name": ok = values.contains { record.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) }
+            case "status": ok = values.contains(record.state.status.rawValue)
+            case "exited": ok = record.state.status == .exited && values.contains(String(record.state.exitCode))
+            case "ancestor": ok = values.contains { $0 == record.imageName || record.imageID.contains($0) }
+            case "label":
+                ok = values.allSatisfy { filter in
+                    let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard let value = record.config.Labels?[parts[0]] else { return false }
+                    return parts.count == 1 || parts[1] == value
+                }
+            default: ok = true
+            }
+            if !ok { return false }
+        }
+        return true
+    }
+
+    // MARK: Helpers
+
+    private static func id(_ request: HTTPRequest) -> String { request.parameters["id"] ?? "" }
+
+    private static func find(_ request: HTTPRequest, _ containers: ContainerService) async throws -> ContainerRecord {
+        try await mapErrors { try await containers.find(id(request)) }
+    }
+
+    static func parseSignal(_ text: String) throws -> Int32 {
+        guard let signal = ContainerService.signal(named: text) else { throw APIError.badRequest("Invalid signal: \(text)") }
+        return signal
+    }
+
+    @discardableResult
+    static func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ContainerError {
+            switch error {
+            case .notFound(let message): throw APIError(.notFound, message)
+            case .conflict(let message): throw APIError(.conflict, message)
+            case .invalid(let message): throw APIError(.badRequest, message)
+            case .notModified: throw APIError(.notModified, "")
+            case .startFailed(let code, let message):
+                // Docker answers 400 for a command that cannot run, 500 for other setup failures.
+                throw APIError(code == 126 || code == 127 ? .badRequest : .internalServerError, message)
+            }
+        } catch let error as ShimError {
+            throw APIError(.internalServerError, error.description)
+        }
+    }
+}

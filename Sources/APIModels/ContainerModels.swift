@@ -1,0 +1,292 @@
+// Docker wire types for containers; property names are the API's JSON keys.
+
+/// Docker's "string or list of strings" (Entrypoint, Cmd, Shell): a string is one element.
+public struct StringOrList: Codable, Sendable, Equatable {
+    public var values: [String]
+
+    public init(_ values: [String]) { self.values = values }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let single = try? container.decode(String.self) {
+            values = [single]
+        } else {
+            values = try container.decode([String].self)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(values)
+    }
+}
+
+/// `Config`: what runs, independent of the host.
+public struct ContainerConfig: Codable, Sendable, Equatable {
+    public var Hostname: String?
+    public var Domainname: String?
+    public var User: String?
+    public var AttachStdin: Bool?
+    public var AttachStdout: Bool?
+    public var AttachStderr: Bool?
+    public var ExposedPorts: [String: JSONValue]?
+    public var Tty: Bool?
+    public var OpenStdin: Bool?
+    public var StdinOnce: Bool?
+    public var Env: [String]?
+    public var Cmd: StringOrList?
+    public var Image: String?
+    public var Volumes: [String: JSONValue]?
+    public var WorkingDir: String?
+    public var Entrypoint: StringOrList?
+    public var NetworkDisabled: Bool?
+    public var Labels: [String: String]?
+    public var StopSignal: String?
+    public var StopTimeout: Int?
+
+    public init() {}
+}
+
+public struct RestartPolicy: Codable, Sendable, Equatable {
+    public var Name: String?
+    public var MaximumRetryCount: Int?
+
+    public init(Name: String? = nil, MaximumRetryCount: Int? = nil) {
+        self.Name = Name
+        self.MaximumRetryCount = MaximumRetryCount
+    }
+}
+
+public struct Ulimit: Codable, Sendable, Equatable {
+    public var Name: String
+    public var Soft: Int64
+    public var Hard: Int64
+
+    public init(Name: String, Soft: Int64, Hard: Int64) {
+        self.Name = Name
+        self.Soft = Soft
+        self.Hard = Hard
+    }
+}
+
+public struct LogConfig: Codable, Sendable, Equatable {
+    public var `Type`: String?
+    public var Config: [String: String]?
+
+    public init(Type: String? = nil, Config: [String: String]? = nil) {
+        self.Type = Type
+        self.Config = Config
+    }
+}
+
+/// `HostConfig`: how the host runs it (limits, privileges, namespaces, logging).
+public struct HostConfig: Codable, Sendable, Equatable {
+    public var Binds: [String]?
+    public var NetworkMode: String?
+    public var RestartPolicy: RestartPolicy?
+    public var AutoRemove: Bool?
+    public var CapAdd: [String]?
+    public var CapDrop: [String]?
+    public var Dns: [String]?
+    public var ExtraHosts: [String]?
+    public var GroupAdd: [String]?
+    public var IpcMode: String?
+    public var PidMode: String?
+    public var UTSMode: String?
+    public var UsernsMode: String?
+    public var OomScoreAdj: Int?
+    public var Privileged: Bool?
+    public var ReadonlyRootfs: Bool?
+    public var SecurityOpt: [String]?
+    public var ShmSize: Int64?
+    public var Init: Bool?
+    public var Memory: Int64?
+    public var MemorySwap: Int64?
+    public var NanoCpus: Int64?
+    public var CpuShares: Int64?
+    public var CpuPeriod: Int64?
+    public var CpuQuota: Int64?
+    public var PidsLimit: Int64?
+    public var Ulimits: [Ulimit]?
+    public var LogConfig: LogConfig?
+    public var ConsoleSize: [Int]?
+    public var Isolation: String?
+
+    public init() {}
+}
+
+/// The body of `POST /containers/create`: Config's fields at the top level, plus HostConfig.
+public struct ContainerCreateRequest: Codable, Sendable, Equatable {
+    public var config: ContainerConfig
+    public var hostConfig: HostConfig
+
+    public init(config: ContainerConfig, hostConfig: HostConfig) {
+        self.config = config
+        self.hostConfig = hostConfig
+    }
+
+    private enum CodingKeys: String, CodingKey { case HostConfig }
+
+    public init(from decoder: Decoder) throws {
+        config = try ContainerConfig(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        hostConfig = try container.decodeIfPresent(APIModels.HostConfig.self, forKey: .HostConfig) ?? APIModels.HostConfig()
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try config.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(hostConfig, forKey: .HostConfig)
+    }
+}
+
+public struct ContainerCreateResponse: Codable, Sendable, Equatable {
+    public var Id: String
+    public var Warnings: [String]
+
+    public init(Id: String, Warnings: [String]) {
+        self.Id = Id
+        self.Warnings = Warnings
+    }
+}
+
+public struct ContainerWaitResponse: Codable, Sendable, Equatable {
+    public struct WaitError: Codable, Sendable, Equatable {
+        public var Message: String
+    }
+
+    public var StatusCode: Int
+    public var Error: WaitError?
+
+    public init(StatusCode: Int, error: String? = nil) {
+        self.StatusCode = StatusCode
+        self.Error = error.map { WaitError(Message: $0) }
+    }
+}
+
+/// `State` in `GET /containers/{id}/json`.
+public struct ContainerStateJSON: Codable, Sendable, Equatable {
+    public var Status: String
+    public var Running: Bool
+    public var Paused: Bool
+    public var Restarting: Bool
+    public var OOMKilled: Bool
+    public var Dead: Bool
+    public var Pid: Int
+    public var ExitCode: Int
+    public var Error: String
+    public var StartedAt: String
+    public var FinishedAt: String
+
+    public init(Status: String, Running: Bool, Paused: Bool, Restarting: Bool, OOMKilled: Bool, Dead: Bool, Pid: Int,
+                ExitCode: Int, Error: String, StartedAt: String, FinishedAt: String) {
+        self.Status = Status
+        self.Running = Running
+        self.Paused = Paused
+        self.Restarting = Restarting
+        self.OOMKilled = OOMKilled
+        self.Dead = Dead
+        self.Pid = Pid
+        self.ExitCode = ExitCode
+        self.Error = Error
+        self.StartedAt = StartedAt
+        self.FinishedAt = FinishedAt
+    }
+}
+
+/// The body of `GET /containers/{id}/json`.
+public struct ContainerInspect: Codable, Sendable, Equatable {
+    public var Id: String
+    public var Created: String
+    public var Path: String
+    public var Args: [String]
+    public var State: ContainerStateJSON
+    public var Image: String
+    public var ResolvConfPath: String
+    public var HostnamePath: String
+    public var HostsPath: String
+    public var LogPath: String
+    public var Name: String
+    public var RestartCount: Int
+    public var Driver: String
+    public var Platform: String
+    public var MountLabel: String
+    public var ProcessLabel: String
+    public var AppArmorProfile: String
+    public var ExecIDs: [String]?
+    public var HostConfig: HostConfig
+    public var GraphDriver: ImageInspect.GraphDriver
+    public var Mounts: [JSONValue]
+    public var Config: ContainerConfig
+    public var NetworkSettings: [String: JSONValue]
+
+    public init(Id: String, Created: String, Path: String, Args: [String], State: ContainerStateJSON, Image: String,
+                ResolvConfPath: String, HostnamePath: String, HostsPath: String, LogPath: String, Name: String,
+                RestartCount: Int, Platform: String, HostConfig: HostConfig, GraphDriver: ImageInspect.GraphDriver,
+                Config: ContainerConfig, NetworkSettings: [String: JSONValue]) {
+        self.Id = Id
+        self.Created = Created
+        self.Path = Path
+        self.Args = Args
+        self.State = State
+        self.Image = Image
+        self.ResolvConfPath = ResolvConfPath
+        self.HostnamePath = HostnamePath
+        self.HostsPath = HostsPath
+        self.LogPath = LogPath
+        self.Name = Name
+        self.RestartCount = RestartCount
+        Driver = "overlay2"
+        self.Platform = Platform
+        MountLabel = ""
+        ProcessLabel = ""
+        AppArmorProfile = ""
+        ExecIDs = nil
+        self.HostConfig = HostConfig
+        self.GraphDriver = GraphDriver
+        Mounts = []
+        self.Config = Config
+        self.NetworkSettings = NetworkSettings
+    }
+}
+
+/// One row of `GET /containers/json`.
+public struct ContainerSummary: Codable, Sendable, Equatable {
+    public struct HostConfigSummary: Codable, Sendable, Equatable {
+        public var NetworkMode: String
+    }
+
+    public var Id: String
+    public var Names: [String]
+    public var Image: String
+    public var ImageID: String
+    public var Command: String
+    /// Seconds since the epoch.
+    public var Created: Int64
+    public var Ports: [JSONValue]
+    public var SizeRw: Int64?
+    public var SizeRootFs: Int64?
+    public var Labels: [String: String]
+    public var State: String
+    public var Status: String
+    public var HostConfig: HostConfigSummary
+    public var NetworkSettings: [String: JSONValue]
+    public var Mounts: [JSONValue]
+
+    public init(Id: String, Names: [String], Image: String, ImageID: String, Command: String, Created: Int64,
+                Labels: [String: String], State: String, Status: String, NetworkMode: String) {
+        self.Id = Id
+        self.Names = Names
+        self.Image = Image
+        self.ImageID = ImageID
+        self.Command = Command
+        self.Created = Created
+        Ports = []
+        self.Labels = Labels
+        self.State = State
+        self.Status = Status
+        HostConfig = HostConfigSummary(NetworkMode: NetworkMode)
+        NetworkSettings = ["Networks": .object([:])]
+        Mounts = []
+    }
+}

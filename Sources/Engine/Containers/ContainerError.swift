@@ -1,0 +1,27 @@
+/// Why a container operation was refused; the API maps each case to Docker's status code.
+public enum ContainerError: Error, CustomStringConvertible, Equatable {
+    /// 404
+    case notFound(String)
+    /// 409: the container's state or name forbids it.
+    case conflict(String)
+    /// 400: the request asks for something impossible.
+    case invalid(String)
+    /// 304: already in the requested state.
+    case notModified
+    /// Setup or exec failed; the code is Docker's (125, 126, 127).
+    case startFailed(code: Int32, message: String)
+
+    /// The exit code `docker run` reports for this failure.
+    public var code: Int32 {
+        if case .startFailed(let code, _) = self { return code }
+        return 125
+    }
+
+    public var description: String {
+        switch self {
+        case .notFound(let message), .conflict(let message), .invalid(let message): return message
+        case .notModified: return "not modified"
+        case .startFailed(_, let message): return message
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import APIModels
+import Foundation
+import ImageStore
+import NativeRuntime
+
+/// Turns a container's record into what `berth-shim` applies: the command and its environment,
+/// user, capabilities, mounts, namespaces, limits and log settings.
+struct ContainerLaunchPlan {
+    let record: ContainerRecord
+    let paths: ContainerPaths
+    /// Snapshot directories of the image, top layer first.
+    let layers: [String]
+    let hostArchitecture: String
+
+    /// Docker's `StopSignal`/`kill --signal` names and numbers.
+    static func signal(named name: String) -> Int32? {
+        if let number = Int32(name), number > 0, number < 65 { return number }
+        var upper = name.uppercased()
+        if upper.hasPrefix("SIG") { upper.removeFirst(3) }
+        let table: [String: Int32] = [
+            "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "ILL": SIGILL, "TRAP": SIGTRAP, "ABRT": SIGABRT,
+            "BUS": SIGBUS, "FPE": SIGFPE, "KILL": SIGKILL, "USR1": SIGUSR1, "SEGV": SIGSEGV, "USR2": SIGUSR2,
+            "PIPE": SIGPIPE, "ALRM": SIGALRM, "TERM": SIGTERM, "CHLD": SIGCHLD, "CONT": SIGCONT, "STOP": SIGSTOP,
+            "TSTP": SIGTSTP, "TTIN": SIGTTIN, "TTOU": SIGTTOU, "URG": SIGURG, "XCPU": SIGXCPU, "XFSZ": SIGXFSZ,
+            "VTALRM": SIGVTALRM, "PROF": SIGPROF, "WINCH": SIGWINCH, "IO": SIGIO, "PWR": SIGPWR, "SYS": SIGSYS,
+        ]
+        return table[upper]
+    }
+
+    var capabilities: CapabilitySet {
+        get throws {
+            if record.hostConfig.Privileged == true { return .all }
+            do {
+                return try CapabilitySet.adjusting(
+                    .dockerDefault, add: record.hostConfig.CapAdd ?? [], drop: record.hostConfig.CapDrop ?? [])
+            } catch {
+                throw ContainerError.invalid("\(error)")
+            }
+        }
+    }
+
+    var securityOptions: (noNewPrivileges: Bool, seccomp: Bool) {
+        var noNewPrivileges = false
+        var seccomp = record.hostConfig.Privileged != true
+        for option in record.hostConfig.SecurityOpt ?? [] {
+            let normalized = option.replacingOccurrences(of: "=", with: ":")
+            if normalized == "no-new-privileges" || normalized == "no-new-privileges:true" { noNewPrivileges = true }
+            if normalized == "seccomp:unconfined" { seccomp = false }
+        }
+        return (noNewPrivileges, seccomp)
+    }
+
+    var cgroupLimits: CgroupLimits {
+        let host = record.hostConfig
+        return CgroupLimits(memory: host.Memory, memorySwap: host.MemorySwap, nanoCPUs: host.NanoCpus,
+                            cpuShares: host.CpuShares, cpuQuota: host.CpuQuota, cpuPeriod: host.CpuPeriod,
+                            pidsLimit: host.PidsLimit)
+    }
+
+    var usesHostNetwork: Bool { record.hostConfig.NetworkMode == "host" }
+
+    /// The spec for the shim; `seccompFilter` is the compiled policy (nil when unconfined).
+    func launchSpec(cgroup: ContainerCgroup, seccompFilter: String?) throws -> LaunchSpec {
+        let id = record.id
+        let host = record.hostConfig
+        let config = record.config
+        let searchLayers = [paths.upper(id)] + layers
+        let user: ImageUser
+        do {
+            user = try ImageUser.resolve(config.User ?? "", groupAdd: host.GroupAdd ?? [], layers: searchLayers)
+        } catch {
+            throw ContainerError.startFailed(code: 125, message: "\(error)")
+        }
+        var spec = LaunchSpec(
+            id: id, arguments: [record.path] + record.arguments, environment: environment(home: user.home),
+            rootfs: paths.rootfs(id), lowerDirectories: layers, upperDirectory: paths.upper(id),
+            workDirectory: paths.work(id), logPath: paths.log(id), exitPath: paths.exit(id), socketPath: paths.socket(id))
+        spec.workingDirectory = (config.WorkingDir?.isEmpty == false ? config.WorkingDir! : "/")
+        spec.hostname = config.Hostname
+        spec.uid = user.uid
+        spec.gid = user.gid
+        spec.additionalGroups = user.additionalGroups
+        let capabilities = try self.capabilities
+        spec.bounding = capabilities
+        spec.effective = capabilities
+        spec.permitted = capabilities
+        let security = securityOptions
+        spec.noNewPrivileges = security.noNewPrivileges
+        spec.seccompFilter = seccompFilter
+        spec.namespaces = usesHostNetwork ? [.pid, .mount, .ipc] : [.pid, .mount, .uts, .ipc, .net]
+        let privileged = host.Privileged == true
+        var mounts = ContainerFilesystem.defaultMounts(shmSize: host.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20)
+        if privileged {
+            // The host's devices, with the container's own ptys over them; /sys writable.
+            mounts = mounts.map { mount in
+                var mount = mount
+                if mount.target == "/dev" { mount = .init(source: "/dev", target: "/dev", type: "", flags: [.bind, .recursive]) }
+                if mount.target == "/sys" { mount.flags.remove(.readOnly) }
+                return mount
+            }
+        }
+        let etcFlags: MountFlags = [.bind, .recursive]
+        mounts.append(.init(source: paths.resolvConf(id), target: "/etc/resolv.conf", type: "", flags: etcFlags))
+        mounts.append(.init(source: paths.hostname(id), target: "/etc/hostname", type: "", flags: etcFlags))
+        mounts.append(.init(source: paths.hosts(id), target: "/etc/hosts", type: "", flags: etcFlags))
+        spec.mounts = mounts
+        spec.createDevices = !privileged
+        if !privileged {
+            spec.maskedPaths = ContainerFilesystem.maskedPaths
+            spec.readonlyPaths = ContainerFilesystem.readonlyPaths
+        }
+        spec.readonlyRootfs = host.ReadonlyRootfs == true
+        spec.tty = config.Tty == true
+        spec.openStdin = config.OpenStdin == true
+        spec.stdinOnce = config.StdinOnce == true
+        spec.oomScoreAdjust = host.OomScoreAdj
+        spec.resourceLimits = try resourceLimits()
+        spec.cgroupProcs = cgroup.procsFiles
+        let logOptions = host.LogConfig?.Config ?? [:]
+        if let size = logOptions["max-size"] {
+            guard let bytes = Self.parseSize(size) else { throw ContainerError.invalid("invalid max-size: \(size)") }
+            spec.logMaxSize = UInt64(bytes)
+        }
+        if let files = logOptions["max-file"] {
+            guard let count = UInt32(files), count > 0 else { throw ContainerError.invalid("invalid max-file: \(files)") }
+            spec.logMaxFiles = count
+        }
+        return spec
+    }
+
+    /// Image environment, then the request's, then what Docker always sets.
+    func environment(home: String) -> [String] {
+        var variables = record.config.Env ?? []
+        func has(_ name: String) -> Bool { variables.contains { $0.hasPrefix(name + "=") } }
+        if !has("PATH") { variables.insert("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", at: 0) }
+        if !has("HOSTNAME"), let hostname = record.config.Hostname { variables.append("HOSTNAME=\(hostname)") }
+        if record.config.Tty == true, !has("TERM") { variables.append("TERM=xterm") }
+        if !has("HOME") { variables.append("HOME=\(home)") }
+        return variables
+    }
+
+    /// `--ulimit`s; never above what the daemon itself may have, which would fail in the kernel.
+    func resourceLimits() throws -> [LaunchSpec.ResourceLimit] {
+        let resources: [String: Int32] = [
+            "core": 4, "cpu": 0, "data": 2, "fsize": 1, "locks": 10, "memlock": 8, "msgqueue": 12, "nice": 13,
+            "nofile": 7, "nproc": 6, "rss": 5, "rtprio": 14, "rttime": 15, "sigpending": 11, "stack": 3, "as": 9,
+        ]
+        return try (record.hostConfig.Ulimits ?? []).map { limit in
+            guard let resource = resources[limit.Name] else { throw ContainerError.invalid("invalid ulimit type: \(limit.Name)") }
+            guard limit.Soft <= limit.Hard else {
+                throw ContainerError.invalid("ulimit soft limit must be less than or equal to hard limit: \(limit.Soft) > \(limit.Hard)")
+            }
+            var current = rlimit()
+            getrlimit(__rlimit_resource_t(UInt32(resource)), &current)
+            let requestedHard = UInt64(bitPattern: limit.Hard)
+            let hard: UInt64 = min(requestedHard, UInt64(current.rlim_max))
+            let soft: UInt64 = min(UInt64(bitPattern: limit.Soft), hard)
+            return LaunchSpec.ResourceLimit(resource: resource, soft: soft, hard: hard)
+        }
+    }
+
+    /// "10m", "512k", "1g", plain bytes.
+    static func parseSize(_ text: String) -> Int64? {
+        let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
+        let units: [(String, Int64)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1 << 10), ("m", 1 << 20),
+                                        ("g", 1 << 30), ("b", 1)]
+        for (suffix, factor) in units where lower.hasSuffix(suffix) {
+            guard let value = Double(lower.dropLast(suffix.count)), value >= 0 else { return nil }
+            return Int64(value * Double(factor))
+        }
+        return Int64(lower)
+    }
+}

@@ -1,0 +1,28 @@
+/// Where a container's files live: persistent ones under `--root`, runtime ones under `--exec-root`.
+public struct ContainerPaths: Sendable {
+    public let root: String
+    public let execRoot: String
+
+    public init(root: String, execRoot: String) {
+        self.root = root + "/containers"
+        self.execRoot = execRoot + "/containers"
+    }
+
+    public func directory(_ id: String) -> String { "\(root)/\(id)" }
+    public func upper(_ id: String) -> String { directory(id) + "/upper" }
+    public func work(_ id: String) -> String { directory(id) + "/work" }
+    /// The empty mount point of the overlay, mounted only inside the container's namespace.
+    public func rootfs(_ id: String) -> String { directory(id) + "/rootfs" }
+    public func hostname(_ id: String) -> String { directory(id) + "/hostname" }
+    public func hosts(_ id: String) -> String { directory(id) + "/hosts" }
+    public func resolvConf(_ id: String) -> String { directory(id) + "/resolv.conf" }
+    public func log(_ id: String) -> String { directory(id) + "/\(id)-json.log" }
+    public func exit(_ id: String) -> String { directory(id) + "/exit" }
+
+    public func runtimeDirectory(_ id: String) -> String { "\(execRoot)/\(id.prefix(24))" }
+    public func spec(_ id: String) -> String { runtimeDirectory(id) + "/spec" }
+    /// Short enough for a unix socket path (108 bytes) under a temporary exec root.
+    public func socket(_ id: String) -> String { runtimeDirectory(id) + "/shim.sock" }
+    public func shimDiagnostics(_ id: String) -> String { runtimeDirectory(id) + "/shim.log" }
+    public var seccompCache: String { execRoot + "/seccomp" }
+}

@@ -1,0 +1,544 @@
+import APIModels
+import Foundation
+import ImageStore
+import Logging
+import NativeRuntime
+import OCI
+import SystemSupport
+
+/// Native containers: create, start, stop, wait, remove, and follow them across daemon restarts.
+///
+/// Each started container has a `berth-shim` that outlives berthd; the service keeps one `wait`
+/// connection per shim and records the exit when it answers, or, after a restart, reads the
+/// status the shim left on disk.
+public actor ContainerService {
+    public struct ExitStatus: Sendable, Equatable {
+        public var code: Int32
+        public var error: String?
+    }
+
+    public enum WaitCondition: String, Sendable {
+        case notRunning = "not-running", nextExit = "next-exit", removed
+    }
+
+    public nonisolated let paths: ContainerPaths
+    let catalog: ContainerCatalog
+    let images: ImageService
+    let events: EventBus
+    let cgroups: CgroupManager
+    let launcher: ShimLauncher
+    let logger: Logger
+    private var exitWaiters: [String: [UUID: CheckedContinuation<ExitStatus?, Never>]] = [:]
+    private var removalWaiters: [String: [CheckedContinuation<ExitStatus, Never>]] = [:]
+    private var pendingAttachments: [String: [PendingAttachment]] = [:]
+    /// Containers stopped on purpose, so an exit is not reported as a crash.
+    private var stopping: Set<String> = []
+
+    /// An attach made before start: it gets the shim once the container is set up, and start
+    /// waits until it is connected so no output is missed.
+    final class PendingAttachment: Sendable {
+        let shim = Latch<ShimClient?>()
+        let connected = Latch<Bool>()
+    }
+
+    public init(paths: ContainerPaths, catalog: ContainerCatalog, images: ImageService, events: EventBus,
+                cgroups: CgroupManager, launcher: ShimLauncher, logger: Logger) throws {
+        self.paths = paths
+        self.catalog = catalog
+        self.images = images
+        self.events = events
+        self.cgroups = cgroups
+        self.launcher = launcher
+        self.logger = logger
+        for directory in [paths.root, paths.execRoot, paths.seccompCache] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        }
+    }
+
+    // MARK: Lookup
+
+    public func list() throws -> [ContainerRecord] { try catalog.all() }
+
+    /// By full ID, name (with or without "/"), or unique ID prefix, as Docker resolves them.
+    public func find(_ reference: String) throws -> ContainerRecord {
+        let all = try catalog.all()
+        let name = reference.hasPrefix("/") ? String(reference.dropFirst()) : reference
+        if let exact = all.first(where: { $0.id == reference }) ?? all.first(where: { $0.name == name }) { return exact }
+        let matches = all.filter { $0.id.hasPrefix(reference) }
+        if matches.count == 1, !reference.isEmpty { return matches[0] }
+        if matches.count > 1 {
+            throw ContainerError.invalid("multiple containers found with provided prefix: \(reference)")
+        }
+        throw ContainerError.notFound("No such container: \(reference)")
+    }
+
+    // MARK: Create
+
+    public func create(_ request: ContainerCreateRequest, name requestedName: String?, platform: Platform?) async throws
+        -> (id: String, warnings: [String])
+    {
+        guard let imageName = request.config.Image, !imageName.isEmpty else {
+            throw ContainerError.invalid("config.Image is required: no image given")
+        }
+        let image: ImageRecord
+        do {
+            image = try images.resolve(imageName, platform: platform)
+        } catch let error as CatalogError {
+            if case .notFound = error { throw ContainerError.notFound("No such image: \(imageName)") }
+            throw ContainerError.notFound(error.description)
+        }
+        guard image.platform.os == "linux", image.platform.architecture == images.hostPlatform.architecture else {
+            throw ContainerError.invalid(
+                "image \(imageName) is for \(image.platform), and this host runs \(images.hostPlatform) natively; "
+                    + "containers of other platforms run in utility VMs, which this version cannot start yet")
+        }
+        let imageConfig = try images.config(of: image).config
+        var config = request.config
+        var host = request.hostConfig
+        // Entrypoint and command: the request's replace the image's; a new entrypoint drops the image's command.
+        let entrypoint = config.Entrypoint.map(\.values) ?? imageConfig?.Entrypoint ?? []
+        let command = config.Cmd.map(\.values) ?? (config.Entrypoint == nil ? imageConfig?.Cmd ?? [] : [])
+        let effectiveEntrypoint = entrypoint == [""] ? [] : entrypoint
+        let full = effectiveEntrypoint + command
+        guard let path = full.first else { throw ContainerError.invalid("no command specified") }
+
+        var warnings: [String] = []
+        let mode = host.NetworkMode ?? "default"
+        switch mode {
+        case "", "default", "none": host.NetworkMode = "none"
+        case "host": break
+        default:
+            throw ContainerError.invalid(
+                "network \(mode) is not available: this version of Berth runs containers with --network none (the default) or host")
+        }
+        if let memory = host.Memory, memory > 0, memory < 6 << 20 {
+            throw ContainerError.invalid("Minimum memory limit allowed is 6MB")
+        }
+        if let swap = host.MemorySwap, swap > 0, let memory = host.Memory, memory > 0, swap < memory {
+            throw ContainerError.invalid("Minimum memoryswap limit should be larger than memory limit, see usage")
+        }
+        if host.Binds?.isEmpty == false || host.Init == true || (host.UsernsMode ?? "").isEmpty == false {
+            warnings.append("Binds, --init and --userns are not supported yet and were ignored")
+        }
+        _ = try CapabilitySet.adjusting(.dockerDefault, add: host.CapAdd ?? [], drop: host.CapDrop ?? [])
+
+        let id = Self.newID()
+        let name: String
+        if let requestedName, !requestedName.isEmpty {
+            name = requestedName.hasPrefix("/") ? String(requestedName.dropFirst()) : requestedName
+            guard ContainerNames.isValid(name) else {
+                throw ContainerError.invalid("Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+            }
+            if let holder = try catalog.all().first(where: { $0.name == name }) {
+                throw ContainerError.conflict(
+                    "Conflict. The container name \"/\(name)\" is already in use by container \"\(holder.id)\". "
+                        + "You have to remove (or rename) that container to be able to reuse that name.")
+            }
+        } else {
+            var candidate = ContainerNames.random()
+            while try catalog.nameExists(candidate) { candidate = ContainerNames.random() + "_\(Int.random(in: 1...99))" }
+            name = candidate
+        }
+
+        var environment = imageConfig?.Env ?? []
+        for variable in config.Env ?? [] {
+            let key = variable.split(separator: "=", maxSplits: 1).first.map(String.init) ?? variable
+            environment.removeAll { $0 == key || $0.hasPrefix(key + "=") }
+            environment.append(variable)
+        }
+        config.Env = environment
+        config.Entrypoint = effectiveEntrypoint.isEmpty ? nil : StringOrList(effectiveEntrypoint)
+        config.Cmd = command.isEmpty ? nil : StringOrList(command)
+        if config.WorkingDir?.isEmpty ?? true { config.WorkingDir = imageConfig?.WorkingDir ?? "" }
+        if config.User?.isEmpty ?? true { config.User = imageConfig?.User ?? "" }
+        if config.StopSignal == nil { config.StopSignal = imageConfig?.StopSignal }
+        config.Labels = (imageConfig?.Labels ?? [:]).merging(config.Labels ?? [:]) { $1 }
+        if host.NetworkMode == "host" {
+            config.Hostname = ProcessInfo.processInfo.hostName
+        } else if config.Hostname?.isEmpty ?? true {
+            config.Hostname = String(id.prefix(12))
+        }
+        if let signal = config.StopSignal, ContainerLaunchPlan.signal(named: signal) == nil {
+            throw ContainerError.invalid("Invalid signal: \(signal)")
+        }
+
+        let record = ContainerRecord(
+            id: id, name: name, imageName: imageName, imageID: image.id.description, platform: image.platform.description,
+            created: Date(), request: ContainerCreateRequest(config: config, hostConfig: host), path: path,
+            arguments: Array(full.dropFirst()), state: ContainerRecord.State())
+        try prepareDirectories(record)
+        do {
+            try catalog.insert(record)
+        } catch {
+            try? FileManager.default.removeItem(atPath: paths.directory(id))
+            throw error
+        }
+        await publish("create", record)
+        return (id, warnings)
+    }
+
+    private func prepareDirectories(_ record: ContainerRecord) throws {
+        let id = record.id
+        let manager = FileManager.default
+        do {
+            for directory in [paths.upper(id), paths.work(id), paths.rootfs(id)] {
+                try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            }
+            let hostname = record.config.Hostname ?? String(id.prefix(12))
+            try Data("\(hostname)\n".utf8).write(to: URL(fileURLWithPath: paths.hostname(id)))
+            let hosts: Data
+            if record.hostConfig.NetworkMode == "host" {
+                hosts = (try? Data(contentsOf: URL(fileURLWithPath: "/etc/hosts"))) ?? Data()
+            } else {
+                hosts = Data("""
+                    127.0.0.1\tlocalhost
+                    ::1\tlocalhost ip6-localhost ip6-loopback
+                    fe00::0\tip6-localnet
+                    ff00::0\tip6-mcastprefix
+                    ff02::1\tip6-allnodes
+                    ff02::2\tip6-allrouters
+
+                    """.utf8)
+            }
+            try hosts.write(to: URL(fileURLWithPath: paths.hosts(id)))
+            let resolv = (try? Data(contentsOf: URL(fileURLWithPath: "/etc/resolv.conf"))) ?? Data()
+            try resolv.write(to: URL(fileURLWithPath: paths.resolvConf(id)))
+        } catch {
+            try? manager.removeItem(atPath: paths.directory(id))
+            throw error
+        }
+    }
+
+    static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
+    // MARK: Start
+
+    public func start(_ reference: String) async throws {
+        var record = try find(reference)
+        switch record.state.status {
+        case .running, .restarting: throw ContainerError.notModified
+        case .paused: throw ContainerError.conflict("cannot start a paused container, try unpause instead")
+        case .removing, .dead: throw ContainerError.conflict("container \(record.name) is being removed")
+        case .created, .exited: break
+        }
+        let id = record.id
+        guard let imageDigest = try? Digest(parsing: record.imageID), let image = try images.catalog.image(id: imageDigest) else {
+            throw ContainerError.conflict("the image of container \(record.name) (\(record.imageID)) is gone")
+        }
+        let plan = ContainerLaunchPlan(
+            record: record, paths: paths, layers: image.layers.reversed().map { images.snapshots.diffPath($0.chainID) },
+            hostArchitecture: images.hostPlatform.architecture)
+        let cgroup = try cgroups.create(id: id, limits: plan.cgroupLimits, privileged: record.hostConfig.Privileged == true)
+        let process: ShimProcess
+        do {
+            let filter = plan.securityOptions.seccomp
+                ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
+            let spec = try plan.launchSpec(cgroup: cgroup, seccompFilter: filter)
+            try FileManager.default.createDirectory(atPath: paths.runtimeDirectory(id), withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            unlink(paths.exit(id))
+            try AtomicFile.write(try spec.encoded(), to: paths.spec(id))
+            let launcher = self.launcher
+            let specPath = paths.spec(id), diagnostics = paths.shimDiagnostics(id)
+            process = try await runBlocking { try launcher.launch(specPath: specPath, diagnosticsPath: diagnostics) }
+        } catch {
+            cgroups.remove(cgroup)
+            try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
+            let failure = Self.startFailure(error)
+            record.state.exitCode = failure.code
+            record.state.error = failure.description
+            try? catalog.updateState(id, record.state)
+            for attachment in pendingAttachments.removeValue(forKey: id) ?? [] { attachment.shim.resolve(nil) }
+            // Docker removes an --rm container whose start failed; its client waits for that.
+            if record.hostConfig.AutoRemove == true { try? await remove(id, force: true) }
+            throw failure
+        }
+
+        let shim = ShimClient(socketPath: paths.socket(id))
+        let waiting = pendingAttachments.removeValue(forKey: id) ?? []
+        for attachment in waiting { attachment.shim.resolve(shim) }
+        for attachment in waiting { _ = await attachment.connected.wait() }
+        do {
+            _ = try await shim.start()
+        } catch {
+            // The shim records the failed exec as the container's exit; pick that up like any exit.
+            let failure = Self.startFailure(error)
+            _ = try? await shim.wait()
+            await containerExited(id, reportedCode: failure.code, error: failure.description)
+            throw failure
+        }
+        record.state.status = .running
+        record.state.pid = process.containerPID
+        record.state.shimPID = process.shimPID
+        record.state.startedAt = Date()
+        record.state.finishedAt = nil
+        record.state.exitCode = 0
+        record.state.error = ""
+        record.state.oomKilled = false
+        record.state.cgroup = cgroup
+        try catalog.updateState(id, record.state)
+        await publish("start", record)
+        monitor(id)
+    }
+
+    private static func startFailure(_ error: Error) -> ContainerError {
+        switch error {
+        case ShimError.setup(let code, let message): return .startFailed(code: code, message: message)
+        case let error as ContainerError: return error
+        default: return .startFailed(code: 125, message: "\(error)")
+        }
+    }
+
+    /// Compiled once per capability set and architecture.
+    private func seccompFilter(capabilities: CapabilitySet, architecture: String) throws -> String {
+        let path = "\(paths.seccompCache)/\(String(capabilities.rawValue, radix: 16))-\(architecture).bpf"
+        if !FileManager.default.fileExists(atPath: path) {
+            try SeccompProfile.default(capabilities: capabilities, architecture: architecture).writeFilter(to: path)
+        }
+        return path
+    }
+
+    /// Follows the shim until the container exits, or until the shim itself is gone.
+    private func monitor(_ id: String) {
+        let shim = ShimClient(socketPath: paths.socket(id))
+        Task {
+            let code = try? await shim.wait()
+            await self.containerExited(id, reportedCode: code, error: nil)
+        }
+    }
+
+    /// Records an exit: the shim's status file is authoritative, then the cgroup tells about OOM.
+    func containerExited(_ id: String, reportedCode: Int32?, error: String?) async {
+        guard var record = try? find(id), record.state.isActive || error != nil else { return }
+        let recorded = ExitRecord.read(paths.exit(id))
+        record.state.status = .exited
+        record.state.exitCode = recorded?.code ?? reportedCode ?? 255
+        record.state.finishedAt = recorded?.finishedAt ?? Date()
+        record.state.pid = 0
+        record.state.shimPID = 0
+        if let error { record.state.error = error }
+        if recorded == nil, reportedCode == nil {
+            record.state.error = "the container's shim exited without recording the container's status"
+        }
+        if let cgroup = record.state.cgroup {
+            record.state.oomKilled = cgroups.oomKilled(cgroup)
+            killRemaining(cgroup)
+            cgroups.remove(cgroup)
+            record.state.cgroup = nil
+        }
+        try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
+        try? catalog.updateState(id, record.state)
+        stopping.remove(id)
+        if record.state.oomKilled { await publish("oom", record) }
+        await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
+        let status = ExitStatus(code: record.state.exitCode, error: error)
+        for waiter in (exitWaiters.removeValue(forKey: id) ?? [:]).values { waiter.resume(returning: status) }
+        if record.hostConfig.AutoRemove == true {
+            try? await remove(id, force: true)
+        }
+    }
+
+    /// A container's init is gone; anything it left (it should have taken all with it) goes too.
+    private func killRemaining(_ cgroup: ContainerCgroup) {
+        for pid in cgroups.processes(cgroup) { Glibc.kill(pid, SIGKILL) }
+    }
+
+    // MARK: Signals and stopping
+
+    public func kill(_ reference: String, signal: Int32) async throws {
+        let record = try find(reference)
+        guard record.state.isActive else {
+            throw ContainerError.conflict("Container \(record.id) is not running")
+        }
+        try await ShimClient(socketPath: paths.socket(record.id)).kill(signal: signal)
+        await publish("kill", record, extra: ["signal": String(signal)])
+    }
+
+    /// The stop signal, then SIGKILL after `timeout` seconds; returns once the container has exited.
+    public func stop(_ reference: String, signal: Int32? = nil, timeout: Int? = nil) async throws {
+        let record = try find(reference)
+        guard record.state.isActive else { throw ContainerError.notModified }
+        let id = record.id
+        stopping.insert(id)
+        if record.state.status == .paused, let cgroup = record.state.cgroup {
+            try? cgroups.setFrozen(false, cgroup)
+        }
+        let stopSignal = signal ?? record.config.StopSignal.flatMap(ContainerLaunchPlan.signal(named:)) ?? SIGTERM
+        let seconds = timeout ?? record.config.StopTimeout ?? 10
+        let shim = ShimClient(socketPath: paths.socket(id))
+        try? await shim.kill(signal: stopSignal)
+        let exited = await waitForExit(id, seconds: seconds)
+        if !exited {
+            try? await shim.kill(signal: SIGKILL)
+            _ = await waitForExit(id, seconds: 30)
+        }
+        await publish("stop", record)
+    }
+
+    /// True when the container exited within `seconds` (negative waits forever).
+    private func waitForExit(_ id: String, seconds: Int) async -> Bool {
+        guard let record = try? find(id), record.state.isActive else { return true }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { _ = await self.nextExit(id); return true }
+            if seconds >= 0 {
+                group.addTask {
+                    try? await Task.sleep(nanoseconds: UInt64(seconds) * 1_000_000_000)
+                    return false
+                }
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// The next exit's status; nil when the waiting task is cancelled first.
+    private func nextExit(_ id: String) async -> ExitStatus? {
+        let token = UUID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled { continuation.resume(returning: nil); return }
+                exitWaiters[id, default: [:]][token] = continuation
+            }
+        } onCancel: {
+            Task { await self.cancelExitWaiter(id, token) }
+        }
+    }
+
+    private func cancelExitWaiter(_ id: String, _ token: UUID) {
+        exitWaiters[id]?.removeValue(forKey: token)?.resume(returning: nil)
+    }
+
+    // MARK: Wait
+
+    public func wait(_ reference: String, condition: WaitCondition) async throws -> ExitStatus {
+        let record = try find(reference)
+        switch condition {
+        case .notRunning:
+            if !record.state.isActive { return ExitStatus(code: record.state.exitCode, error: nil) }
+            return await nextExit(record.id) ?? ExitStatus(code: -1, error: "wait cancelled")
+        case .nextExit:
+            return await nextExit(record.id) ?? ExitStatus(code: -1, error: "wait cancelled")
+        case .removed:
+            return await withCheckedContinuation { removalWaiters[record.id, default: []].append($0) }
+        }
+    }
+
+    // MARK: Remove
+
+    public func remove(_ reference: String, force: Bool) async throws {
+        var record = try find(reference)
+        if record.state.isActive {
+            guard force else {
+                throw ContainerError.conflict(
+                    "cannot remove container \"/\(record.name)\": container is \(record.state.status.rawValue): "
+                        + "stop the container before removing or force remove")
+            }
+            try? await ShimClient(socketPath: paths.socket(record.id)).kill(signal: SIGKILL)
+            if !(await waitForExit(record.id, seconds: 30)) {
+                throw ContainerError.conflict("could not kill container \(record.id)")
+            }
+            record = try find(record.id)
+        }
+        let id = record.id
+        for attachment in pendingAttachments.removeValue(forKey: id) ?? [] { attachment.shim.resolve(nil) }
+        try FileManager.default.removeItem(atPath: paths.directory(id))
+        try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
+        try catalog.delete(id)
+        await publish("destroy", record)
+        let status = ExitStatus(code: record.state.exitCode, error: nil)
+        for waiter in removalWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: status) }
+    }
+
+    // MARK: Attach
+
+    /// The shim of a running container, or, for one not started yet, the shim once it is set
+    /// up; `connected` must then be called once attached, which lets the container start.
+    func shimForAttach(_ reference: String) async throws -> (ShimClient, PendingAttachment?) {
+        let record = try find(reference)
+        switch record.state.status {
+        case .running, .paused, .restarting:
+            return (ShimClient(socketPath: paths.socket(record.id)), nil)
+        case .created, .exited:
+            let pending = PendingAttachment()
+            pendingAttachments[record.id, default: []].append(pending)
+            return (try await pendingShim(pending, name: record.name), pending)
+        case .removing, .dead:
+            throw ContainerError.conflict("You cannot attach to a stopped container, start it first")
+        }
+    }
+
+    private nonisolated func pendingShim(_ pending: PendingAttachment, name: String) async throws -> ShimClient {
+        guard let shim = await pending.shim.wait() else {
+            throw ContainerError.conflict("container \(name) was removed before it started")
+        }
+        return shim
+    }
+
+    /// Attaches to a container's stdio; an attach before start holds the start until connected.
+    public nonisolated func attach<Result: Sendable>(
+        _ reference: String, stdin: Bool, stdout: Bool, stderr: Bool,
+        _ body: @escaping @Sendable (ShimAttachment) async throws -> Result
+    ) async throws -> Result {
+        let (shim, pending) = try await shimForAttach(reference)
+        let record = try await find(reference)
+        do {
+            return try await shim.attach(stdin: stdin, stdout: stdout, stderr: stderr,
+                                         stdinOnce: record.config.StdinOnce == true) { attachment in
+                pending?.connected.resolve(true)
+                return try await body(attachment)
+            }
+        } catch {
+            pending?.connected.resolve(false)
+            throw error
+        }
+    }
+
+    public func resize(_ reference: String, rows: Int, columns: Int) async throws {
+        let record = try find(reference)
+        guard record.state.isActive else { throw ContainerError.conflict("Container \(record.id) is not running") }
+        try await ShimClient(socketPath: paths.socket(record.id)).resize(rows: rows, columns: columns)
+    }
+
+    // MARK: Restart of the daemon
+
+    /// Re-attaches to every shim still running; containers whose shim vanished are marked exited.
+    public func restore() async {
+        guard let all = try? catalog.all() else { return }
+        for record in all where record.state.isActive {
+            if Self.shimAlive(record.state.shimPID), FileManager.default.fileExists(atPath: paths.socket(record.id)) {
+                logger.info("re-attached to running container", metadata: ["id": "\(record.id.prefix(12))"])
+                monitor(record.id)
+            } else {
+                let reason = ExitRecord.read(paths.exit(record.id)) == nil
+                    ? "the container's shim vanished while berthd was down" : nil
+                await containerExited(record.id, reportedCode: nil, error: reason)
+            }
+        }
+    }
+
+    private static func shimAlive(_ pid: Int32) -> Bool {
+        guard pid > 0, Glibc.kill(pid, 0) == 0 else { return false }
+        let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+        return command.contains("berth-shim")
+    }
+
+    /// Docker's signal names (`TERM`, `SIGKILL`) and numbers.
+    public nonisolated static func signal(named name: String) -> Int32? {
+        ContainerLaunchPlan.signal(named: name)
+    }
+
+    // MARK: Events
+
+    func publish(_ action: String, _ record: ContainerRecord, extra: [String: String] = [:]) async {
+        var attributes = record.config.Labels ?? [:]
+        attributes["name"] = record.name
+        attributes["image"] = record.imageName
+        attributes.merge(extra) { $1 }
+        await events.publish(EngineEvent(type: "container", action: action, actorID: record.id, attributes: attributes))
+    }
+}

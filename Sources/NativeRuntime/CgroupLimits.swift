@@ -1,0 +1,34 @@
+/// Resource limits as Docker's HostConfig states them; nil leaves the kernel's default.
+public struct CgroupLimits: Sendable, Equatable, Codable {
+    /// Bytes.
+    public var memory: Int64?
+    /// Memory plus swap in bytes; -1 for unlimited swap.
+    public var memorySwap: Int64?
+    /// CPUs × 10⁹ (`--cpus 1.5` is 1_500_000_000).
+    public var nanoCPUs: Int64?
+    /// Relative weight, 1024 by default.
+    public var cpuShares: Int64?
+    public var cpuQuota: Int64?
+    public var cpuPeriod: Int64?
+    /// Processes; -1 or 0 for no limit.
+    public var pidsLimit: Int64?
+
+    public init(memory: Int64? = nil, memorySwap: Int64? = nil, nanoCPUs: Int64? = nil, cpuShares: Int64? = nil,
+                cpuQuota: Int64? = nil, cpuPeriod: Int64? = nil, pidsLimit: Int64? = nil) {
+        self.memory = memory
+        self.memorySwap = memorySwap
+        self.nanoCPUs = nanoCPUs
+        self.cpuShares = cpuShares
+        self.cpuQuota = cpuQuota
+        self.cpuPeriod = cpuPeriod
+        self.pidsLimit = pidsLimit
+    }
+
+    /// The CFS quota and period in microseconds, from `--cpus` or the raw quota.
+    var cfsQuota: (quota: Int64, period: Int64)? {
+        let period = cpuPeriod ?? 100_000
+        if let nanoCPUs, nanoCPUs > 0 { return (nanoCPUs * period / 1_000_000_000, period) }
+        if let cpuQuota, cpuQuota > 0 { return (cpuQuota, period) }
+        return nil
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+
+/// Everything `berth-shim` needs to create one container, resolved by the daemon beforehand
+/// (users looked up, capabilities computed, cgroups made), so the shim's C code only applies it.
+///
+/// On disk: NUL-terminated tokens, each key followed by its values (see `berth-shim/spec.h`).
+public struct LaunchSpec: Sendable, Equatable {
+    public struct Mount: Sendable, Equatable {
+        public var source: String
+        /// Inside the container's root; symlinks in the image resolve inside it too.
+        public var target: String
+        public var type: String
+        public var flags: MountFlags
+        public var data: String
+
+        public init(source: String, target: String, type: String, flags: MountFlags, data: String = "") {
+            self.source = source
+            self.target = target
+            self.type = type
+            self.flags = flags
+            self.data = data
+        }
+    }
+
+    public struct ResourceLimit: Sendable, Equatable {
+        public var resource: Int32
+        public var soft: UInt64
+        public var hard: UInt64
+
+        public init(resource: Int32, soft: UInt64, hard: UInt64) {
+            self.resource = resource
+            self.soft = soft
+            self.hard = hard
+        }
+    }
+
+    public enum Namespace: String, Sendable, CaseIterable {
+        case pid, mount, uts, ipc, net, user, cgroup
+    }
+
+    public var id: String
+    public var arguments: [String]
+    public var environment: [String]
+    public var workingDirectory = "/"
+    public var hostname: String?
+    /// The empty directory the overlay is mounted on, inside the container's mount namespace only.
+    public var rootfs: String
+    /// Snapshot directories, the image's top layer first.
+    public var lowerDirectories: [String]
+    public var upperDirectory: String
+    public var workDirectory: String
+    public var mounts: [Mount] = []
+    public var maskedPaths: [String] = []
+    public var readonlyPaths: [String] = []
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
+    public var additionalGroups: [UInt32] = []
+    public var bounding = CapabilitySet()
+    public var effective = CapabilitySet()
+    public var permitted = CapabilitySet()
+    public var inheritable = CapabilitySet()
+    public var ambient = CapabilitySet()
+    public var noNewPrivileges = false
+    /// A file of `struct sock_filter` instructions.
+    public var seccompFilter: String?
+    public var resourceLimits: [ResourceLimit] = []
+    public var namespaces: [Namespace] = [.pid, .mount, .uts, .ipc, .net]
+    public var uidMap: String?
+    public var gidMap: String?
+    /// `cgroup.procs` files the container's init is written to before it runs anything.
+    public var cgroupProcs: [String] = []
+    public var readonlyRootfs = false
+    public var createDevices = true
+    public var tty = false
+    public var openStdin = false
+    public var stdinOnce = false
+    public var oomScoreAdjust: Int?
+    public var logPath: String
+    public var logMaxSize: UInt64 = 0
+    public var logMaxFiles: UInt32 = 1
+    public var exitPath: String
+    public var socketPath: String
+
+    public init(id: String, arguments: [String], environment: [String], rootfs: String, lowerDirectories: [String],
+                upperDirectory: String, workDirectory: String, logPath: String, exitPath: String, socketPath: String) {
+        self.id = id
+        self.arguments = arguments
+        self.environment = environment
+        self.rootfs = rootfs
+        self.lowerDirectories = lowerDirectories
+        self.upperDirectory = upperDirectory
+        self.workDirectory = workDirectory
+        self.logPath = logPath
+        self.exitPath = exitPath
+        self.socketPath = socketPath
+    }
+
+    /// The overlay's mount options; longer than a page when an image has too many deep layers.
+    public var overlayOptions: String {
+        "lowerdir=\(lowerDirectories.joined(separator: ":")),upperdir=\(upperDirectory),workdir=\(workDirectory)"
+    }
+
+    public func encoded() throws -> Data {
+        var tokens: [String] = []
+        func add(_ values: String...) { tokens.append(contentsOf: values) }
+        add("id", id)
+        for argument in arguments { add("arg", argument) }
+        for variable in environment { add("env", variable) }
+        add("cwd", workingDirectory)
+        if let hostname { add("hostname", hostname) }
+        add("rootfs", rootfs, "overlay", overlayOptions)
+        for mount in mounts { add("mount", mount.source, mount.target, mount.type, String(mount.flags.rawValue), mount.data) }
+        for path in maskedPaths { add("masked", path) }
+        for path in readonlyPaths { add("readonly-path", path) }
+        add("uid", String(uid), "gid", String(gid))
+        for group in additionalGroups { add("group", String(group)) }
+        add("cap-bounding", String(bounding.rawValue), "cap-effective", String(effective.rawValue),
+            "cap-permitted", String(permitted.rawValue), "cap-inheritable", String(inheritable.rawValue),
+            "cap-ambient", String(ambient.rawValue))
+        add("no-new-privileges", noNewPrivileges ? "1" : "0")
+        if let seccompFilter { add("seccomp", seccompFilter) }
+        for limit in resourceLimits { add("rlimit", String(limit.resource), String(limit.soft), String(limit.hard)) }
+        for namespace in namespaces { add("namespace", namespace.rawValue) }
+        if let uidMap { add("uid-map", uidMap) }
+        if let gidMap { add("gid-map", gidMap) }
+        for path in cgroupProcs { add("cgroup-procs", path) }
+        add("readonly-rootfs", readonlyRootfs ? "1" : "0", "create-devices", createDevices ? "1" : "0",
+            "tty", tty ? "1" : "0", "open-stdin", openStdin ? "1" : "0", "stdin-once", stdinOnce ? "1" : "0")
+        if let oomScoreAdjust { add("oom-score-adj", String(oomScoreAdjust)) }
+        add("log", logPath, "log-max-size", String(logMaxSize), "log-max-files", String(logMaxFiles))
+        add("exit", exitPath, "socket", socketPath)
+        var data = Data()
+        for token in tokens {
+            guard !token.utf8.contains(0) else { throw LaunchSpecError.nulByte(token) }
+            data.append(contentsOf: token.utf8)
+            data.append(0)
+        }
+        return data
+    }
+}
+
+public enum LaunchSpecError: Error, CustomStringConvertible {
+    case nulByte(String)
+
+    public var description: String {
+        switch self {
+        case .nulByte(let value): return "a NUL byte is not allowed in \(value.debugDescription)"
+        }
+    }
+}
+
+/// mount(2) flags as the shim passes them on.
+public struct MountFlags: OptionSet, Sendable, Equatable {
+    public let rawValue: UInt
+    public init(rawValue: UInt) { self.rawValue = rawValue }
+
+    public static let readOnly = MountFlags(rawValue: 1)
+    public static let noSetuid = MountFlags(rawValue: 2)
+    public static let noDevices = MountFlags(rawValue: 4)
+    public static let noExec = MountFlags(rawValue: 8)
+    public static let bind = MountFlags(rawValue: 4096)
+    public static let recursive = MountFlags(rawValue: 16384)
+    public static let strictAtime = MountFlags(rawValue: 1 << 24)
+}

@@ -1,0 +1,158 @@
+#include "spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct reader {
+    char *cursor;
+    char *end;
+};
+
+static const char *next_token(struct reader *reader) {
+    if (reader->cursor >= reader->end) return NULL;
+    char *token = reader->cursor;
+    char *nul = memchr(token, '\0', (size_t)(reader->end - token));
+    if (!nul) return NULL;
+    reader->cursor = nul + 1;
+    return token;
+}
+
+static int append_string(struct string_list *list, const char *value) {
+    const char **grown = realloc(list->items, (list->count + 2) * sizeof(char *));
+    if (!grown) return -1;
+    grown[list->count++] = value;
+    grown[list->count] = NULL;
+    list->items = grown;
+    return 0;
+}
+
+static int parse_u64(const char *text, uint64_t *value) {
+    char *end;
+    errno = 0;
+    unsigned long long parsed = strtoull(text, &end, 0);
+    if (errno || end == text || *end) return -1;
+    *value = parsed;
+    return 0;
+}
+
+static int read_file(const char *path, char **buffer, size_t *size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0) { close(fd); return -1; }
+    *buffer = malloc((size_t)st.st_size + 1);
+    if (!*buffer) { close(fd); return -1; }
+    size_t done = 0;
+    while (done < (size_t)st.st_size) {
+        ssize_t n = read(fd, *buffer + done, (size_t)st.st_size - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { close(fd); return -1; }
+        done += (size_t)n;
+    }
+    close(fd);
+    (*buffer)[done] = '\0';
+    *size = done;
+    return 0;
+}
+
+#define FAIL(...) do { snprintf(error, error_size, __VA_ARGS__); return -1; } while (0)
+#define VALUE(name) const char *name = next_token(&reader); if (!name) FAIL("spec: %s is missing a value", key)
+#define NUMBER(name, field) do { uint64_t parsed_; VALUE(name); if (parse_u64(name, &parsed_)) FAIL("spec: %s: bad number %s", key, name); field = parsed_; } while (0)
+
+int launch_spec_load(const char *path, struct launch_spec *spec, char *error, size_t error_size) {
+    memset(spec, 0, sizeof *spec);
+    spec->log_max_files = 1;
+    char *buffer;
+    size_t size;
+    if (read_file(path, &buffer, &size) < 0) FAIL("reading %s: %s", path, strerror(errno));
+    struct reader reader = {buffer, buffer + size};
+    const char *key;
+    while ((key = next_token(&reader))) {
+        if (!strcmp(key, "id")) { VALUE(v); spec->id = v; }
+        else if (!strcmp(key, "arg")) { VALUE(v); if (append_string(&spec->args, v)) FAIL("out of memory"); }
+        else if (!strcmp(key, "env")) { VALUE(v); if (append_string(&spec->env, v)) FAIL("out of memory"); }
+        else if (!strcmp(key, "cwd")) { VALUE(v); spec->cwd = v; }
+        else if (!strcmp(key, "hostname")) { VALUE(v); spec->hostname = v; }
+        else if (!strcmp(key, "rootfs")) { VALUE(v); spec->rootfs = v; }
+        else if (!strcmp(key, "overlay")) { VALUE(v); spec->overlay_options = v; }
+        else if (!strcmp(key, "mount")) {
+            struct mount_entry *grown = realloc(spec->mounts, (spec->mount_count + 1) * sizeof *grown);
+            if (!grown) FAIL("out of memory");
+            spec->mounts = grown;
+            struct mount_entry *entry = &grown[spec->mount_count++];
+            VALUE(source); VALUE(target); VALUE(fstype);
+            NUMBER(flags, entry->flags);
+            VALUE(data);
+            entry->source = source; entry->target = target; entry->fstype = fstype; entry->data = data;
+        }
+        else if (!strcmp(key, "masked")) { VALUE(v); if (append_string(&spec->masked_paths, v)) FAIL("out of memory"); }
+        else if (!strcmp(key, "readonly-path")) { VALUE(v); if (append_string(&spec->readonly_paths, v)) FAIL("out of memory"); }
+        else if (!strcmp(key, "uid")) NUMBER(v, spec->uid);
+        else if (!strcmp(key, "gid")) NUMBER(v, spec->gid);
+        else if (!strcmp(key, "group")) {
+            gid_t *grown = realloc(spec->groups, (spec->group_count + 1) * sizeof *grown);
+            if (!grown) FAIL("out of memory");
+            spec->groups = grown;
+            NUMBER(v, grown[spec->group_count]);
+            spec->group_count++;
+        }
+        else if (!strcmp(key, "cap-bounding")) NUMBER(v, spec->cap_bounding);
+        else if (!strcmp(key, "cap-effective")) NUMBER(v, spec->cap_effective);
+        else if (!strcmp(key, "cap-permitted")) NUMBER(v, spec->cap_permitted);
+        else if (!strcmp(key, "cap-inheritable")) NUMBER(v, spec->cap_inheritable);
+        else if (!strcmp(key, "cap-ambient")) NUMBER(v, spec->cap_ambient);
+        else if (!strcmp(key, "no-new-privileges")) NUMBER(v, spec->no_new_privileges);
+        else if (!strcmp(key, "seccomp")) { VALUE(v); spec->seccomp_filter = v; }
+        else if (!strcmp(key, "rlimit")) {
+            struct rlimit_entry *grown = realloc(spec->rlimits, (spec->rlimit_count + 1) * sizeof *grown);
+            if (!grown) FAIL("out of memory");
+            spec->rlimits = grown;
+            struct rlimit_entry *entry = &grown[spec->rlimit_count++];
+            NUMBER(resource, entry->resource);
+            NUMBER(soft, entry->soft);
+            NUMBER(hard, entry->hard);
+        }
+        else if (!strcmp(key, "namespace")) {
+            VALUE(v);
+            if (!strcmp(v, "pid")) spec->clone_flags |= CLONE_NEWPID;
+            else if (!strcmp(v, "mount")) spec->clone_flags |= CLONE_NEWNS;
+            else if (!strcmp(v, "uts")) spec->clone_flags |= CLONE_NEWUTS;
+            else if (!strcmp(v, "ipc")) spec->clone_flags |= CLONE_NEWIPC;
+            else if (!strcmp(v, "net")) spec->clone_flags |= CLONE_NEWNET;
+            else if (!strcmp(v, "user")) spec->clone_flags |= CLONE_NEWUSER;
+            else if (!strcmp(v, "cgroup")) spec->clone_flags |= CLONE_NEWCGROUP;
+            else FAIL("spec: unknown namespace %s", v);
+        }
+        else if (!strcmp(key, "uid-map")) { VALUE(v); spec->uid_map = v; }
+        else if (!strcmp(key, "gid-map")) { VALUE(v); spec->gid_map = v; }
+        else if (!strcmp(key, "cgroup-procs")) { VALUE(v); if (append_string(&spec->cgroup_procs, v)) FAIL("out of memory"); }
+        else if (!strcmp(key, "readonly-rootfs")) NUMBER(v, spec->readonly_rootfs);
+        else if (!strcmp(key, "create-devices")) NUMBER(v, spec->create_devices);
+        else if (!strcmp(key, "tty")) NUMBER(v, spec->tty);
+        else if (!strcmp(key, "open-stdin")) NUMBER(v, spec->open_stdin);
+        else if (!strcmp(key, "stdin-once")) NUMBER(v, spec->stdin_once);
+        else if (!strcmp(key, "oom-score-adj")) {
+            VALUE(v);
+            spec->oom_score_adj = atoi(v);
+            spec->oom_score_adj_set = 1;
+        }
+        else if (!strcmp(key, "log")) { VALUE(v); spec->log_path = v; }
+        else if (!strcmp(key, "log-max-size")) NUMBER(v, spec->log_max_size);
+        else if (!strcmp(key, "log-max-files")) NUMBER(v, spec->log_max_files);
+        else if (!strcmp(key, "exit")) { VALUE(v); spec->exit_path = v; }
+        else if (!strcmp(key, "socket")) { VALUE(v); spec->socket_path = v; }
+        else FAIL("spec: unknown key %s", key);
+    }
+    if (!spec->id || !spec->args.count || !spec->rootfs || !spec->overlay_options || !spec->log_path ||
+        !spec->exit_path || !spec->socket_path)
+        FAIL("spec %s lacks one of id, arg, rootfs, overlay, log, exit, socket", path);
+    if (!spec->cwd) spec->cwd = "/";
+    if (spec->log_max_files == 0) spec->log_max_files = 1;
+    return 0;
+}

@@ -1,0 +1,70 @@
+// The launch spec berthd writes for one container: NUL-terminated tokens, each key followed by a
+// fixed number of values. Strings point into the file's buffer, which lives as long as the shim.
+#ifndef BERTH_SHIM_SPEC_H
+#define BERTH_SHIM_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mount_entry {
+    const char *source;
+    const char *target; // inside the container's root
+    const char *fstype;
+    unsigned long flags;
+    const char *data;
+};
+
+struct rlimit_entry {
+    int resource;
+    uint64_t soft;
+    uint64_t hard;
+};
+
+struct string_list {
+    const char **items; // NULL-terminated
+    size_t count;
+};
+
+struct launch_spec {
+    const char *id;
+    struct string_list args;
+    struct string_list env;
+    const char *cwd;
+    const char *hostname;
+    const char *rootfs;           // empty directory the overlay is mounted on
+    const char *overlay_options;  // lowerdir=…,upperdir=…,workdir=…
+    struct mount_entry *mounts;
+    size_t mount_count;
+    struct string_list masked_paths;
+    struct string_list readonly_paths;
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;
+    size_t group_count;
+    uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+    int no_new_privileges;
+    const char *seccomp_filter; // a file of struct sock_filter, or NULL
+    struct rlimit_entry *rlimits;
+    size_t rlimit_count;
+    int clone_flags;              // CLONE_NEW* namespaces to create
+    const char *uid_map, *gid_map; // "inside outside count" lines, with a user namespace
+    struct string_list cgroup_procs; // cgroup.procs files the container joins
+    int readonly_rootfs;
+    int create_devices;           // the default /dev nodes (not with --privileged, which binds the host's)
+    int tty;
+    int open_stdin;
+    int stdin_once;
+    int oom_score_adj_set;
+    int oom_score_adj;
+    const char *log_path;
+    uint64_t log_max_size;        // 0: no rotation
+    unsigned log_max_files;
+    const char *exit_path;        // where the exit status is recorded
+    const char *socket_path;      // the control socket
+};
+
+// Reads and checks `path`; on failure returns -1 with a message in `error`.
+int launch_spec_load(const char *path, struct launch_spec *spec, char *error, size_t error_size);
+
+#endif
