@@ -143,7 +143,7 @@ public final class BerthClient: Sendable {
         try await decode(try await send(path: path, query: [], timeout: .seconds(60)), path: path)
     }
 
-    private func decode<Value: Decodable>(_ response: HTTPClientResponse, path: String) async throws -> Value {
+    func decode<Value: Decodable>(_ response: HTTPClientResponse, path: String) async throws -> Value {
         let body = try await response.body.collect(upTo: 64 << 20)
         do {
             return try decoder.decode(Value.self, from: Data(body.readableBytesView))
@@ -181,12 +181,12 @@ public final class BerthClient: Sendable {
         }
     }
 
-    private func send(path: String, query: [(String, String)], timeout: TimeAmount?) async throws -> HTTPClientResponse {
+    func send(path: String, query: [(String, String)], timeout: TimeAmount?) async throws -> HTTPClientResponse {
         try await send(method: .GET, path: path, query: query, headers: [:], timeout: timeout)
     }
 
     /// Sends a request to the versioned path; turns error statuses into `ClientError.daemon`.
-    private func send(method: HTTPMethod, path: String, query: [(String, String)], headers: HTTPHeaders,
+    func send(method: HTTPMethod, path: String, query: [(String, String)], headers: HTTPHeaders,
                       timeout: TimeAmount?, body: HTTPClientRequest.Body? = nil) async throws -> HTTPClientResponse {
         var components = URLComponents()
         components.path = "/v\(APIVersion.current)\(path)"

@@ -79,6 +79,16 @@ public struct CapabilitySet: Equatable, Sendable, SetAlgebra {
     ])
     public static let all = CapabilitySet(Capability.allCases)
 
+    /// The bounding set of this process: what a privileged container can be given at most.
+    public static func processBounding(statusPath: String = "/proc/self/status") -> CapabilitySet {
+        let text = (try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix("CapBnd:") {
+            let hex = line.dropFirst("CapBnd:".count).trimmingCharacters(in: .whitespaces)
+            if let mask = UInt64(hex, radix: 16) { return CapabilitySet(rawValue: mask).intersection(.all) }
+        }
+        return .all
+    }
+
     public var capabilities: [Capability] { Capability.allCases.filter { contains($0) } }
 
     public func contains(_ member: Capability) -> Bool { rawValue & (1 << UInt64(member.rawValue)) != 0 }

@@ -440,6 +440,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: berth-shim SPEC_FILE\n");
         return 2;
     }
+    // Whatever the parent left open is not ours to keep (its listening socket would outlive it).
+    syscall(SYS_close_range, 3, ~0U, 0);
     // Detach: berthd reaps this first process at once; the shim lives on as an orphan it never waits for.
     pid_t detached = fork();
     if (detached < 0) { report("error 125 fork: %s", strerror(errno)); return 1; }

@@ -13,6 +13,9 @@ struct Berth: AsyncParsableCommand {
             VersionCommand.self, InfoCommand.self, SystemCommand.self, EventsCommand.self, PullCommand.self, PushCommand.self,
             ImagesCommand.self, RmiCommand.self, TagCommand.self, HistoryCommand.self, SaveCommand.self, LoadCommand.self,
             ImageCommand.self, LoginCommand.self, LogoutCommand.self,
+            RunCommand.self, CreateCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, KillCommand.self,
+            RmCommand.self, WaitCommand.self, PsCommand.self, LogsCommand.self, ContainerInspectCommand.self,
+            ContainerCommand.self,
         ])
 
     /// Accepts Docker's global `-H ADDR` before the command (`berth -H unix:///s version`) by
@@ -89,5 +92,34 @@ enum Output {
 
     static func error(_ message: String) {
         FileHandle.standardError.write(Data("berth: \(message)\n".utf8))
+    }
+}
+
+extension ConnectionOptions {
+    /// Like `withClient`, with Docker's exit codes for `run`/`create`: 125 when the daemon refuses,
+    /// 126 when the command cannot be executed, 127 when it is not found.
+    func withDockerExitCodes(_ body: (BerthClient) async throws -> Int32) async throws -> Int32 {
+        let address: DaemonAddress
+        do {
+            address = try DaemonAddress.resolve(flag: host, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let client = BerthClient(address: address)
+        do {
+            let code = try await body(client)
+            await client.shutdown()
+            return code
+        } catch let error as ClientError {
+            await client.shutdown()
+            Output.error("\(error)")
+            let text = "\(error)"
+            if text.contains("executable file not found") || text.contains("no such file or directory") { throw ExitCode(127) }
+            if text.contains("permission denied") || text.contains("is a directory") { throw ExitCode(126) }
+            throw ExitCode(125)
+        } catch {
+            await client.shutdown()
+            throw error
+        }
     }
 }

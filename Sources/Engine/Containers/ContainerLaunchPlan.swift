@@ -29,10 +29,11 @@ struct ContainerLaunchPlan {
 
     var capabilities: CapabilitySet {
         get throws {
-            if record.hostConfig.Privileged == true { return .all }
+            if record.hostConfig.Privileged == true { return CapabilitySet.processBounding() }
             do {
                 return try CapabilitySet.adjusting(
                     .dockerDefault, add: record.hostConfig.CapAdd ?? [], drop: record.hostConfig.CapDrop ?? [])
+                    .intersection(CapabilitySet.processBounding())
             } catch {
                 throw ContainerError.invalid("\(error)")
             }

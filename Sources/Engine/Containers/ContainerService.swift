@@ -473,7 +473,7 @@ public actor ContainerService {
     }
 
     private nonisolated func pendingShim(_ pending: PendingAttachment, name: String) async throws -> ShimClient {
-        guard let shim = await pending.shim.wait() else {
+        guard let shim = await pending.shim.wait() ?? nil else {
             throw ContainerError.conflict("container \(name) was removed before it started")
         }
         return shim

@@ -1,0 +1,89 @@
+import APIModels
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+extension BerthClient {
+    public func createContainer(_ request: ContainerCreateRequest, name: String?, platform: String?) async throws
+        -> ContainerCreateResponse
+    {
+        var query: [(String, String)] = []
+        if let name { query.append(("name", name)) }
+        if let platform { query.append(("platform", platform)) }
+        let body = try JSONEncoder().encode(request)
+        let response = try await send(method: .POST, path: "/containers/create", query: query,
+                                      headers: ["Content-Type": "application/json"], timeout: .seconds(120),
+                                      body: .bytes(ByteBuffer(bytes: body)))
+        return try await decode(response, path: "/containers/create")
+    }
+
+    public func startContainer(_ id: String) async throws {
+        _ = try await send(method: .POST, path: "/containers/\(id)/start", query: [], headers: [:], timeout: .seconds(120))
+    }
+
+    public func stopContainer(_ id: String, timeout: Int?, signal: String?) async throws {
+        var query: [(String, String)] = []
+        if let timeout { query.append(("t", String(timeout))) }
+        if let signal { query.append(("signal", signal)) }
+        _ = try await send(method: .POST, path: "/containers/\(id)/stop", query: query, headers: [:], timeout: nil)
+    }
+
+    public func restartContainer(_ id: String, timeout: Int?) async throws {
+        _ = try await send(method: .POST, path: "/containers/\(id)/restart", query: timeout.map { [("t", String($0))] } ?? [],
+                           headers: [:], timeout: nil)
+    }
+
+    public func killContainer(_ id: String, signal: String?) async throws {
+        _ = try await send(method: .POST, path: "/containers/\(id)/kill", query: signal.map { [("signal", $0)] } ?? [],
+                           headers: [:], timeout: .seconds(60))
+    }
+
+    public func removeContainer(_ id: String, force: Bool) async throws {
+        _ = try await send(method: .DELETE, path: "/containers/\(id)", query: force ? [("force", "1")] : [], headers: [:],
+                           timeout: .seconds(120))
+    }
+
+    public func containers(all: Bool, filters: [String: [String]]) async throws -> [ContainerSummary] {
+        var query: [(String, String)] = all ? [("all", "1")] : []
+        if !filters.isEmpty {
+            query.append(("filters", String(decoding: try JSONEncoder().encode(filters), as: UTF8.self)))
+        }
+        return try await decode(try await send(path: "/containers/json", query: query, timeout: .seconds(60)),
+                                path: "/containers/json")
+    }
+
+    public func inspectContainer(_ id: String) async throws -> ContainerInspect {
+        try await get("/containers/\(id)/json")
+    }
+
+    public func inspectContainerRaw(_ id: String) async throws -> JSONValue {
+        try await get("/containers/\(id)/json")
+    }
+
+    /// Blocks until the condition holds; returns the exit status.
+    public func waitContainer(_ id: String, condition: String) async throws -> ContainerWaitResponse {
+        let response = try await send(method: .POST, path: "/containers/\(id)/wait", query: [("condition", condition)],
+                                      headers: [:], timeout: nil)
+        return try await decode(response, path: "/containers/\(id)/wait")
+    }
+
+    /// The log as Docker sends it: multiplexed frames unless the container has a tty.
+    public func logs(_ id: String, follow: Bool, tail: String?, since: String?, timestamps: Bool) async throws
+        -> HTTPClientResponse.Body
+    {
+        var query: [(String, String)] = [("stdout", "1"), ("stderr", "1")]
+        if follow { query.append(("follow", "1")) }
+        if let tail { query.append(("tail", tail)) }
+        if let since { query.append(("since", since)) }
+        if timestamps { query.append(("timestamps", "1")) }
+        return try await send(path: "/containers/\(id)/logs", query: query, timeout: nil).body
+    }
+
+    /// Attaches to a container's stdio over a hijacked connection.
+    public func attach(_ id: String, stdin: Bool) async throws -> HijackedStream {
+        let query = "stream=1&stdout=1&stderr=1" + (stdin ? "&stdin=1" : "")
+        return try await HijackedStream.open(address: address, method: "POST",
+                                             uri: "/v\(APIVersion.current)/containers/\(id)/attach?\(query)")
+    }
+}

@@ -1,0 +1,169 @@
+import APIModels
+import ArgumentParser
+import Foundation
+
+/// The flags of `berth create` and `berth run` that describe the container.
+struct ContainerOptions: ParsableArguments {
+    @Option(help: "Name of the container.")
+    var name: String?
+
+    @Option(name: [.short, .customLong("env")], help: "Environment variable NAME=value (NAME alone takes it from here). Repeatable.")
+    var environment: [String] = []
+
+    @Option(name: .customLong("env-file"), help: "File of NAME=value lines. Repeatable.")
+    var environmentFiles: [String] = []
+
+    @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container.")
+    var workingDirectory: String?
+
+    @Option(name: [.short, .long], help: "User: name|uid[:group|gid].")
+    var user: String?
+
+    @Option(help: "Replace the image's entrypoint (\"\" clears it).")
+    var entrypoint: String?
+
+    @Option(help: "Hostname of the container.")
+    var hostname: String?
+
+    @Flag(name: .short, help: "Keep standard input open.")
+    var interactive = false
+
+    @Flag(name: .short, help: "Give the container a terminal.")
+    var tty = false
+
+    @Option(help: "Network: none (the default) or host.")
+    var network: String?
+
+    @Option(name: [.short, .long], help: "Memory limit, e.g. 64m.")
+    var memory: String?
+
+    @Option(name: .customLong("memory-swap"), help: "Memory plus swap limit; -1 for unlimited swap.")
+    var memorySwap: String?
+
+    @Option(help: "CPUs, e.g. 1.5.")
+    var cpus: Double?
+
+    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "Relative CPU weight (default 1024).")
+    var cpuShares: Int64?
+
+    @Option(name: .customLong("pids-limit"), help: "Most processes at once (-1 for no limit).")
+    var pidsLimit: Int64?
+
+    @Option(name: .customLong("cap-add"), help: "Add a capability. Repeatable.")
+    var capAdd: [String] = []
+
+    @Option(name: .customLong("cap-drop"), help: "Drop a capability (ALL drops every one). Repeatable.")
+    var capDrop: [String] = []
+
+    @Flag(help: "Give the container every capability, the host's devices, and no seccomp filter.")
+    var privileged = false
+
+    @Flag(name: .customLong("read-only"), help: "Mount the container's root read-only.")
+    var readOnly = false
+
+    @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined. Repeatable.")
+    var securityOptions: [String] = []
+
+    @Option(help: "Resource limit NAME=soft[:hard], e.g. nofile=1024:2048. Repeatable.")
+    var ulimit: [String] = []
+
+    @Option(name: .customLong("log-opt"), help: "Log option: max-size=10m, max-file=3. Repeatable.")
+    var logOptions: [String] = []
+
+    @Option(name: [.customShort("l"), .customLong("label")], help: "Label KEY=value. Repeatable.")
+    var labels: [String] = []
+
+    @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default SIGTERM).")
+    var stopSignal: String?
+
+    @Option(name: .customLong("stop-timeout"), help: "Seconds to wait after the stop signal before SIGKILL.")
+    var stopTimeout: Int?
+
+    @Option(help: "Platform of the image, e.g. linux/amd64.")
+    var platform: String?
+
+    @Flag(help: "Remove the container when it exits.")
+    var rm = false
+
+    @Argument(help: "Image to run.")
+    var image: String
+
+    @Argument(parsing: .captureForPassthrough, help: "Command and arguments (default: the image's).")
+    var command: [String] = []
+
+    func request() throws -> ContainerCreateRequest {
+        var config = ContainerConfig()
+        config.Image = image
+        config.Cmd = command.isEmpty ? nil : StringOrList(command)
+        config.Entrypoint = entrypoint.map { StringOrList([$0]) }
+        config.User = user
+        config.WorkingDir = workingDirectory
+        config.Hostname = hostname
+        config.Tty = tty
+        config.OpenStdin = interactive
+        config.StdinOnce = interactive
+        config.AttachStdin = interactive
+        config.AttachStdout = true
+        config.AttachStderr = true
+        config.StopSignal = stopSignal
+        config.StopTimeout = stopTimeout
+        var variables: [String] = []
+        for file in environmentFiles {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read env file \(file)") }
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                variables.append(expand(String(line)))
+            }
+        }
+        variables += environment.map(expand)
+        config.Env = variables.isEmpty ? nil : variables
+        config.Labels = labels.isEmpty ? nil : Dictionary(labels.map { label in
+            let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }, uniquingKeysWith: { $1 })
+
+        var host = HostConfig()
+        host.NetworkMode = network
+        host.AutoRemove = rm
+        host.Memory = try memory.map(parseBytes)
+        host.MemorySwap = try memorySwap.map { $0 == "-1" ? -1 : try parseBytes($0) }
+        host.NanoCpus = cpus.map { Int64($0 * 1_000_000_000) }
+        host.CpuShares = cpuShares
+        host.PidsLimit = pidsLimit
+        host.CapAdd = capAdd
+        host.CapDrop = capDrop
+        host.Privileged = privileged
+        host.ReadonlyRootfs = readOnly
+        host.SecurityOpt = securityOptions
+        host.Ulimits = try ulimit.map { text in
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            let values = parts.count == 2 ? parts[1].split(separator: ":").compactMap { Int64($0) } : []
+            guard parts.count == 2, (1...2).contains(values.count) else { throw ValidationError("invalid ulimit: \(text)") }
+            return Ulimit(Name: parts[0], Soft: values[0], Hard: values.last!)
+        }
+        if !logOptions.isEmpty {
+            host.LogConfig = LogConfig(Type: "json-file", Config: Dictionary(try logOptions.map { text in
+                let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { throw ValidationError("invalid log option: \(text)") }
+                return (parts[0], parts[1])
+            }, uniquingKeysWith: { $1 }))
+        }
+        return ContainerCreateRequest(config: config, hostConfig: host)
+    }
+
+    /// `NAME` alone takes the value from this environment, as Docker's `-e NAME` does.
+    private func expand(_ variable: String) -> String {
+        if variable.contains("=") { return variable }
+        return ProcessInfo.processInfo.environment[variable].map { "\(variable)=\($0)" } ?? variable
+    }
+
+    private func parseBytes(_ text: String) throws -> Int64 {
+        let lower = text.lowercased()
+        let units: [(String, Int64)] = [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
+        for (suffix, factor) in units where lower.hasSuffix(suffix) {
+            guard let value = Double(lower.dropLast()) else { break }
+            return Int64(value * Double(factor))
+        }
+        guard let value = Int64(lower) else { throw ValidationError("invalid size: \(text)") }
+        return value
+    }
+}
