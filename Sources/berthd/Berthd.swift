@@ -85,7 +85,8 @@ struct Berthd: AsyncParsableCommand {
             catalog: ImageCatalog(database: store.database),
             registry: registry,
             events: events,
-            hostPlatform: await host.report.hostPlatform)
+            hostPlatform: await host.report.hostPlatform,
+            imagesInUse: { [catalog = ContainerCatalog(database: store.database)] in try catalog.imageIDsInUse() })
         let shimPath = shim ?? (URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("berth-shim").path)
         guard FileManager.default.isExecutableFile(atPath: shimPath) else {

@@ -19,9 +19,13 @@ public final class ImageService: Sendable {
     private let events: EventBus
     public let hostPlatform: Platform
     private let parallelDownloads = 3
+    /// Image IDs containers are made from; those are never deleted.
+    private let imagesInUse: @Sendable () throws -> Set<String>
 
     public init(content: ContentStore, snapshots: SnapshotStore, catalog: ImageCatalog, registry: RegistryClient,
-                unpacker: LayerUnpacker = LayerUnpacker(), events: EventBus, hostPlatform: Platform) {
+                unpacker: LayerUnpacker = LayerUnpacker(), events: EventBus, hostPlatform: Platform,
+                imagesInUse: @escaping @Sendable () throws -> Set<String> = { [] }) {
+        self.imagesInUse = imagesInUse
         self.content = content
         self.snapshots = snapshots
         self.catalog = catalog
@@ -325,6 +329,11 @@ public final class ImageService: Sendable {
     /// Docker's `rmi`: untags the name; deletes the image when no name is left (or when forced).
     public func remove(_ name: String, force: Bool) async throws -> [ImageDeletion] {
         let image = try resolve(name)
+        let inUse = try imagesInUse().contains(image.id.description)
+        if inUse && !force {
+            throw ImageError.conflict(
+                "unable to remove repository reference \"\(name)\" (must force) - a container is using its referenced image \(image.id.shortID)")
+        }
         var deletions: [ImageDeletion] = []
         let byName = (try? Reference(parsing: name)).map { reference in
             image.tags.contains(reference.withDefaultTag.description) || image.repoDigests.contains(reference.description)
@@ -336,9 +345,13 @@ public final class ImageService: Sendable {
                                                  attributes: ["name": reference.description]))
             }
             let remaining = try catalog.image(id: image.id)
-            if let remaining, !remaining.tags.isEmpty { return deletions }
+            // An image a container runs from stays, nameless, until that container is gone.
+            if let remaining, !remaining.tags.isEmpty || inUse { return deletions }
         } else if image.tags.count > 1 && !force {
             throw ImageError.conflict("unable to delete \(image.id.shortID) (must be forced) - image is referenced in multiple repositories")
+        }
+        if inUse {
+            throw ImageError.conflict("unable to delete \(image.id.shortID) (cannot be forced) - image is being used by a container")
         }
         let current = try catalog.image(id: image.id) ?? image
         for tag in current.tags { deletions.append(.untagged(tag)) }
@@ -351,11 +364,12 @@ public final class ImageService: Sendable {
         return deletions
     }
 
-    /// Removes images with no name (or, with `all`, every image: no container uses one yet), then
+    /// Removes images with no name (or, with `all`, every image) that no container uses, then
     /// collects garbage. Returns the IDs removed and the bytes freed.
     public func prune(all: Bool) async throws -> (deleted: [Digest], freed: Int64) {
         var deleted: [Digest] = []
-        for image in try catalog.all() where all || (image.tags.isEmpty) {
+        let inUse = try imagesInUse()
+        for image in try catalog.all() where (all || image.tags.isEmpty) && !inUse.contains(image.id.description) {
             try catalog.delete(image.id)
             deleted.append(image.id)
             await events.publish(EngineEvent(type: "image", action: "delete", actorID: image.id.description,
