@@ -105,19 +105,59 @@ public enum ContainerRoutes {
             if !record.state.isActive, record.state.status != .created, !request.queryFlag("logs") {
                 throw APIError(.conflict, "You cannot attach to a stopped container, start it first")
             }
-            var headers: HTTPHeaders = [
-                "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
-            ]
-            let upgrade = request.headers["Upgrade"].first?.lowercased() == "tcp"
-            if upgrade {
-                headers.add(name: "Connection", value: "Upgrade")
-                headers.add(name: "Upgrade", value: "tcp")
-            }
-            return HTTPResponse(status: upgrade ? .switchingProtocols : .ok, headers: headers, body: .hijack { connection in
+            let detachKeys = try request.queryValue("detachKeys").map(parseDetachKeys) ?? defaultDetachKeys
+            return hijacked(request, tty: tty) { connection in
                 try await containers.attach(record.id, stdin: stdin, stdout: stdout, stderr: stderr) { attachment in
-                    try await bridge(connection, attachment, forwardInput: stdin)
+                    try await bridge(connection, attachment, forwardInput: stdin, detachKeys: stdin ? detachKeys : nil)
                 }
-            })
+            }
+        }
+        router.add(.POST, "/containers/{id}/exec") { request in
+            let config: ExecConfig
+            do {
+                config = try JSONDecoder().decode(ExecConfig.self, from: Data(buffer: request.body))
+            } catch {
+                throw APIError.badRequest("invalid exec config: \(error)")
+            }
+            let execID = try await mapErrors { try await containers.createExec(id(request), config) }
+            return .json(IDResponse(Id: execID), status: .created)
+        }
+        router.add(.POST, "/exec/{id}/start") { request in
+            let start = (try? JSONDecoder().decode(ExecStartConfig.self, from: Data(buffer: request.body))) ?? ExecStartConfig()
+            let exec = try await mapErrors { try await containers.exec(id(request)) }
+            if start.Detach == true {
+                try await mapErrors { try await containers.startExecDetached(exec.id) }
+                return HTTPResponse(status: .ok)
+            }
+            let tty = exec.config.Tty == true
+            let stdin = exec.config.AttachStdin == true
+            return hijacked(request, tty: tty) { connection in
+                do {
+                    try await containers.startExecAttached(exec.id) { attachment in
+                        try await bridge(connection, attachment, forwardInput: stdin, detachKeys: tty ? defaultDetachKeys : nil)
+                    }
+                } catch let error as ContainerError {
+                    // The head is out; like Docker, say why in the stream, and the exit code tells the rest.
+                    let entry = ContainerLogs.Entry(stream: 1, text: "\(error)\r\n", time: "")
+                    try await connection.write(frame(entry, tty: tty, timestamps: false))
+                }
+            }
+        }
+        router.add(.GET, "/exec/{id}/json") { request in
+            let exec = try await mapErrors { try await containers.exec(id(request)) }
+            let config = exec.config
+            return .json(ExecInspect(
+                ID: exec.id, Running: exec.running, ExitCode: exec.exitCode.map(Int.init), tty: config.Tty == true,
+                command: config.Cmd ?? [], privileged: config.Privileged == true, user: config.User ?? "",
+                OpenStdin: config.AttachStdin == true, OpenStderr: config.AttachStderr == true,
+                OpenStdout: config.AttachStdout == true, ContainerID: exec.containerID, Pid: Int(exec.pid)))
+        }
+        router.add(.POST, "/exec/{id}/resize") { request in
+            guard let rows = request.queryValue("h").flatMap(Int.init), let columns = request.queryValue("w").flatMap(Int.init) else {
+                throw APIError.badRequest("h and w are required")
+            }
+            try await mapErrors { try await containers.resizeExec(id(request), rows: rows, columns: columns) }
+            return HTTPResponse(status: .ok)
         }
         router.add(.GET, "/containers/{id}/logs") { request in
             let record = try await find(request, containers)
@@ -161,9 +201,50 @@ public enum ContainerRoutes {
 
     // MARK: Streams
 
+    /// Docker's default detach sequence, Ctrl-P Ctrl-Q.
+    static let defaultDetachKeys: [UInt8] = [0x10, 0x11]
+
+    /// `ctrl-p,ctrl-q`, `ctrl-a,x`: control keys and single characters.
+    static func parseDetachKeys(_ text: String) throws -> [UInt8] {
+        try text.split(separator: ",").map { key in
+            let lower = key.lowercased()
+            if lower.hasPrefix("ctrl-"), lower.count == 6, let letter = lower.last?.asciiValue {
+                switch letter {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"): return letter - UInt8(ascii: "a") + 1
+                case UInt8(ascii: "@"): return 0
+                case UInt8(ascii: "["): return 27
+                case UInt8(ascii: "\\"): return 28
+                case UInt8(ascii: "]"): return 29
+                case UInt8(ascii: "^"): return 30
+                case UInt8(ascii: "_"): return 31
+                default: break
+                }
+            } else if key.utf8.count == 1, let byte = key.utf8.first {
+                return byte
+            }
+            throw APIError.badRequest("Invalid detach keys (\(text)) provided")
+        }
+    }
+
+    /// A 101 (or 200) head, then the connection is the handler's.
+    private static func hijacked(_ request: HTTPRequest, tty: Bool,
+                                 _ handler: @escaping @Sendable (HijackedConnection) async throws -> Void) -> HTTPResponse {
+        var headers: HTTPHeaders = [
+            "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
+        ]
+        let upgrade = request.headers["Upgrade"].first?.lowercased() == "tcp"
+        if upgrade {
+            headers.add(name: "Connection", value: "Upgrade")
+            headers.add(name: "Upgrade", value: "tcp")
+        }
+        return HTTPResponse(status: upgrade ? .switchingProtocols : .ok, headers: headers, body: .hijack(handler))
+    }
+
     /// Output from the shim goes to the client as is (it is already Docker's framing); the
-    /// client's input goes to the container until the client half-closes.
-    private static func bridge(_ connection: HijackedConnection, _ attachment: ShimAttachment, forwardInput: Bool) async throws {
+    /// client's input goes to the container until the client half-closes, or types the detach
+    /// keys, which ends the session and leaves the container running with its stdin open.
+    private static func bridge(_ connection: HijackedConnection, _ attachment: ShimAttachment, forwardInput: Bool,
+                               detachKeys: [UInt8]?) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 var output = attachment.output
@@ -172,11 +253,27 @@ public enum ContainerRoutes {
                 }
             }
             group.addTask {
+                var matched = 0
                 while let bytes = try await connection.read() {
-                    if forwardInput { try await attachment.input.write(bytes) }
+                    guard forwardInput else { continue }
+                    guard let detachKeys else {
+                        try await attachment.input.write(bytes)
+                        continue
+                    }
+                    var forward: [UInt8] = []
+                    for byte in bytes.readableBytesView {
+                        if byte == detachKeys[matched] {
+                            matched += 1
+                            if matched == detachKeys.count { return }
+                            continue
+                        }
+                        if matched > 0 { forward += detachKeys[0..<matched]; matched = 0 }
+                        forward.append(byte)
+                    }
+                    if !forward.isEmpty { try await attachment.input.write(ByteBuffer(bytes: forward)) }
                 }
-                attachment.input.finish()
-                // Input is over; output continues until the container ends.
+                await attachment.endInput()
+                // Input is over; output continues until the process ends.
                 try await Task.sleep(nanoseconds: .max)
             }
             try await group.next()

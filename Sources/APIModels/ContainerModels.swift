@@ -290,3 +290,78 @@ public struct ContainerSummary: Codable, Sendable, Equatable {
         Mounts = []
     }
 }
+
+/// The body of `POST /containers/{id}/exec`.
+public struct ExecConfig: Codable, Sendable, Equatable {
+    public var AttachStdin: Bool?
+    public var AttachStdout: Bool?
+    public var AttachStderr: Bool?
+    public var DetachKeys: String?
+    public var Tty: Bool?
+    public var ConsoleSize: [Int]?
+    public var Env: [String]?
+    public var Cmd: [String]?
+    public var Privileged: Bool?
+    public var User: String?
+    public var WorkingDir: String?
+
+    public init() {}
+}
+
+/// `{"Id": …}`, the answer of creations that return nothing else.
+public struct IDResponse: Codable, Sendable, Equatable {
+    public var Id: String
+
+    public init(Id: String) { self.Id = Id }
+}
+
+/// The body of `POST /exec/{id}/start`.
+public struct ExecStartConfig: Codable, Sendable, Equatable {
+    public var Detach: Bool?
+    public var Tty: Bool?
+    public var ConsoleSize: [Int]?
+
+    public init(Detach: Bool? = nil, Tty: Bool? = nil) {
+        self.Detach = Detach
+        self.Tty = Tty
+    }
+}
+
+/// The body of `GET /exec/{id}/json`.
+public struct ExecInspect: Codable, Sendable, Equatable {
+    public struct ProcessConfig: Codable, Sendable, Equatable {
+        public var tty: Bool
+        public var entrypoint: String
+        public var arguments: [String]
+        public var privileged: Bool
+        public var user: String
+    }
+
+    public var ID: String
+    public var Running: Bool
+    public var ExitCode: Int?
+    public var ProcessConfig: ProcessConfig
+    public var OpenStdin: Bool
+    public var OpenStderr: Bool
+    public var OpenStdout: Bool
+    public var CanRemove: Bool
+    public var ContainerID: String
+    public var DetachKeys: String
+    public var Pid: Int
+
+    public init(ID: String, Running: Bool, ExitCode: Int?, tty: Bool, command: [String], privileged: Bool, user: String,
+                OpenStdin: Bool, OpenStderr: Bool, OpenStdout: Bool, ContainerID: String, Pid: Int) {
+        self.ID = ID
+        self.Running = Running
+        self.ExitCode = ExitCode
+        self.ProcessConfig = ExecInspect.ProcessConfig(tty: tty, entrypoint: command.first ?? "", arguments: Array(command.dropFirst()),
+                              privileged: privileged, user: user)
+        self.OpenStdin = OpenStdin
+        self.OpenStderr = OpenStderr
+        self.OpenStdout = OpenStdout
+        CanRemove = false
+        self.ContainerID = ContainerID
+        DetachKeys = ""
+        self.Pid = Pid
+    }
+}

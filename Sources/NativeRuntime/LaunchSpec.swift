@@ -80,6 +80,8 @@ public struct LaunchSpec: Sendable, Equatable {
     public var logMaxFiles: UInt32 = 1
     public var exitPath: String
     public var socketPath: String
+    /// For an exec: the container init whose namespaces the process joins (no root or log of its own).
+    public var joinPID: Int32?
 
     public init(id: String, arguments: [String], environment: [String], rootfs: String, lowerDirectories: [String],
                 upperDirectory: String, workDirectory: String, logPath: String, exitPath: String, socketPath: String) {
@@ -108,7 +110,11 @@ public struct LaunchSpec: Sendable, Equatable {
         for variable in environment { add("env", variable) }
         add("cwd", workingDirectory)
         if let hostname { add("hostname", hostname) }
-        add("rootfs", rootfs, "overlay", overlayOptions)
+        if let joinPID {
+            add("join-pid", String(joinPID))
+        } else {
+            add("rootfs", rootfs, "overlay", overlayOptions)
+        }
         for mount in mounts { add("mount", mount.source, mount.target, mount.type, String(mount.flags.rawValue), mount.data) }
         for path in maskedPaths { add("masked", path) }
         for path in readonlyPaths { add("readonly-path", path) }
@@ -127,7 +133,9 @@ public struct LaunchSpec: Sendable, Equatable {
         add("readonly-rootfs", readonlyRootfs ? "1" : "0", "create-devices", createDevices ? "1" : "0",
             "tty", tty ? "1" : "0", "open-stdin", openStdin ? "1" : "0", "stdin-once", stdinOnce ? "1" : "0")
         if let oomScoreAdjust { add("oom-score-adj", String(oomScoreAdjust)) }
-        add("log", logPath, "log-max-size", String(logMaxSize), "log-max-files", String(logMaxFiles))
+        if joinPID == nil {
+            add("log", logPath, "log-max-size", String(logMaxSize), "log-max-files", String(logMaxFiles))
+        }
         add("exit", exitPath, "socket", socketPath)
         var data = Data()
         for token in tokens {

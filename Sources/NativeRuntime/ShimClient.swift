@@ -42,8 +42,14 @@ public struct ShimClient: Sendable {
         }
     }
 
+    /// Ends the container's stdin (its process reads end of file; with a tty, ^D).
+    public func closeStdin() async throws {
+        _ = try await command("close-stdin")
+    }
+
     /// Attaches to the container's stdio. `body` gets the output (Docker's multiplexed frames, or
-    /// raw bytes with a tty) and a writer for input; finishing the writer ends the input.
+    /// raw bytes with a tty) and a writer for input. With `stdinOnce`, the end of this client's
+    /// input ends the container's stdin; a client that detaches leaves it open.
     public func attach<Result: Sendable>(
         stdin: Bool, stdout: Bool, stderr: Bool, stdinOnce: Bool,
         _ body: @Sendable (ShimAttachment) async throws -> Result
@@ -51,11 +57,11 @@ public struct ShimClient: Sendable {
         let streams = (stdin ? "i" : "") + (stdout ? "o" : "") + (stderr ? "e" : "") + "-"
         return try await withConnection { connection in
             try await connection.executeThenClose { inbound, outbound in
-                try await outbound.write(ByteBuffer(string: "attach \(streams) \(stdinOnce ? 1 : 0)\n"))
+                try await outbound.write(ByteBuffer(string: "attach \(streams)\n"))
                 var reader = LineReader(inbound.makeAsyncIterator())
                 guard let line = try await reader.nextLine() else { throw ShimError.unreachable(socketPath) }
                 guard line == "ok" else { throw ShimError.protocolError("attach refused: \(line)") }
-                return try await body(ShimAttachment(output: reader, input: outbound))
+                return try await body(ShimAttachment(output: reader, input: outbound, shim: self, stdinOnce: stdin && stdinOnce))
             }
         }
     }
@@ -101,9 +107,16 @@ public struct ShimClient: Sendable {
 public struct ShimAttachment: Sendable {
     /// Output after the handshake, in chunks as they arrive.
     public var output: LineReader
-    /// Input for the container; `finish()` half-closes, which ends the container's stdin when it
-    /// was attached with stdinOnce.
+    /// Input for the container.
     public var input: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let shim: ShimClient
+    let stdinOnce: Bool
+
+    /// The client's input is over: the container's stdin ends too when attached with stdinOnce.
+    public func endInput() async {
+        input.finish()
+        if stdinOnce { try? await shim.closeStdin() }
+    }
 }
 
 /// Reads lines from a byte stream, then hands on whatever follows them untouched.

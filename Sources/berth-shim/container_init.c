@@ -282,6 +282,27 @@ static void reset_signals(void) {
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
 }
 
+// Working directory, seccomp, identity, the command's path; then ready, and exec on start.
+_Noreturn static void finish_and_exec(const struct launch_spec *spec, const struct sock_fprog *seccomp) {
+    CHECK(chdir(spec->cwd), "chdir %s: %s", spec->cwd, strerror(errno));
+    // Without no_new_privs only a privileged process may load a filter, so load it before dropping.
+    if (!spec->no_new_privileges) load_seccomp(seccomp);
+    switch_identity(spec);
+    if (spec->no_new_privileges) {
+        CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs: %s", strerror(errno));
+        load_seccomp(seccomp);
+    }
+    char command[4096];
+    resolve_command(spec, command, sizeof command);
+    if (sync_send(sync_fd, SYNC_READY, NULL, -1) < 0) _exit(125);
+    char start[16];
+    if (sync_receive(sync_fd, start, sizeof start, NULL) != SYNC_START) _exit(125);
+    // Nothing of the shim's may leak into the container; the sync socket closing tells it exec worked.
+    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    execve(command, (char *const *)spec->args.items, (char *const *)spec->env.items);
+    fail(errno == ENOENT ? 127 : 126, "exec: \"%s\": %s", spec->args.items[0], strerror(errno));
+}
+
 _Noreturn void container_init(const struct launch_spec *spec, int fd, const struct init_stdio *stdio,
                               const struct sock_fprog *seccomp) {
     sync_fd = fd;
@@ -328,21 +349,39 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
         struct rlimit limit = {spec->rlimits[i].soft, spec->rlimits[i].hard};
         CHECK(setrlimit(spec->rlimits[i].resource, &limit), "setrlimit %d: %s", spec->rlimits[i].resource, strerror(errno));
     }
-    CHECK(chdir(spec->cwd), "chdir %s: %s", spec->cwd, strerror(errno));
-    // Without no_new_privs only a privileged process may load a filter, so load it before dropping.
-    if (!spec->no_new_privileges) load_seccomp(seccomp);
-    switch_identity(spec);
-    if (spec->no_new_privileges) {
-        CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs: %s", strerror(errno));
-        load_seccomp(seccomp);
+    finish_and_exec(spec, seccomp);
+}
+
+_Noreturn void exec_init(const struct launch_spec *spec, int fd, const struct init_stdio *stdio,
+                         const struct sock_fprog *seccomp) {
+    sync_fd = fd;
+    reset_signals();
+    char go[16];
+    if (sync_receive(sync_fd, go, sizeof go, NULL) != SYNC_GO) _exit(125);
+    CHECK(setsid(), "setsid: %s", strerror(errno));
+    // The user namespace first, so the others are entered with its privileges; the mount
+    // namespace last, since entering it moves our root and working directory.
+    static const char *namespaces[] = {"user", "ipc", "uts", "net", "cgroup", "mnt"};
+    int fds[6];
+    for (int i = 0; i < 6; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", spec->join_pid, namespaces[i]);
+        fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) fail(125, "opening %s: %s (has the container exited?)", path, strerror(errno));
     }
-    char command[4096];
-    resolve_command(spec, command, sizeof command);
-    if (sync_send(sync_fd, SYNC_READY, NULL, -1) < 0) _exit(125);
-    char start[16];
-    if (sync_receive(sync_fd, start, sizeof start, NULL) != SYNC_START) _exit(125);
-    // Nothing of the shim's may leak into the container; the sync socket closing tells it exec worked.
-    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-    execve(command, (char *const *)spec->args.items, (char *const *)spec->env.items);
-    fail(errno == ENOENT ? 127 : 126, "exec: \"%s\": %s", spec->args.items[0], strerror(errno));
+    for (int i = 0; i < 6; i++) {
+        char self[64], target[64];
+        snprintf(self, sizeof self, "/proc/self/ns/%s", namespaces[i]);
+        struct stat mine, theirs;
+        // Entering a namespace we are already in is refused for some (user); skip those.
+        if (stat(self, &mine) == 0 && fstat(fds[i], &theirs) == 0 && mine.st_ino == theirs.st_ino) { close(fds[i]); continue; }
+        snprintf(target, sizeof target, "%s", namespaces[i]);
+        CHECK(setns(fds[i], 0), "entering the %s namespace: %s", target, strerror(errno));
+        close(fds[i]);
+    }
+    int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) fail(125, "opening the root: %s", strerror(errno));
+    if (spec->tty) setup_console(root_fd); else setup_stdio(stdio);
+    close(root_fd);
+    finish_and_exec(spec, seccomp);
 }

@@ -14,4 +14,9 @@ struct init_stdio {
 _Noreturn void container_init(const struct launch_spec *spec, int sync_fd, const struct init_stdio *stdio,
                               const struct sock_fprog *seccomp);
 
+// The same for a process joining a running container (exec): the shim has already entered the
+// container's pid namespace for its children; the rest are entered here.
+_Noreturn void exec_init(const struct launch_spec *spec, int sync_fd, const struct init_stdio *stdio,
+                         const struct sock_fprog *seccomp);
+
 #endif

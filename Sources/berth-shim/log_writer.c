@@ -96,6 +96,7 @@ static void write_entry(struct log_writer *writer, const char *stream, const cha
 }
 
 void log_writer_append(struct log_writer *writer, int stream_index, const char *bytes, size_t length) {
+    if (writer->fd < 0) return;
     struct log_stream *stream = &writer->streams[stream_index];
     while (length) {
         const char *newline = memchr(bytes, '\n', length);

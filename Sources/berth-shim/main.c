@@ -42,7 +42,7 @@ struct client {
     enum client_role role;
     char line[512];
     size_t line_length;
-    int wants_stdout, wants_stderr, wants_stdin, stdin_once;
+    int wants_stdout, wants_stderr, wants_stdin;
     int input_closed; // an attach client that half-closed still receives output
     char *pending;
     size_t pending_length;
@@ -145,7 +145,6 @@ static void reply(size_t index, const char *format, ...) {
 
 static void remove_client(size_t index) {
     struct client *client = &clients[index];
-    if (client->role == CLIENT_ATTACH && client->wants_stdin && client->stdin_once) close_container_stdin();
     close(client->fd);
     free(client->pending);
     clients[index] = clients[--client_count];
@@ -196,12 +195,14 @@ static void handle_command(size_t index, char *line) {
         if (console_fd < 0) reply(index, "error 1 the container has no tty\n");
         else if (ioctl(console_fd, TIOCSWINSZ, &size) < 0) reply(index, "error 1 %s\n", strerror(errno));
         else reply(index, "ok\n");
-    } else if (sscanf(line, "attach %7s %d", streams, &a) == 2) {
+    } else if (sscanf(line, "attach %7s", streams) == 1) {
         client->role = CLIENT_ATTACH;
         client->wants_stdout = strchr(streams, 'o') != NULL;
         client->wants_stderr = strchr(streams, 'e') != NULL;
         client->wants_stdin = strchr(streams, 'i') != NULL && stdin_fd >= 0;
-        client->stdin_once = a;
+        reply(index, "ok\n");
+    } else if (!strcmp(line, "close-stdin")) {
+        close_container_stdin();
         reply(index, "ok\n");
     } else {
         reply(index, "error 1 unknown command\n");
@@ -228,9 +229,10 @@ static void read_client(size_t index) {
     char buffer[65536];
     ssize_t n = recv(client->fd, buffer, sizeof buffer, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    // An attach client's end of input is not the container's: a detaching client ends it too.
+    // Whoever ends the container's stdin says so with close-stdin.
     if (n == 0 && client->role == CLIENT_ATTACH) {
         client->input_closed = 1;
-        if (client->wants_stdin && client->stdin_once) close_container_stdin();
         client->wants_stdin = 0;
         return;
     }
@@ -449,7 +451,9 @@ int main(int argc, char **argv) {
     setsid();
     char error[4096];
     if (launch_spec_load(argv[1], &spec, error, sizeof error) < 0) fail_before_ready(125, error);
-    if (log_writer_open(&log_writer, spec.log_path, spec.log_max_size, spec.log_max_files) < 0) {
+    if (!spec.log_path) {
+        log_writer.fd = -1;
+    } else if (log_writer_open(&log_writer, spec.log_path, spec.log_max_size, spec.log_max_files) < 0) {
         snprintf(error, sizeof error, "opening the log %s: %s", spec.log_path, strerror(errno));
         fail_before_ready(125, error);
     }
@@ -489,13 +493,25 @@ int main(int argc, char **argv) {
         }
     }
 
-    container_pid = (pid_t)syscall(SYS_clone, (unsigned long)spec.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (spec.join_pid) {
+        // An exec: its process must be born in the container's pid namespace.
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/pid", spec.join_pid);
+        int pid_namespace = open(path, O_RDONLY | O_CLOEXEC);
+        if (pid_namespace < 0 || setns(pid_namespace, CLONE_NEWPID) < 0) {
+            snprintf(error, sizeof error, "entering the container's pid namespace: %s (has it exited?)", strerror(errno));
+            fail_before_ready(125, error);
+        }
+        close(pid_namespace);
+    }
+    container_pid = (pid_t)syscall(SYS_clone, (unsigned long)(spec.join_pid ? 0 : spec.clone_flags) | SIGCHLD, NULL, NULL, NULL, NULL);
     if (container_pid < 0) {
         snprintf(error, sizeof error, "creating namespaces: %s", strerror(errno));
         fail_before_ready(125, error);
     }
     if (container_pid == 0) {
         close(sync_pair[0]);
+        if (spec.join_pid) exec_init(&spec, sync_pair[1], &stdio, seccomp);
         container_init(&spec, sync_pair[1], &stdio, seccomp);
     }
     close(sync_pair[1]);
@@ -506,7 +522,7 @@ int main(int argc, char **argv) {
         if (stdio.stdin_fd != null_fd) close(stdio.stdin_fd);
     }
 
-    if (spec.clone_flags & CLONE_NEWUSER) {
+    if (!spec.join_pid && (spec.clone_flags & CLONE_NEWUSER)) {
         if (spec.uid_map) write_id_map(container_pid, "uid_map", spec.uid_map);
         if (spec.gid_map) write_id_map(container_pid, "gid_map", spec.gid_map);
     }

@@ -147,11 +147,13 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         else if (!strcmp(key, "log-max-files")) NUMBER(v, spec->log_max_files);
         else if (!strcmp(key, "exit")) { VALUE(v); spec->exit_path = v; }
         else if (!strcmp(key, "socket")) { VALUE(v); spec->socket_path = v; }
+        else if (!strcmp(key, "join-pid")) NUMBER(v, spec->join_pid);
         else FAIL("spec: unknown key %s", key);
     }
-    if (!spec->id || !spec->args.count || !spec->rootfs || !spec->overlay_options || !spec->log_path ||
-        !spec->exit_path || !spec->socket_path)
-        FAIL("spec %s lacks one of id, arg, rootfs, overlay, log, exit, socket", path);
+    if (!spec->id || !spec->args.count || !spec->exit_path || !spec->socket_path)
+        FAIL("spec %s lacks one of id, arg, exit, socket", path);
+    if (!spec->join_pid && (!spec->rootfs || !spec->overlay_options || !spec->log_path))
+        FAIL("spec %s lacks one of rootfs, overlay, log", path);
     if (!spec->cwd) spec->cwd = "/";
     if (spec->log_max_files == 0) spec->log_max_files = 1;
     return 0;

@@ -62,9 +62,10 @@ struct launch_spec {
     unsigned log_max_files;
     const char *exit_path;        // where the exit status is recorded
     const char *socket_path;      // the control socket
+    pid_t join_pid;               // exec: enter this container init's namespaces instead of making new ones
 };
 
-// Reads and checks `path`; on failure returns -1 with a message in `error`.
+// Reads and checks `path` (an exec spec, with join-pid, needs no root, overlay or log); on failure returns -1 with a message in `error`.
 int launch_spec_load(const char *path, struct launch_spec *spec, char *error, size_t error_size);
 
 #endif

@@ -129,6 +129,49 @@ struct ContainerLaunchPlan {
         return spec
     }
 
+    /// A process joining the running container: its namespaces and cgroups, the container's
+    /// confinement, and the exec's own command, user, environment and directory.
+    func execSpec(_ exec: ExecConfig, execID: String, containerPID: Int32, cgroup: ContainerCgroup, seccompFilter: String?)
+        throws -> LaunchSpec
+    {
+        let id = record.id
+        let user: ImageUser
+        do {
+            let name = exec.User.flatMap { $0.isEmpty ? nil : $0 } ?? record.config.User ?? ""
+            user = try ImageUser.resolve(name, groupAdd: record.hostConfig.GroupAdd ?? [], layers: [paths.upper(id)] + layers)
+        } catch {
+            throw ContainerError.startFailed(code: 126, message: "\(error)")
+        }
+        var environment = self.environment(home: user.home)
+        for variable in exec.Env ?? [] {
+            let key = variable.split(separator: "=", maxSplits: 1).first.map(String.init) ?? variable
+            environment.removeAll { $0.hasPrefix(key + "=") }
+            environment.append(variable)
+        }
+        if exec.Tty == true, !environment.contains(where: { $0.hasPrefix("TERM=") }) { environment.append("TERM=xterm") }
+        var spec = LaunchSpec(
+            id: execID, arguments: exec.Cmd ?? [], environment: environment, rootfs: "", lowerDirectories: [],
+            upperDirectory: "", workDirectory: "", logPath: "", exitPath: paths.execExit(id, execID),
+            socketPath: paths.execSocket(id, execID))
+        spec.joinPID = containerPID
+        spec.workingDirectory = exec.WorkingDir.flatMap { $0.isEmpty ? nil : $0 }
+            ?? (record.config.WorkingDir?.isEmpty == false ? record.config.WorkingDir! : "/")
+        spec.uid = user.uid
+        spec.gid = user.gid
+        spec.additionalGroups = user.additionalGroups
+        let capabilities = exec.Privileged == true ? CapabilitySet.processBounding() : try self.capabilities
+        spec.bounding = capabilities
+        spec.effective = capabilities
+        spec.permitted = capabilities
+        spec.noNewPrivileges = securityOptions.noNewPrivileges
+        spec.seccompFilter = exec.Privileged == true ? nil : seccompFilter
+        spec.tty = exec.Tty == true
+        spec.openStdin = exec.AttachStdin == true
+        spec.stdinOnce = exec.AttachStdin == true
+        spec.cgroupProcs = cgroup.procsFiles
+        return spec
+    }
+
     /// Image environment, then the request's, then what Docker always sets.
     func environment(home: String) -> [String] {
         var variables = record.config.Env ?? []

@@ -8,6 +8,12 @@ public struct ContainerLogs: Sendable {
         public var text: String
         /// RFC 3339 with nanoseconds, as written.
         public var time: String
+
+        public init(stream: UInt8, text: String, time: String) {
+            self.stream = stream
+            self.text = text
+            self.time = time
+        }
     }
 
     public struct Options: Sendable {

@@ -24,5 +24,8 @@ public struct ContainerPaths: Sendable {
     /// Short enough for a unix socket path (108 bytes) under a temporary exec root.
     public func socket(_ id: String) -> String { runtimeDirectory(id) + "/shim.sock" }
     public func shimDiagnostics(_ id: String) -> String { runtimeDirectory(id) + "/shim.log" }
+    public func execSpec(_ id: String, _ execID: String) -> String { runtimeDirectory(id) + "/exec-\(execID.prefix(12)).spec" }
+    public func execSocket(_ id: String, _ execID: String) -> String { runtimeDirectory(id) + "/exec-\(execID.prefix(12)).sock" }
+    public func execExit(_ id: String, _ execID: String) -> String { runtimeDirectory(id) + "/exec-\(execID.prefix(12)).exit" }
     public var seccompCache: String { execRoot + "/seccomp" }
 }

@@ -33,6 +33,7 @@ public actor ContainerService {
     private var pendingAttachments: [String: [PendingAttachment]] = [:]
     /// Containers stopped on purpose, so an exit is not reported as a crash.
     private var stopping: Set<String> = []
+    var execs: [String: ExecRecord] = [:]
 
     /// An attach made before start: it gets the shim once the container is set up, and start
     /// waits until it is connected so no output is missed.
@@ -226,12 +227,7 @@ public actor ContainerService {
         case .created, .exited: break
         }
         let id = record.id
-        guard let imageDigest = try? Digest(parsing: record.imageID), let image = try images.catalog.image(id: imageDigest) else {
-            throw ContainerError.conflict("the image of container \(record.name) (\(record.imageID)) is gone")
-        }
-        let plan = ContainerLaunchPlan(
-            record: record, paths: paths, layers: image.layers.reversed().map { images.snapshots.diffPath($0.chainID) },
-            hostArchitecture: images.hostPlatform.architecture)
+        let plan = try launchPlan(record)
         let cgroup = try cgroups.create(id: id, limits: plan.cgroupLimits, privileged: record.hostConfig.Privileged == true)
         let process: ShimProcess
         do {
@@ -285,7 +281,16 @@ public actor ContainerService {
         monitor(id)
     }
 
-    private static func startFailure(_ error: Error) -> ContainerError {
+    func launchPlan(_ record: ContainerRecord) throws -> ContainerLaunchPlan {
+        guard let imageDigest = try? Digest(parsing: record.imageID), let image = try images.catalog.image(id: imageDigest) else {
+            throw ContainerError.conflict("the image of container \(record.name) (\(record.imageID)) is gone")
+        }
+        return ContainerLaunchPlan(
+            record: record, paths: paths, layers: image.layers.reversed().map { images.snapshots.diffPath($0.chainID) },
+            hostArchitecture: images.hostPlatform.architecture)
+    }
+
+    static func startFailure(_ error: Error) -> ContainerError {
         switch error {
         case ShimError.setup(let code, let message): return .startFailed(code: code, message: message)
         case let error as ContainerError: return error
@@ -294,7 +299,7 @@ public actor ContainerService {
     }
 
     /// Compiled once per capability set and architecture.
-    private func seccompFilter(capabilities: CapabilitySet, architecture: String) throws -> String {
+    func seccompFilter(capabilities: CapabilitySet, architecture: String) throws -> String {
         let path = "\(paths.seccompCache)/\(String(capabilities.rawValue, radix: 16))-\(architecture).bpf"
         if !FileManager.default.fileExists(atPath: path) {
             try SeccompProfile.default(capabilities: capabilities, architecture: architecture).writeFilter(to: path)
@@ -449,6 +454,7 @@ public actor ContainerService {
         try FileManager.default.removeItem(atPath: paths.directory(id))
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
         try catalog.delete(id)
+        execs = execs.filter { $0.value.containerID != id }
         await publish("destroy", record)
         let status = ExitStatus(code: record.state.exitCode, error: nil)
         for waiter in removalWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: status) }
@@ -488,7 +494,8 @@ public actor ContainerService {
         let record = try await find(reference)
         do {
             return try await shim.attach(stdin: stdin, stdout: stdout, stderr: stderr,
-                                         stdinOnce: record.config.StdinOnce == true) { attachment in
+                                         // Like Docker, a tty's input never ends with a client's.
+                                         stdinOnce: record.config.StdinOnce == true && record.config.Tty != true) { attachment in
                 pending?.connected.resolve(true)
                 return try await body(attachment)
             }

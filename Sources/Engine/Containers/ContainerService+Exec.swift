@@ -1,0 +1,115 @@
+import APIModels
+import Foundation
+import NativeRuntime
+import SystemSupport
+
+extension ContainerService {
+    public func createExec(_ reference: String, _ config: ExecConfig) throws -> String {
+        let record = try find(reference)
+        guard record.state.status == .running else {
+            throw ContainerError.conflict(record.state.status == .paused
+                ? "Container \(record.id) is paused, unpause the container before exec"
+                : "Container \(record.id) is not running")
+        }
+        guard let command = config.Cmd, !command.isEmpty else { throw ContainerError.invalid("No exec command specified") }
+        let id = Self.newID()
+        execs[id] = ExecRecord(id: id, containerID: record.id, config: config)
+        return id
+    }
+
+    public func exec(_ id: String) throws -> ExecRecord {
+        guard let exec = execs[id] else { throw ContainerError.notFound("No such exec instance: \(id)") }
+        return exec
+    }
+
+    /// Sets up the exec's process in the container (a shim joining its namespaces), ready to start.
+    func prepareExec(_ id: String) async throws -> (ShimClient, ExecRecord) {
+        var exec = try self.exec(id)
+        guard !exec.running, exec.exitCode == nil else { throw ContainerError.conflict("Error: Exec command \(id) has already run") }
+        let record = try find(exec.containerID)
+        guard record.state.status == .running, let cgroup = record.state.cgroup else {
+            throw ContainerError.conflict("Container \(record.id) is not running")
+        }
+        let plan = try launchPlan(record)
+        let filter = plan.securityOptions.seccomp && exec.config.Privileged != true
+            ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
+        let spec = try plan.execSpec(exec.config, execID: id, containerPID: record.state.pid, cgroup: cgroup, seccompFilter: filter)
+        let specPath = paths.execSpec(record.id, id)
+        try AtomicFile.write(try spec.encoded(), to: specPath)
+        let launcher = self.launcher
+        let diagnostics = paths.shimDiagnostics(record.id)
+        do {
+            _ = try await runBlocking { try launcher.launch(specPath: specPath, diagnosticsPath: diagnostics) }
+        } catch {
+            unlink(specPath)
+            let failure = Self.startFailure(error)
+            exec.exitCode = failure.code
+            execs[id] = exec
+            throw failure
+        }
+        exec.running = true
+        execs[id] = exec
+        return (ShimClient(socketPath: paths.execSocket(record.id, id)), exec)
+    }
+
+    func execStarted(_ id: String, pid: Int32) {
+        execs[id]?.pid = pid
+    }
+
+    /// Records the exit the exec's shim left on disk, and removes its files.
+    func execFinished(_ id: String, reportedCode: Int32?) {
+        guard var exec = execs[id] else { return }
+        let exitPath = paths.execExit(exec.containerID, id)
+        exec.exitCode = ExitRecord.read(exitPath)?.code ?? reportedCode ?? 126
+        exec.running = false
+        execs[id] = exec
+        unlink(exitPath)
+        unlink(paths.execSpec(exec.containerID, id))
+    }
+
+    /// Starts an exec in the background; its exit code is recorded when it ends.
+    public func startExecDetached(_ id: String) async throws {
+        let (shim, _) = try await prepareExec(id)
+        do {
+            execStarted(id, pid: try await shim.start())
+        } catch {
+            execFinished(id, reportedCode: nil)
+            throw Self.startFailure(error)
+        }
+        Task {
+            let code = try? await shim.wait()
+            await self.execFinished(id, reportedCode: code)
+        }
+    }
+
+    /// Starts an exec with its stdio attached; returns once its output has ended and its exit is recorded.
+    public nonisolated func startExecAttached(
+        _ id: String, _ body: @escaping @Sendable (ShimAttachment) async throws -> Void
+    ) async throws {
+        let (shim, exec) = try await prepareExec(id)
+        do {
+            try await shim.attach(stdin: exec.config.AttachStdin == true, stdout: exec.config.AttachStdout != false,
+                                  stderr: exec.config.AttachStderr != false, stdinOnce: exec.config.Tty != true) { attachment in
+                await self.execStarted(id, pid: try await shim.start())
+                try await body(attachment)
+            }
+        } catch {
+            let failure = Self.startFailure(error)
+            await execFinished(id, reportedCode: failure.code)
+            throw failure
+        }
+        // The shim records the exit before it ends the output; a moment for the rename to land.
+        var code: Int32?
+        for _ in 0..<100 {
+            if let recorded = ExitRecord.read(paths.execExit(exec.containerID, id)) { code = recorded.code; break }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        await execFinished(id, reportedCode: code)
+    }
+
+    public func resizeExec(_ id: String, rows: Int, columns: Int) async throws {
+        let exec = try self.exec(id)
+        guard exec.running else { throw ContainerError.conflict("Exec \(id) is not running") }
+        try await ShimClient(socketPath: paths.execSocket(exec.containerID, id)).resize(rows: rows, columns: columns)
+    }
+}

@@ -1,0 +1,11 @@
+import APIModels
+
+/// A process started in a running container by `exec`; kept in memory, as Docker does.
+public struct ExecRecord: Sendable, Equatable {
+    public var id: String
+    public var containerID: String
+    public var config: ExecConfig
+    public var running = false
+    public var exitCode: Int32?
+    public var pid: Int32 = 0
+}
