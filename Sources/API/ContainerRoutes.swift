@@ -112,6 +112,84 @@ public enum ContainerRoutes {
                 }
             }
         }
+        router.add(.POST, "/commit") { request in
+            guard let container = request.queryValue("container"), !container.isEmpty else {
+                throw APIError.badRequest("container is required")
+            }
+            var name: Reference?
+            if let repository = request.queryValue("repo"), !repository.isEmpty {
+                let tag = request.queryValue("tag").flatMap { $0.isEmpty ? nil : $0 }
+                do {
+                    name = try Reference(parsing: tag.map { "\(repository):\($0)" } ?? repository)
+                } catch {
+                    throw APIError.badRequest("\(error)")
+                }
+            }
+            let overrides = request.body.readableBytes > 0
+                ? try? JSONDecoder().decode(ContainerConfig.self, from: Data(buffer: request.body)) : nil
+            let pause = request.queryValue("pause").map { !["0", "false"].contains($0.lowercased()) } ?? true
+            let id = try await mapErrors {
+                try await containers.commit(container, name: name, comment: request.queryValue("comment") ?? "",
+                                            author: request.queryValue("author") ?? "", pause: pause,
+                                            overrides: overrides, changes: request.query["changes"] ?? [])
+            }
+            return .json(IDResponse(Id: id), status: .created)
+        }
+        router.add(.POST, "/containers/{id}/pause") { request in
+            try await mapErrors { try await containers.pause(id(request)) }
+            return HTTPResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/unpause") { request in
+            try await mapErrors { try await containers.unpause(id(request)) }
+            return HTTPResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/rename") { request in
+            guard let name = request.queryValue("name"), !name.isEmpty else { throw APIError.badRequest("name is required") }
+            try await mapErrors { try await containers.rename(id(request), to: name) }
+            return HTTPResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/prune") { _ in
+            let result = try await mapErrors { try await containers.prune() }
+            return .json(["ContainersDeleted": JSONValue.array(result.ids.map { .string($0) }),
+                          "SpaceReclaimed": .number(Double(result.freed))])
+        }
+        router.add(.GET, "/containers/{id}/top") { request in
+            let top = try await mapErrors { try await containers.top(id(request)) }
+            return .json(["Titles": JSONValue.array(top.titles.map { .string($0) }),
+                          "Processes": .array(top.processes.map { .array($0.map { .string($0) }) })])
+        }
+        router.add(.GET, "/containers/{id}/stats") { request in
+            let stream = request.queryValue("stream").map { !["0", "false"].contains($0.lowercased()) } ?? true
+            let oneShot = request.queryFlag("one-shot")
+            let reference = id(request)
+            _ = try await mapErrors { try await containers.find(reference) }
+            if !stream {
+                // Docker waits a second so the previous reading gives a CPU percentage, unless one-shot.
+                let first = try await mapErrors { try await containers.stats(reference) }
+                let firstSample = StatsReading.Sample(stats: first.stats, system: StatsReading.hostCPUNanoseconds())
+                if oneShot { return .json(StatsReading.json(first.record, firstSample, previous: nil)) }
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+                let second = try await mapErrors { try await containers.stats(reference) }
+                let secondSample = StatsReading.Sample(stats: second.stats, system: StatsReading.hostCPUNanoseconds())
+                return .json(StatsReading.json(second.record, secondSample, previous: firstSample))
+            }
+            let (chunks, continuation) = AsyncStream<ByteBuffer>.makeStream()
+            let task = Task {
+                var previous: StatsReading.Sample?
+                while !Task.isCancelled, let reading = try? await containers.stats(reference) {
+                    let sample = StatsReading.Sample(stats: reading.stats, system: StatsReading.hostCPUNanoseconds())
+                    var data = (try? JSONEncoder().encode(StatsReading.json(reading.record, sample, previous: previous))) ?? Data()
+                    data.append(UInt8(ascii: "\n"))
+                    continuation.yield(ByteBuffer(bytes: data))
+                    previous = sample
+                    if !reading.record.state.isActive { break }
+                    try? await Task.sleep(nanoseconds: 1_000_000_000)
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+            return HTTPResponse(headers: ["Content-Type": "application/json"], body: .stream(chunks))
+        }
         router.add(.POST, "/containers/{id}/exec") { request in
             let config: ExecConfig
             do {
@@ -296,14 +374,7 @@ public enum ContainerRoutes {
 
     // MARK: Shapes
 
-    static func rfc3339(_ date: Date?) -> String {
-        guard let date else { return "0001-01-01T00:00:00Z" }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        let whole = formatter.string(from: date).dropLast()
-        let nanoseconds = Int((date.timeIntervalSince1970 - floor(date.timeIntervalSince1970)) * 1_000_000_000)
-        return "\(whole).\(String(format: "%09d", nanoseconds))Z"
-    }
+    static func rfc3339(_ date: Date?) -> String { ContainerTime.rfc3339(date) }
 
     static func inspect(_ record: ContainerRecord) -> ContainerInspect {
         let state = record.state

@@ -67,14 +67,14 @@ public struct CgroupManager: Sendable {
         if let memory = limits.memory, memory > 0, let (directory, v2) = cgroup.directory(for: "memory") {
             if v2 {
                 try write(String(memory), to: directory + "/memory.max")
-                if let swap = limits.memorySwap {
+                if let swap = limits.memorySwap, swap != 0 {
                     try write(swap < 0 ? "max" : String(max(swap - memory, 0)), to: directory + "/memory.swap.max")
                 }
             } else {
                 try write(String(memory), to: directory + "/memory.limit_in_bytes")
                 let memsw = directory + "/memory.memsw.limit_in_bytes"
-                // Docker's default: as much swap as memory (`--memory-swap` unset is twice --memory).
-                let swap = limits.memorySwap ?? memory * 2
+                // Docker's default: as much swap as memory (`--memory-swap` unset or 0 is twice --memory).
+                let swap = limits.memorySwap.flatMap { $0 == 0 ? nil : $0 } ?? memory * 2
                 if FileManager.default.fileExists(atPath: memsw) {
                     try write(swap < 0 ? "-1" : String(swap), to: memsw)
                 }

@@ -15,8 +15,8 @@ public final class ImageService: Sendable {
     public let snapshots: SnapshotStore
     public let catalog: ImageCatalog
     private let registry: RegistryClient
-    private let unpacker: LayerUnpacker
-    private let events: EventBus
+    let unpacker: LayerUnpacker
+    let events: EventBus
     public let hostPlatform: Platform
     private let parallelDownloads = 3
     /// Image IDs containers are made from; those are never deleted.

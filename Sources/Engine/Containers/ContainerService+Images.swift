@@ -1,0 +1,171 @@
+import APIModels
+import Foundation
+import ImageStore
+import NativeRuntime
+import OCI
+
+extension ContainerService {
+    /// Docker's `commit`: the container's changes as a new layer on its image, with the
+    /// container's settings (as changed by `overrides` and Dockerfile-style `changes`).
+    public func commit(_ reference: String, name: Reference?, comment: String, author: String, pause: Bool,
+                       overrides: ContainerConfig?, changes: [String]) async throws -> String {
+        let record = try find(reference)
+        guard let base = try? images.catalog.image(id: try Digest(parsing: record.imageID)) else {
+            throw ContainerError.conflict("the image of container \(record.name) is gone")
+        }
+        var config = record.config
+        if let overrides {
+            if let cmd = overrides.Cmd { config.Cmd = cmd }
+            if let entrypoint = overrides.Entrypoint { config.Entrypoint = entrypoint }
+            if let env = overrides.Env { config.Env = env }
+            if let workingDir = overrides.WorkingDir { config.WorkingDir = workingDir }
+            if let user = overrides.User { config.User = user }
+            if let labels = overrides.Labels { config.Labels = (config.Labels ?? [:]).merging(labels) { $1 } }
+            if let exposed = overrides.ExposedPorts { config.ExposedPorts = exposed }
+        }
+        for change in changes { try Self.apply(change, to: &config) }
+        let freeze = pause && record.state.status == .running ? record.state.cgroup : nil
+        if let freeze { try cgroups.setFrozen(true, freeze) }
+        defer { if let freeze { try? cgroups.setFrozen(false, freeze) } }
+        let image = try await images.commit(
+            base: base, upperDirectory: paths.upper(record.id),
+            details: .init(config: config, comment: comment, author: author,
+                           createdBy: ([record.path] + record.arguments).joined(separator: " ")),
+            name: name, placeholders: ["etc/hostname", "etc/hosts", "etc/resolv.conf"])
+        return image.id.description
+    }
+
+    /// One Dockerfile instruction of `commit --change`: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE.
+    static func apply(_ change: String, to config: inout ContainerConfig) throws {
+        let trimmed = change.trimmingCharacters(in: .whitespaces)
+        let parts = trimmed.split(separator: " ", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw ContainerError.invalid("invalid change: \(change)") }
+        let argument = parts[1].trimmingCharacters(in: .whitespaces)
+        func command() -> [String] {
+            if argument.hasPrefix("["), let list = try? JSONDecoder().decode([String].self, from: Data(argument.utf8)) { return list }
+            return ["/bin/sh", "-c", argument]
+        }
+        func pairs() -> [(String, String)] {
+            argument.split(separator: " ").map { item in
+                let pair = item.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+                return (pair[0], pair.count > 1 ? pair[1] : "")
+            }
+        }
+        switch parts[0].uppercased() {
+        case "CMD": config.Cmd = StringOrList(command())
+        case "ENTRYPOINT": config.Entrypoint = StringOrList(command())
+        case "WORKDIR": config.WorkingDir = argument
+        case "USER": config.User = argument
+        case "ENV":
+            var env = config.Env ?? []
+            for (key, value) in pairs() {
+                env.removeAll { $0.hasPrefix(key + "=") }
+                env.append("\(key)=\(value)")
+            }
+            config.Env = env
+        case "LABEL":
+            var labels = config.Labels ?? [:]
+            for (key, value) in pairs() { labels[key] = value }
+            config.Labels = labels
+        case "EXPOSE":
+            var ports = config.ExposedPorts ?? [:]
+            for port in argument.split(separator: " ") { ports[port.contains("/") ? String(port) : "\(port)/tcp"] = .object([:]) }
+            config.ExposedPorts = ports
+        default:
+            throw ContainerError.invalid("\(parts[0]) is not a valid change command")
+        }
+    }
+
+    // MARK: Pause, rename, prune
+
+    public func pause(_ reference: String) async throws {
+        var record = try find(reference)
+        guard record.state.status == .running, let cgroup = record.state.cgroup else {
+            throw ContainerError.conflict(record.state.status == .paused
+                ? "Container \(record.id) is already paused" : "Container \(record.id) is not running")
+        }
+        try cgroups.setFrozen(true, cgroup)
+        record.state.status = .paused
+        try catalog.updateState(record.id, record.state)
+        await publish("pause", record)
+    }
+
+    public func unpause(_ reference: String) async throws {
+        var record = try find(reference)
+        guard record.state.status == .paused, let cgroup = record.state.cgroup else {
+            throw ContainerError.conflict("Container \(record.id) is not paused")
+        }
+        try cgroups.setFrozen(false, cgroup)
+        record.state.status = .running
+        try catalog.updateState(record.id, record.state)
+        await publish("unpause", record)
+    }
+
+    public func rename(_ reference: String, to newName: String) async throws {
+        let record = try find(reference)
+        let name = newName.hasPrefix("/") ? String(newName.dropFirst()) : newName
+        guard ContainerNames.isValid(name) else {
+            throw ContainerError.invalid("Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        }
+        if name == record.name { throw ContainerError.invalid("Renaming a container with the same name as its current name") }
+        if let holder = try catalog.all().first(where: { $0.name == name }) {
+            throw ContainerError.conflict("Conflict. The container name \"/\(name)\" is already in use by container \"\(holder.id)\". "
+                + "You have to remove (or rename) that container to be able to reuse that name.")
+        }
+        try catalog.rename(record.id, to: name)
+        await publish("rename", record, extra: ["oldName": "/" + record.name, "name": name])
+    }
+
+    /// Removes every container that is not running; returns their IDs and the bytes freed.
+    public func prune() async throws -> (ids: [String], freed: Int64) {
+        var ids: [String] = []
+        var freed: Int64 = 0
+        for record in try catalog.all() where !record.state.isActive {
+            freed += Self.directorySize(paths.upper(record.id))
+            try await remove(record.id, force: false)
+            ids.append(record.id)
+        }
+        return (ids, freed)
+    }
+
+    /// `ps` of the container's processes, from its cgroup and /proc.
+    public func top(_ reference: String) throws -> (titles: [String], processes: [[String]]) {
+        let record = try find(reference)
+        guard record.state.isActive, let cgroup = record.state.cgroup else {
+            throw ContainerError.conflict("Container \(record.id) is not running")
+        }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let processes = cgroups.processes(cgroup).compactMap { pid -> [String]? in
+            guard let line = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = line.lastIndex(of: ")") else { return nil }
+            let fields = line[line.index(after: close)...].split(separator: " ")
+            guard fields.count > 20 else { return nil }
+            var info = stat_t()
+            let uid = lstat("/proc/\(pid)", &info) == 0 ? info.st_uid : 0
+            let user = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? String(uid)
+            let seconds = Int(((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / ticks)
+            let time = String(format: "%02d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60)
+            let command = ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "")
+                .split(separator: "\0").joined(separator: " ")
+            return [user, String(pid), String(fields[1]), time, command]
+        }
+        return (["UID", "PID", "PPID", "TIME", "CMD"], processes)
+    }
+
+    public func stats(_ reference: String) throws -> (record: ContainerRecord, stats: CgroupStats?) {
+        let record = try find(reference)
+        return (record, record.state.cgroup.map { cgroups.stats($0) })
+    }
+
+    static func directorySize(_ path: String) -> Int64 {
+        guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: Int64 = 0
+        while let name = enumerator.nextObject() as? String {
+            var info = stat_t()
+            if lstat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int64(info.st_size) }
+        }
+        return total
+    }
+}
+
+typealias stat_t = stat

@@ -1,0 +1,119 @@
+import APIModels
+import Foundation
+import ImageStore
+import OCI
+
+extension ImageService {
+    /// What a commit records besides the new layer.
+    public struct CommitDetails: Sendable {
+        /// The container's settings the new image starts with (Cmd, Entrypoint, Env, …).
+        public var config: ContainerConfig
+        public var comment: String
+        public var author: String
+        public var createdBy: String
+
+        public init(config: ContainerConfig, comment: String, author: String, createdBy: String) {
+            self.config = config
+            self.comment = comment
+            self.author = author
+            self.createdBy = createdBy
+        }
+    }
+
+    /// A new image: `base` plus the upper directory of a container as one more layer.
+    public func commit(base: ImageRecord, upperDirectory: String, details: CommitDetails, name: Reference?,
+                       placeholders: Set<String>) async throws -> ImageRecord {
+        let scratch = snapshots.root + "/.ingest-commit-\(UUID().uuidString).tar"
+        defer { unlink(scratch) }
+        let layer = try await runBlocking {
+            try LayerWriter.write(directory: upperDirectory, to: scratch, placeholders: placeholders)
+        }
+        try content.importFile(scratch, expected: layer.digest)
+        let descriptor = Descriptor(mediaType: MediaType.ociLayer, digest: layer.digest, size: layer.size)
+        let diffIDs = base.layers.map(\.diffID) + [layer.digest]
+        let chainIDs = SnapshotStore.chainIDs(diffIDs)
+        let snapshots = snapshots, unpacker = unpacker, content = content
+        let (size, _) = try await runBlocking {
+            try snapshots.create(chainIDs.last!, blob: content.path(of: layer.digest), layer: layer.digest,
+                                 diffID: layer.digest, unpacker: unpacker)
+            return (snapshots.size(chainIDs.last!), true)
+        }
+
+        // The base config as stored, so fields Berth does not model survive.
+        guard case .object(var config) = try JSONDecoder().decode(JSONValue.self, from: content.read(base.id)) else {
+            throw ImageError.conflict("the base image's config is not a JSON object")
+        }
+        let now = ContainerTime.rfc3339(Date())
+        config["created"] = .string(now)
+        if !details.author.isEmpty { config["author"] = .string(details.author) }
+        config["config"] = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(ImageSettings(details.config)))
+        if case .object(var rootfs) = config["rootfs"] ?? .null {
+            rootfs["diff_ids"] = .array(diffIDs.map { .string($0.description) })
+            config["rootfs"] = .object(rootfs)
+        }
+        var history: [JSONValue] = { if case .array(let entries) = config["history"] ?? .null { return entries } else { return [] } }()
+        var entry: [String: JSONValue] = ["created": .string(now), "created_by": .string(details.createdBy)]
+        if !details.comment.isEmpty { entry["comment"] = .string(details.comment) }
+        if !details.author.isEmpty { entry["author"] = .string(details.author) }
+        history.append(.object(entry))
+        config["history"] = .array(history)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let configData = try encoder.encode(JSONValue.object(config))
+        let configDigest = try content.write(configData)
+
+        let baseManifest = try JSONDecoder().decode(ImageManifest.self, from: content.read(base.manifestDigest))
+        var manifest = ImageManifest(
+            mediaType: MediaType.ociManifest,
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configData.count)),
+            layers: baseManifest.layers + [descriptor])
+        manifest.annotations = nil
+        let manifestData = try encoder.encode(manifest)
+        let manifestDigest = try content.write(manifestData)
+        let decoded = try decodeConfig(configDigest)
+        var record = Self.record(manifest: manifest, digest: manifestDigest, mediaType: MediaType.ociManifest, config: decoded,
+                                 chainIDs: chainIDs, size: base.size + size)
+        record.created = now
+        try catalog.add(record, tag: name?.withDefaultTag, repoDigest: nil)
+        await events.publish(EngineEvent(type: "image", action: "commit", actorID: configDigest.description,
+                                         attributes: name.map { ["name": $0.withDefaultTag.description] } ?? [:]))
+        return try catalog.image(id: configDigest) ?? record
+    }
+}
+
+/// The image config's `config` object: the container settings an image carries.
+private struct ImageSettings: Encodable {
+    var User: String?
+    var ExposedPorts: [String: JSONValue]?
+    var Env: [String]?
+    var Entrypoint: [String]?
+    var Cmd: [String]?
+    var Volumes: [String: JSONValue]?
+    var WorkingDir: String?
+    var Labels: [String: String]?
+    var StopSignal: String?
+
+    init(_ config: ContainerConfig) {
+        User = config.User.flatMap { $0.isEmpty ? nil : $0 }
+        ExposedPorts = config.ExposedPorts
+        Env = config.Env
+        Entrypoint = config.Entrypoint?.values
+        Cmd = config.Cmd?.values
+        Volumes = config.Volumes
+        WorkingDir = config.WorkingDir.flatMap { $0.isEmpty ? nil : $0 }
+        Labels = config.Labels.flatMap { $0.isEmpty ? nil : $0 }
+        StopSignal = config.StopSignal
+    }
+}
+
+/// Docker's time format: RFC 3339 in UTC with nanoseconds.
+public enum ContainerTime {
+    public static func rfc3339(_ date: Date?) -> String {
+        guard let date else { return "0001-01-01T00:00:00Z" }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        let whole = formatter.string(from: date).dropLast()
+        let nanoseconds = Int((date.timeIntervalSince1970 - floor(date.timeIntervalSince1970)) * 1_000_000_000)
+        return "\(whole).\(String(format: "%09d", nanoseconds))Z"
+    }
+}

@@ -1,0 +1,115 @@
+import CArchive
+import CLinux
+import Foundation
+import OCI
+
+/// Writes a directory in overlayfs' format (a container's upper directory) as an OCI layer: a
+/// plain tar in path order, whiteout devices as `.wh.<name>` files, opaque directories marked
+/// with `.wh..wh..opq`, hard links kept.
+public enum LayerWriter {
+    public struct Result: Sendable, Equatable {
+        /// The digest of the tar, which is both its blob digest and its diff ID (uncompressed).
+        public var digest: Digest
+        public var size: Int64
+    }
+
+    /// `placeholders` are paths (relative, like `etc/hosts`) skipped when they are empty files:
+    /// mount points the runtime made, not content.
+    public static func write(directory: String, to path: String, placeholders: Set<String> = []) throws -> Result {
+        guard let archive = archive_write_new() else { throw UnpackError.library("archive_write_new failed") }
+        defer { archive_write_free(archive) }
+        archive_write_set_format_pax_restricted(archive)
+        guard archive_write_open_filename(archive, path) == ARCHIVE_OK else {
+            throw UnpackError.library("writing \(path): \(LayerUnpacker.message(archive))")
+        }
+        var links: [String: String] = [:]
+        try addChildren(of: directory, relative: "", placeholders: placeholders, archive: archive, links: &links)
+        guard archive_write_close(archive) == ARCHIVE_OK else {
+            throw UnpackError.library("finishing \(path): \(LayerUnpacker.message(archive))")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ArchiveError.unreadable(path) }
+        defer { try? handle.close() }
+        var hasher = DigestHasher()
+        var size: Int64 = 0
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(chunk)
+            size += Int64(chunk.count)
+        }
+        return Result(digest: hasher.finalize(), size: size)
+    }
+
+    private static func addChildren(of root: String, relative: String, placeholders: Set<String>, archive: OpaquePointer,
+                                    links: inout [String: String]) throws {
+        let directory = relative.isEmpty ? root : root + "/" + relative
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        for name in names {
+            let childRelative = relative.isEmpty ? name : relative + "/" + name
+            let full = root + "/" + childRelative
+            var info = stat()
+            guard lstat(full, &info) == 0 else { throw ArchiveError.unreadable(full) }
+            let type = info.st_mode & S_IFMT
+            if type == S_IFREG, info.st_size == 0, placeholders.contains(childRelative) { continue }
+            if type == S_IFCHR && info.st_rdev == 0 {
+                let whiteout = (relative.isEmpty ? "" : relative + "/") + ".wh." + name
+                try writeEntry(archive, name: whiteout, info: info, fileType: EntryType.regular, size: 0, mode: 0o644)
+                continue
+            }
+            let entry = archive_entry_new()!
+            defer { archive_entry_free(entry) }
+            archive_entry_copy_stat(entry, &info)
+            archive_entry_copy_pathname(entry, type == S_IFDIR ? childRelative + "/" : childRelative)
+            let linkKey = "\(info.st_dev):\(info.st_ino)"
+            if type == S_IFREG, info.st_nlink > 1, let first = links[linkKey] {
+                archive_entry_set_size(entry, 0)
+                archive_entry_copy_hardlink(entry, first)
+                try writeHeader(archive, entry)
+                continue
+            }
+            if type == S_IFREG, info.st_nlink > 1 { links[linkKey] = childRelative }
+            if type == S_IFLNK {
+                var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let length = readlink(full, &target, Int(PATH_MAX))
+                guard length >= 0 else { throw ArchiveError.unreadable(full) }
+                archive_entry_copy_symlink(entry, String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            }
+            if type != S_IFREG { archive_entry_set_size(entry, 0) }
+            try writeHeader(archive, entry)
+            if type == S_IFREG { try writeContents(archive, path: full) }
+            if type == S_IFDIR {
+                var marker = [CChar](repeating: 0, count: 2)
+                if getxattr(full, "trusted.overlay.opaque", &marker, 1) == 1, marker[0] == CChar(UInt8(ascii: "y")) {
+                    try writeEntry(archive, name: childRelative + "/.wh..wh..opq", info: info, fileType: EntryType.regular,
+                                   size: 0, mode: 0o644)
+                }
+                try addChildren(of: root, relative: childRelative, placeholders: placeholders, archive: archive, links: &links)
+            }
+        }
+    }
+
+    private static func writeEntry(_ archive: OpaquePointer, name: String, info: stat, fileType: UInt32, size: Int64, mode: mode_t) throws {
+        let entry = archive_entry_new()!
+        defer { archive_entry_free(entry) }
+        archive_entry_copy_pathname(entry, name)
+        archive_entry_set_filetype(entry, fileType)
+        archive_entry_set_perm(entry, mode)
+        archive_entry_set_size(entry, size)
+        archive_entry_set_mtime(entry, info.st_mtim.tv_sec, info.st_mtim.tv_nsec)
+        try writeHeader(archive, entry)
+    }
+
+    private static func writeHeader(_ archive: OpaquePointer, _ entry: OpaquePointer) throws {
+        guard archive_write_header(archive, entry) == ARCHIVE_OK else { throw UnpackError.library(LayerUnpacker.message(archive)) }
+    }
+
+    private static func writeContents(_ archive: OpaquePointer, path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ArchiveError.unreadable(path) }
+        defer { try? handle.close() }
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            try chunk.withUnsafeBytes { buffer in
+                guard archive_write_data(archive, buffer.baseAddress, buffer.count) == buffer.count else {
+                    throw UnpackError.library(LayerUnpacker.message(archive))
+                }
+            }
+        }
+    }
+}
