@@ -3,12 +3,46 @@ import Engine
 import Foundation
 import NIOCore
 import NIOHTTP1
+import ImageStore
 import NativeRuntime
 import OCI
 
 /// `/containers/*`: the lifecycle of native containers in Docker's shapes.
 public enum ContainerRoutes {
-    public static func register(on router: inout Router, containers: ContainerService) {
+    public static func register(on router: inout Router, containers: ContainerService, spoolDirectory: String) {
+        router.add(.GET, "/containers/{id}/archive") { request in
+            guard let path = request.queryValue("path"), !path.isEmpty else { throw APIError.badRequest("path is required") }
+            let reference = id(request)
+            let output = spoolDirectory + "/archive-\(UUID().uuidString).tar"
+            let head = request.method == .HEAD
+            let stat = try await mapErrors {
+                try await containers.withRoot(reference) { root in
+                    let stat = try root.stat(path)
+                    if !head { try root.archive(path, to: output) }
+                    return stat
+                }
+            }
+            let headers: HTTPHeaders = ["Content-Type": "application/x-tar", "X-Docker-Container-Path-Stat": pathStatHeader(stat)]
+            if head { return HTTPResponse(headers: headers) }
+            return HTTPResponse(headers: headers, body: .file(path: output, removeAfter: true))
+        }
+        router.add(.PUT, "/containers/{id}/archive", spoolBody: true) { request in
+            guard let path = request.queryValue("path"), !path.isEmpty else { throw APIError.badRequest("path is required") }
+            guard let body = request.bodyFile else { throw APIError.badRequest("a tar archive is required") }
+            let reference = id(request)
+            try await mapErrors { try await containers.withRoot(reference) { try $0.extract(body, into: path) } }
+            return HTTPResponse(status: .ok)
+        }
+        router.add(.GET, "/containers/{id}/export") { request in
+            let reference = id(request)
+            let output = spoolDirectory + "/export-\(UUID().uuidString).tar"
+            try await mapErrors { try await containers.withRoot(reference) { try $0.archive("/", to: output) } }
+            return HTTPResponse(headers: ["Content-Type": "application/x-tar"], body: .file(path: output, removeAfter: true))
+        }
+        router.add(.GET, "/containers/{id}/changes") { request in
+            let changes = try await mapErrors { try await containers.changes(id(request)) }
+            return .json(changes.map { ["Path": JSONValue.string($0.path), "Kind": .number(Double($0.kind))] })
+        }
         router.add(.POST, "/containers/create") { request in
             let body: ContainerCreateRequest
             do {
@@ -456,6 +490,15 @@ public enum ContainerRoutes {
 
     // MARK: Helpers
 
+    /// `X-Docker-Container-Path-Stat`: the stat as base64 JSON.
+    static func pathStatHeader(_ stat: RootedFiles.PathStat) -> String {
+        let json: JSONValue = .object([
+            "name": .string(stat.name), "size": .number(Double(stat.size)), "mode": .number(Double(stat.mode)),
+            "mtime": .string(rfc3339(stat.modified)), "linkTarget": .string(stat.linkTarget),
+        ])
+        return ((try? JSONEncoder().encode(json)) ?? Data()).base64EncodedString()
+    }
+
     private static func id(_ request: HTTPRequest) -> String { request.parameters["id"] ?? "" }
 
     private static func find(_ request: HTTPRequest, _ containers: ContainerService) async throws -> ContainerRecord {
@@ -483,6 +526,10 @@ public enum ContainerRoutes {
             }
         } catch let error as ShimError {
             throw APIError(.internalServerError, error.description)
+        } catch let error as RootedFilesError {
+            throw APIError(.notFound, error.description)
+        } catch let error as ArchiveError {
+            throw APIError(.badRequest, error.description)
         }
     }
 }

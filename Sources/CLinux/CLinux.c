@@ -33,3 +33,14 @@ int berth_spawn(const char *path, char *const argv[], char *const envp[], int st
 }
 
 int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+
+int berth_open_in_root(int root_fd, const char *path, int flags) {
+    struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    while (*path == '/') path++;
+    if (!*path) path = ".";
+    return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+}

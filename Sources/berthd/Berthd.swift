@@ -110,7 +110,7 @@ struct Berthd: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         ImageRoutes.register(on: &router, images: images, spoolDirectory: spool)
         AuthRoutes.register(on: &router, registry: registry)
-        ContainerRoutes.register(on: &router, containers: containers)
+        ContainerRoutes.register(on: &router, containers: containers, spoolDirectory: spool)
         let signals = SignalWatcher()
         let server = try await APIServer.bind(
             socketPath: socket, mode: 0o660, router: router, spoolDirectory: spool, logger: logger)

@@ -11,3 +11,7 @@ int berth_spawn(const char *path, char *const argv[], char *const envp[], int st
 
 // pipe2(fds, O_CLOEXEC), which Swift's Glibc module does not declare.
 int berth_pipe_cloexec(int fds[2]);
+
+// openat2(2) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: `path` resolved as if `root_fd` were "/",
+// so no symlink inside can lead out. Returns an fd or -1 with errno.
+int berth_open_in_root(int root_fd, const char *path, int flags);

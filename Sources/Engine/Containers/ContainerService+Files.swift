@@ -1,0 +1,56 @@
+import Foundation
+import ImageStore
+
+extension ContainerService {
+    /// Runs `body` with the container's root: a running container's through its init, a stopped
+    /// one's overlay mounted for the call (in the daemon's namespace) and unmounted after.
+    public func withRoot<T: Sendable>(_ reference: String, _ body: @Sendable (RootedFiles) throws -> T) throws -> T {
+        let record = try find(reference)
+        if record.state.isActive, record.state.pid > 0 {
+            let fd = open("/proc/\(record.state.pid)/root", openPathDirectory)
+            guard fd >= 0 else { throw ContainerError.conflict("the root of container \(record.id) is not reachable") }
+            defer { close(fd) }
+            return try body(RootedFiles(rootFD: fd))
+        }
+        let plan = try launchPlan(record)
+        let mountPoint = paths.rootfs(record.id)
+        let options = "lowerdir=\(plan.layers.joined(separator: ":")),upperdir=\(paths.upper(record.id)),workdir=\(paths.work(record.id))"
+        guard mount("overlay", mountPoint, "overlay", 0, options) == 0 else {
+            throw ContainerError.conflict("mounting the root of container \(record.id): \(String(cString: strerror(errno)))")
+        }
+        defer { umount2(mountPoint, Int32(MNT_DETACH)) }
+        let fd = open(mountPoint, openPathDirectory)
+        guard fd >= 0 else { throw ContainerError.conflict("opening the root of container \(record.id)") }
+        defer { close(fd) }
+        return try body(RootedFiles(rootFD: fd))
+    }
+
+    /// Docker's `changes`: paths added (1), changed (0) or deleted (2) in the container's upper directory.
+    public func changes(_ reference: String) throws -> [(path: String, kind: Int)] {
+        let record = try find(reference)
+        let plan = try launchPlan(record)
+        let upper = paths.upper(record.id)
+        let placeholders: Set<String> = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
+        var result: [(String, Int)] = []
+        guard let enumerator = FileManager.default.enumerator(atPath: upper) else { return [] }
+        while let relative = enumerator.nextObject() as? String {
+            var info = stat_t()
+            guard lstat(upper + "/" + relative, &info) == 0 else { continue }
+            let path = "/" + relative
+            if (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0, placeholders.contains(path) { continue }
+            if (info.st_mode & S_IFMT) == S_IFCHR, info.st_rdev == 0 {
+                result.append((path, 2))
+                continue
+            }
+            let inLower = plan.layers.contains { layer in
+                var lower = stat_t()
+                return lstat(layer + path, &lower) == 0
+            }
+            result.append((path, inLower ? 0 : 1))
+        }
+        return result.sorted { $0.0 < $1.0 }
+    }
+}
+
+/// O_PATH | O_DIRECTORY | O_CLOEXEC; O_PATH needs _GNU_SOURCE, which Swift's Glibc module lacks.
+private let openPathDirectory: Int32 = 0o10000000 | O_DIRECTORY | O_CLOEXEC

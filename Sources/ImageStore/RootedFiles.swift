@@ -1,0 +1,192 @@
+import CArchive
+import CLinux
+import Foundation
+
+/// Files inside a container's root, for `cp`: every path is resolved with the root as "/", and
+/// nothing below it is followed through a symlink, so a hostile container cannot point a copy
+/// at the host's files.
+public struct RootedFiles: Sendable {
+    /// What Docker's `X-Docker-Container-Path-Stat` header carries.
+    public struct PathStat: Sendable, Equatable {
+        public var name: String
+        public var size: Int64
+        /// Go's FileMode: permission bits, plus 1<<31 for a directory and 1<<27 for a symlink.
+        public var mode: UInt32
+        public var modified: Date
+        public var linkTarget: String
+    }
+
+    /// An fd of the container's root directory.
+    public let rootFD: Int32
+
+    public init(rootFD: Int32) {
+        self.rootFD = rootFD
+    }
+
+    public func stat(_ path: String) throws -> PathStat {
+        let fd = berth_open_in_root(rootFD, path, openPath | O_NOFOLLOW)
+        guard fd >= 0 else { throw RootedFilesError.notFound(path) }
+        defer { close(fd) }
+        var info = Glibc.stat()
+        guard fstatat(fd, "", &info, emptyPath | AT_SYMLINK_NOFOLLOW) == 0 else { throw RootedFilesError.notFound(path) }
+        let type = info.st_mode & S_IFMT
+        var mode = UInt32(info.st_mode & 0o7777)
+        if type == S_IFDIR { mode |= 1 << 31 }
+        var target = ""
+        if type == S_IFLNK {
+            mode |= 1 << 27
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlinkat(fd, "", &buffer, Int(PATH_MAX))
+            if length > 0 { target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        }
+        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        let name = (trimmed as NSString).lastPathComponent
+        return PathStat(name: name.isEmpty ? "/" : name, size: Int64(info.st_size), mode: mode,
+                        modified: Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)), linkTarget: target)
+    }
+
+    /// Writes `path` (a file, a link, or a whole directory) as a tar whose top entry is its base name.
+    public func archive(_ path: String, to output: String) throws {
+        let fd = berth_open_in_root(rootFD, path, openPath | O_NOFOLLOW)
+        guard fd >= 0 else { throw RootedFilesError.notFound(path) }
+        defer { close(fd) }
+        guard let archive = archive_write_new() else { throw UnpackError.library("archive_write_new failed") }
+        defer { archive_write_free(archive) }
+        archive_write_set_format_pax_restricted(archive)
+        guard archive_write_open_filename(archive, output) == ARCHIVE_OK else {
+            throw UnpackError.library("writing \(output): \(LayerUnpacker.message(archive))")
+        }
+        let name = try stat(path).name
+        try add(fd: fd, name: name == "/" ? "." : name, archive: archive)
+        guard archive_write_close(archive) == ARCHIVE_OK else { throw UnpackError.library(LayerUnpacker.message(archive)) }
+    }
+
+    /// `fd` is an openPath descriptor of the entry itself.
+    private func add(fd: Int32, name: String, archive: OpaquePointer) throws {
+        var info = Glibc.stat()
+        guard fstatat(fd, "", &info, emptyPath | AT_SYMLINK_NOFOLLOW) == 0 else { throw RootedFilesError.notFound(name) }
+        let type = info.st_mode & S_IFMT
+        let entry = archive_entry_new()!
+        defer { archive_entry_free(entry) }
+        archive_entry_copy_stat(entry, &info)
+        archive_entry_copy_pathname(entry, type == S_IFDIR ? name + "/" : name)
+        if type == S_IFLNK {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlinkat(fd, "", &buffer, Int(PATH_MAX))
+            guard length >= 0 else { throw RootedFilesError.notFound(name) }
+            archive_entry_copy_symlink(entry, String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        if type != S_IFREG { archive_entry_set_size(entry, 0) }
+        guard archive_write_header(archive, entry) == ARCHIVE_OK else { throw UnpackError.library(LayerUnpacker.message(archive)) }
+        if type == S_IFREG {
+            // Reopen through /proc/self/fd: an openPath fd cannot be read, and this reopens the same inode.
+            let file = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC)
+            guard file >= 0 else { throw RootedFilesError.notFound(name) }
+            defer { close(file) }
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let count = read(file, &buffer, buffer.count)
+                if count <= 0 { break }
+                guard archive_write_data(archive, buffer, count) == count else { throw UnpackError.library(LayerUnpacker.message(archive)) }
+            }
+        } else if type == S_IFDIR {
+            let directory = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard directory >= 0, let stream = fdopendir(directory) else { throw RootedFilesError.notFound(name) }
+            defer { closedir(stream) }
+            var children: [String] = []
+            while let item = readdir(stream) {
+                let child = withUnsafeBytes(of: item.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                if child != "." && child != ".." { children.append(child) }
+            }
+            for child in children.sorted() {
+                let childFD = openat(fd, child, openPath | O_NOFOLLOW | O_CLOEXEC)
+                guard childFD >= 0 else { continue }
+                defer { close(childFD) }
+                try add(fd: childFD, name: name + "/" + child, archive: archive)
+            }
+        }
+    }
+
+    /// Unpacks a tar into the directory `path`: regular files, directories and symlinks, each
+    /// created relative to its parent's descriptor and never through a symlink.
+    public func extract(_ tarPath: String, into path: String) throws {
+        let target = berth_open_in_root(rootFD, path, openPath | O_DIRECTORY)
+        guard target >= 0 else { throw RootedFilesError.notADirectory(path) }
+        defer { close(target) }
+        guard let tar = archive_read_new() else { throw UnpackError.library("archive_read_new failed") }
+        defer { archive_read_free(tar) }
+        archive_read_support_format_all(tar)
+        archive_read_support_filter_all(tar)
+        guard archive_read_open_filename(tar, tarPath, 1 << 16) == ARCHIVE_OK else {
+            throw ArchiveError.invalid("not a tar archive: \(LayerUnpacker.message(tar))")
+        }
+        var entry: OpaquePointer?
+        while archive_read_next_header(tar, &entry) == ARCHIVE_OK, let entry {
+            let raw = String(cString: archive_entry_pathname(entry))
+            let components = raw.split(separator: "/").map(String.init).filter { $0 != "." }
+            guard !components.isEmpty else { continue }
+            guard !raw.hasPrefix("/"), !components.contains("..") else { throw ArchiveError.unsafePath(raw) }
+            var parent = dup(target)
+            defer { close(parent) }
+            for component in components.dropLast() {
+                let next = openat(parent, component, openPath | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard next >= 0 else { throw ArchiveError.unsafePath(raw) }
+                close(parent)
+                parent = next
+            }
+            let name = components.last!
+            let mode = mode_t(archive_entry_perm(entry))
+            let uid = uid_t(archive_entry_uid(entry)), gid = gid_t(archive_entry_gid(entry))
+            switch archive_entry_filetype(entry) {
+            case EntryType.directory:
+                if mkdirat(parent, name, mode) != 0 && errno != EEXIST { throw SystemErrorText.errno("mkdir \(raw)") }
+                let directory = openat(parent, name, openPath | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard directory >= 0 else { throw ArchiveError.unsafePath(raw) }
+                fchownat(directory, "", uid, gid, emptyPath)
+                close(directory)
+            case EntryType.symlink:
+                unlinkat(parent, name, 0)
+                guard symlinkat(archive_entry_symlink(entry), parent, name) == 0 else { throw SystemErrorText.errno("symlink \(raw)") }
+                fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW)
+            case EntryType.regular:
+                unlinkat(parent, name, 0)
+                let file = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+                guard file >= 0 else { throw SystemErrorText.errno("create \(raw)") }
+                defer { close(file) }
+                var buffer = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let count = archive_read_data(tar, &buffer, buffer.count)
+                    if count < 0 { throw UnpackError.library(LayerUnpacker.message(tar)) }
+                    if count == 0 { break }
+                    guard write(file, buffer, count) == count else { throw SystemErrorText.errno("write \(raw)") }
+                }
+                fchown(file, uid, gid)
+                fchmod(file, mode)
+            default:
+                continue
+            }
+        }
+    }
+}
+
+/// Linux flags Swift's Glibc module leaves out (they need _GNU_SOURCE); the same on every architecture.
+private let openPath: Int32 = 0o10000000
+private let emptyPath: Int32 = 0x1000
+
+public enum RootedFilesError: Error, Equatable, CustomStringConvertible {
+    case notFound(String)
+    case notADirectory(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let path): return "Could not find the file \(path) in container"
+        case .notADirectory(let path): return "extraction point is not a directory: \(path)"
+        }
+    }
+}
+
+enum SystemErrorText {
+    static func errno(_ operation: String) -> ArchiveError {
+        ArchiveError.invalid("\(operation): \(String(cString: strerror(Glibc.errno)))")
+    }
+}
