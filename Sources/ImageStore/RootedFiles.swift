@@ -57,7 +57,8 @@ public struct RootedFiles: Sendable {
             throw UnpackError.library("writing \(output): \(LayerUnpacker.message(archive))")
         }
         let name = try stat(path).name
-        try add(fd: fd, name: name == "/" ? "." : name, archive: archive)
+        // The whole root (export) is its entries, unprefixed, as Docker writes it.
+        if name == "/" { try addChildren(of: fd, prefix: "", archive: archive) } else { try add(fd: fd, name: name, archive: archive) }
         guard archive_write_close(archive) == ARCHIVE_OK else { throw UnpackError.library(LayerUnpacker.message(archive)) }
     }
 
@@ -90,20 +91,24 @@ public struct RootedFiles: Sendable {
                 guard archive_write_data(archive, buffer, count) == count else { throw UnpackError.library(LayerUnpacker.message(archive)) }
             }
         } else if type == S_IFDIR {
-            let directory = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard directory >= 0, let stream = fdopendir(directory) else { throw RootedFilesError.notFound(name) }
-            defer { closedir(stream) }
-            var children: [String] = []
-            while let item = readdir(stream) {
-                let child = withUnsafeBytes(of: item.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-                if child != "." && child != ".." { children.append(child) }
-            }
-            for child in children.sorted() {
-                let childFD = openat(fd, child, openPath | O_NOFOLLOW | O_CLOEXEC)
-                guard childFD >= 0 else { continue }
-                defer { close(childFD) }
-                try add(fd: childFD, name: name + "/" + child, archive: archive)
-            }
+            try addChildren(of: fd, prefix: name + "/", archive: archive)
+        }
+    }
+
+    private func addChildren(of fd: Int32, prefix: String, archive: OpaquePointer) throws {
+        let directory = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0, let stream = fdopendir(directory) else { throw RootedFilesError.notFound(prefix) }
+        defer { closedir(stream) }
+        var children: [String] = []
+        while let item = readdir(stream) {
+            let child = withUnsafeBytes(of: item.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if child != "." && child != ".." { children.append(child) }
+        }
+        for child in children.sorted() {
+            let childFD = openat(fd, child, openPath | O_NOFOLLOW | O_CLOEXEC)
+            guard childFD >= 0 else { continue }
+            defer { close(childFD) }
+            try add(fd: childFD, name: prefix + child, archive: archive)
         }
     }
 
