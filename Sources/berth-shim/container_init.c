@@ -332,8 +332,9 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
         fail(125, "creating the working directory %s: %s", spec->cwd, strerror(errno));
     enter_root(root_fd);
     close(root_fd);
-    mask_paths(&spec->masked_paths);
+    // runc's order: read-only paths, then masks over them.
     readonly_paths(&spec->readonly_paths);
+    mask_paths(&spec->masked_paths);
     if (spec->readonly_rootfs)
         CHECK(mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), NULL),
               "making the root read-only: %s", strerror(errno));

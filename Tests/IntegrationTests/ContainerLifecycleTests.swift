@@ -129,10 +129,13 @@ import Testing
 
     @Test func removedContainersLeaveNothingBehind() async throws {
         try await Self.withImages { daemon in
-            let ids = try (0..<10).map { _ in
-                try Self.docker(daemon, ["run", "-d", Self.image, "sleep", "30"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            #expect(try Self.docker(daemon, ["rm", "-f"] + ids).status == 0)
+            // Fifty at once, ten clients in parallel.
+            let started = try Command.run(["sh", "-c", "seq 50 | xargs -P 10 -I{} docker -H \(daemon.host) run -d \(Self.image) sleep 60"],
+                                          timeout: 300)
+            let ids = started.stdout.split(separator: "\n").map(String.init)
+            #expect(started.status == 0 && ids.count == 50 && Set(ids).count == 50, "\(started.stderr)")
+            #expect(try Self.docker(daemon, ["ps", "-q"]).stdout.split(separator: "\n").count == 50)
+            #expect(try Self.docker(daemon, ["rm", "-f"] + ids, timeout: 300).status == 0)
             let mountInfo = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
             #expect(!mountInfo.contains(daemon.root), "mounts left under \(daemon.root)")
             for id in ids {
