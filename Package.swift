@@ -163,7 +163,8 @@ let package = Package(
             name: "HostProbeTests",
             dependencies: ["HostProbe", "HostModel", "OCI", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "APIModels"]),
+        .testTarget(name: "NativeRuntimeTests", dependencies: ["NativeRuntime"]),
         .testTarget(
             name: "ImageStoreTests",
             dependencies: ["ImageStore", "OCI", "CLinux", .product(name: "GRDB", package: "GRDB.swift")]

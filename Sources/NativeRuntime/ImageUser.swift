@@ -21,12 +21,11 @@ public struct ImageUser: Sendable, Equatable {
         let passwd = LayeredFile.read("/etc/passwd", layers: layers).map(parseEntries) ?? []
         let groups = LayeredFile.read("/etc/group", layers: layers).map(parseEntries) ?? []
         let parts = user.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        let userPart = parts.first ?? ""
+        // No user is root, with root's home and groups from the image.
+        let userPart = parts.first.flatMap { $0.isEmpty ? nil : $0 } ?? "0"
         var resolved = ImageUser(uid: 0, gid: 0)
         var userName: String?
-        if userPart.isEmpty {
-            resolved.uid = 0
-        } else if let entry = passwd.first(where: { $0.first == userPart }) ?? (UInt32(userPart).flatMap { uid in
+        if let entry = passwd.first(where: { $0.first == userPart }) ?? (UInt32(userPart).flatMap { uid in
             passwd.first(where: { $0.count > 2 && UInt32($0[2]) == uid })
         }), entry.count > 3, let uid = UInt32(entry[2]), let gid = UInt32(entry[3]) {
             resolved.uid = uid

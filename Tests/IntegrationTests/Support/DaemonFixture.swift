@@ -92,7 +92,34 @@ final class DaemonFixture: @unchecked Sendable {
 
     func tearDown() {
         stop()
+        removeContainers()
         TestPaths.removeScratch(scratch)
+    }
+
+    /// What a failed test may leave: container processes (found by their cgroups), shims (by a
+    /// command line naming this daemon's exec root) and the cgroups themselves.
+    private func removeContainers() {
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? []
+        let controllers = ["memory", "cpu", "cpuacct", "pids", "freezer", "devices", "blkio", "cpuset", "unified"]
+        let cgroups = ids.flatMap { id in controllers.map { "/sys/fs/cgroup/\($0)/berth/\(id)" } }
+            .filter { FileManager.default.fileExists(atPath: $0) }
+        for cgroup in cgroups where cgroup.contains("/freezer/") {
+            try? "THAWED".write(toFile: cgroup + "/freezer.state", atomically: false, encoding: .utf8)
+        }
+        for cgroup in cgroups {
+            let procs = (try? String(contentsOfFile: cgroup + "/cgroup.procs", encoding: .utf8)) ?? ""
+            for pid in procs.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+        }
+        let shimPrefix = "berth-shim\0\(execRoot)/"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry),
+                  let cmdline = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8),
+                  cmdline.contains(shimPrefix) else { continue }
+            kill(pid, SIGKILL)
+        }
+        for cgroup in cgroups {
+            for _ in 0..<50 where rmdir(cgroup) != 0 && errno == EBUSY { usleep(20_000) }
+        }
     }
 
     /// Runs the berth CLI against this daemon.

@@ -1,0 +1,53 @@
+import APIModels
+import Foundation
+import Testing
+@testable import Engine
+
+struct ContainerHelpersTests {
+    @Test func logsAreFilteredAndReadAcrossRotations() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("logs-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/c-json.log"
+        func line(_ text: String, _ stream: String, _ second: Int) -> String {
+            #"{"log":"\#(text)\n","stream":"\#(stream)","time":"2026-11-25T10:00:0\#(second).000000001Z"}"# + "\n"
+        }
+        try (line("one", "stdout", 1) + line("two", "stderr", 2)).write(toFile: path + ".1", atomically: true, encoding: .utf8)
+        // The last line is still being written: it is not returned yet.
+        try (line("three", "stdout", 3) + line("four", "stdout", 4) + #"{"log":"half"#).write(toFile: path, atomically: true, encoding: .utf8)
+        let logs = ContainerLogs(path: path)
+        var options = ContainerLogs.Options()
+        #expect(logs.read(options).entries.map(\.text) == ["one\n", "two\n", "three\n", "four\n"])
+        options.stderr = false
+        options.tail = 2
+        #expect(logs.read(options).entries.map(\.text) == ["three\n", "four\n"])
+        options = ContainerLogs.Options()
+        options.since = ContainerLogs.seconds("2026-11-25T10:00:02Z")
+        options.until = ContainerLogs.seconds("2026-11-25T10:00:04Z")
+        #expect(logs.read(options).entries.map(\.text) == ["two\n", "three\n"])
+        let offset = logs.read(ContainerLogs.Options()).offset
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"","stream":"stdout","time":"2026-11-25T10:00:05Z"}"#.utf8 + [10]))
+        try handle.close()
+        #expect(logs.readNew(from: offset, ContainerLogs.Options()).entries.map(\.text) == ["half"])
+    }
+
+    @Test func signalsSizesNamesAndChanges() throws {
+        #expect(ContainerLaunchPlan.signal(named: "SIGTERM") == SIGTERM)
+        #expect(ContainerLaunchPlan.signal(named: "kill") == SIGKILL)
+        #expect(ContainerLaunchPlan.signal(named: "9") == 9)
+        #expect(ContainerLaunchPlan.signal(named: "NOPE") == nil)
+        #expect(ContainerLaunchPlan.parseSize("10m") == 10 << 20 && ContainerLaunchPlan.parseSize("512") == 512)
+        #expect(ContainerLaunchPlan.parseSize("x") == nil)
+        #expect(ContainerNames.isValid("web-1.a_b") && !ContainerNames.isValid("-web") && !ContainerNames.isValid("a b"))
+        var config = ContainerConfig()
+        try ContainerService.apply("CMD [\"echo\", \"hi\"]", to: &config)
+        try ContainerService.apply("ENTRYPOINT run me", to: &config)
+        try ContainerService.apply("ENV A=1 B=2", to: &config)
+        try ContainerService.apply("EXPOSE 80", to: &config)
+        #expect(config.Cmd?.values == ["echo", "hi"] && config.Entrypoint?.values == ["/bin/sh", "-c", "run me"])
+        #expect(config.Env == ["A=1", "B=2"] && config.ExposedPorts?.keys.sorted() == ["80/tcp"])
+        #expect(throws: ContainerError.self) { try ContainerService.apply("RUN rm -rf /", to: &config) }
+    }
+}
