@@ -107,12 +107,12 @@ public enum ContainerRoutes {
             guard let condition = ContainerService.WaitCondition(rawValue: conditionText) else {
                 throw APIError.badRequest("invalid condition: \(conditionText)")
             }
-            let record = try await find(request, containers)
-            // The status goes out once the container exits; the head goes out now, as Docker's does,
-            // so clients see the wait registered before they start the container.
+            // Registered before the head goes out, so a client that starts the container once it has
+            // the head (as Docker's does) cannot miss the exit; the status follows when it comes.
+            let waiting = try await mapErrors { try await containers.waiter(id(request), condition: condition) }
             let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
             let task = Task {
-                let status = try await containers.wait(record.id, condition: condition)
+                let status = await waiting()
                 var data = try JSONEncoder().encode(ContainerWaitResponse(StatusCode: Int(status.code), error: status.error))
                 data.append(UInt8(ascii: "\n"))
                 continuation.yield(ByteBuffer(bytes: data))

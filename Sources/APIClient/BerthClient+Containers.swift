@@ -63,9 +63,25 @@ extension BerthClient {
 
     /// Blocks until the condition holds; returns the exit status.
     public func waitContainer(_ id: String, condition: String) async throws -> ContainerWaitResponse {
+        try await beginWait(id, condition: condition).result()
+    }
+
+    /// Registers a wait and returns once the daemon has it (the response head), so the container
+    /// can be started without its exit slipping by; `result()` then waits for the status.
+    public func beginWait(_ id: String, condition: String) async throws -> PendingWait {
         let response = try await send(method: .POST, path: "/containers/\(id)/wait", query: [("condition", condition)],
                                       headers: [:], timeout: nil)
-        return try await decode(response, path: "/containers/\(id)/wait")
+        return PendingWait(client: self, response: response, path: "/containers/\(id)/wait")
+    }
+
+    public struct PendingWait: Sendable {
+        let client: BerthClient
+        let response: HTTPClientResponse
+        let path: String
+
+        public func result() async throws -> ContainerWaitResponse {
+            try await client.decode(response, path: path)
+        }
     }
 
     /// The log as Docker sends it: multiplexed frames unless the container has a tty.

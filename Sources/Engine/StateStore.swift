@@ -24,6 +24,9 @@ public final class StateStore: Sendable {
         path = directory + "/berth.db"
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        // In WAL mode NORMAL still survives the daemon being killed at any point (only a power loss
+        // can drop the last commits), and spares an fsync per container state change.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         // DatabasePool runs SQLite in WAL mode: readers never block the writer.
         database = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(database)

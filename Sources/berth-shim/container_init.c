@@ -307,12 +307,14 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
                               const struct sock_fprog *seccomp) {
     sync_fd = fd;
     reset_signals();
-    // The shim maps ids and places us in cgroups before anything runs in the container.
+    // With a user namespace nothing may run before the shim has mapped our ids; otherwise the
+    // setup below overlaps the shim placing us in cgroups, and we wait for that before exec.
+    int user_namespace = (spec->clone_flags & CLONE_NEWUSER) != 0;
     char go[16];
-    if (sync_receive(sync_fd, go, sizeof go, NULL) != SYNC_GO) _exit(125);
+    if (user_namespace && sync_receive(sync_fd, go, sizeof go, NULL) != SYNC_GO) _exit(125);
     // A session of our own, so a console can become the controlling terminal.
     CHECK(setsid(), "setsid: %s", strerror(errno));
-    if (spec->clone_flags & CLONE_NEWUSER) {
+    if (user_namespace) {
         CHECK(setresgid(0, 0, 0), "becoming root in the user namespace: %s", strerror(errno));
         CHECK(setresuid(0, 0, 0), "becoming root in the user namespace: %s", strerror(errno));
     }
@@ -350,6 +352,7 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
         struct rlimit limit = {spec->rlimits[i].soft, spec->rlimits[i].hard};
         CHECK(setrlimit(spec->rlimits[i].resource, &limit), "setrlimit %d: %s", spec->rlimits[i].resource, strerror(errno));
     }
+    if (!user_namespace && sync_receive(sync_fd, go, sizeof go, NULL) != SYNC_GO) _exit(125);
     finish_and_exec(spec, seccomp);
 }
 

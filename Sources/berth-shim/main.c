@@ -428,12 +428,15 @@ static void join_cgroups(pid_t pid) {
     int length = snprintf(text, sizeof text, "%d", pid);
     for (size_t i = 0; i < spec.cgroup_procs.count; i++) {
         int fd = open(spec.cgroup_procs.items[i], O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, text, (size_t)length) < 0) {
-            char message[4200];
-            snprintf(message, sizeof message, "joining cgroup %s: %s", spec.cgroup_procs.items[i], strerror(errno));
-            fail_before_ready(125, message);
-        }
-        close(fd);
+        int written = fd >= 0 ? (int)write(fd, text, (size_t)length) : -1;
+        int saved = errno;
+        if (fd >= 0) close(fd);
+        if (written >= 0) continue;
+        // An init that already failed its setup is gone; its own report says why.
+        if (saved == ESRCH) return;
+        char message[4200];
+        snprintf(message, sizeof message, "joining cgroup %s: %s", spec.cgroup_procs.items[i], strerror(saved));
+        fail_before_ready(125, message);
     }
 }
 
@@ -527,7 +530,8 @@ int main(int argc, char **argv) {
         if (spec.gid_map) write_id_map(container_pid, "gid_map", spec.gid_map);
     }
     join_cgroups(container_pid);
-    if (sync_send(sync_fd, SYNC_GO, NULL, -1) < 0) fail_before_ready(125, "the container's init died");
+    // If init has died already, the message loop below reads why.
+    sync_send(sync_fd, SYNC_GO, NULL, -1);
     for (;;) {
         int passed_fd;
         int kind = sync_receive(sync_fd, error, sizeof error, &passed_fd);

@@ -25,20 +25,19 @@ struct RunCommand: AsyncParsableCommand {
                 return 0
             }
             let stream = try await client.attach(created.Id, stdin: options.interactive)
-            let condition = options.rm ? "removed" : "next-exit"
-            let exit = Task { try await client.waitContainer(created.Id, condition: condition) }
+            let exit = try await client.beginWait(created.Id, condition: options.rm ? "removed" : "next-exit")
             do {
                 try await client.startContainer(created.Id)
             } catch {
                 await stream.close()
-                if options.rm { _ = try? await exit.value }
+                if options.rm { _ = try? await exit.result() }
                 throw error
             }
             let session = AttachSession(stream: stream, tty: options.tty, forwardInput: options.interactive)
             if try await session.run() == .detached {
                 return 0
             }
-            return Int32(try await exit.value.StatusCode)
+            return Int32(try await exit.result().StatusCode)
         }
         throw ExitCode(code)
     }
@@ -82,10 +81,10 @@ struct StartCommand: AsyncParsableCommand {
             let code = try await connection.withDockerExitCodes { client in
                 let tty = try await client.inspectContainer(id).Config.Tty == true
                 let stream = try await client.attach(id, stdin: interactive)
-                let exit = Task { try await client.waitContainer(id, condition: "next-exit") }
+                let exit = try await client.beginWait(id, condition: "next-exit")
                 try await client.startContainer(id)
                 if try await AttachSession(stream: stream, tty: tty, forwardInput: interactive).run() == .detached { return 0 }
-                return Int32(try await exit.value.StatusCode)
+                return Int32(try await exit.result().StatusCode)
             }
             throw ExitCode(code)
         }

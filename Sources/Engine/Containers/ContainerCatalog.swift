@@ -70,6 +70,14 @@ public struct ContainerCatalog: Sendable {
         }
     }
 
+    /// By exact ID or name, without reading every container.
+    public func record(idOrName: String) throws -> ContainerRecord? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM container WHERE id = ? OR name = ? LIMIT 1", arguments: [idOrName, idOrName])
+                .map(Self.record)
+        }
+    }
+
     public func nameExists(_ name: String) throws -> Bool {
         try database.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM container WHERE name = ?)", arguments: [name]) ?? false

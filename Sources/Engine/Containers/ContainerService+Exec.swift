@@ -35,7 +35,7 @@ extension ContainerService {
             ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
         let spec = try plan.execSpec(exec.config, execID: id, containerPID: record.state.pid, cgroup: cgroup, seccompFilter: filter)
         let specPath = paths.execSpec(record.id, id)
-        try AtomicFile.write(try spec.encoded(), to: specPath)
+        try spec.encoded().write(to: URL(fileURLWithPath: specPath), options: .atomic)
         let launcher = self.launcher
         let diagnostics = paths.shimDiagnostics(record.id)
         do {

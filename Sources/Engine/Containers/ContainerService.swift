@@ -28,8 +28,10 @@ public actor ContainerService {
     let cgroups: CgroupManager
     let launcher: ShimLauncher
     let logger: Logger
-    private var exitWaiters: [String: [UUID: CheckedContinuation<ExitStatus?, Never>]] = [:]
-    private var removalWaiters: [String: [CheckedContinuation<ExitStatus, Never>]] = [:]
+    /// Resolved at the next exit, and at removal; a waiter registers before it awaits, so an exit
+    /// right after registration is never missed.
+    private var exitLatches: [String: [Latch<ExitStatus>]] = [:]
+    private var removalLatches: [String: [Latch<ExitStatus>]] = [:]
     private var pendingAttachments: [String: [PendingAttachment]] = [:]
     /// Containers stopped on purpose, so an exit is not reported as a crash.
     private var stopping: Set<String> = []
@@ -63,9 +65,9 @@ public actor ContainerService {
 
     /// By full ID, name (with or without "/"), or unique ID prefix, as Docker resolves them.
     public func find(_ reference: String) throws -> ContainerRecord {
-        let all = try catalog.all()
         let name = reference.hasPrefix("/") ? String(reference.dropFirst()) : reference
-        if let exact = all.first(where: { $0.id == reference }) ?? all.first(where: { $0.name == name }) { return exact }
+        if let exact = try catalog.record(idOrName: name) { return exact }
+        let all = try catalog.all()
         let matches = all.filter { $0.id.hasPrefix(reference) }
         if matches.count == 1, !reference.isEmpty { return matches[0] }
         if matches.count > 1 {
@@ -228,7 +230,9 @@ public actor ContainerService {
         }
         let id = record.id
         let plan = try launchPlan(record)
+        var phases = PhaseTimer()
         let cgroup = try cgroups.create(id: id, limits: plan.cgroupLimits, privileged: record.hostConfig.Privileged == true)
+        phases.mark("cgroups")
         let process: ShimProcess
         do {
             let filter = plan.securityOptions.seccomp
@@ -237,10 +241,13 @@ public actor ContainerService {
             try FileManager.default.createDirectory(atPath: paths.runtimeDirectory(id), withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             unlink(paths.exit(id))
-            try AtomicFile.write(try spec.encoded(), to: paths.spec(id))
+            // A runtime file, read once right away: written whole, but not worth an fsync.
+            try spec.encoded().write(to: URL(fileURLWithPath: paths.spec(id)), options: .atomic)
             let launcher = self.launcher
             let specPath = paths.spec(id), diagnostics = paths.shimDiagnostics(id)
+            phases.mark("spec")
             process = try await runBlocking { try launcher.launch(specPath: specPath, diagnosticsPath: diagnostics) }
+            phases.mark("shim setup")
         } catch {
             cgroups.remove(cgroup)
             try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
@@ -260,6 +267,7 @@ public actor ContainerService {
         for attachment in waiting { _ = await attachment.connected.wait() }
         do {
             _ = try await shim.start()
+            phases.mark("exec")
         } catch {
             // The shim records the failed exec as the container's exit; pick that up like any exit.
             let failure = Self.startFailure(error)
@@ -277,6 +285,8 @@ public actor ContainerService {
         record.state.oomKilled = false
         record.state.cgroup = cgroup
         try catalog.updateState(id, record.state)
+        phases.mark("recorded")
+        logger.debug("started", metadata: ["id": "\(id.prefix(12))", "ms": "\(phases.summary)"])
         await publish("start", record)
         monitor(id)
     }
@@ -310,8 +320,10 @@ public actor ContainerService {
     /// Follows the shim until the container exits, or until the shim itself is gone.
     private func monitor(_ id: String) {
         let shim = ShimClient(socketPath: paths.socket(id))
+        let logger = logger
         Task {
             let code = try? await shim.wait()
+            logger.debug("shim reported the exit", metadata: ["id": "\(id.prefix(12))", "uptime": "\(PhaseTimer.uptime)"])
             await self.containerExited(id, reportedCode: code, error: nil)
         }
     }
@@ -319,6 +331,7 @@ public actor ContainerService {
     /// Records an exit: the shim's status file is authoritative, then the cgroup tells about OOM.
     func containerExited(_ id: String, reportedCode: Int32?, error: String?) async {
         guard var record = try? find(id), record.state.isActive || error != nil else { return }
+        var phases = PhaseTimer()
         let recorded = ExitRecord.read(paths.exit(id))
         record.state.status = .exited
         record.state.exitCode = recorded?.code ?? reportedCode ?? 255
@@ -332,16 +345,20 @@ public actor ContainerService {
         if let cgroup = record.state.cgroup {
             record.state.oomKilled = cgroups.oomKilled(cgroup)
             killRemaining(cgroup)
+            phases.mark("oom check")
             cgroups.remove(cgroup)
+            phases.mark("cgroups removed")
             record.state.cgroup = nil
         }
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
         try? catalog.updateState(id, record.state)
+        phases.mark("recorded")
+        logger.debug("exited", metadata: ["id": "\(id.prefix(12))", "ms": "\(phases.summary)", "uptime": "\(PhaseTimer.uptime)"])
         stopping.remove(id)
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
         let status = ExitStatus(code: record.state.exitCode, error: error)
-        for waiter in (exitWaiters.removeValue(forKey: id) ?? [:]).values { waiter.resume(returning: status) }
+        for latch in exitLatches.removeValue(forKey: id) ?? [] { latch.resolve(status) }
         if record.hostConfig.AutoRemove == true {
             try? await remove(id, force: true)
         }
@@ -388,7 +405,8 @@ public actor ContainerService {
     private func waitForExit(_ id: String, seconds: Int) async -> Bool {
         guard let record = try? find(id), record.state.isActive else { return true }
         return await withTaskGroup(of: Bool.self) { group in
-            group.addTask { _ = await self.nextExit(id); return true }
+            let latch = self.exitLatch(id)
+            group.addTask { _ = await latch.wait(); return true }
             if seconds >= 0 {
                 group.addTask {
                     try? await Task.sleep(nanoseconds: UInt64(seconds) * 1_000_000_000)
@@ -401,36 +419,35 @@ public actor ContainerService {
         }
     }
 
-    /// The next exit's status; nil when the waiting task is cancelled first.
-    private func nextExit(_ id: String) async -> ExitStatus? {
-        let token = UUID()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                if Task.isCancelled { continuation.resume(returning: nil); return }
-                exitWaiters[id, default: [:]][token] = continuation
-            }
-        } onCancel: {
-            Task { await self.cancelExitWaiter(id, token) }
-        }
+    private func exitLatch(_ id: String) -> Latch<ExitStatus> {
+        let latch = Latch<ExitStatus>()
+        exitLatches[id, default: []].append(latch)
+        return latch
     }
 
-    private func cancelExitWaiter(_ id: String, _ token: UUID) {
-        exitWaiters[id]?.removeValue(forKey: token)?.resume(returning: nil)
-    }
-
-    // MARK: Wait
-
-    public func wait(_ reference: String, condition: WaitCondition) async throws -> ExitStatus {
+    /// Registers a wait now and returns what to await: the status when `condition` holds.
+    public func waiter(_ reference: String, condition: WaitCondition) throws -> @Sendable () async -> ExitStatus {
         let record = try find(reference)
+        let latch: Latch<ExitStatus>
         switch condition {
         case .notRunning:
-            if !record.state.isActive { return ExitStatus(code: record.state.exitCode, error: nil) }
-            return await nextExit(record.id) ?? ExitStatus(code: -1, error: "wait cancelled")
+            if !record.state.isActive {
+                let status = ExitStatus(code: record.state.exitCode, error: nil)
+                return { status }
+            }
+            latch = exitLatch(record.id)
         case .nextExit:
-            return await nextExit(record.id) ?? ExitStatus(code: -1, error: "wait cancelled")
+            latch = exitLatch(record.id)
         case .removed:
-            return await withCheckedContinuation { removalWaiters[record.id, default: []].append($0) }
+            latch = Latch()
+            removalLatches[record.id, default: []].append(latch)
         }
+        return { await latch.wait() ?? ExitStatus(code: -1, error: "wait cancelled") }
+    }
+
+    public func wait(_ reference: String, condition: WaitCondition) async throws -> ExitStatus {
+        let waiting = try waiter(reference, condition: condition)
+        return await waiting()
     }
 
     // MARK: Remove
@@ -457,7 +474,8 @@ public actor ContainerService {
         execs = execs.filter { $0.value.containerID != id }
         await publish("destroy", record)
         let status = ExitStatus(code: record.state.exitCode, error: nil)
-        for waiter in removalWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: status) }
+        for latch in removalLatches.removeValue(forKey: id) ?? [] { latch.resolve(status) }
+        logger.debug("removed", metadata: ["id": "\(id.prefix(12))", "uptime": "\(PhaseTimer.uptime)"])
     }
 
     // MARK: Attach
