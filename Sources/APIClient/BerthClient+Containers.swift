@@ -102,4 +102,86 @@ extension BerthClient {
         return try await HijackedStream.open(address: address, method: "POST",
                                              uri: "/v\(APIVersion.current)/containers/\(id)/attach?\(query)")
     }
+
+    public func createExec(_ id: String, _ config: ExecConfig) async throws -> String {
+        let response = try await send(method: .POST, path: "/containers/\(id)/exec", query: [],
+                                      headers: ["Content-Type": "application/json"], timeout: .seconds(60),
+                                      body: .bytes(ByteBuffer(bytes: try JSONEncoder().encode(config))))
+        let created: IDResponse = try await decode(response, path: "/containers/\(id)/exec")
+        return created.Id
+    }
+
+    public func startExecDetached(_ execID: String) async throws {
+        _ = try await send(method: .POST, path: "/exec/\(execID)/start", query: [], headers: ["Content-Type": "application/json"],
+                           timeout: .seconds(60), body: .bytes(ByteBuffer(bytes: try JSONEncoder().encode(ExecStartConfig(Detach: true)))))
+    }
+
+    public func startExecAttached(_ execID: String, tty: Bool) async throws -> HijackedStream {
+        try await HijackedStream.open(address: address, method: "POST", uri: "/v\(APIVersion.current)/exec/\(execID)/start",
+                                      body: try JSONEncoder().encode(ExecStartConfig(Detach: false, Tty: tty)))
+    }
+
+    public func inspectExec(_ execID: String) async throws -> ExecInspect {
+        try await get("/exec/\(execID)/json")
+    }
+
+    public func resize(_ path: String, rows: Int, columns: Int) async throws {
+        _ = try await send(method: .POST, path: path, query: [("h", String(rows)), ("w", String(columns))], headers: [:],
+                           timeout: .seconds(10))
+    }
+
+    /// POST with no body and no answer worth decoding (pause, unpause, rename).
+    public func post(_ path: String, query: [(String, String)] = []) async throws {
+        _ = try await send(method: .POST, path: path, query: query, headers: [:], timeout: .seconds(120))
+    }
+
+    public func commit(_ id: String, repository: String?, tag: String?, comment: String?, author: String?, changes: [String],
+                       pause: Bool) async throws -> String {
+        var query: [(String, String)] = [("container", id), ("pause", pause ? "1" : "0")]
+        if let repository { query.append(("repo", repository)) }
+        if let tag { query.append(("tag", tag)) }
+        if let comment { query.append(("comment", comment)) }
+        if let author { query.append(("author", author)) }
+        for change in changes { query.append(("changes", change)) }
+        let response = try await send(method: .POST, path: "/commit", query: query, headers: [:], timeout: nil)
+        let created: IDResponse = try await decode(response, path: "/commit")
+        return created.Id
+    }
+
+    public func top(_ id: String) async throws -> JSONValue {
+        try await get("/containers/\(id)/top")
+    }
+
+    public func stats(_ id: String) async throws -> JSONValue {
+        try await decode(try await send(path: "/containers/\(id)/stats", query: [("stream", "0")], timeout: .seconds(30)),
+                         path: "/containers/\(id)/stats")
+    }
+
+    public func pruneContainers() async throws -> JSONValue {
+        try await decode(try await send(method: .POST, path: "/containers/prune", query: [], headers: [:], timeout: nil),
+                         path: "/containers/prune")
+    }
+
+    public func changes(_ id: String) async throws -> [JSONValue] {
+        try await get("/containers/\(id)/changes")
+    }
+
+    /// A tar of `path` in the container, written to `output`.
+    public func copyFrom(_ id: String, path: String, to output: FileHandle) async throws {
+        let response = try await send(path: "/containers/\(id)/archive", query: [("path", path)], timeout: nil)
+        for try await chunk in response.body { output.write(Data(chunk.readableBytesView)) }
+    }
+
+    /// Unpacks the tar at `archive` into the directory `path` of the container.
+    public func copyTo(_ id: String, path: String, archive: String) async throws {
+        let size = (try FileManager.default.attributesOfItem(atPath: archive)[.size] as? NSNumber)?.int64Value ?? 0
+        _ = try await send(method: .PUT, path: "/containers/\(id)/archive", query: [("path", path)],
+                           headers: ["Content-Type": "application/x-tar"], timeout: nil,
+                           body: .stream(FileUpload(path: archive), length: .known(size)))
+    }
+
+    public func export(_ id: String, to output: FileHandle) async throws {
+        let response = try await send(path: "/containers/\(id)/export", query: [], timeout: nil)
+        for try await chunk in response.body { output.write(Data(chunk.readableBytesView)) }
+    }
 }

@@ -21,7 +21,7 @@ public final class HijackedStream: @unchecked Sendable {
         self.leftover = leftover
     }
 
-    static func open(address: DaemonAddress, method: String, uri: String) async throws -> HijackedStream {
+    static func open(address: DaemonAddress, method: String, uri: String, body: Data = Data()) async throws -> HijackedStream {
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.allowRemoteHalfClosure, value: true)
         let make: @Sendable (Channel) -> EventLoopFuture<Connection> = { channel in
@@ -44,9 +44,12 @@ public final class HijackedStream: @unchecked Sendable {
             throw ClientError.unreachable(address, reason: "\(error)")
         }
         let request = "\(method) \(uri) HTTP/1.1\r\nHost: \(host)\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
-            + "Content-Length: 0\r\nUser-Agent: berth-cli/\(BerthVersion.version)\r\n\r\n"
+            + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+            + "User-Agent: berth-cli/\(BerthVersion.version)\r\n\r\n"
         var inbound = connection.inbound.makeAsyncIterator()
-        try await connection.outbound.write(ByteBuffer(string: request))
+        var head = ByteBuffer(string: request)
+        head.writeBytes(body)
+        try await connection.outbound.write(head)
         var received = ByteBuffer()
         while true {
             if let end = received.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)) {

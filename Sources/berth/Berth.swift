@@ -15,6 +15,8 @@ struct Berth: AsyncParsableCommand {
             ImageCommand.self, LoginCommand.self, LogoutCommand.self,
             RunCommand.self, CreateCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, KillCommand.self,
             RmCommand.self, WaitCommand.self, PsCommand.self, LogsCommand.self, ContainerInspectCommand.self,
+            ExecCommand.self, AttachCommand.self, PauseCommand.self, UnpauseCommand.self, RenameCommand.self,
+            CommitCommand.self, TopCommand.self, StatsCommand.self, DiffCommand.self, ExportCommand.self, CopyCommand.self,
             ContainerCommand.self,
         ])
 

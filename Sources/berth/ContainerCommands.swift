@@ -278,7 +278,9 @@ struct ContainerCommand: AsyncParsableCommand {
         commandName: "container", abstract: "Manage containers.",
         subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self,
                       KillCommand.self, RmCommand.self, WaitCommand.self, PsCommand.self, LogsCommand.self,
-                      ContainerInspectCommand.self])
+                      ContainerInspectCommand.self, ExecCommand.self, AttachCommand.self, PauseCommand.self,
+                      UnpauseCommand.self, RenameCommand.self, CommitCommand.self, TopCommand.self, StatsCommand.self,
+                      DiffCommand.self, ExportCommand.self, CopyCommand.self, ContainerPruneCommand.self])
 }
 
 /// Runs `body` for each container, printing each name as Docker does; failures are reported
