@@ -439,9 +439,11 @@ public enum ContainerRoutes {
     static func status(_ state: ContainerRecord.State, now: Date = Date()) -> String {
         switch state.status {
         case .created: return "Created"
-        case .running, .paused, .restarting:
+        case .running, .paused:
             let up = "Up " + humanDuration(now.timeIntervalSince(state.startedAt ?? now))
             return state.status == .paused ? up + " (Paused)" : up
+        case .restarting:
+            return "Restarting (\(state.exitCode)) \(humanDuration(now.timeIntervalSince(state.finishedAt ?? now))) ago"
         case .exited:
             return "Exited (\(state.exitCode)) \(humanDuration(now.timeIntervalSince(state.finishedAt ?? now))) ago"
         case .removing: return "Removal In Progress"

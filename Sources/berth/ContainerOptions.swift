@@ -85,6 +85,9 @@ struct ContainerOptions: ParsableArguments {
     @Flag(help: "Remove the container when it exits.")
     var rm = false
 
+    @Option(help: "Restart policy: no, always, unless-stopped, on-failure[:max-retries].")
+    var restart: String?
+
     @Argument(help: "Image to run.")
     var image: String
 
@@ -124,6 +127,11 @@ struct ContainerOptions: ParsableArguments {
         var host = HostConfig()
         host.NetworkMode = network
         host.AutoRemove = rm
+        if let restart {
+            let parts = restart.split(separator: ":", maxSplits: 1).map(String.init)
+            guard let name = parts.first, parts.count == 1 || Int(parts[1]) != nil else { throw ValidationError("invalid restart policy: \(restart)") }
+            host.RestartPolicy = RestartPolicy(Name: name, MaximumRetryCount: parts.count == 2 ? Int(parts[1]) : nil)
+        }
         host.Memory = try memory.map(parseBytes)
         host.MemorySwap = try memorySwap.map { $0 == "-1" ? -1 : try parseBytes($0) }
         host.NanoCpus = cpus.map { Int64($0 * 1_000_000_000) }

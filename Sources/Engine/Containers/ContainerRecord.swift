@@ -19,6 +19,8 @@ public struct ContainerRecord: Sendable, Equatable {
         public var startedAt: Date?
         public var finishedAt: Date?
         public var restartCount = 0
+        /// Stopped or killed by request: restart policies leave it stopped (`always` until berthd restarts).
+        public var manuallyStopped: Bool?
         public var cgroup: ContainerCgroup?
 
         public init() {}

@@ -115,6 +115,10 @@ public actor ContainerService {
             throw ContainerError.invalid(
                 "network \(mode) is not available: this version of Berth runs containers with --network none (the default) or host")
         }
+        let restart = try RestartRule(host.RestartPolicy)
+        if restart != .never, host.AutoRemove == true {
+            throw ContainerError.invalid("can't create 'AutoRemove' container with restart policy")
+        }
         if let memory = host.Memory, memory > 0, memory < 6 << 20 {
             throw ContainerError.invalid("Minimum memory limit allowed is 6MB")
         }
@@ -221,9 +225,15 @@ public actor ContainerService {
     // MARK: Start
 
     public func start(_ reference: String) async throws {
+        try await start(reference, byRestartPolicy: false)
+    }
+
+    func start(_ reference: String, byRestartPolicy: Bool) async throws {
         var record = try find(reference)
         switch record.state.status {
-        case .running, .restarting: throw ContainerError.notModified
+        case .running: throw ContainerError.notModified
+        case .restarting where !byRestartPolicy: throw ContainerError.notModified
+        case .restarting: break
         case .paused: throw ContainerError.conflict("cannot start a paused container, try unpause instead")
         case .removing, .dead: throw ContainerError.conflict("container \(record.name) is being removed")
         case .created, .exited: break
@@ -284,6 +294,7 @@ public actor ContainerService {
         record.state.error = ""
         record.state.oomKilled = false
         record.state.cgroup = cgroup
+        record.state.manuallyStopped = nil
         try catalog.updateState(id, record.state)
         phases.mark("recorded")
         logger.debug("started", metadata: ["id": "\(id.prefix(12))", "ms": "\(phases.summary)"])
@@ -354,14 +365,54 @@ public actor ContainerService {
         try? catalog.updateState(id, record.state)
         phases.mark("recorded")
         logger.debug("exited", metadata: ["id": "\(id.prefix(12))", "ms": "\(phases.summary)", "uptime": "\(PhaseTimer.uptime)"])
-        stopping.remove(id)
+        let stoppedOnPurpose = stopping.remove(id) != nil || record.state.manuallyStopped == true
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
         let status = ExitStatus(code: record.state.exitCode, error: error)
         for latch in exitLatches.removeValue(forKey: id) ?? [] { latch.resolve(status) }
         if record.hostConfig.AutoRemove == true {
             try? await remove(id, force: true)
+        } else if !stoppedOnPurpose, let rule = try? RestartRule(record.hostConfig.RestartPolicy),
+                  rule.restarts(exitCode: record.state.exitCode, restartCount: record.state.restartCount) {
+            scheduleRestart(record)
         }
+    }
+
+    /// Docker's backoff: 100 ms, doubling per restart up to a minute, back to 100 ms after a run of 10 s.
+    private func scheduleRestart(_ record: ContainerRecord) {
+        var record = record
+        let ranLong = (record.state.finishedAt ?? Date()).timeIntervalSince(record.state.startedAt ?? Date()) >= 10
+        let delay = ranLong ? 0.1 : min(0.1 * pow(2, Double(min(record.state.restartCount, 10))), 60)
+        record.state.status = .restarting
+        record.state.restartCount += 1
+        try? catalog.updateState(record.id, record.state)
+        let id = record.id
+        Task {
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            await self.restartIfStillWanted(id)
+        }
+    }
+
+    private func restartIfStillWanted(_ id: String, afterDaemonStart: Bool = false) async {
+        guard let record = try? find(id) else { return }
+        if !afterDaemonStart { guard record.state.status == .restarting, record.state.manuallyStopped != true else { return } }
+        do {
+            try await start(id, byRestartPolicy: true)
+        } catch {
+            logger.warning("restart failed", metadata: ["id": "\(id.prefix(12))", "error": "\(error)"])
+            var failed = record
+            failed.state.status = .exited
+            try? catalog.updateState(id, failed.state)
+        }
+    }
+
+    /// Marks a container stopped by request, so its restart policy leaves it be.
+    private func markManuallyStopped(_ record: ContainerRecord) -> ContainerRecord {
+        var record = record
+        record.state.manuallyStopped = true
+        if record.state.status == .restarting { record.state.status = .exited }
+        try? catalog.updateState(record.id, record.state)
+        return record
     }
 
     /// A container's init is gone; anything it left (it should have taken all with it) goes too.
@@ -372,18 +423,22 @@ public actor ContainerService {
     // MARK: Signals and stopping
 
     public func kill(_ reference: String, signal: Int32) async throws {
-        let record = try find(reference)
-        guard record.state.isActive else {
+        var record = try find(reference)
+        guard record.state.isActive, record.state.status != .restarting else {
             throw ContainerError.conflict("Container \(record.id) is not running")
         }
+        if signal == SIGKILL || signal == SIGTERM { record = markManuallyStopped(record) }
         try await ShimClient(socketPath: paths.socket(record.id)).kill(signal: signal)
         await publish("kill", record, extra: ["signal": String(signal)])
     }
 
     /// The stop signal, then SIGKILL after `timeout` seconds; returns once the container has exited.
     public func stop(_ reference: String, signal: Int32? = nil, timeout: Int? = nil) async throws {
-        let record = try find(reference)
+        var record = try find(reference)
         guard record.state.isActive else { throw ContainerError.notModified }
+        record = markManuallyStopped(record)
+        // Between two runs there is no process to signal.
+        if record.state.status != .running && record.state.status != .paused { return }
         let id = record.id
         stopping.insert(id)
         if record.state.status == .paused, let cgroup = record.state.cgroup {
@@ -534,7 +589,11 @@ public actor ContainerService {
     /// Re-attaches to every shim still running; containers whose shim vanished are marked exited.
     public func restore() async {
         guard let all = try? catalog.all() else { return }
-        for record in all where record.state.isActive {
+        for record in all where record.state.status == .restarting
+            || (!record.state.isActive && (try? RestartRule(record.hostConfig.RestartPolicy))?.startsWithDaemon(record.state) == true) {
+            Task { await self.restartIfStillWanted(record.id, afterDaemonStart: true) }
+        }
+        for record in all where record.state.isActive && record.state.status != .restarting {
             if Self.shimAlive(record.state.shimPID), FileManager.default.fileExists(atPath: paths.socket(record.id)) {
                 logger.info("re-attached to running container", metadata: ["id": "\(record.id.prefix(12))"])
                 monitor(record.id)
