@@ -24,6 +24,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -282,6 +283,38 @@ static void reset_signals(void) {
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
 }
 
+static pid_t reaped_child;
+
+static void forward_signal(int sig) {
+    if (reaped_child > 0) kill(reaped_child, sig);
+}
+
+// --init: this process stays PID 1 (already confined like the command) and the command runs as
+// its child; orphans are reaped, signals passed on, and the command's status becomes ours.
+// Returns only in the child, which goes on to exec.
+static void become_reaper(void) {
+    reaped_child = fork();
+    if (reaped_child < 0) fail(125, "fork for --init: %s", strerror(errno));
+    if (reaped_child == 0) return;
+    // The shim learns the command started from the sync socket closing: our copy must go.
+    close(sync_fd);
+    for (int fd = 0; fd < 3; fd++) close(fd);
+    prctl(PR_SET_NAME, "init", 0, 0, 0);
+    struct sigaction action = {.sa_handler = forward_signal};
+    sigemptyset(&action.sa_mask);
+    static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM};
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaction(forwarded[i], &action, NULL);
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0 && errno == EINTR) continue;
+        if (pid < 0) _exit(0);
+        if (pid != reaped_child) continue;
+        if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+        _exit(128 + WTERMSIG(status));
+    }
+}
+
 // Working directory, seccomp, identity, the command's path; then ready, and exec on start.
 _Noreturn static void finish_and_exec(const struct launch_spec *spec, const struct sock_fprog *seccomp) {
     CHECK(chdir(spec->cwd), "chdir %s: %s", spec->cwd, strerror(errno));
@@ -299,6 +332,7 @@ _Noreturn static void finish_and_exec(const struct launch_spec *spec, const stru
     if (sync_receive(sync_fd, start, sizeof start, NULL) != SYNC_START) _exit(125);
     // Nothing of the shim's may leak into the container; the sync socket closing tells it exec worked.
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (spec->reaper) become_reaper();
     execve(command, (char *const *)spec->args.items, (char *const *)spec->env.items);
     fail(errno == ENOENT ? 127 : 126, "exec: \"%s\": %s", spec->args.items[0], strerror(errno));
 }

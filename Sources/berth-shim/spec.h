@@ -55,6 +55,7 @@ struct launch_spec {
     int tty;
     int open_stdin;
     int stdin_once;
+    int reaper;                   // --init: PID 1 stays ours, reaping orphans and passing signals on
     int oom_score_adj_set;
     int oom_score_adj;
     const char *log_path;

@@ -61,6 +61,9 @@ struct ContainerOptions: ParsableArguments {
     @Flag(name: .customLong("read-only"), help: "Mount the container's root read-only.")
     var readOnly = false
 
+    @Flag(help: "Run a tiny init as PID 1 that reaps orphans and passes signals on.")
+    var `init` = false
+
     @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined. Repeatable.")
     var securityOptions: [String] = []
 
@@ -141,6 +144,7 @@ struct ContainerOptions: ParsableArguments {
         host.CapDrop = capDrop
         host.Privileged = privileged
         host.ReadonlyRootfs = readOnly
+        host.Init = `init`
         host.SecurityOpt = securityOptions
         host.Ulimits = try ulimit.map { text in
             let parts = text.split(separator: "=", maxSplits: 1).map(String.init)

@@ -114,6 +114,7 @@ struct ContainerLaunchPlan {
         spec.tty = config.Tty == true
         spec.openStdin = config.OpenStdin == true
         spec.stdinOnce = config.StdinOnce == true
+        spec.reaper = host.Init == true
         spec.oomScoreAdjust = host.OomScoreAdj
         spec.resourceLimits = try resourceLimits()
         spec.cgroupProcs = cgroup.procsFiles

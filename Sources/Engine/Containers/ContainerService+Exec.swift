@@ -76,9 +76,9 @@ extension ContainerService {
             execFinished(id, reportedCode: nil)
             throw Self.startFailure(error)
         }
-        Task {
+        Task { [self] in
             let code = try? await shim.wait()
-            await self.execFinished(id, reportedCode: code)
+            execFinished(id, reportedCode: code)
         }
     }
 

@@ -125,8 +125,8 @@ public actor ContainerService {
         if let swap = host.MemorySwap, swap > 0, let memory = host.Memory, memory > 0, swap < memory {
             throw ContainerError.invalid("Minimum memoryswap limit should be larger than memory limit, see usage")
         }
-        if host.Binds?.isEmpty == false || host.Init == true || (host.UsernsMode ?? "").isEmpty == false {
-            warnings.append("Binds, --init and --userns are not supported yet and were ignored")
+        if host.Binds?.isEmpty == false || (host.UsernsMode ?? "").isEmpty == false {
+            warnings.append("Binds and --userns are not supported yet and were ignored")
         }
         _ = try CapabilitySet.adjusting(.dockerDefault, add: host.CapAdd ?? [], drop: host.CapDrop ?? [])
 
