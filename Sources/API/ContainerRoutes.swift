@@ -64,7 +64,16 @@ public enum ContainerRoutes {
                 (request.queryFlag("all") || record.state.isActive) && matches(record, filters)
             }
             if let limit = request.queryValue("limit").flatMap(Int.init), limit > 0 { records = Array(records.prefix(limit)) }
-            return .json(records.map(summary))
+            var summaries = records.map(summary)
+            if request.queryFlag("size") {
+                // The writable layer's bytes, and those plus the image's.
+                for index in summaries.indices {
+                    let sizes = await containers.sizes(records[index])
+                    summaries[index].SizeRw = sizes.writable
+                    summaries[index].SizeRootFs = sizes.total
+                }
+            }
+            return .json(summaries)
         }
         router.add(.GET, "/containers/{id}/json") { request in
             .json(inspect(try await find(request, containers)))

@@ -273,6 +273,8 @@ extension ContainerLifecycleTests {
             try "from the host\n".write(toFile: scratch + "/in.txt", atomically: true, encoding: .utf8)
             #expect(try Self.docker(daemon, ["cp", scratch + "/in.txt", "work:/data/"]).status == 0)
             #expect(try Self.docker(daemon, ["exec", "work", "cat", "/data/in.txt"]).stdout == "from the host\n")
+            let sizes = try Self.docker(daemon, ["ps", "-s", "--format", "{{.Size}}"]).stdout
+            #expect(sizes.contains("B (virtual ") && !sizes.hasPrefix("0B"), "\(sizes)")
             let diff = try Self.docker(daemon, ["diff", "work"]).stdout
             #expect(diff.contains("A /data/a\n") && diff.contains("D /bin/vi\n"), "\(diff)")
             // Paused while committing, running after; the new image runs with the changed command and files.

@@ -157,6 +157,13 @@ extension ContainerService {
         return (record, record.state.cgroup.map { cgroups.stats($0) })
     }
 
+    /// Bytes in the container's upper directory, and those plus its image's layers.
+    public func sizes(_ record: ContainerRecord) -> (writable: Int64, total: Int64) {
+        let writable = Self.directorySize(paths.upper(record.id))
+        let image = (try? Digest(parsing: record.imageID)).flatMap { try? images.catalog.image(id: $0) }
+        return (writable, writable + (image?.size ?? 0))
+    }
+
     static func directorySize(_ path: String) -> Int64 {
         guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
         var total: Int64 = 0
