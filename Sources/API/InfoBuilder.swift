@@ -63,15 +63,15 @@ enum InfoBuilder {
             Labels: [],
             ExperimentalBuild: false,
             ServerVersion: BerthVersion.version,
-            // No container runtime, security profile or live restore is claimed before the
-            // native runtime exists; the host's capabilities are reported under `Berth`.
-            Runtimes: [:],
-            DefaultRuntime: "",
+            // Native containers run under berth-shim; they outlive the daemon (live restore), and
+            // get the built-in seccomp policy. Utility VMs are reported under `Berth`.
+            Runtimes: ["berth": .init(path: "berth-shim")],
+            DefaultRuntime: "berth",
             Swarm: .init(),
-            LiveRestoreEnabled: false,
+            LiveRestoreEnabled: true,
             Isolation: "",
             InitBinary: "",
-            SecurityOptions: [],
+            SecurityOptions: ["name=seccomp,profile=builtin"],
             Warnings: warnings(host: host),
             Berth: .init(ExecRoot: context.execRoot, Socket: context.socketPath, Host: host))
     }

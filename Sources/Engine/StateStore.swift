@@ -67,7 +67,9 @@ public final class StateStore: Sendable {
     public func counts() throws -> Counts {
         try database.read { db in
             var counts = Counts()
-            let rows = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM container GROUP BY state")
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT json_extract(CAST(state AS TEXT), '$.status') AS state, COUNT(*) AS n FROM container GROUP BY 1
+                """)
             for row in rows {
                 let state: String = row["state"]
                 let number: Int = row["n"]

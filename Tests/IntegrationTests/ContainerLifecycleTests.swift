@@ -301,7 +301,12 @@ extension ContainerLifecycleTests {
         try await Self.withImages { daemon in
             #expect(try Self.docker(daemon, ["run", "-d", "--name", "first", "-m", "32m", "--pids-limit", "50", Self.image,
                                              "sleep", "300"]).status == 0)
+            #expect(try Self.docker(daemon, ["info", "--format", "{{.DefaultRuntime}} {{.LiveRestoreEnabled}} {{.SecurityOptions}}"])
+                .stdout == "berth true [name=seccomp,profile=builtin]\n")
+            let counted = "{{.Containers}} {{.ContainersRunning}} {{.ContainersPaused}} {{.ContainersStopped}}"
+            #expect(try Self.docker(daemon, ["info", "--format", counted]).stdout == "1 1 0 0\n")
             #expect(try Self.docker(daemon, ["pause", "first"]).status == 0)
+            #expect(try Self.docker(daemon, ["info", "--format", counted]).stdout == "1 0 1 0\n")
             #expect(try Self.docker(daemon, ["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "first"]).stdout == "paused true\n")
             #expect(try Self.docker(daemon, ["unpause", "first"]).status == 0)
             #expect(try Self.docker(daemon, ["rename", "first", "second"]).status == 0)
