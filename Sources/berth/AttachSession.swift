@@ -10,48 +10,54 @@ struct AttachSession {
     let stream: HijackedStream
     let tty: Bool
     let forwardInput: Bool
+    /// Sends this terminal's size (rows, columns) to the container's tty: at once and on SIGWINCH.
+    var resize: (@Sendable (Int, Int) async -> Void)?
 
     private static let detachKeys: [UInt8] = [0x10, 0x11]
 
     func run() async throws -> Outcome {
         let terminal = tty && forwardInput && isatty(STDIN_FILENO) == 1 ? RawTerminal() : nil
         defer { terminal?.restore() }
+        let windowChanges = tty ? WindowSizeWatcher(resize) : nil
+        defer { windowChanges?.stop() }
         let stream = self.stream
         let tty = self.tty
-        return try await withThrowingTaskGroup(of: Outcome.self) { group in
-            group.addTask {
-                var demux = StreamDemultiplexer(tty: tty)
-                while let chunk = try await stream.read() { demux.feed(chunk) }
-                return .ended
-            }
-            if forwardInput {
-                group.addTask {
-                    let detachable = terminal != nil
-                    var matched = 0
-                    while let bytes = await Self.readStandardInput() {
-                        var forward: [UInt8] = []
-                        for byte in bytes {
-                            if detachable, byte == Self.detachKeys[matched] {
-                                matched += 1
-                                if matched == Self.detachKeys.count { return .detached }
-                                continue
-                            }
-                            if matched > 0 { forward += Self.detachKeys[0..<matched]; matched = 0 }
-                            forward.append(byte)
-                        }
-                        if !forward.isEmpty { try await stream.write(ByteBuffer(bytes: forward)) }
-                    }
-                    stream.closeInput()
-                    try await Task.sleep(nanoseconds: .max)
-                    return .ended
-                }
-            }
-            let outcome = try await group.next() ?? .ended
-            group.cancelAll()
-            await stream.close()
-            if outcome == .detached { FileHandle.standardError.write(Data("\r\nread escape sequence\r\n".utf8)) }
-            return outcome
+        let detachable = terminal != nil
+        // The first of: output ends, or the detach keys. Input is read by a task nobody waits
+        // for: a read of a terminal cannot be cancelled, and must not keep the command alive.
+        let (outcomes, report) = AsyncStream<Outcome>.makeStream()
+        let output = Task {
+            var demux = StreamDemultiplexer(tty: tty)
+            while let chunk = try? await stream.read() { demux.feed(chunk) }
+            report.yield(.ended)
         }
+        let input = forwardInput ? Task.detached {
+            var matched = 0
+            while let bytes = await Self.readStandardInput() {
+                var forward: [UInt8] = []
+                for byte in bytes {
+                    if detachable, byte == Self.detachKeys[matched] {
+                        matched += 1
+                        if matched == Self.detachKeys.count { report.yield(.detached); return }
+                        continue
+                    }
+                    if matched > 0 { forward += Self.detachKeys[0..<matched]; matched = 0 }
+                    forward.append(byte)
+                }
+                if !forward.isEmpty { try? await stream.write(ByteBuffer(bytes: forward)) }
+            }
+            stream.closeInput()
+        } : nil
+        var outcome = Outcome.ended
+        for await first in outcomes {
+            outcome = first
+            break
+        }
+        output.cancel()
+        input?.cancel()
+        await stream.close()
+        if outcome == .detached { FileHandle.standardError.write(Data("\r\nread escape sequence\r\n".utf8)) }
+        return outcome
     }
 
     /// One read of standard input off the cooperative pool; nil at end of input.
@@ -63,6 +69,30 @@ struct AttachSession {
                 continuation.resume(returning: count > 0 ? Array(buffer[0..<count]) : nil)
             }
         }
+    }
+}
+
+/// Reports the terminal's size now and whenever it changes.
+final class WindowSizeWatcher: @unchecked Sendable {
+    private let source: DispatchSourceSignal?
+
+    init?(_ resize: (@Sendable (Int, Int) async -> Void)?) {
+        guard let resize, isatty(STDOUT_FILENO) == 1 else { return nil }
+        @Sendable func report() {
+            var size = winsize()
+            guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 else { return }
+            Task { await resize(Int(size.ws_row), Int(size.ws_col)) }
+        }
+        signal(SIGWINCH, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
+        source.setEventHandler(handler: report)
+        source.resume()
+        self.source = source
+        report()
+    }
+
+    func stop() {
+        source?.cancel()
     }
 }
 

@@ -33,7 +33,10 @@ struct RunCommand: AsyncParsableCommand {
                 if options.rm { _ = try? await exit.result() }
                 throw error
             }
-            let session = AttachSession(stream: stream, tty: options.tty, forwardInput: options.interactive)
+            let id = created.Id
+            let session = AttachSession(stream: stream, tty: options.tty, forwardInput: options.interactive) { rows, columns in
+                try? await client.resize("/containers/\(id)/resize", rows: rows, columns: columns)
+            }
             if try await session.run() == .detached {
                 return 0
             }

@@ -53,13 +53,9 @@ struct ExecCommand: AsyncParsableCommand {
                 return 0
             }
             let stream = try await client.startExecAttached(execID, tty: tty)
-            if tty, isatty(STDOUT_FILENO) == 1 {
-                var size = winsize()
-                if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 {
-                    try? await client.resize("/exec/\(execID)/resize", rows: Int(size.ws_row), columns: Int(size.ws_col))
-                }
-            }
-            _ = try await AttachSession(stream: stream, tty: tty, forwardInput: interactive).run()
+            _ = try await AttachSession(stream: stream, tty: tty, forwardInput: interactive) { rows, columns in
+                try? await client.resize("/exec/\(execID)/resize", rows: rows, columns: columns)
+            }.run()
             return Int32(try await client.inspectExec(execID).ExitCode ?? 0)
         }
         throw ExitCode(code)
@@ -83,7 +79,11 @@ struct AttachCommand: AsyncParsableCommand {
             let stdin = !noStdin && details.Config.OpenStdin == true
             let stream = try await client.attach(details.Id, stdin: stdin)
             let exit = try await client.beginWait(details.Id, condition: "next-exit")
-            if try await AttachSession(stream: stream, tty: details.Config.Tty == true, forwardInput: stdin).run() == .detached {
+            let id = details.Id
+            let session = AttachSession(stream: stream, tty: details.Config.Tty == true, forwardInput: stdin) { rows, columns in
+                try? await client.resize("/containers/\(id)/resize", rows: rows, columns: columns)
+            }
+            if try await session.run() == .detached {
                 return 0
             }
             return Int32(try await exit.result().StatusCode)

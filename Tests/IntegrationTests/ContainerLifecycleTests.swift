@@ -346,6 +346,10 @@ extension ContainerLifecycleTests {
             #expect(try daemon.berth(["ps"]).stdout.contains("(Paused)"))
             #expect(try daemon.berth(["unpause", "svc"]).status == 0)
             #expect(try daemon.berth(["rename", "svc", "service"]).status == 0)
+            // The terminal's size reaches the container's tty.
+            let sized = try Self.throughTerminal(##"[{"expect":"24 80"}]"##,
+                                                 [TestPaths.berth, "-H", daemon.host, "exec", "-it", "service", "sh", "-c", "sleep 0.5; stty size"])
+            #expect(sized.status == 0 && sized.stdout.contains("24 80"), "\(sized)")
             let commit = try daemon.berth(["commit", "-c", "CMD cat /tmp/note", "service", "localhost/from-cli:1"])
             #expect(commit.status == 0 && commit.stdout.hasPrefix("sha256:"), "\(commit)")
             #expect(try daemon.berth(["run", "--rm", "localhost/from-cli:1"]).stdout == "to the container\n")

@@ -47,13 +47,17 @@ extension ContainerService {
             execs[id] = exec
             throw failure
         }
+        // Only the flag: a resize may have been recorded while the process was being set up.
+        execs[id]?.running = true
         exec.running = true
-        execs[id] = exec
         return (ShimClient(socketPath: paths.execSocket(record.id, id)), exec)
     }
 
-    func execStarted(_ id: String, pid: Int32) {
+    func execStarted(_ id: String, pid: Int32) async {
         execs[id]?.pid = pid
+        if let exec = execs[id], let rows = exec.pendingRows, let columns = exec.pendingColumns {
+            try? await ShimClient(socketPath: paths.execSocket(exec.containerID, id)).resize(rows: rows, columns: columns)
+        }
     }
 
     /// Records the exit the exec's shim left on disk, and removes its files.
@@ -71,7 +75,7 @@ extension ContainerService {
     public func startExecDetached(_ id: String) async throws {
         let (shim, _) = try await prepareExec(id)
         do {
-            execStarted(id, pid: try await shim.start())
+            await execStarted(id, pid: try await shim.start())
         } catch {
             execFinished(id, reportedCode: nil)
             throw Self.startFailure(error)
@@ -107,9 +111,16 @@ extension ContainerService {
         await execFinished(id, reportedCode: code)
     }
 
+    /// Clients resize as soon as they have the stream's head, which can be before the process exists.
     public func resizeExec(_ id: String, rows: Int, columns: Int) async throws {
-        let exec = try self.exec(id)
-        guard exec.running else { throw ContainerError.conflict("Exec \(id) is not running") }
+        var exec = try self.exec(id)
+        guard exec.exitCode == nil else { throw ContainerError.conflict("Exec \(id) is not running") }
+        guard exec.running, exec.pid > 0 else {
+            exec.pendingRows = rows
+            exec.pendingColumns = columns
+            execs[id] = exec
+            return
+        }
         try await ShimClient(socketPath: paths.execSocket(exec.containerID, id)).resize(rows: rows, columns: columns)
     }
 }

@@ -8,4 +8,7 @@ public struct ExecRecord: Sendable, Equatable {
     public var running = false
     public var exitCode: Int32?
     public var pid: Int32 = 0
+    /// A terminal size that arrived before the process did: applied once it starts.
+    var pendingRows: Int?
+    var pendingColumns: Int?
 }
