@@ -169,6 +169,7 @@ public struct MountFlags: OptionSet, Sendable, Equatable {
     public static let noSetuid = MountFlags(rawValue: 2)
     public static let noDevices = MountFlags(rawValue: 4)
     public static let noExec = MountFlags(rawValue: 8)
+    public static let remount = MountFlags(rawValue: 32)
     public static let bind = MountFlags(rawValue: 4096)
     public static let recursive = MountFlags(rawValue: 16384)
     public static let strictAtime = MountFlags(rawValue: 1 << 24)

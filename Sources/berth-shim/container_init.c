@@ -95,11 +95,16 @@ static void mount_entry(int root_fd, const struct mount_entry *entry) {
     unsigned long first_flags = is_bind ? (entry->flags & (MS_BIND | MS_REC)) : entry->flags;
     if (mount(entry->source, target, entry->fstype, first_flags, data) < 0)
         fail(125, "mounting %s on %s: %s", entry->source, entry->target, strerror(errno));
+    close(target_fd);
     if (is_bind && (entry->flags & ~(unsigned long)(MS_BIND | MS_REC))) {
+        // The fd above names the directory under the new mount; the remount needs the mount itself.
+        target_fd = open_in_root(root_fd, entry->target, O_PATH);
+        if (target_fd < 0) fail(125, "reopening %s: %s", entry->target, strerror(errno));
+        proc_fd_path(target, sizeof target, target_fd);
         if (mount(NULL, target, NULL, entry->flags | MS_REMOUNT | MS_BIND, NULL) < 0)
             fail(125, "remounting %s: %s", entry->target, strerror(errno));
+        close(target_fd);
     }
-    close(target_fd);
 }
 
 struct device_node { const char *path; mode_t mode; unsigned major, minor; };

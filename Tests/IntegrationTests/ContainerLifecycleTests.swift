@@ -90,6 +90,11 @@ import Testing
 
     @Test func limitsHold() async throws {
         try await Self.withImages { daemon in
+            // The container sees its own limits where programs look for them, read-only.
+            let visible = try Self.docker(daemon, ["run", "--rm", "-m", "64m", "--pids-limit", "30", Self.image, "sh", "-c",
+                                                   "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; "
+                                                       + "touch /sys/fs/cgroup/x 2>&1 | grep -c Read-only"])
+            #expect(visible.stdout == "67108864\n30\n1\n", "\(visible)")
             let hog = try Self.docker(daemon, ["run", "--name", "hog", "-m", "64m", "--memory-swap", "64m", Self.image, "sh", "-c",
                                                "a=$(head -c 200000000 /dev/zero | tr '\\0' x); echo survived"], timeout: 120)
             #expect(hog.status == 137 && !hog.stdout.contains("survived"), "\(hog)")

@@ -100,6 +100,10 @@ struct ContainerLaunchPlan {
                 return mount
             }
         }
+        // After /sys, before the /dev pseudo-filesystems, in Docker's order.
+        if let sys = mounts.firstIndex(where: { $0.target == "/sys" }) {
+            mounts.insert(contentsOf: ContainerFilesystem.cgroupMounts(cgroup), at: sys + 1)
+        }
         let etcFlags: MountFlags = [.bind, .recursive]
         mounts.append(.init(source: paths.resolvConf(id), target: "/etc/resolv.conf", type: "", flags: etcFlags))
         mounts.append(.init(source: paths.hostname(id), target: "/etc/hostname", type: "", flags: etcFlags))
