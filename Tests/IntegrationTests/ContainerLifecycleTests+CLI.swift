@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+extension ContainerLifecycleTests {
+    @Test func berthCLIManagesRunningContainers() async throws {
+        try await Self.withImages { daemon in
+            #expect(try daemon.berth(["run", "-d", "--name", "svc", Self.image, "sleep", "300"]).status == 0)
+            let exec = try daemon.berth(["exec", "svc", "sh", "-c", "echo inside; exit 5"])
+            #expect(exec.status == 5 && exec.stdout == "inside\n", "\(exec)")
+            let piped = try Command.run([TestPaths.berth, "-H", daemon.host, "exec", "-i", "svc", "cat"], input: Data("typed\n".utf8))
+            #expect(piped.stdout == "typed\n", "\(piped)")
+            let scratch = daemon.scratch + "/cli-cp"
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            try "to the container\n".write(toFile: scratch + "/note", atomically: true, encoding: .utf8)
+            #expect(try daemon.berth(["cp", scratch + "/note", "svc:/tmp"]).status == 0)
+            #expect(try daemon.berth(["exec", "svc", "cat", "/tmp/note"]).stdout == "to the container\n")
+            #expect(try daemon.berth(["cp", "svc:/etc/hostname", scratch + "/hostname"]).status == 0)
+            #expect(try String(contentsOfFile: scratch + "/hostname", encoding: .utf8).count == 13)
+            #expect(try daemon.berth(["diff", "svc"]).stdout.contains("A /tmp/note"))
+            #expect(try daemon.berth(["top", "svc"]).stdout.contains("sleep 300"))
+            let stats = try daemon.berth(["stats", "svc"])
+            #expect(stats.stdout.contains("svc") && stats.stdout.contains("MEM USAGE"), "\(stats)")
+            #expect(try daemon.berth(["pause", "svc"]).status == 0)
+            #expect(try daemon.berth(["ps"]).stdout.contains("(Paused)"))
+            #expect(try daemon.berth(["unpause", "svc"]).status == 0)
+            #expect(try daemon.berth(["rename", "svc", "service"]).status == 0)
+            // The terminal's size reaches the container's tty.
+            let sized = try Self.throughTerminal(##"[{"expect":"24 80"}]"##,
+                                                 [TestPaths.berth, "-H", daemon.host, "exec", "-it", "service", "sh", "-c", "sleep 0.5; stty size"])
+            #expect(sized.status == 0 && sized.stdout.contains("24 80"), "\(sized)")
+            let commit = try daemon.berth(["commit", "-c", "CMD cat /tmp/note", "service", "localhost/from-cli:1"])
+            #expect(commit.status == 0 && commit.stdout.hasPrefix("sha256:"), "\(commit)")
+            #expect(try daemon.berth(["run", "--rm", "localhost/from-cli:1"]).stdout == "to the container\n")
+            #expect(try daemon.berth(["rm", "-f", "service"]).status == 0)
+            #expect(try daemon.berth(["run", "--name", "finished", Self.image, "true"]).status == 0)
+            let prune = try daemon.berth(["container", "prune", "-f"])
+            #expect(prune.stdout.contains("Deleted Containers:") && prune.stdout.split(separator: "\n").count == 2, "\(prune)")
+        }
+    }
+}
