@@ -85,13 +85,14 @@ extension BerthClient {
     }
 
     /// The log as Docker sends it: multiplexed frames unless the container has a tty.
-    public func logs(_ id: String, follow: Bool, tail: String?, since: String?, timestamps: Bool) async throws
-        -> HTTPClientResponse.Body
+    public func logs(_ id: String, follow: Bool, tail: String?, since: String?, until: String? = nil, timestamps: Bool)
+        async throws -> HTTPClientResponse.Body
     {
         var query: [(String, String)] = [("stdout", "1"), ("stderr", "1")]
         if follow { query.append(("follow", "1")) }
         if let tail { query.append(("tail", tail)) }
         if let since { query.append(("since", since)) }
+        if let until { query.append(("until", until)) }
         if timestamps { query.append(("timestamps", "1")) }
         return try await send(path: "/containers/\(id)/logs", query: query, timeout: nil).body
     }

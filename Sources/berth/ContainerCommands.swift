@@ -242,6 +242,9 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(help: "Only output after this time (seconds since the epoch).")
     var since: String?
 
+    @Option(help: "Only output before this time (seconds since the epoch).")
+    var until: String?
+
     @Flag(name: [.short, .long], help: "Prefix each line with its time.")
     var timestamps = false
 
@@ -251,7 +254,7 @@ struct LogsCommand: AsyncParsableCommand {
     func run() async throws {
         try await connection.withClient { client in
             let tty = try await client.inspectContainer(container).Config.Tty == true
-            let body = try await client.logs(container, follow: follow, tail: tail, since: since, timestamps: timestamps)
+            let body = try await client.logs(container, follow: follow, tail: tail, since: since, until: until, timestamps: timestamps)
             var demux = StreamDemultiplexer(tty: tty)
             for try await chunk in body { demux.feed(chunk) }
         }

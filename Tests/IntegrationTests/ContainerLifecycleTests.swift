@@ -184,6 +184,7 @@ import Testing
             #expect(listed.stdout.contains(" bg\n") && listed.stdout.contains("Up "), "\(listed)")
             usleep(300_000)
             #expect(try daemon.berth(["logs", "bg"]).stdout == "started\n")
+            #expect(try daemon.berth(["logs", "--until", "1000", "bg"]).stdout.isEmpty)
             #expect(try daemon.berth(["rm", "bg"]).status == 1, "removing a running container needs -f")
             #expect(try daemon.berth(["rm", "-f", "bg"]).status == 0)
             #expect(try daemon.berth(["ps", "-a", "-q"]).stdout.isEmpty)
