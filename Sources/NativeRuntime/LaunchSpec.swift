@@ -73,7 +73,6 @@ public struct LaunchSpec: Sendable, Equatable {
     public var createDevices = true
     public var tty = false
     public var openStdin = false
-    public var stdinOnce = false
     /// `--init`: a reaper stays PID 1 and runs the command as its child.
     public var reaper = false
     public var oomScoreAdjust: Int?
@@ -133,7 +132,7 @@ public struct LaunchSpec: Sendable, Equatable {
         if let gidMap { add("gid-map", gidMap) }
         for path in cgroupProcs { add("cgroup-procs", path) }
         add("readonly-rootfs", readonlyRootfs ? "1" : "0", "create-devices", createDevices ? "1" : "0",
-            "tty", tty ? "1" : "0", "open-stdin", openStdin ? "1" : "0", "stdin-once", stdinOnce ? "1" : "0",
+            "tty", tty ? "1" : "0", "open-stdin", openStdin ? "1" : "0",
             "init", reaper ? "1" : "0")
         if let oomScoreAdjust { add("oom-score-adj", String(oomScoreAdjust)) }
         if joinPID == nil {

@@ -136,7 +136,6 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         else if (!strcmp(key, "create-devices")) NUMBER(v, spec->create_devices);
         else if (!strcmp(key, "tty")) NUMBER(v, spec->tty);
         else if (!strcmp(key, "open-stdin")) NUMBER(v, spec->open_stdin);
-        else if (!strcmp(key, "stdin-once")) NUMBER(v, spec->stdin_once);
         else if (!strcmp(key, "init")) NUMBER(v, spec->reaper);
         else if (!strcmp(key, "oom-score-adj")) {
             VALUE(v);

@@ -54,7 +54,6 @@ struct launch_spec {
     int create_devices;           // the default /dev nodes (not with --privileged, which binds the host's)
     int tty;
     int open_stdin;
-    int stdin_once;
     int reaper;                   // --init: PID 1 stays ours, reaping orphans and passing signals on
     int oom_score_adj_set;
     int oom_score_adj;

@@ -117,7 +117,6 @@ struct ContainerLaunchPlan {
         spec.readonlyRootfs = host.ReadonlyRootfs == true
         spec.tty = config.Tty == true
         spec.openStdin = config.OpenStdin == true
-        spec.stdinOnce = config.StdinOnce == true
         spec.reaper = host.Init == true
         spec.oomScoreAdjust = host.OomScoreAdj
         spec.resourceLimits = try resourceLimits()
@@ -172,7 +171,6 @@ struct ContainerLaunchPlan {
         spec.seccompFilter = exec.Privileged == true ? nil : seccompFilter
         spec.tty = exec.Tty == true
         spec.openStdin = exec.AttachStdin == true
-        spec.stdinOnce = exec.AttachStdin == true
         spec.cgroupProcs = cgroup.procsFiles
         return spec
     }
