@@ -417,17 +417,15 @@ public enum ContainerRoutes {
 
     // MARK: Shapes
 
-    static func rfc3339(_ date: Date?) -> String { ContainerTime.rfc3339(date) }
-
     static func inspect(_ record: ContainerRecord) -> ContainerInspect {
         let state = record.state
         return ContainerInspect(
-            Id: record.id, Created: rfc3339(record.created), Path: record.path, Args: record.arguments,
+            Id: record.id, Created: ContainerTime.rfc3339(record.created), Path: record.path, Args: record.arguments,
             State: ContainerStateJSON(
                 Status: state.status.rawValue, Running: state.status == .running || state.status == .paused,
                 Paused: state.status == .paused, Restarting: state.status == .restarting, OOMKilled: state.oomKilled,
                 Dead: state.status == .dead, Pid: Int(state.pid), ExitCode: Int(state.exitCode), Error: state.error,
-                StartedAt: rfc3339(state.startedAt), FinishedAt: rfc3339(state.finishedAt)),
+                StartedAt: ContainerTime.rfc3339(state.startedAt), FinishedAt: ContainerTime.rfc3339(state.finishedAt)),
             Image: record.imageID, ResolvConfPath: "", HostnamePath: "", HostsPath: "", LogPath: "",
             Name: "/" + record.name, RestartCount: state.restartCount, Platform: "linux",
             HostConfig: record.hostConfig,
@@ -505,7 +503,7 @@ public enum ContainerRoutes {
     static func pathStatHeader(_ stat: RootedFiles.PathStat) -> String {
         let json: JSONValue = .object([
             "name": .string(stat.name), "size": .number(Double(stat.size)), "mode": .number(Double(stat.mode)),
-            "mtime": .string(rfc3339(stat.modified)), "linkTarget": .string(stat.linkTarget),
+            "mtime": .string(ContainerTime.rfc3339(stat.modified)), "linkTarget": .string(stat.linkTarget),
         ])
         return ((try? JSONEncoder().encode(json)) ?? Data()).base64EncodedString()
     }

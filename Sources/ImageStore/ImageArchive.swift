@@ -91,18 +91,14 @@ public enum ImageArchive {
     private static func addDirectory(_ archive: OpaquePointer, name: String) throws {
         let entry = header(name, size: 0, type: EntryType.directory, mode: 0o755)
         defer { archive_entry_free(entry) }
-        guard archive_write_header(archive, entry) == ARCHIVE_OK else { throw UnpackError.library(LayerUnpacker.message(archive)) }
+        try ArchiveOutput.writeHeader(archive, entry)
     }
 
     private static func addFile(_ archive: OpaquePointer, name: String, data: Data) throws {
         let entry = header(name, size: Int64(data.count), type: EntryType.regular, mode: 0o644)
         defer { archive_entry_free(entry) }
-        guard archive_write_header(archive, entry) == ARCHIVE_OK else { throw UnpackError.library(LayerUnpacker.message(archive)) }
-        try data.withUnsafeBytes { buffer in
-            guard archive_write_data(archive, buffer.baseAddress, buffer.count) == buffer.count else {
-                throw UnpackError.library(LayerUnpacker.message(archive))
-            }
-        }
+        try ArchiveOutput.writeHeader(archive, entry)
+        try ArchiveOutput.write(data, to: archive)
     }
 
     private static func addBlob(_ archive: OpaquePointer, digest: Digest, content: ContentStore) throws {
@@ -113,14 +109,8 @@ public enum ImageArchive {
         defer { try? handle.close() }
         let entry = header("blobs/sha256/\(digest.encoded)", size: size, type: EntryType.regular, mode: 0o644)
         defer { archive_entry_free(entry) }
-        guard archive_write_header(archive, entry) == ARCHIVE_OK else { throw UnpackError.library(LayerUnpacker.message(archive)) }
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            try chunk.withUnsafeBytes { buffer in
-                guard archive_write_data(archive, buffer.baseAddress, buffer.count) == buffer.count else {
-                    throw UnpackError.library(LayerUnpacker.message(archive))
-                }
-            }
-        }
+        try ArchiveOutput.writeHeader(archive, entry)
+        try ArchiveOutput.copy(handle, to: archive)
     }
 
     // MARK: Load

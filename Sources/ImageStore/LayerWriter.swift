@@ -62,19 +62,21 @@ public enum LayerWriter {
             if type == S_IFREG, info.st_nlink > 1, let first = links[linkKey] {
                 archive_entry_set_size(entry, 0)
                 archive_entry_copy_hardlink(entry, first)
-                try writeHeader(archive, entry)
+                try ArchiveOutput.writeHeader(archive, entry)
                 continue
             }
             if type == S_IFREG, info.st_nlink > 1 { links[linkKey] = childRelative }
             if type == S_IFLNK {
-                var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-                let length = readlink(full, &target, Int(PATH_MAX))
-                guard length >= 0 else { throw ArchiveError.unreadable(full) }
-                archive_entry_copy_symlink(entry, String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                guard let target = ArchiveOutput.linkTarget(AT_FDCWD, full) else { throw ArchiveError.unreadable(full) }
+                archive_entry_copy_symlink(entry, target)
             }
             if type != S_IFREG { archive_entry_set_size(entry, 0) }
-            try writeHeader(archive, entry)
-            if type == S_IFREG { try writeContents(archive, path: full) }
+            try ArchiveOutput.writeHeader(archive, entry)
+            if type == S_IFREG {
+                guard let handle = FileHandle(forReadingAtPath: full) else { throw ArchiveError.unreadable(full) }
+                defer { try? handle.close() }
+                try ArchiveOutput.copy(handle, to: archive)
+            }
             if type == S_IFDIR {
                 var marker = [CChar](repeating: 0, count: 2)
                 if getxattr(full, "trusted.overlay.opaque", &marker, 1) == 1, marker[0] == CChar(UInt8(ascii: "y")) {
@@ -94,22 +96,6 @@ public enum LayerWriter {
         archive_entry_set_perm(entry, mode)
         archive_entry_set_size(entry, size)
         archive_entry_set_mtime(entry, info.st_mtim.tv_sec, info.st_mtim.tv_nsec)
-        try writeHeader(archive, entry)
-    }
-
-    private static func writeHeader(_ archive: OpaquePointer, _ entry: OpaquePointer) throws {
-        guard archive_write_header(archive, entry) == ARCHIVE_OK else { throw UnpackError.library(LayerUnpacker.message(archive)) }
-    }
-
-    private static func writeContents(_ archive: OpaquePointer, path: String) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw ArchiveError.unreadable(path) }
-        defer { try? handle.close() }
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            try chunk.withUnsafeBytes { buffer in
-                guard archive_write_data(archive, buffer.baseAddress, buffer.count) == buffer.count else {
-                    throw UnpackError.library(LayerUnpacker.message(archive))
-                }
-            }
-        }
+        try ArchiveOutput.writeHeader(archive, entry)
     }
 }

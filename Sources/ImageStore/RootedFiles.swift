@@ -19,6 +19,9 @@ public struct RootedFiles: Sendable {
     /// An fd of the container's root directory.
     public let rootFD: Int32
 
+    /// How to open a root for `init(rootFD:)`: O_PATH | O_DIRECTORY | O_CLOEXEC.
+    public static let rootOpenFlags: Int32 = openPath | O_DIRECTORY | O_CLOEXEC
+
     public init(rootFD: Int32) {
         self.rootFD = rootFD
     }
@@ -35,9 +38,7 @@ public struct RootedFiles: Sendable {
         var target = ""
         if type == S_IFLNK {
             mode |= 1 << 27
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let length = readlinkat(fd, "", &buffer, Int(PATH_MAX))
-            if length > 0 { target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+            target = ArchiveOutput.linkTarget(fd, "") ?? ""
         }
         let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
         let name = (trimmed as NSString).lastPathComponent
@@ -72,24 +73,16 @@ public struct RootedFiles: Sendable {
         archive_entry_copy_stat(entry, &info)
         archive_entry_copy_pathname(entry, type == S_IFDIR ? name + "/" : name)
         if type == S_IFLNK {
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let length = readlinkat(fd, "", &buffer, Int(PATH_MAX))
-            guard length >= 0 else { throw RootedFilesError.notFound(name) }
-            archive_entry_copy_symlink(entry, String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            guard let target = ArchiveOutput.linkTarget(fd, "") else { throw RootedFilesError.notFound(name) }
+            archive_entry_copy_symlink(entry, target)
         }
         if type != S_IFREG { archive_entry_set_size(entry, 0) }
-        guard archive_write_header(archive, entry) == ARCHIVE_OK else { throw UnpackError.library(LayerUnpacker.message(archive)) }
+        try ArchiveOutput.writeHeader(archive, entry)
         if type == S_IFREG {
             // Reopen through /proc/self/fd: an openPath fd cannot be read, and this reopens the same inode.
             let file = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC)
             guard file >= 0 else { throw RootedFilesError.notFound(name) }
-            defer { close(file) }
-            var buffer = [UInt8](repeating: 0, count: 1 << 16)
-            while true {
-                let count = read(file, &buffer, buffer.count)
-                if count <= 0 { break }
-                guard archive_write_data(archive, buffer, count) == count else { throw UnpackError.library(LayerUnpacker.message(archive)) }
-            }
+            try ArchiveOutput.copy(FileHandle(fileDescriptor: file, closeOnDealloc: true), to: archive)
         } else if type == S_IFDIR {
             try addChildren(of: fd, prefix: name + "/", archive: archive)
         }

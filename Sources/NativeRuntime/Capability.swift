@@ -79,6 +79,9 @@ public struct CapabilitySet: Equatable, Sendable, SetAlgebra {
     ])
     public static let all = CapabilitySet(Capability.allCases)
 
+    /// This process's bounding set, read once: it never grows, and container starts need it.
+    public static let daemonBounding = processBounding()
+
     /// The bounding set of this process: what a privileged container can be given at most.
     public static func processBounding(statusPath: String = "/proc/self/status") -> CapabilitySet {
         let text = (try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? ""

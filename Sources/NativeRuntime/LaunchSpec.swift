@@ -100,7 +100,12 @@ public struct LaunchSpec: Sendable, Equatable {
 
     /// The overlay's mount options; longer than a page when an image has too many deep layers.
     public var overlayOptions: String {
-        "lowerdir=\(lowerDirectories.joined(separator: ":")),upperdir=\(upperDirectory),workdir=\(workDirectory)"
+        Self.overlayOptions(lower: lowerDirectories, upper: upperDirectory, work: workDirectory)
+    }
+
+    /// overlayfs' mount options: lower directories top first.
+    public static func overlayOptions(lower: [String], upper: String, work: String) -> String {
+        "lowerdir=\(lower.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
     }
 
     public func encoded() throws -> Data {

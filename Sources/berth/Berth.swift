@@ -59,6 +59,13 @@ struct ConnectionOptions: ParsableArguments {
 
     /// Runs `body` with a client, closing it after, and turns failures into one line and exit 1.
     func withClient<Result>(_ body: (BerthClient) async throws -> Result) async throws -> Result {
+        try await withClient(exitCode: { _ in 1 }, body)
+    }
+
+    /// The same, with the exit status for a daemon's refusal chosen by `exitCode`.
+    private func withClient<Result>(exitCode: (ClientError) -> Int32, _ body: (BerthClient) async throws -> Result)
+        async throws -> Result
+    {
         let address: DaemonAddress
         do {
             address = try DaemonAddress.resolve(flag: host, environment: ProcessInfo.processInfo.environment)
@@ -73,7 +80,7 @@ struct ConnectionOptions: ParsableArguments {
         } catch let error as ClientError {
             await client.shutdown()
             Output.error("\(error)")
-            throw ExitCode.failure
+            throw ExitCode(exitCode(error))
         } catch {
             await client.shutdown()
             throw error
@@ -98,30 +105,14 @@ enum Output {
 }
 
 extension ConnectionOptions {
-    /// Like `withClient`, with Docker's exit codes for `run`/`create`: 125 when the daemon refuses,
-    /// 126 when the command cannot be executed, 127 when it is not found.
+    /// Like `withClient`, with Docker's exit codes for `run`/`create`/`exec`: 125 when the daemon
+    /// refuses, 126 when the command cannot be executed, 127 when it is not found.
     func withDockerExitCodes(_ body: (BerthClient) async throws -> Int32) async throws -> Int32 {
-        let address: DaemonAddress
-        do {
-            address = try DaemonAddress.resolve(flag: host, environment: ProcessInfo.processInfo.environment)
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        let client = BerthClient(address: address)
-        do {
-            let code = try await body(client)
-            await client.shutdown()
-            return code
-        } catch let error as ClientError {
-            await client.shutdown()
-            Output.error("\(error)")
+        try await withClient(exitCode: { error in
             let text = "\(error)"
-            if text.contains("executable file not found") || text.contains("no such file or directory") { throw ExitCode(127) }
-            if text.contains("permission denied") || text.contains("is a directory") { throw ExitCode(126) }
-            throw ExitCode(125)
-        } catch {
-            await client.shutdown()
-            throw error
-        }
+            if text.contains("executable file not found") || text.contains("no such file or directory") { return 127 }
+            if text.contains("permission denied") || text.contains("is a directory") { return 126 }
+            return 125
+        }, body)
     }
 }

@@ -29,11 +29,11 @@ struct ContainerLaunchPlan {
 
     var capabilities: CapabilitySet {
         get throws {
-            if record.hostConfig.Privileged == true { return CapabilitySet.processBounding() }
+            if record.hostConfig.Privileged == true { return CapabilitySet.daemonBounding }
             do {
                 return try CapabilitySet.adjusting(
                     .dockerDefault, add: record.hostConfig.CapAdd ?? [], drop: record.hostConfig.CapDrop ?? [])
-                    .intersection(CapabilitySet.processBounding())
+                    .intersection(CapabilitySet.daemonBounding)
             } catch {
                 throw ContainerError.invalid("\(error)")
             }
@@ -146,12 +146,7 @@ struct ContainerLaunchPlan {
         } catch {
             throw ContainerError.startFailed(code: 126, message: "\(error)")
         }
-        var environment = self.environment(home: user.home)
-        for variable in exec.Env ?? [] {
-            let key = variable.split(separator: "=", maxSplits: 1).first.map(String.init) ?? variable
-            environment.removeAll { $0.hasPrefix(key + "=") }
-            environment.append(variable)
-        }
+        var environment = Environment.overriding(self.environment(home: user.home), with: exec.Env ?? [])
         if exec.Tty == true, !environment.contains(where: { $0.hasPrefix("TERM=") }) { environment.append("TERM=xterm") }
         var spec = LaunchSpec(
             id: execID, arguments: exec.Cmd ?? [], environment: environment, rootfs: "", lowerDirectories: [],
@@ -163,7 +158,7 @@ struct ContainerLaunchPlan {
         spec.uid = user.uid
         spec.gid = user.gid
         spec.additionalGroups = user.additionalGroups
-        let capabilities = exec.Privileged == true ? CapabilitySet.processBounding() : try self.capabilities
+        let capabilities = exec.Privileged == true ? CapabilitySet.daemonBounding : try self.capabilities
         spec.bounding = capabilities
         spec.effective = capabilities
         spec.permitted = capabilities

@@ -1,5 +1,6 @@
 import Foundation
 import ImageStore
+import NativeRuntime
 
 extension ContainerService {
     /// Runs `body` with the container's root: a running container's through its init, a stopped
@@ -7,19 +8,19 @@ extension ContainerService {
     public func withRoot<T: Sendable>(_ reference: String, _ body: @Sendable (RootedFiles) throws -> T) throws -> T {
         let record = try find(reference)
         if record.state.isActive, record.state.pid > 0 {
-            let fd = open("/proc/\(record.state.pid)/root", openPathDirectory)
+            let fd = open("/proc/\(record.state.pid)/root", RootedFiles.rootOpenFlags)
             guard fd >= 0 else { throw ContainerError.conflict("the root of container \(record.id) is not reachable") }
             defer { close(fd) }
             return try body(RootedFiles(rootFD: fd))
         }
         let plan = try launchPlan(record)
         let mountPoint = paths.rootfs(record.id)
-        let options = "lowerdir=\(plan.layers.joined(separator: ":")),upperdir=\(paths.upper(record.id)),workdir=\(paths.work(record.id))"
+        let options = LaunchSpec.overlayOptions(lower: plan.layers, upper: paths.upper(record.id), work: paths.work(record.id))
         guard mount("overlay", mountPoint, "overlay", 0, options) == 0 else {
             throw ContainerError.conflict("mounting the root of container \(record.id): \(String(cString: strerror(errno)))")
         }
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
-        let fd = open(mountPoint, openPathDirectory)
+        let fd = open(mountPoint, RootedFiles.rootOpenFlags)
         guard fd >= 0 else { throw ContainerError.conflict("opening the root of container \(record.id)") }
         defer { close(fd) }
         return try body(RootedFiles(rootFD: fd))
@@ -51,6 +52,3 @@ extension ContainerService {
         return result.sorted { $0.0 < $1.0 }
     }
 }
-
-/// O_PATH | O_DIRECTORY | O_CLOEXEC; O_PATH needs _GNU_SOURCE, which Swift's Glibc module lacks.
-private let openPathDirectory: Int32 = 0o10000000 | O_DIRECTORY | O_CLOEXEC

@@ -57,12 +57,7 @@ extension ContainerService {
         case "WORKDIR": config.WorkingDir = argument
         case "USER": config.User = argument
         case "ENV":
-            var env = config.Env ?? []
-            for (key, value) in pairs() {
-                env.removeAll { $0.hasPrefix(key + "=") }
-                env.append("\(key)=\(value)")
-            }
-            config.Env = env
+            config.Env = Environment.overriding(config.Env ?? [], with: pairs().map { "\($0.0)=\($0.1)" })
         case "LABEL":
             var labels = config.Labels ?? [:]
             for (key, value) in pairs() { labels[key] = value }

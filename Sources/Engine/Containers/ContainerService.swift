@@ -33,8 +33,6 @@ public actor ContainerService {
     private var exitLatches: [String: [Latch<ExitStatus>]] = [:]
     private var removalLatches: [String: [Latch<ExitStatus>]] = [:]
     private var pendingAttachments: [String: [PendingAttachment]] = [:]
-    /// Containers stopped on purpose, so an exit is not reported as a crash.
-    private var stopping: Set<String> = []
     var execs: [String: ExecRecord] = [:]
 
     /// An attach made before start: it gets the shim once the container is set up, and start
@@ -148,13 +146,7 @@ public actor ContainerService {
             name = candidate
         }
 
-        var environment = imageConfig?.Env ?? []
-        for variable in config.Env ?? [] {
-            let key = variable.split(separator: "=", maxSplits: 1).first.map(String.init) ?? variable
-            environment.removeAll { $0 == key || $0.hasPrefix(key + "=") }
-            environment.append(variable)
-        }
-        config.Env = environment
+        config.Env = Environment.overriding(imageConfig?.Env ?? [], with: config.Env ?? [])
         config.Entrypoint = effectiveEntrypoint.isEmpty ? nil : StringOrList(effectiveEntrypoint)
         config.Cmd = command.isEmpty ? nil : StringOrList(command)
         if config.WorkingDir?.isEmpty ?? true { config.WorkingDir = imageConfig?.WorkingDir ?? "" }
@@ -365,7 +357,7 @@ public actor ContainerService {
         try? catalog.updateState(id, record.state)
         phases.mark("recorded")
         logger.debug("exited", metadata: ["id": "\(id.prefix(12))", "ms": "\(phases.summary)", "uptime": "\(PhaseTimer.uptime)"])
-        let stoppedOnPurpose = stopping.remove(id) != nil || record.state.manuallyStopped == true
+        let stoppedOnPurpose = record.state.manuallyStopped == true
         if record.state.oomKilled { await publish("oom", record) }
         await publish("die", record, extra: ["exitCode": String(record.state.exitCode)])
         let status = ExitStatus(code: record.state.exitCode, error: error)
@@ -440,7 +432,6 @@ public actor ContainerService {
         // Between two runs there is no process to signal.
         if record.state.status != .running && record.state.status != .paused { return }
         let id = record.id
-        stopping.insert(id)
         if record.state.status == .paused, let cgroup = record.state.cgroup {
             try? cgroups.setFrozen(false, cgroup)
         }
@@ -537,15 +528,15 @@ public actor ContainerService {
 
     /// The shim of a running container, or, for one not started yet, the shim once it is set
     /// up; `connected` must then be called once attached, which lets the container start.
-    func shimForAttach(_ reference: String) async throws -> (ShimClient, PendingAttachment?) {
+    func shimForAttach(_ reference: String) async throws -> (ShimClient, PendingAttachment?, ContainerRecord) {
         let record = try find(reference)
         switch record.state.status {
         case .running, .paused, .restarting:
-            return (ShimClient(socketPath: paths.socket(record.id)), nil)
+            return (ShimClient(socketPath: paths.socket(record.id)), nil, record)
         case .created, .exited:
             let pending = PendingAttachment()
             pendingAttachments[record.id, default: []].append(pending)
-            return (try await pendingShim(pending, name: record.name), pending)
+            return (try await pendingShim(pending, name: record.name), pending, record)
         case .removing, .dead:
             throw ContainerError.conflict("You cannot attach to a stopped container, start it first")
         }
@@ -563,8 +554,7 @@ public actor ContainerService {
         _ reference: String, stdin: Bool, stdout: Bool, stderr: Bool,
         _ body: @escaping @Sendable (ShimAttachment) async throws -> Result
     ) async throws -> Result {
-        let (shim, pending) = try await shimForAttach(reference)
-        let record = try await find(reference)
+        let (shim, pending, record) = try await shimForAttach(reference)
         do {
             return try await shim.attach(stdin: stdin, stdout: stdout, stderr: stderr,
                                          // Like Docker, a tty's input never ends with a client's.
