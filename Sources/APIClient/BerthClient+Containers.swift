@@ -173,6 +173,23 @@ extension BerthClient {
         for try await chunk in response.body { output.write(Data(chunk.readableBytesView)) }
     }
 
+    /// Whether `path` in the container is a directory; nil when nothing is there.
+    public func pathIsDirectory(_ id: String, path: String) async throws -> Bool? {
+        struct PathStat: Decodable { var mode: UInt32 }
+        let response: HTTPClientResponse
+        do {
+            response = try await send(method: .HEAD, path: "/containers/\(id)/archive", query: [("path", path)], headers: [:],
+                                      timeout: .seconds(60))
+        } catch ClientError.daemon(status: 404, _) {
+            return nil
+        }
+        guard let header = response.headers.first(name: "X-Docker-Container-Path-Stat"), let data = Data(base64Encoded: header),
+              let stat = try? JSONDecoder().decode(PathStat.self, from: data) else {
+            throw ClientError.malformedResponse("no path stat for \(path)")
+        }
+        return stat.mode & (1 << 31) != 0
+    }
+
     /// Unpacks the tar at `archive` into the directory `path` of the container.
     public func copyTo(_ id: String, path: String, archive: String) async throws {
         let size = (try FileManager.default.attributesOfItem(atPath: archive)[.size] as? NSNumber)?.int64Value ?? 0

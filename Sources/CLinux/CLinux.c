@@ -34,7 +34,9 @@ int berth_spawn(const char *path, char *const argv[], char *const envp[], int st
 
 int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+#include <linux/capability.h>
 #include <linux/openat2.h>
+#include <sys/fsuid.h>
 #include <sys/syscall.h>
 
 int berth_open_in_root(int root_fd, const char *path, int flags) {
@@ -43,4 +45,16 @@ int berth_open_in_root(int root_fd, const char *path, int flags) {
     while (*path == '/') path++;
     if (!*path) path = ".";
     return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+}
+
+int berth_set_thread_fs_ids(unsigned uid, unsigned gid) {
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &header, data) < 0) return -1;
+    // The raw calls: glibc would broadcast set*id to every thread, and these must stay on this one.
+    syscall(SYS_setfsgid, gid);
+    syscall(SYS_setfsuid, uid);
+    data[0].effective = data[0].permitted;
+    data[1].effective = data[1].permitted;
+    return (int)syscall(SYS_capset, &header, data);
 }

@@ -18,12 +18,21 @@ public struct RootedFiles: Sendable {
 
     /// An fd of the container's root directory.
     public let rootFD: Int32
+    /// For a running container with its own user namespace: the host id of its root. Its files
+    /// carry host ids `idOffset + n` there, and only those ids may write through its idmapped root.
+    public let idOffset: UInt32
 
     /// How to open a root for `init(rootFD:)`: O_PATH | O_DIRECTORY | O_CLOEXEC.
     public static let rootOpenFlags: Int32 = openPath | O_DIRECTORY | O_CLOEXEC
 
-    public init(rootFD: Int32) {
+    public init(rootFD: Int32, idOffset: UInt32 = 0) {
         self.rootFD = rootFD
+        self.idOffset = idOffset
+    }
+
+    /// A host id seen through the root as the container's id.
+    private func containerID(_ id: UInt32) -> Int64 {
+        Int64(id >= idOffset ? id - idOffset : id)
     }
 
     public func stat(_ path: String) throws -> PathStat {
@@ -71,6 +80,10 @@ public struct RootedFiles: Sendable {
         let entry = archive_entry_new()!
         defer { archive_entry_free(entry) }
         archive_entry_copy_stat(entry, &info)
+        if idOffset > 0 {
+            archive_entry_set_uid(entry, containerID(info.st_uid))
+            archive_entry_set_gid(entry, containerID(info.st_gid))
+        }
         archive_entry_copy_pathname(entry, type == S_IFDIR ? name + "/" : name)
         if type == S_IFLNK {
             guard let target = ArchiveOutput.linkTarget(fd, "") else { throw RootedFilesError.notFound(name) }
@@ -108,6 +121,14 @@ public struct RootedFiles: Sendable {
     /// Unpacks a tar into the directory `path`: regular files, directories and symlinks, each
     /// created relative to its parent's descriptor and never through a symlink.
     public func extract(_ tarPath: String, into path: String) throws {
+        guard idOffset > 0 else { return try extractEntries(tarPath, into: path) }
+        // Write as the container's root: the host's root has no id under an idmapped root.
+        guard berth_set_thread_fs_ids(idOffset, idOffset) == 0 else { throw SystemErrorText.errno("taking the container's ids") }
+        defer { berth_set_thread_fs_ids(0, 0) }
+        try extractEntries(tarPath, into: path)
+    }
+
+    private func extractEntries(_ tarPath: String, into path: String) throws {
         let target = berth_open_in_root(rootFD, path, openPath | O_DIRECTORY)
         guard target >= 0 else { throw RootedFilesError.notADirectory(path) }
         defer { close(target) }
@@ -134,7 +155,8 @@ public struct RootedFiles: Sendable {
             }
             let name = components.last!
             let mode = mode_t(archive_entry_perm(entry))
-            let uid = uid_t(archive_entry_uid(entry)), gid = gid_t(archive_entry_gid(entry))
+            let uid = uid_t(truncatingIfNeeded: archive_entry_uid(entry)) &+ idOffset
+            let gid = gid_t(truncatingIfNeeded: archive_entry_gid(entry)) &+ idOffset
             switch archive_entry_filetype(entry) {
             case EntryType.directory:
                 if mkdirat(parent, name, mode) != 0 && errno != EEXIST { throw SystemErrorText.errno("mkdir \(raw)") }

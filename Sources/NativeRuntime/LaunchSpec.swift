@@ -119,7 +119,14 @@ public struct LaunchSpec: Sendable, Equatable {
         if let joinPID {
             add("join-pid", String(joinPID))
         } else {
-            add("rootfs", rootfs, "overlay", overlayOptions)
+            add("rootfs", rootfs)
+            if namespaces.contains(.user) {
+                // The shim idmaps each layer itself, so it needs them one by one.
+                for layer in lowerDirectories { add("lower", layer) }
+                add("upper", upperDirectory, "work", workDirectory)
+            } else {
+                add("overlay", overlayOptions)
+            }
         }
         for mount in mounts { add("mount", mount.source, mount.target, mount.type, String(mount.flags.rawValue), mount.data) }
         for path in maskedPaths { add("masked", path) }

@@ -1,4 +1,5 @@
 #include "container_init.h"
+#include "detached_mounts.h"
 #include "sync_channel.h"
 
 #include <errno.h>
@@ -79,12 +80,25 @@ static int make_path_in_root(int root_fd, const char *path, int as_file) {
 
 static void proc_fd_path(char *buffer, size_t size, int fd) { snprintf(buffer, size, "/proc/self/fd/%d", fd); }
 
+// Read-only remounts must keep the flags the kernel has locked on the mount (nosuid, nodev, noexec).
+static unsigned long locked_flags(const char *path) {
+    struct statvfs st;
+    if (statvfs(path, &st) < 0) return 0;
+    unsigned long flags = 0;
+    if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+    if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
+    if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+    return flags;
+}
+
 // Mounts one entry of the spec under the root; bind mounts that must be read-only are remounted,
 // since MS_RDONLY is ignored on the first bind.
 static void mount_entry(int root_fd, const struct mount_entry *entry) {
     int is_bind = (entry->flags & MS_BIND) != 0;
     struct stat source_stat;
-    int as_file = is_bind && stat(entry->source, &source_stat) == 0 && !S_ISDIR(source_stat.st_mode);
+    int detached = entry->source_fd >= 0;
+    int as_file = is_bind && (detached ? fstat(entry->source_fd, &source_stat) : stat(entry->source, &source_stat)) == 0 &&
+                  !S_ISDIR(source_stat.st_mode);
     if (make_path_in_root(root_fd, entry->target, as_file) < 0)
         fail(125, "creating mount point %s: %s", entry->target, strerror(errno));
     int target_fd = open_in_root(root_fd, entry->target, O_PATH);
@@ -93,15 +107,16 @@ static void mount_entry(int root_fd, const struct mount_entry *entry) {
     proc_fd_path(target, sizeof target, target_fd);
     const char *data = *entry->data ? entry->data : NULL;
     unsigned long first_flags = is_bind ? (entry->flags & (MS_BIND | MS_REC)) : entry->flags;
-    if (mount(entry->source, target, entry->fstype, first_flags, data) < 0)
+    if (detached ? detached_mount_attach(entry->source_fd, target_fd) : mount(entry->source, target, entry->fstype, first_flags, data))
         fail(125, "mounting %s on %s: %s", entry->source, entry->target, strerror(errno));
+    if (detached) close(entry->source_fd);
     close(target_fd);
     if (is_bind && (entry->flags & ~(unsigned long)(MS_BIND | MS_REC))) {
         // The fd above names the directory under the new mount; the remount needs the mount itself.
         target_fd = open_in_root(root_fd, entry->target, O_PATH);
         if (target_fd < 0) fail(125, "reopening %s: %s", entry->target, strerror(errno));
         proc_fd_path(target, sizeof target, target_fd);
-        if (mount(NULL, target, NULL, entry->flags | MS_REMOUNT | MS_BIND, NULL) < 0)
+        if (mount(NULL, target, NULL, entry->flags | MS_REMOUNT | MS_BIND | locked_flags(target), NULL) < 0)
             fail(125, "remounting %s: %s", entry->target, strerror(errno));
         close(target_fd);
     }
@@ -109,8 +124,20 @@ static void mount_entry(int root_fd, const struct mount_entry *entry) {
 
 struct device_node { const char *path; mode_t mode; unsigned major, minor; };
 
-// The nodes every container gets (Docker's set); /dev itself is a fresh tmpfs.
-static void create_devices(int root_fd) {
+// `path` is relative ("dev/null"); the host's node of the same name is still reachable as "/dev/null".
+static void bind_host_device(int root_fd, const char *path) {
+    int fd = open_in_root(root_fd, path, O_CREAT | O_RDONLY | O_NOFOLLOW);
+    if (fd < 0) fail(125, "creating /%s: %s", path, strerror(errno));
+    char source[64], target[64];
+    snprintf(source, sizeof source, "/%s", path);
+    proc_fd_path(target, sizeof target, fd);
+    CHECK(mount(source, target, NULL, MS_BIND, NULL), "binding %s: %s", source, strerror(errno));
+    close(fd);
+}
+
+// The nodes every container gets (Docker's set); /dev itself is a fresh tmpfs. A user namespace
+// may not mknod, so there the host's nodes are bound over empty files instead.
+static void create_devices(int root_fd, int bind_host_nodes) {
     static const struct device_node devices[] = {
         {"dev/null", S_IFCHR | 0666, 1, 3}, {"dev/zero", S_IFCHR | 0666, 1, 5},
         {"dev/full", S_IFCHR | 0666, 1, 7}, {"dev/random", S_IFCHR | 0666, 1, 8},
@@ -118,6 +145,10 @@ static void create_devices(int root_fd) {
     };
     mode_t old_mask = umask(0);
     for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+        if (bind_host_nodes) {
+            bind_host_device(root_fd, devices[i].path);
+            continue;
+        }
         if (mknodat(root_fd, devices[i].path, devices[i].mode, makedev(devices[i].major, devices[i].minor)) < 0 &&
             errno != EEXIST)
             fail(125, "creating /%s: %s", devices[i].path, strerror(errno));
@@ -176,17 +207,6 @@ static void mask_paths(const struct string_list *paths) {
             : mount("/dev/null", paths->items[i], NULL, MS_BIND, NULL);
         if (masked < 0) fail(125, "masking %s: %s", paths->items[i], strerror(errno));
     }
-}
-
-// Read-only remounts must keep the flags the kernel has locked on the mount (nosuid, nodev, noexec).
-static unsigned long locked_flags(const char *path) {
-    struct statvfs st;
-    if (statvfs(path, &st) < 0) return 0;
-    unsigned long flags = 0;
-    if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-    if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
-    if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-    return flags;
 }
 
 static void readonly_paths(const struct string_list *paths) {
@@ -350,7 +370,9 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
     // setup below overlaps the shim placing us in cgroups, and we wait for that before exec.
     int user_namespace = (spec->clone_flags & CLONE_NEWUSER) != 0;
     char go[16];
-    if (user_namespace && sync_receive(sync_fd, go, sizeof go, NULL) != SYNC_GO) _exit(125);
+    int root_mount = -1, mount_point = -1;
+    if (user_namespace && (sync_receive(sync_fd, go, sizeof go, &root_mount) != SYNC_ROOT ||
+                           sync_receive(sync_fd, go, sizeof go, &mount_point) != SYNC_GO)) _exit(125);
     // A session of our own, so a console can become the controlling terminal.
     CHECK(setsid(), "setsid: %s", strerror(errno));
     if (user_namespace) {
@@ -359,13 +381,22 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
     }
     // Nothing mounted from here on may propagate back to the host.
     CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "making mounts private: %s", strerror(errno));
-    CHECK(mount("overlay", spec->rootfs, "overlay", 0, spec->overlay_options), "mounting the root overlay: %s", strerror(errno));
-    int root_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (root_fd < 0) fail(125, "opening the root: %s", strerror(errno));
+    int root_fd;
+    if (user_namespace) {
+        if (root_mount < 0 || mount_point < 0) fail(125, "the shim sent no root mount");
+        CHECK(detached_mount_attach(root_mount, mount_point), "attaching the root overlay: %s", strerror(errno));
+        close(mount_point);
+        // The mount's descriptor names its root, which the path no longer reaches from here.
+        root_fd = root_mount;
+    } else {
+        CHECK(mount("overlay", spec->rootfs, "overlay", 0, spec->overlay_options), "mounting the root overlay: %s", strerror(errno));
+        root_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0) fail(125, "opening the root: %s", strerror(errno));
+    }
     for (size_t i = 0; i < spec->mount_count; i++) mount_entry(root_fd, &spec->mounts[i]);
     if (spec->create_devices) {
         int dev_fd = open_in_root(root_fd, "/", O_PATH | O_DIRECTORY);
-        create_devices(dev_fd);
+        create_devices(dev_fd, user_namespace);
         close(dev_fd);
     }
     if (spec->tty) setup_console(root_fd); else setup_stdio(stdio);
@@ -382,11 +413,6 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
     if ((spec->clone_flags & CLONE_NEWUTS) && spec->hostname)
         CHECK(sethostname(spec->hostname, strlen(spec->hostname)), "sethostname: %s", strerror(errno));
     if (spec->clone_flags & CLONE_NEWNET) bring_up_loopback();
-    if (spec->oom_score_adj_set) {
-        FILE *file = fopen("/proc/self/oom_score_adj", "we");
-        if (!file || fprintf(file, "%d", spec->oom_score_adj) < 0 || fclose(file) != 0)
-            fail(125, "setting oom_score_adj: %s", strerror(errno));
-    }
     for (size_t i = 0; i < spec->rlimit_count; i++) {
         struct rlimit limit = {spec->rlimits[i].soft, spec->rlimits[i].hard};
         CHECK(setrlimit(spec->rlimits[i].resource, &limit), "setrlimit %d: %s", spec->rlimits[i].resource, strerror(errno));

@@ -6,6 +6,7 @@
 // Reports "ready <shim pid> <container pid>" or "error <code> <message>" as one line on stdout, which
 // berthd reads from a pipe; the container's process then waits for "start" on the control socket.
 #include "container_init.h"
+#include "detached_mounts.h"
 #include "log_writer.h"
 #include "spec.h"
 #include "sync_channel.h"
@@ -423,6 +424,20 @@ static void write_id_map(pid_t pid, const char *file, const char *map) {
     close(fd);
 }
 
+// Written from here: init, once root of its own user namespace, is not the owner of its /proc files.
+static void set_oom_score_adj(pid_t pid, int value) {
+    char path[64], text[16];
+    snprintf(path, sizeof path, "/proc/%d/oom_score_adj", pid);
+    int length = snprintf(text, sizeof text, "%d", value);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, text, (size_t)length) != length) {
+        char message[128];
+        snprintf(message, sizeof message, "setting oom_score_adj: %s", strerror(errno));
+        fail_before_ready(125, message);
+    }
+    close(fd);
+}
+
 static void join_cgroups(pid_t pid) {
     char text[32];
     int length = snprintf(text, sizeof text, "%d", pid);
@@ -507,6 +522,8 @@ int main(int argc, char **argv) {
         }
         close(pid_namespace);
     }
+    if (!spec.join_pid && (spec.clone_flags & CLONE_NEWUSER) && launch_spec_detach_bind_sources(&spec, error, sizeof error) < 0)
+        fail_before_ready(125, error);
     container_pid = (pid_t)syscall(SYS_clone, (unsigned long)(spec.join_pid ? 0 : spec.clone_flags) | SIGCHLD, NULL, NULL, NULL, NULL);
     if (container_pid < 0) {
         snprintf(error, sizeof error, "creating namespaces: %s", strerror(errno));
@@ -519,19 +536,34 @@ int main(int argc, char **argv) {
     }
     close(sync_pair[1]);
     sync_fd = sync_pair[0];
+    // Held only for init's setup; the shim lives on and must not pin those directories.
+    for (size_t i = 0; i < spec.mount_count; i++) if (spec.mounts[i].source_fd >= 0) close(spec.mounts[i].source_fd);
     if (!spec.tty) {
         close(stdio.stdout_fd);
         close(stdio.stderr_fd);
         if (stdio.stdin_fd != null_fd) close(stdio.stdin_fd);
     }
 
+    int mount_point = -1;
     if (!spec.join_pid && (spec.clone_flags & CLONE_NEWUSER)) {
         if (spec.uid_map) write_id_map(container_pid, "uid_map", spec.uid_map);
         if (spec.gid_map) write_id_map(container_pid, "gid_map", spec.gid_map);
+        // Only the host's root may idmap the layers, and only it can still reach the mount point,
+        // here through init's own mount namespace.
+        int root_mount = detached_root_create(container_pid, &spec, error, sizeof error);
+        if (root_mount < 0) fail_before_ready(125, error);
+        char path[4200];
+        snprintf(path, sizeof path, "/proc/%d/root%s", container_pid, spec.rootfs);
+        mount_point = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (mount_point < 0) fail_before_ready(125, "opening the root's mount point in the container's namespace");
+        sync_send(sync_fd, SYNC_ROOT, NULL, root_mount);
+        close(root_mount);
     }
     join_cgroups(container_pid);
+    if (!spec.join_pid && spec.oom_score_adj_set) set_oom_score_adj(container_pid, spec.oom_score_adj);
     // If init has died already, the message loop below reads why.
-    sync_send(sync_fd, SYNC_GO, NULL, -1);
+    sync_send(sync_fd, SYNC_GO, NULL, mount_point);
+    if (mount_point >= 0) close(mount_point);
     for (;;) {
         int passed_fd;
         int kind = sync_receive(sync_fd, error, sizeof error, &passed_fd);

@@ -1,4 +1,5 @@
 #include "spec.h"
+#include "detached_mounts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,6 +83,9 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         else if (!strcmp(key, "hostname")) { VALUE(v); spec->hostname = v; }
         else if (!strcmp(key, "rootfs")) { VALUE(v); spec->rootfs = v; }
         else if (!strcmp(key, "overlay")) { VALUE(v); spec->overlay_options = v; }
+        else if (!strcmp(key, "lower")) { VALUE(v); if (append_string(&spec->lower_dirs, v)) FAIL("out of memory"); }
+        else if (!strcmp(key, "upper")) { VALUE(v); spec->upper_dir = v; }
+        else if (!strcmp(key, "work")) { VALUE(v); spec->work_dir = v; }
         else if (!strcmp(key, "mount")) {
             struct mount_entry *grown = realloc(spec->mounts, (spec->mount_count + 1) * sizeof *grown);
             if (!grown) FAIL("out of memory");
@@ -90,6 +95,7 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
             NUMBER(flags, entry->flags);
             VALUE(data);
             entry->source = source; entry->target = target; entry->fstype = fstype; entry->data = data;
+            entry->source_fd = -1;
         }
         else if (!strcmp(key, "masked")) { VALUE(v); if (append_string(&spec->masked_paths, v)) FAIL("out of memory"); }
         else if (!strcmp(key, "readonly-path")) { VALUE(v); if (append_string(&spec->readonly_paths, v)) FAIL("out of memory"); }
@@ -152,9 +158,22 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
     }
     if (!spec->id || !spec->args.count || !spec->exit_path || !spec->socket_path)
         FAIL("spec %s lacks one of id, arg, exit, socket", path);
-    if (!spec->join_pid && (!spec->rootfs || !spec->overlay_options || !spec->log_path))
-        FAIL("spec %s lacks one of rootfs, overlay, log", path);
+    int has_layers = spec->overlay_options || (spec->lower_dirs.count && spec->upper_dir && spec->work_dir);
+    if (!spec->join_pid && (!spec->rootfs || !has_layers || !spec->log_path))
+        FAIL("spec %s lacks one of rootfs, overlay (or lower, upper, work), log", path);
+    if (!spec->join_pid && (spec->clone_flags & CLONE_NEWUSER) && !spec->lower_dirs.count)
+        FAIL("spec %s: a user namespace needs its layers as lower, upper and work", path);
     if (!spec->cwd) spec->cwd = "/";
     if (spec->log_max_files == 0) spec->log_max_files = 1;
+    return 0;
+}
+
+int launch_spec_detach_bind_sources(struct launch_spec *spec, char *error, size_t error_size) {
+    for (size_t i = 0; i < spec->mount_count; i++) {
+        struct mount_entry *entry = &spec->mounts[i];
+        if (!(entry->flags & MS_BIND)) continue;
+        entry->source_fd = detached_bind_create(entry->source, (entry->flags & MS_REC) != 0);
+        if (entry->source_fd < 0) FAIL("copying the mount source %s: %s", entry->source, strerror(errno));
+    }
     return 0;
 }

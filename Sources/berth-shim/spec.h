@@ -13,6 +13,7 @@ struct mount_entry {
     const char *fstype;
     unsigned long flags;
     const char *data;
+    int source_fd; // with a user namespace: the bind as a detached mount the shim made, else -1
 };
 
 struct rlimit_entry {
@@ -33,7 +34,9 @@ struct launch_spec {
     const char *cwd;
     const char *hostname;
     const char *rootfs;           // empty directory the overlay is mounted on
-    const char *overlay_options;  // lowerdir=…,upperdir=…,workdir=…
+    const char *overlay_options;  // lowerdir=…,upperdir=…,workdir=… (without a user namespace)
+    struct string_list lower_dirs; // with a user namespace: the layers, top first, idmapped one by one
+    const char *upper_dir, *work_dir; // siblings, with a user namespace
     struct mount_entry *mounts;
     size_t mount_count;
     struct string_list masked_paths;
@@ -64,6 +67,10 @@ struct launch_spec {
     const char *socket_path;      // the control socket
     pid_t join_pid;               // exec: enter this container init's namespaces instead of making new ones
 };
+
+// Makes every bind's source a detached mount while the shim can still reach it: a container's root
+// in its own user namespace may not search berthd's private directories. -1 with a message on failure.
+int launch_spec_detach_bind_sources(struct launch_spec *spec, char *error, size_t error_size);
 
 // Reads and checks `path` (an exec spec, with join-pid, needs no root, overlay or log); on failure returns -1 with a message in `error`.
 int launch_spec_load(const char *path, struct launch_spec *spec, char *error, size_t error_size);

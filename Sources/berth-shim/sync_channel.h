@@ -6,7 +6,9 @@
 #include <stddef.h>
 
 enum {
-    SYNC_GO = 'G',      // shim → init: ids mapped, cgroups joined; set up
+    SYNC_ROOT = 'M',    // shim → init, with a user namespace: the detached root overlay, as an fd
+    SYNC_GO = 'G',      // shim → init: ids mapped, cgroups joined; set up (with a user namespace,
+                        // the root's mount point in init's mount namespace comes along as an fd)
     SYNC_START = 'S',   // shim → init: exec the process now
     SYNC_READY = 'R',   // init → shim: set up, waiting for SYNC_START
     SYNC_PTY = 'P',     // init → shim: the console's master end, as an SCM_RIGHTS fd

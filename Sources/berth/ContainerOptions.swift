@@ -34,6 +34,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "Network: none (the default) or host.")
     var network: String?
 
+    @Option(help: "User namespace: host (the default) or auto (the container's ids map to a block of host ids of its own).")
+    var userns: String?
+
     @Option(name: [.short, .long], help: "Memory limit, e.g. 64m.")
     var memory: String?
 
@@ -129,6 +132,7 @@ struct ContainerOptions: ParsableArguments {
 
         var host = HostConfig()
         host.NetworkMode = network
+        host.UsernsMode = userns
         host.AutoRemove = rm
         if let restart {
             let parts = restart.split(separator: ":", maxSplits: 1).map(String.init)

@@ -309,8 +309,23 @@ struct CopyCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: source) else { throw ValidationError("no such file or directory: \(source)") }
             let archive = scratch + "/archive.tar"
             let parent = (source as NSString).deletingLastPathComponent
-            try Self.tar(["-cf", archive, "-C", parent.isEmpty ? "." : parent, (source as NSString).lastPathComponent])
-            try await connection.withClient { try await $0.copyTo(container, path: path, archive: archive) }
+            let name = (source as NSString).lastPathComponent
+            try await connection.withClient { client in
+                // As Docker: into an existing directory under its own name, otherwise as the destination's name.
+                var directory = path
+                var arguments = ["-cf", archive, "-C", parent.isEmpty ? "." : parent]
+                if try await client.pathIsDirectory(container, path: path) != true {
+                    guard !path.hasSuffix("/") else {
+                        Output.error("no such directory in container \(container): \(path)")
+                        throw ExitCode(1)
+                    }
+                    directory = (path as NSString).deletingLastPathComponent
+                    let newName = (path as NSString).lastPathComponent
+                    arguments += ["--transform", "s|^\(Self.sedEscaped(name))|\(Self.sedEscaped(newName, replacement: true))|"]
+                }
+                try Self.tar(arguments + [name])
+                try await client.copyTo(container, path: directory.isEmpty ? "/" : directory, archive: archive)
+            }
         } else {
             throw ValidationError("one of source and destination must be CONTAINER:PATH, the other a local path")
         }
@@ -319,6 +334,15 @@ struct CopyCommand: AsyncParsableCommand {
     static func split(_ argument: String) -> (String, String)? {
         guard !argument.hasPrefix("/"), !argument.hasPrefix("."), let colon = argument.firstIndex(of: ":") else { return nil }
         return (String(argument[..<colon]), String(argument[argument.index(after: colon)...]))
+    }
+
+    /// `text` as a literal in a tar --transform expression: the pattern, or (`replacement`) the new text.
+    static func sedEscaped(_ text: String, replacement: Bool = false) -> String {
+        let special = replacement ? "\\|&" : "\\|.*[]^$"
+        return text.reduce(into: "") { result, character in
+            if special.contains(character) { result.append("\\") }
+            result.append(character)
+        }
     }
 
     static func tar(_ arguments: [String]) throws {

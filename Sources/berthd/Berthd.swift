@@ -39,6 +39,10 @@ struct Berthd: AsyncParsableCommand {
     @Option(help: "The berth-shim executable (default: next to berthd).")
     var shim: String?
 
+    @Option(name: .customLong("userns-remap"),
+            help: "Give every container its own user namespace unless it asks for --userns=host: auto (or default), or empty.")
+    var usernsRemap = ""
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -89,13 +93,16 @@ struct Berthd: AsyncParsableCommand {
             imagesInUse: { [catalog = ContainerCatalog(database: store.database)] in try catalog.imageIDsInUse() })
         let shimPath = shim ?? (URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("berth-shim").path)
+        guard ["", "auto", "default"].contains(usernsRemap) else {
+            throw ValidationError("--userns-remap: use auto (or default); Berth picks the ids itself")
+        }
         guard FileManager.default.isExecutableFile(atPath: shimPath) else {
             throw ValidationError("berth-shim not found at \(shimPath): build it with `swift build`, or pass --shim")
         }
         let containers = try ContainerService(
             paths: ContainerPaths(root: root, execRoot: execRoot), catalog: ContainerCatalog(database: store.database),
             images: images, events: events, cgroups: CgroupManager(), launcher: ShimLauncher(shimPath: shimPath),
-            logger: logger)
+            logger: logger, defaultUsernsMode: usernsRemap == "default" ? "auto" : usernsRemap)
         // Shims kept containers running while berthd was away; follow them again before serving.
         await containers.restore()
         let context = DaemonContext(

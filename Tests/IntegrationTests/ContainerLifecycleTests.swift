@@ -6,9 +6,9 @@ import Testing
     static let image = "berth-test/busybox:amd64"
 
     /// A daemon with the test busybox images loaded.
-    static func withImages<T>(_ body: (DaemonFixture) async throws -> T) async throws -> T {
+    static func withImages<T>(daemonOptions: [String] = [], _ body: (DaemonFixture) async throws -> T) async throws -> T {
         let built = try TestImageTests.build(into: nil)
-        return try await DaemonFixture.with { daemon in
+        return try await DaemonFixture.with(options: daemonOptions) { daemon in
             let archive = daemon.scratch + "/busybox.tar"
             try Command.succeed(["tar", "-cf", archive, "-C", built.layout, "."])
             try Command.succeed(["docker", "-H", daemon.host, "load", "-i", archive])

@@ -34,6 +34,17 @@ struct LaunchSpecTests {
         #expect(!list.contains("rootfs") && !list.contains("overlay") && !list.contains("log"))
     }
 
+    @Test func aUserNamespaceGetsItsLayersOneByOne() throws {
+        var spec = makeSpec()
+        spec.namespaces.append(.user)
+        spec.uidMap = UserNamespaceMapping(hostBase: 1 << 30).idMap
+        let list = try tokens(spec)
+        #expect(!list.contains("overlay"))
+        let rootfs = list.firstIndex(of: "rootfs")!
+        #expect(Array(list[rootfs...(rootfs + 9)]) == ["rootfs", "/r", "lower", "/l2", "lower", "/l1", "upper", "/u", "work", "/w"])
+        #expect(list.contains("uid-map") && list.contains("0 1073741824 65536\n"))
+    }
+
     @Test func refusesNulBytes() {
         var spec = makeSpec()
         spec.environment = ["BAD=a\u{0}b"]

@@ -89,6 +89,11 @@ struct ContainerLaunchPlan {
         spec.noNewPrivileges = security.noNewPrivileges
         spec.seccompFilter = seccompFilter
         spec.namespaces = usesHostNetwork ? [.pid, .mount, .ipc] : [.pid, .mount, .uts, .ipc, .net]
+        if let mapping = record.state.userNamespace {
+            spec.namespaces.append(.user)
+            spec.uidMap = mapping.idMap
+            spec.gidMap = mapping.idMap
+        }
         let privileged = host.Privileged == true
         var mounts = ContainerFilesystem.defaultMounts(shmSize: host.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20)
         if privileged {

@@ -22,6 +22,8 @@ public struct ContainerRecord: Sendable, Equatable {
         /// Stopped or killed by request: restart policies leave it stopped (`always` until berthd restarts).
         public var manuallyStopped: Bool?
         public var cgroup: ContainerCgroup?
+        /// `--userns=auto`: the host ids the container's ids map to, chosen at creation.
+        public var userNamespace: UserNamespaceMapping?
 
         public init() {}
 

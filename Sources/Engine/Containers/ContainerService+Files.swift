@@ -11,7 +11,7 @@ extension ContainerService {
             let fd = open("/proc/\(record.state.pid)/root", RootedFiles.rootOpenFlags)
             guard fd >= 0 else { throw ContainerError.conflict("the root of container \(record.id) is not reachable") }
             defer { close(fd) }
-            return try body(RootedFiles(rootFD: fd))
+            return try body(RootedFiles(rootFD: fd, idOffset: record.state.userNamespace?.hostBase ?? 0))
         }
         let plan = try launchPlan(record)
         let mountPoint = paths.rootfs(record.id)

@@ -28,6 +28,8 @@ public actor ContainerService {
     let cgroups: CgroupManager
     let launcher: ShimLauncher
     let logger: Logger
+    /// berthd's `--userns-remap`: the mode of containers that name none ("auto" or empty).
+    let defaultUsernsMode: String
     /// Resolved at the next exit, and at removal; a waiter registers before it awaits, so an exit
     /// right after registration is never missed.
     private var exitLatches: [String: [Latch<ExitStatus>]] = [:]
@@ -43,7 +45,7 @@ public actor ContainerService {
     }
 
     public init(paths: ContainerPaths, catalog: ContainerCatalog, images: ImageService, events: EventBus,
-                cgroups: CgroupManager, launcher: ShimLauncher, logger: Logger) throws {
+                cgroups: CgroupManager, launcher: ShimLauncher, logger: Logger, defaultUsernsMode: String = "") throws {
         self.paths = paths
         self.catalog = catalog
         self.images = images
@@ -51,6 +53,7 @@ public actor ContainerService {
         self.cgroups = cgroups
         self.launcher = launcher
         self.logger = logger
+        self.defaultUsernsMode = defaultUsernsMode
         for directory in [paths.root, paths.execRoot, paths.seccompCache] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -123,8 +126,8 @@ public actor ContainerService {
         if let swap = host.MemorySwap, swap > 0, let memory = host.Memory, memory > 0, swap < memory {
             throw ContainerError.invalid("Minimum memoryswap limit should be larger than memory limit, see usage")
         }
-        if host.Binds?.isEmpty == false || (host.UsernsMode ?? "").isEmpty == false {
-            warnings.append("Binds and --userns are not supported yet and were ignored")
+        if host.Binds?.isEmpty == false {
+            warnings.append("Binds are not supported yet and were ignored")
         }
         _ = try CapabilitySet.adjusting(.dockerDefault, add: host.CapAdd ?? [], drop: host.CapDrop ?? [])
 
@@ -162,10 +165,12 @@ public actor ContainerService {
             throw ContainerError.invalid("Invalid signal: \(signal)")
         }
 
+        var state = ContainerRecord.State()
+        state.userNamespace = try userNamespace(for: host)
         let record = ContainerRecord(
             id: id, name: name, imageName: imageName, imageID: image.id.description, platform: image.platform.description,
             created: Date(), request: ContainerCreateRequest(config: config, hostConfig: host), path: path,
-            arguments: Array(full.dropFirst()), state: ContainerRecord.State())
+            arguments: Array(full.dropFirst()), state: state)
         try prepareDirectories(record)
         do {
             try catalog.insert(record)
@@ -175,6 +180,32 @@ public actor ContainerService {
         }
         await publish("create", record)
         return (id, warnings)
+    }
+
+    /// `UsernsMode`: "host" shares the host's ids; "auto" (or "private") gives the container a block
+    /// of ids of its own, free at this moment (no await between here and the insert); empty takes
+    /// the daemon's default.
+    private func userNamespace(for host: HostConfig) throws -> UserNamespaceMapping? {
+        let mode = host.UsernsMode.flatMap { $0.isEmpty ? nil : $0 } ?? defaultUsernsMode
+        switch mode {
+        case "", "host":
+            return nil
+        case "auto", "private":
+            if host.Privileged == true {
+                throw ContainerError.invalid(
+                    "privileged mode is incompatible with user namespaces; run privileged containers with --userns=host")
+            }
+            if host.NetworkMode == "host" {
+                throw ContainerError.invalid(
+                    "cannot share the host's network namespace when user namespaces are enabled; add --userns=host")
+            }
+            guard let mapping = UserNamespaceMapping.firstFree(excluding: try catalog.all().compactMap(\.state.userNamespace)) else {
+                throw ContainerError.invalid("no free block of ids is left for another user namespace")
+            }
+            return mapping
+        default:
+            throw ContainerError.invalid("invalid USER mode: \(mode) (use host or auto)")
+        }
     }
 
     private func prepareDirectories(_ record: ContainerRecord) throws {
@@ -203,6 +234,14 @@ public actor ContainerService {
             try hosts.write(to: URL(fileURLWithPath: paths.hosts(id)))
             let resolv = (try? Data(contentsOf: URL(fileURLWithPath: "/etc/resolv.conf"))) ?? Data()
             try resolv.write(to: URL(fileURLWithPath: paths.resolvConf(id)))
+            // The container's root owns its own copies, as it would without a user namespace.
+            if let mapping = record.state.userNamespace {
+                for file in [paths.hostname(id), paths.hosts(id), paths.resolvConf(id)] {
+                    guard chown(file, mapping.hostBase, mapping.hostBase) == 0 else {
+                        throw ContainerError.invalid("chown \(file): \(String(cString: strerror(errno)))")
+                    }
+                }
+            }
         } catch {
             try? manager.removeItem(atPath: paths.directory(id))
             throw error

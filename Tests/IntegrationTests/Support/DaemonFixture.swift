@@ -8,11 +8,14 @@ final class DaemonFixture: @unchecked Sendable {
     let socketPath: String
     let logPath: String
     private(set) var process: Process?
+    /// berthd flags beyond the paths, e.g. `--userns-remap`.
+    let options: [String]
 
     var host: String { "unix://\(socketPath)" }
     var pid: Int32 { process?.processIdentifier ?? 0 }
 
-    init(scratch: String? = nil) throws {
+    init(scratch: String? = nil, options: [String] = []) throws {
+        self.options = options
         self.scratch = try scratch ?? TestPaths.makeScratch("daemon")
         root = self.scratch + "/root"
         execRoot = self.scratch + "/run"
@@ -21,15 +24,15 @@ final class DaemonFixture: @unchecked Sendable {
     }
 
     /// Runs `body` against a started daemon; always stops it and removes its files.
-    static func with<T>(_ body: (DaemonFixture) async throws -> T) async throws -> T {
-        let daemon = try DaemonFixture()
+    static func with<T>(options: [String] = [], _ body: (DaemonFixture) async throws -> T) async throws -> T {
+        let daemon = try DaemonFixture(options: options)
         defer { daemon.tearDown() }
         try daemon.start()
         return try await body(daemon)
     }
 
     var arguments: [String] {
-        [TestPaths.berthd, "--root", root, "--exec-root", execRoot, "--socket", socketPath, "--log-level", "debug"]
+        [TestPaths.berthd, "--root", root, "--exec-root", execRoot, "--socket", socketPath, "--log-level", "debug"] + options
     }
 
     func start() throws {
