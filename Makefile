@@ -9,6 +9,7 @@ deps:
 
 build: deps
 	$(SWIFT) build
+	$(MAKE) -C shim BIN_DIR="$(BIN_DIR)"
 
 images: deps
 	./scripts/make-test-images > /dev/null
@@ -24,6 +25,7 @@ demo: build images
 # have it (a dynamic Foundation costs each CLI start ~7 ms); the debug build is for tests.
 bench: deps images
 	$(SWIFT) build -c release -Xswiftc -static-stdlib
+	$(MAKE) -C shim BIN_DIR="$$($(SWIFT) build -c release --show-bin-path)"
 	BERTH_BIN_DIR="$$($(SWIFT) build -c release --show-bin-path)" ./bench/run
 
 clean:

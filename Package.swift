@@ -7,7 +7,6 @@ let package = Package(
     products: [
         .executable(name: "berthd", targets: ["berthd"]),
         .executable(name: "berth", targets: ["berth"]),
-        .executable(name: "berth-shim", targets: ["berth-shim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
@@ -124,7 +123,7 @@ let package = Package(
             name: "APIClient",
             dependencies: [
                 "APIModels",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -147,15 +146,6 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
-        ),
-
-        // One per container, in C: it must stay small (a Swift binary's runtime alone is ~4.5 MB
-        // resident) and it forks, which the threaded daemon must never do.
-        .executableTarget(
-            name: "berth-shim",
-            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
-            // SwiftPM links the Swift runtime into every executable; the shim uses none of it.
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),

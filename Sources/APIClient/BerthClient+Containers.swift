@@ -1,5 +1,4 @@
 import APIModels
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -76,7 +75,7 @@ extension BerthClient {
 
     public struct PendingWait: Sendable {
         let client: BerthClient
-        let response: HTTPClientResponse
+        let response: DaemonExchange.Response
         let path: String
 
         public func result() async throws -> ContainerWaitResponse {
@@ -86,7 +85,7 @@ extension BerthClient {
 
     /// The log as Docker sends it: multiplexed frames unless the container has a tty.
     public func logs(_ id: String, follow: Bool, tail: String?, since: String?, until: String? = nil, timestamps: Bool)
-        async throws -> HTTPClientResponse.Body
+        async throws -> ResponseBody
     {
         var query: [(String, String)] = [("stdout", "1"), ("stderr", "1")]
         if follow { query.append(("follow", "1")) }
@@ -158,6 +157,11 @@ extension BerthClient {
                          path: "/containers/\(id)/stats")
     }
 
+    /// A reading about every second until the container stops or the stream is dropped.
+    public func statsStream(_ id: String) async throws -> AsyncThrowingStream<JSONValue, Error> {
+        jsonLines(try await send(path: "/containers/\(id)/stats", query: [("stream", "1")], timeout: nil), as: JSONValue.self) { _ in }
+    }
+
     public func pruneContainers() async throws -> JSONValue {
         try await decode(try await send(method: .POST, path: "/containers/prune", query: [], headers: [:], timeout: nil),
                          path: "/containers/prune")
@@ -176,11 +180,11 @@ extension BerthClient {
     /// Whether `path` in the container is a directory; nil when nothing is there.
     public func pathIsDirectory(_ id: String, path: String) async throws -> Bool? {
         struct PathStat: Decodable { var mode: UInt32 }
-        let response: HTTPClientResponse
+        let response: DaemonExchange.Response
         do {
             response = try await send(method: .HEAD, path: "/containers/\(id)/archive", query: [("path", path)], headers: [:],
                                       timeout: .seconds(60))
-        } catch ClientError.daemon(status: 404, _) {
+        } catch ClientError.daemon(status: 404, let message) where !message.hasPrefix("No such container") {
             return nil
         }
         guard let header = response.headers.first(name: "X-Docker-Container-Path-Stat"), let data = Data(base64Encoded: header),
@@ -195,7 +199,7 @@ extension BerthClient {
         let size = (try FileManager.default.attributesOfItem(atPath: archive)[.size] as? NSNumber)?.int64Value ?? 0
         _ = try await send(method: .PUT, path: "/containers/\(id)/archive", query: [("path", path)],
                            headers: ["Content-Type": "application/x-tar"], timeout: nil,
-                           body: .stream(FileUpload(path: archive), length: .known(size)))
+                           body: .file(path: archive, size: size))
     }
 
     public func export(_ id: String, to output: FileHandle) async throws {

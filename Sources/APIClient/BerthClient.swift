@@ -1,5 +1,4 @@
 import APIModels
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -7,17 +6,14 @@ import NIOHTTP1
 /// A client of berthd's Docker-compatible API; the CLI talks to the daemon only through it.
 public final class BerthClient: Sendable {
     public let address: DaemonAddress
-    private let http: HTTPClient
     private let decoder = JSONDecoder()
 
     public init(address: DaemonAddress) {
         self.address = address
-        http = HTTPClient(eventLoopGroupProvider: .singleton)
     }
 
-    public func shutdown() async {
-        try? await http.shutdown()
-    }
+    /// Nothing to release: each request's connection closes when its response has been read.
+    public func shutdown() async {}
 
     public func version() async throws -> SystemVersion {
         try await get("/version")
@@ -87,7 +83,7 @@ public final class BerthClient: Sendable {
         }
         let response = try await send(
             method: .POST, path: "/images/load", query: [], headers: ["Content-Type": "application/x-tar"], timeout: nil,
-            body: .stream(FileUpload(path: path), length: .known(size)))
+            body: .file(path: path, size: size))
         let body = try await response.body.collect(upTo: 16 << 20)
         struct Line: Decodable { var stream: String? }
         return String(buffer: body).split(separator: "\n").compactMap { line in
@@ -143,7 +139,7 @@ public final class BerthClient: Sendable {
         try await decode(try await send(path: path, query: [], timeout: .seconds(60)), path: path)
     }
 
-    func decode<Value: Decodable>(_ response: HTTPClientResponse, path: String) async throws -> Value {
+    func decode<Value: Decodable>(_ response: DaemonExchange.Response, path: String) async throws -> Value {
         let body = try await response.body.collect(upTo: 64 << 20)
         do {
             return try decoder.decode(Value.self, from: Data(body.readableBytesView))
@@ -153,8 +149,8 @@ public final class BerthClient: Sendable {
     }
 
     /// Decodes a stream of newline-separated JSON objects; `check` may end it with an error.
-    private func jsonLines<Value: Decodable & Sendable>(
-        _ response: HTTPClientResponse, as type: Value.Type, check: @escaping @Sendable (Value) throws -> Void
+    func jsonLines<Value: Decodable & Sendable>(
+        _ response: DaemonExchange.Response, as type: Value.Type, check: @escaping @Sendable (Value) throws -> Void
     ) -> AsyncThrowingStream<Value, Error> {
         let decoder = decoder
         return AsyncThrowingStream { continuation in
@@ -181,68 +177,25 @@ public final class BerthClient: Sendable {
         }
     }
 
-    func send(path: String, query: [(String, String)], timeout: TimeAmount?) async throws -> HTTPClientResponse {
+    func send(path: String, query: [(String, String)], timeout: TimeAmount?) async throws -> DaemonExchange.Response {
         try await send(method: .GET, path: path, query: query, headers: [:], timeout: timeout)
     }
 
     /// Sends a request to the versioned path; turns error statuses into `ClientError.daemon`.
     func send(method: HTTPMethod, path: String, query: [(String, String)], headers: HTTPHeaders,
-                      timeout: TimeAmount?, body: HTTPClientRequest.Body? = nil) async throws -> HTTPClientResponse {
+                      timeout: TimeAmount?, body: DaemonExchange.RequestBody? = nil) async throws -> DaemonExchange.Response {
         var components = URLComponents()
         components.path = "/v\(APIVersion.current)\(path)"
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         let uri = components.percentEncodedPath + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
-        let url: String
-        switch address {
-        case .unix(let socketPath):
-            guard let socketURL = URL(httpURLWithSocketPath: socketPath, uri: uri) else {
-                throw ClientError.unreachable(address, reason: "socket path cannot be used in a URL")
-            }
-            url = socketURL.absoluteString
-        case .tcp(let host, let port):
-            url = "http://\(host):\(port)\(uri)"
-        }
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers = headers
-        request.body = body
-        request.headers.add(name: "User-Agent", value: "berth-cli/\(BerthVersion.version)")
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request, timeout: timeout ?? .hours(24 * 365))
-        } catch let error as IOError {
-            throw ClientError.unreachable(address, reason: String(cString: strerror(error.errnoCode)))
-        } catch {
-            throw ClientError.unreachable(address, reason: "\(error)")
-        }
-        guard (200..<300).contains(response.status.code) else {
+        let response = try await DaemonExchange.send(to: address, method: method, uri: uri, headers: headers, body: body,
+                                                     timeout: timeout)
+        guard (200..<300).contains(response.status) else {
             let body = try await response.body.collect(upTo: 1 << 20)
             let message = (try? decoder.decode(ErrorResponse.self, from: Data(body.readableBytesView)))?.message
                 ?? String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw ClientError.daemon(status: Int(response.status.code), message: message)
+            throw ClientError.daemon(status: response.status, message: message)
         }
         return response
-    }
-}
-
-/// A file read in 1 MiB chunks, as an upload body.
-struct FileUpload: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    let path: String
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        let handle: FileHandle?
-
-        mutating func next() async throws -> ByteBuffer? {
-            guard let handle, let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty else {
-                try? handle?.close()
-                return nil
-            }
-            return ByteBuffer(bytes: chunk)
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(handle: FileHandle(forReadingAtPath: path))
     }
 }

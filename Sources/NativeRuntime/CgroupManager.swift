@@ -11,11 +11,13 @@ public struct CgroupManager: Sendable {
     let v1MountPoints: [String: String]
     let unifiedMountPoint: String?
     let parent: String
+    /// The daemon's own cgroup.procs in one hierarchy, for `beginAttachGracePeriod`.
+    let ownProcsFile: String?
 
     /// The v1 controllers a container is placed in; the rest stay with the daemon's cgroup.
     static let v1Controllers = ["memory", "cpu", "cpuacct", "pids", "freezer", "devices", "blkio", "cpuset"]
 
-    public init(mountInfo: String? = nil, parent: String = "berth") {
+    public init(mountInfo: String? = nil, ownCgroups: String? = nil, parent: String = "berth") {
         let text = mountInfo ?? (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
         var mountPoints: [String: String] = [:]
         var unified: String?
@@ -34,6 +36,32 @@ public struct CgroupManager: Sendable {
         unifiedMountPoint = unified
         self.parent = parent
         layout = mountPoints.isEmpty ? .v2 : (unified == nil ? .v1 : .hybrid)
+        // /proc/self/cgroup: "0::/path" for the unified hierarchy, "N:controllers:/path" for v1.
+        let own = (ownCgroups ?? (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? "")
+            .split(separator: "\n").map { $0.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init) }
+        if let unified, let line = own.first(where: { $0.count == 3 && $0[0] == "0" && $0[1].isEmpty }) {
+            ownProcsFile = unified + (line[2] == "/" ? "" : line[2]) + "/cgroup.procs"
+        } else if let pids = mountPoints["pids"], let line = own.first(where: { $0.count == 3 && $0[1].split(separator: ",").contains("pids") }) {
+            ownProcsFile = pids + (line[2] == "/" ? "" : line[2]) + "/cgroup.procs"
+        } else {
+            ownProcsFile = nil
+        }
+    }
+
+    /// Moving a task between cgroups takes a kernel-wide lock whose first writer waits out an RCU
+    /// grace period (5–25 ms on these machines); writers within a grace period of another pass at
+    /// once. Writing berthd's pid into the cgroup it is already in moves nothing but starts that
+    /// wait, on a thread of its own, before the shim needs the lock to place the container.
+    public func beginAttachGracePeriod() {
+        guard let file = ownProcsFile else { return }
+        let thread = Thread {
+            let fd = open(file, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { return }
+            let pid = String(getpid())
+            _ = Glibc.write(fd, pid, pid.utf8.count)
+            close(fd)
+        }
+        thread.start()
     }
 
     /// Makes the container's cgroups and writes its limits; on failure nothing is left behind.

@@ -176,21 +176,55 @@ struct TopCommand: AsyncParsableCommand {
 }
 
 struct StatsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show containers' resource use once.")
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Show containers' resource use, refreshed every second until interrupted.")
 
     @OptionGroup var connection: ConnectionOptions
+    @Flag(name: .customLong("no-stream"), help: "Print one reading and exit.") var noStream = false
     @Argument(help: "Containers, by name or ID (default: all running).") var containers: [String] = []
+
+    static let header = ["CONTAINER", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]
 
     func run() async throws {
         try await connection.withClient { client in
             let names = containers.isEmpty ? try await client.containers(all: false, filters: [:]).map(\.Id) : containers
-            var rows: [[String]] = []
-            for name in names {
-                let reading = try await client.stats(name)
-                rows.append(Self.row(reading))
+            if noStream {
+                var rows: [[String]] = []
+                for name in names { rows.append(Self.row(try await client.stats(name))) }
+                for line in InfoTable.table(header: Self.header, rows: rows) { print(line) }
+                return
             }
-            for line in InfoTable.table(header: ["CONTAINER", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"], rows: rows) {
-                print(line)
+            try await stream(names, client: client)
+        }
+    }
+
+    /// One stream per container; the table is redrawn each second with the latest of each, in
+    /// place on a terminal, one table after another otherwise (as Docker does). Ends when every
+    /// container has stopped.
+    private func stream(_ names: [String], client: BerthClient) async throws {
+        let streams = try await withThrowingTaskGroup(of: (Int, AsyncThrowingStream<JSONValue, Error>).self) { group in
+            for (index, name) in names.enumerated() { group.addTask { (index, try await client.statsStream(name)) } }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        let latest = StatsBoard(count: names.count)
+        let terminal = isatty(STDOUT_FILENO) == 1
+        await withTaskGroup(of: Void.self) { group in
+            for (index, readings) in streams {
+                group.addTask {
+                    do { for try await reading in readings { await latest.set(index, Self.row(reading)) } } catch {}
+                    await latest.finish(index)
+                }
+            }
+            group.addTask {
+                while await !latest.allFinished {
+                    let rows = await latest.rows
+                    if !rows.isEmpty {
+                        if terminal { print("\u{1B}[2J\u{1B}[H", terminator: "") }
+                        for line in InfoTable.table(header: Self.header, rows: rows) { print(line) }
+                        fflush(stdout)
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
             }
         }
     }
@@ -219,6 +253,21 @@ struct StatsCommand: AsyncParsableCommand {
                 "\(InfoTable.formatBytes(Int64(usage))) / \(InfoTable.formatBytes(Int64(limit)))",
                 String(format: "%.2f%%", limit > 0 ? usage / limit * 100 : 0), String(Int(value(["pids_stats", "current"])))]
     }
+}
+
+/// The latest row of each streamed container, and which streams have ended.
+actor StatsBoard {
+    private var latest: [[String]?]
+    private var finished: Set<Int> = []
+
+    init(count: Int) {
+        latest = Array(repeating: nil, count: count)
+    }
+
+    func set(_ index: Int, _ row: [String]) { latest[index] = row }
+    func finish(_ index: Int) { finished.insert(index) }
+    var rows: [[String]] { latest.compactMap { $0 } }
+    var allFinished: Bool { finished.count == latest.count }
 }
 
 struct DiffCommand: AsyncParsableCommand {

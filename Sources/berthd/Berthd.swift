@@ -97,7 +97,7 @@ struct Berthd: AsyncParsableCommand {
             throw ValidationError("--userns-remap: use auto (or default); Berth picks the ids itself")
         }
         guard FileManager.default.isExecutableFile(atPath: shimPath) else {
-            throw ValidationError("berth-shim not found at \(shimPath): build it with `swift build`, or pass --shim")
+            throw ValidationError("berth-shim not found at \(shimPath): build it with `make build` (shim/), or pass --shim")
         }
         let containers = try ContainerService(
             paths: ContainerPaths(root: root, execRoot: execRoot), catalog: ContainerCatalog(database: store.database),

@@ -18,8 +18,11 @@ extension ContainerLifecycleTests {
             #expect(try String(contentsOfFile: scratch + "/hostname", encoding: .utf8).count == 13)
             #expect(try daemon.berth(["diff", "svc"]).stdout.contains("A /tmp/note"))
             #expect(try daemon.berth(["top", "svc"]).stdout.contains("sleep 300"))
-            let stats = try daemon.berth(["stats", "svc"])
-            #expect(stats.stdout.contains("svc") && stats.stdout.contains("MEM USAGE"), "\(stats)")
+            let stats = try daemon.berth(["stats", "--no-stream", "svc"])
+            #expect(stats.stdout.contains("svc") && stats.stdout.components(separatedBy: "MEM USAGE").count == 2, "\(stats)")
+            // Without --no-stream the table is printed again every second until interrupted.
+            let streamed = try daemon.berth(["stats", "svc"], timeout: 3.5)
+            #expect(streamed.timedOut && streamed.stdout.components(separatedBy: "MEM USAGE").count >= 3, "\(streamed)")
             #expect(try daemon.berth(["pause", "svc"]).status == 0)
             #expect(try daemon.berth(["ps"]).stdout.contains("(Paused)"))
             #expect(try daemon.berth(["unpause", "svc"]).status == 0)

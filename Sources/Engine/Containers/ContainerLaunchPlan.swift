@@ -51,11 +51,11 @@ struct ContainerLaunchPlan {
         return (noNewPrivileges, seccomp)
     }
 
-    var cgroupLimits: CgroupLimits {
-        let host = record.hostConfig
-        return CgroupLimits(memory: host.Memory, memorySwap: host.MemorySwap, nanoCPUs: host.NanoCpus,
-                            cpuShares: host.CpuShares, cpuQuota: host.CpuQuota, cpuPeriod: host.CpuPeriod,
-                            pidsLimit: host.PidsLimit)
+    var cgroupLimits: CgroupLimits { Self.cgroupLimits(record.hostConfig) }
+
+    static func cgroupLimits(_ host: HostConfig) -> CgroupLimits {
+        CgroupLimits(memory: host.Memory, memorySwap: host.MemorySwap, nanoCPUs: host.NanoCpus, cpuShares: host.CpuShares,
+                     cpuQuota: host.CpuQuota, cpuPeriod: host.CpuPeriod, pidsLimit: host.PidsLimit)
     }
 
     var usesHostNetwork: Bool { record.hostConfig.NetworkMode == "host" }

@@ -167,17 +167,23 @@ public actor ContainerService {
 
         var state = ContainerRecord.State()
         state.userNamespace = try userNamespace(for: host)
-        let record = ContainerRecord(
+        var record = ContainerRecord(
             id: id, name: name, imageName: imageName, imageID: image.id.description, platform: image.platform.description,
             created: Date(), request: ContainerCreateRequest(config: config, hostConfig: host), path: path,
             arguments: Array(full.dropFirst()), state: state)
         try prepareDirectories(record)
         do {
+            // Made now rather than at start, so that start only has to move the container in.
+            record.state.cgroup = try cgroups.create(id: id, limits: ContainerLaunchPlan.cgroupLimits(host),
+                                                     privileged: host.Privileged == true)
             try catalog.insert(record)
         } catch {
+            if let cgroup = record.state.cgroup { cgroups.remove(cgroup) }
             try? FileManager.default.removeItem(atPath: paths.directory(id))
             throw error
         }
+        // A start usually follows at once (docker run): by then the lock is ready for the shim.
+        cgroups.beginAttachGracePeriod()
         await publish("create", record)
         return (id, warnings)
     }
@@ -272,7 +278,11 @@ public actor ContainerService {
         let id = record.id
         let plan = try launchPlan(record)
         var phases = PhaseTimer()
-        let cgroup = try cgroups.create(id: id, limits: plan.cgroupLimits, privileged: record.hostConfig.Privileged == true)
+        // An exit removes the cgroups; a restart makes them again.
+        let cgroup = try record.state.cgroup
+            ?? cgroups.create(id: id, limits: plan.cgroupLimits, privileged: record.hostConfig.Privileged == true)
+        // Not before the mkdirs above: the kernel holds its cgroup mutex through the wait.
+        if record.state.cgroup == nil { cgroups.beginAttachGracePeriod() }
         phases.mark("cgroups")
         let process: ShimProcess
         do {
@@ -291,6 +301,7 @@ public actor ContainerService {
             phases.mark("shim setup")
         } catch {
             cgroups.remove(cgroup)
+            record.state.cgroup = nil
             try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
             let failure = Self.startFailure(error)
             record.state.exitCode = failure.code
@@ -553,6 +564,8 @@ public actor ContainerService {
         }
         let id = record.id
         for attachment in pendingAttachments.removeValue(forKey: id) ?? [] { attachment.shim.resolve(nil) }
+        // A container created and never started still has the cgroups made for it.
+        if let cgroup = record.state.cgroup { cgroups.remove(cgroup) }
         try FileManager.default.removeItem(atPath: paths.directory(id))
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
         try catalog.delete(id)
