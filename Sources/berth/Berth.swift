@@ -99,6 +99,12 @@ enum Output {
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
+    /// `inspect`: the objects as a JSON array, or one line per object through `--format`.
+    static func inspect(_ objects: [JSONValue], template: OutputTemplate?) throws {
+        guard let template else { return try json(objects) }
+        for object in objects { print(template.render(object)) }
+    }
+
     static func error(_ message: String) {
         FileHandle.standardError.write(Data("berth: \(message)\n".utf8))
     }

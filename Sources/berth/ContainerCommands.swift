@@ -193,8 +193,8 @@ struct PsCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Filter KEY=value: id, name, status, exited, ancestor, label. Repeatable.")
     var filter: [String] = []
 
-    @Option(help: "Output format: table or json.")
-    var format: OutputFormat = .table
+    @Option(help: "table (the default), json, or a Go template such as '{{.ID}} {{.Names}}' ('table ...' adds a header).")
+    var format: String?
 
     func run() async throws {
         var filters: [String: [String]] = [:]
@@ -204,7 +204,15 @@ struct PsCommand: AsyncParsableCommand {
             filters[parts[0], default: []].append(parts[1])
         }
         let containers = try await connection.withClient { try await $0.containers(all: all, filters: filters) }
-        if format == .json { return try Output.json(containers) }
+        if format == "json" { return try Output.json(containers) }
+        if let format, format != "table" {
+            let template = try OutputTemplate(format)
+            for line in template.lines(containers.map(templateFields), titles: ["ID": "CONTAINER ID", "RunningFor": "CREATED",
+                                                                              "CreatedAt": "CREATED AT"]) {
+                print(line)
+            }
+            return
+        }
         if quiet {
             for container in containers { print(String(container.Id.prefix(12))) }
             return
@@ -217,6 +225,24 @@ struct PsCommand: AsyncParsableCommand {
         for line in InfoTable.table(header: ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], rows: rows) {
             print(line)
         }
+    }
+
+    /// The fields Docker's `ps --format` offers, as its templates see them.
+    private func templateFields(_ container: ContainerSummary) -> JSONValue {
+        let created = Date(timeIntervalSince1970: TimeInterval(container.Created))
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss Z 'UTC'"
+        let labels = container.Labels.keys.sorted().map { "\($0)=\(container.Labels[$0] ?? "")" }.joined(separator: ",")
+        return .object([
+            "ID": .string(String(container.Id.prefix(12))), "Image": .string(container.Image),
+            "Command": .string("\"\(container.Command)\""), "CreatedAt": .string(formatter.string(from: created)),
+            "RunningFor": .string(ago(container.Created)), "Ports": .string(""), "State": .string(container.State),
+            "Status": .string(container.Status), "Size": .string(container.SizeRw.map { InfoTable.formatBytes($0) } ?? "0B"),
+            "Names": .string(container.Names.map { String($0.dropFirst()) }.joined(separator: ",")),
+            "Labels": .string(labels), "Mounts": .string(""), "Networks": .string(container.HostConfig.NetworkMode),
+        ])
     }
 
     private func ago(_ seconds: Int64) -> String {
@@ -266,16 +292,20 @@ struct ContainerInspectCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @Option(name: [.short, .long], help: "A Go template applied to each, e.g. '{{.State.Pid}}'.")
+    var format: String?
+
     @Argument(help: "Containers, by name or ID.")
     var containers: [String]
 
     func run() async throws {
+        let template = try format.map(OutputTemplate.init)
         let details = try await connection.withClient { client in
             var all: [JSONValue] = []
             for container in containers { all.append(try await client.inspectContainerRaw(container)) }
             return all
         }
-        try Output.json(details)
+        try Output.inspect(details, template: template)
     }
 }
 

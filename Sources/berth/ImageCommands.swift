@@ -248,16 +248,20 @@ struct ImageInspectCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @Option(name: [.short, .long], help: "A Go template applied to each, e.g. '{{.Architecture}}'.")
+    var format: String?
+
     @Argument(help: "Images, by name or ID.")
     var images: [String]
 
     func run() async throws {
+        let template = try format.map(OutputTemplate.init)
         let details = try await connection.withClient { client in
             var details: [JSONValue] = []
             for image in images { details.append(try await client.inspectImage(image)) }
             return details
         }
-        try Output.json(details)
+        try Output.inspect(details, template: template)
     }
 }
 

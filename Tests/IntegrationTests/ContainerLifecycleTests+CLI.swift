@@ -5,6 +5,15 @@ extension ContainerLifecycleTests {
     @Test func berthCLIManagesRunningContainers() async throws {
         try await Self.withImages { daemon in
             #expect(try daemon.berth(["run", "-d", "--name", "svc", Self.image, "sleep", "300"]).status == 0)
+            // Docker's --format templates.
+            #expect(try daemon.berth(["ps", "--format", "{{.Names}} {{.State}} {{.Command}}"]).stdout == "svc running \"sleep 300\"\n")
+            let table = try daemon.berth(["ps", "--format", "table {{.ID}}\\t{{.Names}}"]).stdout.split(separator: "\n")
+            #expect(table.count == 2 && table[0].hasPrefix("CONTAINER ID") && table[0].hasSuffix("NAMES") && table[1].hasSuffix("svc"),
+                    "\(table)")
+            let inspected = try daemon.berth(["inspect", "-f", "{{.State.Status}} {{json .Config.Cmd}} {{.HostConfig.Privileged}}", "svc"])
+            #expect(inspected.stdout == "running [\"sleep\",\"300\"] false\n", "\(inspected)")
+            let bad = try daemon.berth(["inspect", "-f", "{{.State.Status", "svc"])
+            #expect(bad.status != 0 && bad.stderr.contains("unclosed action"), "\(bad)")
             let exec = try daemon.berth(["exec", "svc", "sh", "-c", "echo inside; exit 5"])
             #expect(exec.status == 5 && exec.stdout == "inside\n", "\(exec)")
             let piped = try Command.run([TestPaths.berth, "-H", daemon.host, "exec", "-i", "svc", "cat"], input: Data("typed\n".utf8))
