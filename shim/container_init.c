@@ -357,6 +357,8 @@ _Noreturn static void finish_and_exec(const struct launch_spec *spec, const stru
     if (sync_receive(sync_fd, start, sizeof start, NULL) != SYNC_START) _exit(125);
     // Nothing of the shim's may leak into the container; the sync socket closing tells it exec worked.
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    // Started: from here the container outlives its shim, as it outlives berthd.
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     if (spec->reaper) become_reaper();
     execve(command, (char *const *)spec->args.items, (char *const *)spec->env.items);
     fail(errno == ENOENT ? 127 : 126, "exec: \"%s\": %s", spec->args.items[0], strerror(errno));
@@ -366,6 +368,8 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
                               const struct sock_fprog *seccomp) {
     sync_fd = fd;
     reset_signals();
+    // If berthd gives up on a setup that hangs and ends the shim, nothing of it may stay behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // With a user namespace nothing may run before the shim has mapped our ids; otherwise the
     // setup below overlaps the shim placing us in cgroups, and we wait for that before exec.
     int user_namespace = (spec->clone_flags & CLONE_NEWUSER) != 0;
@@ -425,6 +429,7 @@ _Noreturn void exec_init(const struct launch_spec *spec, int fd, const struct in
                          const struct sock_fprog *seccomp) {
     sync_fd = fd;
     reset_signals();
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     char go[16];
     if (sync_receive(sync_fd, go, sizeof go, NULL) != SYNC_GO) _exit(125);
     CHECK(setsid(), "setsid: %s", strerror(errno));

@@ -465,7 +465,11 @@ int main(int argc, char **argv) {
     // Detach: berthd reaps this first process at once; the shim lives on as an orphan it never waits for.
     pid_t detached = fork();
     if (detached < 0) { report("error 125 fork: %s", strerror(errno)); return 1; }
-    if (detached > 0) _exit(0);
+    // berthd learns the long-lived shim's pid first, so it can end it if setup never finishes.
+    if (detached > 0) {
+        report("shim %d", detached);
+        _exit(0);
+    }
     setsid();
     char error[4096];
     if (launch_spec_load(argv[1], &spec, error, sizeof error) < 0) fail_before_ready(125, error);

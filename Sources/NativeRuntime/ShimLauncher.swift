@@ -5,9 +5,12 @@ import Foundation
 /// and waits for `start`, or setup failed with an exit code (125, 126, 127) and a reason.
 public struct ShimLauncher: Sendable {
     public let shimPath: String
+    /// How long setup may take (mounts, cgroups, the command's lookup) before the shim is ended.
+    public let setupTimeout: Duration
 
-    public init(shimPath: String) {
+    public init(shimPath: String, setupTimeout: Duration = .seconds(60)) {
         self.shimPath = shimPath
+        self.setupTimeout = setupTimeout
     }
 
     /// Blocks until the shim answers; run it off the cooperative pool.
@@ -30,7 +33,21 @@ public struct ShimLauncher: Sendable {
         // The first shim process forks the long-lived one and exits at once; reap it.
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let line = readLine(report[0])
+        let deadline = ContinuousClock.now + setupTimeout
+        let first = readLine(report[0], until: deadline)
+        guard first.hasPrefix("shim "), let shim = Int32(first.dropFirst(5)) else {
+            return try verdict(first)
+        }
+        let line = readLine(report[0], until: deadline)
+        if line.isEmpty, ContinuousClock.now >= deadline {
+            // Its container init goes with it: it is the shim's child, set to die with its parent.
+            kill(shim, SIGKILL)
+            throw ShimError.setup(code: 125, message: "container setup did not finish within \(setupTimeout)")
+        }
+        return try verdict(line)
+    }
+
+    private func verdict(_ line: String) throws -> ShimProcess {
         let fields = line.split(separator: " ", maxSplits: 2).map(String.init)
         if fields.first == "ready", fields.count == 3, let shimPID = Int32(fields[1]), let containerPID = Int32(fields[2]) {
             return ShimProcess(shimPID: shimPID, containerPID: containerPID)
@@ -41,10 +58,19 @@ public struct ShimLauncher: Sendable {
         throw ShimError.spawn("berth-shim ended without a report\(line.isEmpty ? "" : ": \(line)")")
     }
 
-    private func readLine(_ fd: Int32) -> String {
+    /// One line, or what arrived of it when the pipe closes or the deadline passes.
+    private func readLine(_ fd: Int32, until deadline: ContinuousClock.Instant) -> String {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while bytes.count < 8192 {
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { break }
+            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let milliseconds = Int32(min(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1,
+                                         Int64(Int32.max)))
+            let polled = poll(&ready, 1, milliseconds)
+            if polled < 0 && errno == EINTR { continue }
+            if polled <= 0 { break }
             let count = read(fd, &byte, 1)
             if count < 0 && errno == EINTR { continue }
             if count <= 0 || byte == UInt8(ascii: "\n") { break }

@@ -145,7 +145,15 @@ struct Berthd: AsyncParsableCommand {
             await server.close()
             await events.finishAll()
             group.cancelAll()
+            // A request stuck in something that cannot be cancelled must not keep berthd up; its
+            // state is crash-safe, and containers run on under their shims.
+            let watchdog = Task.detached {
+                try await Task.sleep(for: .seconds(10))
+                logger.warning("requests still running 10 s after the shutdown signal; exiting anyway")
+                Glibc.exit(0)
+            }
             try await group.waitForAll()
+            watchdog.cancel()
         }
         try? await http.shutdown()
         logger.info("stopped")
