@@ -78,6 +78,9 @@ let package = Package(
             ]
         ),
 
+        // Utility VMs: the guest agent's protocol (its frame codec is compiled into the agent too).
+        .target(name: "VMRuntime"),
+
         // What the host can run, as plain values: shared by the prober, the daemon and clients.
         .target(name: "HostModel", dependencies: ["OCI"]),
 
@@ -149,6 +152,7 @@ let package = Package(
         ),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "VMRuntimeTests", dependencies: ["VMRuntime"]),
         .testTarget(
             name: "HostProbeTests",
             dependencies: ["HostProbe", "HostModel", "OCI", .product(name: "Logging", package: "swift-log")]
@@ -171,7 +175,7 @@ let package = Package(
         .testTarget(name: "APIClientTests", dependencies: ["APIClient"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["APIModels", "HostModel"]
+            dependencies: ["APIModels", "HostModel", "VMRuntime"]
         ),
     ],
     swiftLanguageModes: [.v5]

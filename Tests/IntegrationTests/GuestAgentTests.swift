@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import VMRuntime
+
+/// The minimal x86_64 guest kernel (guest-kernel/) and the Embedded Swift agent (vm-images/) boot
+/// under QEMU with TCG and speak the agent protocol over a virtio-serial port. The test's initramfs
+/// adds busybox to the agent's, so there are commands to run.
+@Suite(.serialized) struct GuestAgentTests {
+    /// A booted VM; killed by pid and its files removed however the test ends.
+    final class BootedVM {
+        let scratch: String
+        let qemu: Process
+        let channel: AgentChannel
+        let release: String
+
+        init() throws {
+            let kernel = try Command.succeed([TestPaths.repository + "/guest-kernel/build", "x86_64"], timeout: 1500)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let images = try Command.succeed([TestPaths.repository + "/vm-images/build", "x86_64"], timeout: 600)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            release = try String(contentsOfFile: kernel + "/release", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            scratch = try TestPaths.makeScratch("vm")
+            // The kernel unpacks concatenated archives: the agent's, then busybox and its links.
+            let extra = scratch + "/busybox"
+            try FileManager.default.createDirectory(atPath: extra + "/bin", withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: extra + "/bin/busybox")
+            for tool in ["sh", "cat", "echo", "stty", "sleep", "uname"] {
+                try FileManager.default.createSymbolicLink(atPath: extra + "/bin/" + tool, withDestinationPath: "busybox")
+            }
+            try Command.succeed(["sh", "-c", "cd \(extra) && find . | cpio -o -H newc --quiet | gzip -n > ../extra.cpio.gz && "
+                                    + "cat \(images)/initramfs.cpio.gz ../extra.cpio.gz > ../initramfs.cpio.gz"])
+            let socket = scratch + "/agent.sock"
+            qemu = Process()
+            qemu.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-system-x86_64")
+            qemu.arguments = [
+                "-M", "q35", "-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-nodefaults", "-no-reboot",
+                "-kernel", kernel + "/kernel", "-initrd", scratch + "/initramfs.cpio.gz",
+                "-append", "console=ttyS0 quiet panic=-1",
+                "-serial", "file:\(scratch)/console.log",
+                "-chardev", "socket,id=agent,path=\(socket),server=on,wait=off",
+                "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=agent,name=berth.agent",
+            ]
+            qemu.standardOutput = FileHandle.nullDevice
+            qemu.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try qemu.run()
+            channel = try AgentChannel(socketPath: socket, timeout: 30)
+        }
+
+        deinit {
+            if qemu.isRunning { kill(qemu.processIdentifier, SIGKILL) }
+            qemu.waitUntilExit()
+            TestPaths.removeScratch(scratch)
+        }
+
+        var console: String { (try? String(contentsOfFile: scratch + "/console.log", encoding: .utf8)) ?? "" }
+
+        func send(_ kind: Character, _ process: UInt32, _ payload: [UInt8] = []) throws {
+            try channel.send(AgentFrame(kind: kind.asciiValue!, process: process, payload: payload))
+        }
+
+        /// Frames until the process's exit or failure: output by stream, and how it ended.
+        func collect(_ process: UInt32, timeout: TimeInterval = 60) throws -> (stdout: String, stderr: String, end: String) {
+            var stdout = [UInt8](), stderr = [UInt8]()
+            let deadline = Date().addingTimeInterval(timeout)
+            while let frame = try channel.receive(timeout: deadline.timeIntervalSinceNow) {
+                guard frame.process == process else { continue }
+                switch Character(UnicodeScalar(frame.kind)) {
+                case "o": stdout += frame.payload
+                case "e": stderr += frame.payload
+                case "x": return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self),
+                                  "exit " + String(decoding: frame.payload, as: UTF8.self))
+                case "f": return ("", "", "failed " + String(decoding: frame.payload, as: UTF8.self))
+                default: continue
+                }
+            }
+            return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self), "timed out")
+        }
+    }
+
+    static func run(_ arguments: [String], tty: Bool = false) -> [UInt8] {
+        AgentTokens.encode(arguments.map { (Array("arg".utf8), Array($0.utf8)) }
+            + [(Array("env".utf8), Array("PATH=/bin".utf8)), (Array("tty".utf8), Array((tty ? "1" : "0").utf8)),
+               (Array("rows".utf8), Array("30".utf8)), (Array("columns".utf8), Array("100".utf8))])
+    }
+
+    @Test func agentBootsAndRunsCommands() throws {
+        let vm = try BootedVM()
+        let hello = try vm.channel.receive(timeout: 60)
+        #expect(hello?.kind == UInt8(ascii: "h"), "no hello; console:\n\(vm.console)")
+        let tokens = AgentTokens(hello?.payload ?? [])
+        #expect(tokens.value("version") == Array("1".utf8))
+        #expect(tokens.value("arch") == Array("x86_64".utf8))
+        #expect(tokens.value("release") == Array(vm.release.utf8), "the guest runs the minimal kernel, not the host's")
+
+        try vm.send("r", 1, Self.run(["uname", "-r"]))
+        let uname = try vm.collect(1)
+        #expect(uname.stdout == vm.release + "\n" && uname.end == "exit 0", "\(uname)")
+
+        try vm.send("r", 2, Self.run(["sh", "-c", "echo out; echo err >&2; exit 3"]))
+        let split = try vm.collect(2)
+        #expect(split.stdout == "out\n" && split.stderr == "err\n" && split.end == "exit 3", "\(split)")
+
+        try vm.send("r", 3, Self.run(["no-such-command"]))
+        let missing = try vm.collect(3)
+        #expect(missing.end.hasPrefix("failed 127 ") && missing.end.contains("executable file not found"), "\(missing)")
+
+        try vm.send("r", 4, Self.run(["cat"]))
+        try vm.send("i", 4, Array("through stdin\n".utf8))
+        try vm.send("c", 4)
+        let piped = try vm.collect(4)
+        #expect(piped.stdout == "through stdin\n" && piped.end == "exit 0", "\(piped)")
+
+        try vm.send("r", 5, Self.run(["stty", "size"], tty: true))
+        let sized = try vm.collect(5)
+        #expect(sized.stdout.contains("30 100") && sized.end == "exit 0", "\(sized)")
+
+        try vm.send("r", 6, Self.run(["sleep", "60"]))
+        _ = try vm.channel.receive(timeout: 30)
+        try vm.send("k", 6, Array("15".utf8))
+        let killed = try vm.collect(6)
+        #expect(killed.end == "exit 143", "a signal reaches the process: \(killed)")
+
+        // Shutdown powers the VM off: QEMU exits by itself.
+        try vm.send("q", 0)
+        let deadline = Date().addingTimeInterval(30)
+        while vm.qemu.isRunning, Date() < deadline { usleep(50_000) }
+        #expect(!vm.qemu.isRunning, "the VM did not power off; console:\n\(vm.console)")
+    }
+}

@@ -1,0 +1,221 @@
+/// berth's guest agent: PID 1 of a utility VM. It mounts what the kernel does not, finds its
+/// virtio-serial port, says hello, then runs what the host asks and streams the results
+/// (vm-images/PROTOCOL.md). Single-threaded: one poll loop over the port, SIGCHLD and each
+/// process's descriptors.
+@main
+struct Agent {
+    static func main() {
+        mountBasics()
+        guard let port = openPort() else {
+            log(Bytes.of("berth-agent: no virtio port named berth.agent; powering off"))
+            powerOff()
+        }
+        var session = Session(port: port)
+        session.send(AgentFrame(kind: UInt8(ascii: "h"), process: 0, payload: hello()))
+        session.run()
+    }
+
+    /// devtmpfs, proc, sysfs and a devpts for ttys: the initramfs has only empty directories.
+    static func mountBasics() {
+        _ = mkdir("/dev", 0o755)
+        _ = mount("devtmpfs", "/dev", "devtmpfs", 0, nil)
+        _ = mkdir("/proc", 0o555)
+        _ = mount("proc", "/proc", "proc", 0, nil)
+        _ = mkdir("/sys", 0o555)
+        _ = mount("sysfs", "/sys", "sysfs", 0, nil)
+        _ = mkdir("/dev/pts", 0o755)
+        _ = mount("devpts", "/dev/pts", "devpts", 0, "newinstance,ptmxmode=0666")
+        _ = unlink("/dev/ptmx")
+        _ = symlink("pts/ptmx", "/dev/ptmx")
+        _ = mkdir("/tmp", 0o1777)
+        _ = mount("tmpfs", "/tmp", "tmpfs", 0, nil)
+        // Our own messages go to the serial console, which berthd keeps for diagnostics.
+        let console = agent_open("/dev/console", O_RDWR)
+        if console >= 0 {
+            for fd in Int32(0)...2 { _ = dup2(console, fd) }
+            if console > 2 { close(console) }
+        }
+    }
+
+    /// The port whose name is berth.agent; virtio devices may still be probing, so look a while.
+    static func openPort() -> Int32? {
+        for _ in 0..<200 {
+            if let directory = opendir("/sys/class/virtio-ports") {
+                defer { closedir(directory) }
+                while let entry = readdir(directory) {
+                    let device = Bytes.from(agent_dirent_name(entry))
+                    guard device.first != UInt8(ascii: ".") else { continue }
+                    let nameFile = Bytes.of("/sys/class/virtio-ports/") + device + Bytes.of("/name")
+                    let fd = Bytes.withCString(nameFile) { agent_open($0, O_RDONLY) }
+                    guard fd >= 0 else { continue }
+                    var name = [UInt8](repeating: 0, count: 64)
+                    let count = name.withUnsafeMutableBufferPointer { read(fd, $0.baseAddress, $0.count) }
+                    close(fd)
+                    guard count > 0, Array(name[0..<count]).split(separator: UInt8(ascii: "\n")).first.map(Array.init) == Bytes.of("berth.agent") else {
+                        continue
+                    }
+                    let port = Bytes.withCString(Bytes.of("/dev/") + device) { agent_open($0, O_RDWR) }
+                    if port >= 0 { return port }
+                }
+            }
+            _ = usleep(10_000)
+        }
+        return nil
+    }
+
+    static func hello() -> [UInt8] {
+        var names = utsname()
+        _ = uname(&names)
+        let machine = withUnsafeBytes(of: &names.machine) { Array($0.prefix { $0 != 0 }) }
+        let release = withUnsafeBytes(of: &names.release) { Array($0.prefix { $0 != 0 }) }
+        return AgentTokens.encode([(Bytes.of("version"), Bytes.of("1")), (Bytes.of("arch"), machine), (Bytes.of("release"), release)])
+    }
+
+    static func log(_ message: [UInt8]) {
+        Bytes.writeAll(2, message + [UInt8(ascii: "\n")])
+    }
+
+    static func powerOff() -> Never {
+        sync()
+        _ = agent_power_off()
+        while true { _ = pause() }
+    }
+}
+
+/// The conversation with the host and the processes it started.
+struct Session {
+    let port: Int32
+    let childSignals: Int32
+    var reader = AgentFrameReader()
+    var processes: [GuestProcess] = []
+
+    init(port: Int32) {
+        self.port = port
+        childSignals = agent_child_signals()
+    }
+
+    func send(_ frame: AgentFrame) {
+        Bytes.writeAll(port, frame.encoded())
+    }
+
+    mutating func run() {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            var watched = [pollfd(fd: port, events: Int16(POLLIN), revents: 0), pollfd(fd: childSignals, events: Int16(POLLIN), revents: 0)]
+            for process in processes {
+                for output in process.outputs { watched.append(pollfd(fd: output.fd, events: Int16(POLLIN), revents: 0)) }
+                if process.input >= 0, !process.pendingInput.isEmpty {
+                    watched.append(pollfd(fd: process.input, events: Int16(POLLOUT), revents: 0))
+                }
+            }
+            let ready = watched.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 1000) }
+            if ready < 0 { continue }
+            // With no host connected the port reports a hangup at once; do not spin on it.
+            if watched[0].revents & Int16(POLLHUP) != 0, watched[0].revents & Int16(POLLIN) == 0 { _ = usleep(20_000) }
+            if watched[0].revents & Int16(POLLIN) != 0 {
+                let count = buffer.withUnsafeMutableBufferPointer { read(port, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    buffer.withUnsafeBufferPointer { reader.append(UnsafeBufferPointer(rebasing: $0[0..<count])) }
+                    while let frame = reader.next() { handle(frame) }
+                }
+            }
+            if watched[1].revents & Int16(POLLIN) != 0 { reapChildren() }
+            for entry in watched.dropFirst(2) where entry.revents != 0 {
+                if entry.events == Int16(POLLOUT) { flushInput(fd: entry.fd) } else { forwardOutput(fd: entry.fd, buffer: &buffer) }
+            }
+            finishProcesses()
+        }
+    }
+
+    mutating func handle(_ frame: AgentFrame) {
+        switch frame.kind {
+        case UInt8(ascii: "r"):
+            switch GuestProcess.launch(number: frame.process, AgentTokens(frame.payload)) {
+            case .started(let process):
+                processes.append(process)
+                send(AgentFrame(kind: UInt8(ascii: "s"), process: frame.process, payload: Bytes.decimal(Int(process.pid))))
+            case .failed(let code, let message):
+                send(AgentFrame(kind: UInt8(ascii: "f"), process: frame.process, payload: Bytes.decimal(code) + [UInt8(ascii: " ")] + message))
+            }
+        case UInt8(ascii: "i"):
+            if let process = process(frame.process), process.input >= 0 {
+                process.pendingInput.append(contentsOf: frame.payload)
+                flushInput(fd: process.input)
+            }
+        case UInt8(ascii: "c"):
+            if let process = process(frame.process) {
+                process.inputClosing = true
+                flushInput(fd: process.input)
+            }
+        case UInt8(ascii: "k"):
+            if let process = process(frame.process), let signal = Bytes.parseDecimal(frame.payload) { _ = kill(process.pid, Int32(signal)) }
+        case UInt8(ascii: "z"):
+            let tokens = AgentTokens(frame.payload)
+            if let process = process(frame.process), process.terminal >= 0,
+               let rows = Bytes.parseDecimal(tokens.value("rows") ?? []), let columns = Bytes.parseDecimal(tokens.value("columns") ?? []) {
+                _ = agent_set_window(process.terminal, UInt16(truncatingIfNeeded: rows), UInt16(truncatingIfNeeded: columns))
+            }
+        case UInt8(ascii: "q"):
+            _ = kill(-1, SIGKILL)
+            Agent.powerOff()
+        default:
+            send(AgentFrame(kind: UInt8(ascii: "f"), process: frame.process, payload: Bytes.of("125 unknown message kind")))
+        }
+    }
+
+    func process(_ number: UInt32) -> GuestProcess? {
+        processes.first { $0.number == number }
+    }
+
+    /// Writes what the host sent as far as the pipe takes it; closes the input once asked and drained.
+    func flushInput(fd: Int32) {
+        guard let process = processes.first(where: { $0.input == fd }) else { return }
+        while !process.pendingInput.isEmpty {
+            let written = process.pendingInput.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
+            if written < 0 && agent_errno() == EINTR { continue }
+            if written <= 0 { break }
+            process.pendingInput.removeFirst(written)
+        }
+        // A terminal's master is also its output: only a pipe is closed at end of input.
+        if process.inputClosing, process.pendingInput.isEmpty, process.terminal < 0 {
+            close(process.input)
+            process.input = -1
+        }
+    }
+
+    func forwardOutput(fd: Int32, buffer: inout [UInt8]) {
+        guard let process = processes.first(where: { process in process.outputs.contains { $0.fd == fd } }),
+              let output = process.outputs.first(where: { $0.fd == fd }) else { return }
+        let count = buffer.withUnsafeMutableBufferPointer { read(fd, $0.baseAddress, $0.count) }
+        if count > 0 {
+            send(AgentFrame(kind: output.kind, process: process.number, payload: Array(buffer[0..<count])))
+            return
+        }
+        if count < 0 && (agent_errno() == EAGAIN || agent_errno() == EINTR) { return }
+        // End of output (a terminal reports EIO once its last user is gone).
+        process.outputs.removeAll { $0.fd == fd }
+        if fd == process.input { process.input = -1 }
+        close(fd)
+    }
+
+    /// PID 1 reaps every orphan; the host's processes keep their status until their output ends.
+    func reapChildren() {
+        var info = signalfd_siginfo()
+        while withUnsafeMutableBytes(of: &info, { read(childSignals, $0.baseAddress, $0.count) }) > 0 {}
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { break }
+            guard let process = processes.first(where: { $0.pid == pid }) else { continue }
+            process.exitStatus = agent_exited(status) != 0 ? Int(agent_exit_status(status)) : 128 + Int(agent_term_signal(status))
+        }
+    }
+
+    mutating func finishProcesses() {
+        for process in processes where process.finished {
+            if process.input >= 0 { close(process.input) }
+            send(AgentFrame(kind: UInt8(ascii: "x"), process: process.number, payload: Bytes.decimal(process.exitStatus ?? 0)))
+        }
+        processes.removeAll { $0.finished }
+    }
+}
