@@ -79,7 +79,7 @@ let package = Package(
         ),
 
         // Utility VMs: the guest agent's protocol (its frame codec is compiled into the agent too).
-        .target(name: "VMRuntime"),
+        .target(name: "VMRuntime", dependencies: ["CLibvirt"]),
 
         // What the host can run, as plain values: shared by the prober, the daemon and clients.
         .target(name: "HostModel", dependencies: ["OCI"]),

@@ -67,10 +67,12 @@ struct Berthd: AsyncParsableCommand {
         guard geteuid() == 0 else {
             throw ValidationError("berthd must run as root (namespaces, mounts, cgroups and VMs need it)")
         }
-        for directory in [root, execRoot, cacheDir, (socket as NSString).deletingLastPathComponent] {
+        for directory in [root, execRoot, (socket as NSString).deletingLastPathComponent] {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
+        // Guest kernels and agents are cached here, and QEMU reads them as libvirt-qemu.
+        try FileManager.default.createDirectory(atPath: cacheDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let lock = try RootLock(root: root)
         defer { lock.release() }
         if SocketCheck.isListening(socket) {

@@ -6,20 +6,17 @@ import VMRuntime
 /// under QEMU with TCG and speak the agent protocol over a virtio-serial port. The test's initramfs
 /// adds busybox to the agent's, so there are commands to run.
 @Suite(.serialized) struct GuestAgentTests {
-    /// A booted VM; killed by pid and its files removed however the test ends.
-    final class BootedVM {
-        let scratch: String
-        let qemu: Process
-        let channel: AgentChannel
+    /// The guest kernel and an initramfs of the agent plus busybox, built (or found cached) once.
+    struct GuestFiles {
+        let kernel: String
+        let initramfs: String
         let release: String
 
-        init() throws {
+        static func prepare(in scratch: String) throws -> GuestFiles {
             let kernel = try Command.succeed([TestPaths.repository + "/guest-kernel/build", "x86_64"], timeout: 1500)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let images = try Command.succeed([TestPaths.repository + "/vm-images/build", "x86_64"], timeout: 600)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            release = try String(contentsOfFile: kernel + "/release", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            scratch = try TestPaths.makeScratch("vm")
             // The kernel unpacks concatenated archives: the agent's, then busybox and its links.
             let extra = scratch + "/busybox"
             try FileManager.default.createDirectory(atPath: extra + "/bin", withIntermediateDirectories: true)
@@ -29,27 +26,80 @@ import VMRuntime
             }
             try Command.succeed(["sh", "-c", "cd \(extra) && find . | cpio -o -H newc --quiet | gzip -n > ../extra.cpio.gz && "
                                     + "cat \(images)/initramfs.cpio.gz ../extra.cpio.gz > ../initramfs.cpio.gz"])
+            let release = try String(contentsOfFile: kernel + "/release", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            return GuestFiles(kernel: kernel + "/kernel", initramfs: scratch + "/initramfs.cpio.gz", release: release)
+        }
+    }
+
+    /// A booted VM, by QEMU directly or as a libvirt domain; ended and its files removed however
+    /// the test ends.
+    final class BootedVM {
+        let scratch: String
+        let files: GuestFiles
+        let qemu: Process?
+        let domain: (hypervisor: LibvirtHypervisor, name: String)?
+        let channel: AgentChannel
+        var release: String { files.release }
+
+        init(libvirt: Bool = false) throws {
+            scratch = try TestPaths.makeScratch("vm")
+            files = try GuestFiles.prepare(in: scratch)
             let socket = scratch + "/agent.sock"
-            qemu = Process()
-            qemu.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-system-x86_64")
-            qemu.arguments = [
-                "-M", "q35", "-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-nodefaults", "-no-reboot",
-                "-kernel", kernel + "/kernel", "-initrd", scratch + "/initramfs.cpio.gz",
-                "-append", "console=ttyS0 quiet panic=-1",
-                "-serial", "file:\(scratch)/console.log",
-                "-chardev", "socket,id=agent,path=\(socket),server=on,wait=off",
-                "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=agent,name=berth.agent",
-            ]
-            qemu.standardOutput = FileHandle.nullDevice
-            qemu.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            try qemu.run()
+            if libvirt {
+                let hypervisor = try LibvirtHypervisor(uri: "qemu:///system")
+                let definition = UtilityVMDefinition(name: "berth-test-\(UUID().uuidString.prefix(8).lowercased())",
+                                                     kernel: files.kernel, initramfs: files.initramfs,
+                                                     consoleLog: scratch + "/console.log", agentSocket: socket)
+                try hypervisor.create(definition)
+                domain = (hypervisor, definition.name)
+                qemu = nil
+            } else {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-system-x86_64")
+                process.arguments = [
+                    "-M", "q35", "-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-nodefaults", "-no-reboot",
+                    "-kernel", files.kernel, "-initrd", files.initramfs, "-append", "console=ttyS0 quiet panic=-1",
+                    "-serial", "file:\(scratch)/console.log",
+                    "-chardev", "socket,id=agent,path=\(socket),server=on,wait=off",
+                    "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=agent,name=berth.agent",
+                ]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                qemu = process
+                domain = nil
+            }
             channel = try AgentChannel(socketPath: socket, timeout: 30)
         }
 
         deinit {
-            if qemu.isRunning { kill(qemu.processIdentifier, SIGKILL) }
-            qemu.waitUntilExit()
+            if let qemu {
+                if qemu.isRunning { kill(qemu.processIdentifier, SIGKILL) }
+                qemu.waitUntilExit()
+            }
+            if let domain { try? domain.hypervisor.destroy(domain.name) }
             TestPaths.removeScratch(scratch)
+        }
+
+        var isRunning: Bool {
+            if let qemu { return qemu.isRunning }
+            if let domain { return domain.hypervisor.isRunning(domain.name) }
+            return false
+        }
+
+        func waitUntilGone(seconds: TimeInterval) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while isRunning, Date() < deadline { usleep(50_000) }
+            return !isRunning
+        }
+
+        func expectHello() throws {
+            let hello = try channel.receive(timeout: 60)
+            #expect(hello?.kind == UInt8(ascii: "h"), "no hello; console:\n\(console)")
+            let tokens = AgentTokens(hello?.payload ?? [])
+            #expect(tokens.value("version") == Array("1".utf8))
+            #expect(tokens.value("arch") == Array("x86_64".utf8))
+            #expect(tokens.value("release") == Array(release.utf8), "the guest runs the minimal kernel, not the host's")
         }
 
         var console: String { (try? String(contentsOfFile: scratch + "/console.log", encoding: .utf8)) ?? "" }
@@ -85,12 +135,7 @@ import VMRuntime
 
     @Test func agentBootsAndRunsCommands() throws {
         let vm = try BootedVM()
-        let hello = try vm.channel.receive(timeout: 60)
-        #expect(hello?.kind == UInt8(ascii: "h"), "no hello; console:\n\(vm.console)")
-        let tokens = AgentTokens(hello?.payload ?? [])
-        #expect(tokens.value("version") == Array("1".utf8))
-        #expect(tokens.value("arch") == Array("x86_64".utf8))
-        #expect(tokens.value("release") == Array(vm.release.utf8), "the guest runs the minimal kernel, not the host's")
+        try vm.expectHello()
 
         try vm.send("r", 1, Self.run(["uname", "-r"]))
         let uname = try vm.collect(1)
@@ -122,8 +167,30 @@ import VMRuntime
 
         // Shutdown powers the VM off: QEMU exits by itself.
         try vm.send("q", 0)
-        let deadline = Date().addingTimeInterval(30)
-        while vm.qemu.isRunning, Date() < deadline { usleep(50_000) }
-        #expect(!vm.qemu.isRunning, "the VM did not power off; console:\n\(vm.console)")
+        #expect(vm.waitUntilGone(seconds: 30), "the VM did not power off; console:\n\(vm.console)")
+    }
+
+    @Test func agentAnswersInATransientLibvirtDomain() throws {
+        let vm = try BootedVM(libvirt: true)
+        try vm.expectHello()
+        try vm.send("r", 1, Self.run(["uname", "-r"]))
+        let uname = try vm.collect(1)
+        #expect(uname.stdout == vm.release + "\n" && uname.end == "exit 0", "\(uname)")
+        // Powering off ends the transient domain: libvirt keeps nothing of it.
+        try vm.send("q", 0)
+        #expect(vm.waitUntilGone(seconds: 30), "the domain outlived its guest; console:\n\(vm.console)")
+        let remaining = vm.domain.map { $0.hypervisor.names() } ?? []
+        let name = vm.domain?.name ?? ""
+        #expect(!remaining.contains(name), "\(remaining)")
+    }
+
+    @Test func destroyingTheVMClosesTheAgentPort() throws {
+        let vm = try BootedVM(libvirt: true)
+        try vm.expectHello()
+        try vm.send("r", 1, Self.run(["sleep", "60"]))
+        #expect(try vm.channel.receive(timeout: 30)?.kind == UInt8(ascii: "s"))
+        try vm.domain?.hypervisor.destroy(vm.domain?.name ?? "")
+        #expect(throws: AgentChannelError.closed) { _ = try vm.channel.receive(timeout: 30) }
+        #expect(!vm.isRunning)
     }
 }

@@ -1,0 +1,70 @@
+import CLibvirt
+import Glibc
+
+/// Utility VMs as transient libvirt domains, through libvirt's C API. libvirt connections may be
+/// used from any thread.
+public final class LibvirtHypervisor: @unchecked Sendable {
+    private let connection: virConnectPtr
+
+    public init(uri: String) throws {
+        // libvirt prints every error to stderr unless given a handler; errors are thrown instead.
+        virSetErrorFunc(nil) { _, _ in }
+        guard let connection = virConnectOpen(uri) else {
+            throw LibvirtError.failed("connecting to libvirt at \(uri)", Self.lastError())
+        }
+        self.connection = connection
+    }
+
+    deinit { virConnectClose(connection) }
+
+    /// Boots the VM; it is gone again when the guest powers off, crashes, or `destroy` is called.
+    public func create(_ definition: UtilityVMDefinition) throws {
+        guard let domain = virDomainCreateXML(connection, definition.domainXML, 0) else {
+            throw LibvirtError.failed("starting VM \(definition.name)", Self.lastError())
+        }
+        virDomainFree(domain)
+    }
+
+    public func isRunning(_ name: String) -> Bool {
+        guard let domain = virDomainLookupByName(connection, name) else { return false }
+        defer { virDomainFree(domain) }
+        return virDomainIsActive(domain) == 1
+    }
+
+    /// Ends the VM at once (the domain is transient, so nothing of it remains); absent is fine.
+    public func destroy(_ name: String) throws {
+        guard let domain = virDomainLookupByName(connection, name) else { return }
+        defer { virDomainFree(domain) }
+        guard virDomainDestroy(domain) == 0 || !isRunning(name) else {
+            throw LibvirtError.failed("destroying VM \(name)", Self.lastError())
+        }
+    }
+
+    /// The names of the running domains.
+    public func names() -> [String] {
+        var domains: UnsafeMutablePointer<virDomainPtr?>?
+        let count = virConnectListAllDomains(connection, &domains, UInt32(VIR_CONNECT_LIST_DOMAINS_ACTIVE.rawValue))
+        guard count > 0, let domains else { return [] }
+        defer { free(domains) }
+        return (0..<Int(count)).compactMap { index in
+            guard let domain = domains[index] else { return nil }
+            defer { virDomainFree(domain) }
+            return virDomainGetName(domain).map { String(cString: $0) }
+        }
+    }
+
+    static func lastError() -> String {
+        guard let error = virGetLastError(), let message = error.pointee.message else { return "unknown error" }
+        return String(cString: message)
+    }
+}
+
+public enum LibvirtError: Error, CustomStringConvertible, Equatable {
+    case failed(String, String)
+
+    public var description: String {
+        switch self {
+        case .failed(let operation, let reason): return "\(operation): \(reason)"
+        }
+    }
+}

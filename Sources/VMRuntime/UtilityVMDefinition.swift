@@ -1,0 +1,75 @@
+/// What one utility VM is: a transient libvirt domain booting the guest kernel directly, with the
+/// agent's initramfs, a serial console captured to a file, and the agent's virtio-serial port.
+public struct UtilityVMDefinition: Sendable, Equatable {
+    public enum Accelerator: String, Sendable { case kvm, tcg }
+
+    public var name: String
+    public var architecture = "x86_64"
+    public var machine = "q35"
+    public var emulator = "/usr/bin/qemu-system-x86_64"
+    public var accelerator: Accelerator = .tcg
+    public var memoryMiB = 256
+    public var vcpus = 1
+    public var kernel: String
+    public var initramfs: String
+    public var kernelArguments = "console=ttyS0 quiet panic=-1"
+    /// Where the guest's serial console goes, for diagnostics when it fails.
+    public var consoleLog: String
+    /// The unix socket QEMU binds for the agent's port.
+    public var agentSocket: String
+
+    public init(name: String, kernel: String, initramfs: String, consoleLog: String, agentSocket: String) {
+        self.name = name
+        self.kernel = kernel
+        self.initramfs = initramfs
+        self.consoleLog = consoleLog
+        self.agentSocket = agentSocket
+    }
+
+    /// libvirt's domain XML. Every way the guest ends (power off, reboot, crash) ends the domain:
+    /// a utility VM is never restarted in place.
+    public var domainXML: String {
+        """
+        <domain type='\(accelerator == .kvm ? "kvm" : "qemu")'>
+          <name>\(Self.escaped(name))</name>
+          <memory unit='MiB'>\(memoryMiB)</memory>
+          <vcpu>\(vcpus)</vcpu>
+          <os>
+            <type arch='\(Self.escaped(architecture))' machine='\(Self.escaped(machine))'>hvm</type>
+            <kernel>\(Self.escaped(kernel))</kernel>
+            <initrd>\(Self.escaped(initramfs))</initrd>
+            <cmdline>\(Self.escaped(kernelArguments))</cmdline>
+          </os>
+          <features><acpi/></features>
+          <on_poweroff>destroy</on_poweroff>
+          <on_reboot>destroy</on_reboot>
+          <on_crash>destroy</on_crash>
+          <devices>
+            <emulator>\(Self.escaped(emulator))</emulator>
+            <controller type='usb' model='none'/>
+            <serial type='file'><source path='\(Self.escaped(consoleLog))'/><target port='0'/></serial>
+            <channel type='unix'>
+              <source mode='bind' path='\(Self.escaped(agentSocket))'/>
+              <target type='virtio' name='berth.agent'/>
+            </channel>
+            <memballoon model='none'/>
+          </devices>
+        </domain>
+        """
+    }
+
+    static func escaped(_ text: String) -> String {
+        var result = ""
+        for character in text {
+            switch character {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "'": result += "&apos;"
+            case "\"": result += "&quot;"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+}

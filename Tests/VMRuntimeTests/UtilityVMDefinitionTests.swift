@@ -1,0 +1,30 @@
+import Testing
+@testable import VMRuntime
+
+struct UtilityVMDefinitionTests {
+    func definition() -> UtilityVMDefinition {
+        UtilityVMDefinition(name: "berth-abc", kernel: "/k/kernel", initramfs: "/k/init & more.cpio.gz",
+                            consoleLog: "/run/c'1/console.log", agentSocket: "/run/c1/agent.sock")
+    }
+
+    @Test func bootsTheKernelDirectlyWithTheAgentPort() {
+        let xml = definition().domainXML
+        #expect(xml.contains("<domain type='qemu'>"))
+        #expect(xml.contains("<kernel>/k/kernel</kernel>"))
+        #expect(xml.contains("<target type='virtio' name='berth.agent'/>"))
+        #expect(xml.contains("<source mode='bind' path='/run/c1/agent.sock'/>"))
+        for event in ["on_poweroff", "on_reboot", "on_crash"] { #expect(xml.contains("<\(event)>destroy</\(event)>")) }
+    }
+
+    @Test func escapesWhatXMLReserves() {
+        let xml = definition().domainXML
+        #expect(xml.contains("<initrd>/k/init &amp; more.cpio.gz</initrd>"))
+        #expect(xml.contains("path='/run/c&apos;1/console.log'"))
+    }
+
+    @Test func usesKVMOnlyWhenAsked() {
+        var kvm = definition()
+        kvm.accelerator = .kvm
+        #expect(kvm.domainXML.contains("<domain type='kvm'>"))
+    }
+}
