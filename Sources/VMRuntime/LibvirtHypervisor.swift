@@ -19,6 +19,9 @@ public final class LibvirtHypervisor: @unchecked Sendable {
 
     /// Boots the VM; it is gone again when the guest powers off, crashes, or `destroy` is called.
     public func create(_ definition: UtilityVMDefinition) throws {
+        guard definition.disks.count <= 26 else {
+            throw LibvirtError.failed("starting VM \(definition.name)", "\(definition.disks.count) disks; virtio names stop at vdz")
+        }
         guard let domain = virDomainCreateXML(connection, definition.domainXML, 0) else {
             throw LibvirtError.failed("starting VM \(definition.name)", Self.lastError())
         }

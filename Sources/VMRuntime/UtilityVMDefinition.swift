@@ -17,6 +17,18 @@ public struct UtilityVMDefinition: Sendable, Equatable {
     public var consoleLog: String
     /// The unix socket QEMU binds for the agent's port.
     public var agentSocket: String
+    /// Raw disk images in the order the guest sees them: /dev/vda, /dev/vdb, …
+    public var disks: [Disk] = []
+
+    public struct Disk: Sendable, Equatable {
+        public var path: String
+        public var readOnly: Bool
+
+        public init(path: String, readOnly: Bool) {
+            self.path = path
+            self.readOnly = readOnly
+        }
+    }
 
     public init(name: String, kernel: String, initramfs: String, consoleLog: String, agentSocket: String) {
         self.name = name
@@ -47,6 +59,7 @@ public struct UtilityVMDefinition: Sendable, Equatable {
           <devices>
             <emulator>\(Self.escaped(emulator))</emulator>
             <controller type='usb' model='none'/>
+        \(diskXML)
             <serial type='file'><source path='\(Self.escaped(consoleLog))'/><target port='0'/></serial>
             <channel type='unix'>
               <source mode='bind' path='\(Self.escaped(agentSocket))'/>
@@ -56,6 +69,16 @@ public struct UtilityVMDefinition: Sendable, Equatable {
           </devices>
         </domain>
         """
+    }
+
+    /// Each disk on virtio-blk, named vda, vdb, … in order (so the guest's names match).
+    var diskXML: String {
+        disks.enumerated().map { index, disk in
+            let name = "vd" + String(UnicodeScalar(UInt8(ascii: "a") + UInt8(index)))
+            return "    <disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                + "<source file='\(Self.escaped(disk.path))'/><target dev='\(name)' bus='virtio'/>"
+                + (disk.readOnly ? "<readonly/>" : "") + "</disk>"
+        }.joined(separator: "\n")
     }
 
     static func escaped(_ text: String) -> String {

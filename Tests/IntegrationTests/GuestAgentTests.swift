@@ -41,15 +41,16 @@ import VMRuntime
         let channel: AgentChannel
         var release: String { files.release }
 
-        init(libvirt: Bool = false) throws {
-            scratch = try TestPaths.makeScratch("vm")
+        init(libvirt: Bool = false, disks: [UtilityVMDefinition.Disk] = [], scratch existing: String? = nil) throws {
+            scratch = try existing ?? TestPaths.makeScratch("vm")
             files = try GuestFiles.prepare(in: scratch)
             let socket = scratch + "/agent.sock"
             if libvirt {
                 let hypervisor = try LibvirtHypervisor(uri: "qemu:///system")
-                let definition = UtilityVMDefinition(name: "berth-test-\(UUID().uuidString.prefix(8).lowercased())",
+                var definition = UtilityVMDefinition(name: "berth-test-\(UUID().uuidString.prefix(8).lowercased())",
                                                      kernel: files.kernel, initramfs: files.initramfs,
                                                      consoleLog: scratch + "/console.log", agentSocket: socket)
+                definition.disks = disks
                 try hypervisor.create(definition)
                 domain = (hypervisor, definition.name)
                 qemu = nil
@@ -127,10 +128,49 @@ import VMRuntime
         }
     }
 
-    static func run(_ arguments: [String], tty: Bool = false) -> [UInt8] {
+    static func run(_ arguments: [String], tty: Bool = false, root: String? = nil) -> [UInt8] {
         AgentTokens.encode(arguments.map { (Array("arg".utf8), Array($0.utf8)) }
             + [(Array("env".utf8), Array("PATH=/bin".utf8)), (Array("tty".utf8), Array((tty ? "1" : "0").utf8)),
-               (Array("rows".utf8), Array("30".utf8)), (Array("columns".utf8), Array("100".utf8))])
+               (Array("rows".utf8), Array("30".utf8)), (Array("columns".utf8), Array("100".utf8))]
+            + (root.map { [(Array("root".utf8), Array($0.utf8))] } ?? []))
+    }
+
+    static func mount(_ source: String, on target: String, type: String, options: String = "", readOnly: Bool = false) -> [UInt8] {
+        AgentTokens.encode([("source", source), ("target", target), ("fstype", type), ("options", options),
+                            ("readonly", readOnly ? "1" : "0")].map { (Array($0.0.utf8), Array($0.1.utf8)) })
+    }
+
+    @Test func containerRootIsAssembledFromLayerDisks() throws {
+        let built = try TestImageTests.build(into: nil)
+        let scratch = try TestPaths.makeScratch("vm-root")
+        try Command.succeed(["umoci", "unpack", "--image", built.layout + ":amd64", scratch + "/bundle"])
+        let layer = try GuestDisks(directory: scratch + "/layers").layerDisk(snapshot: scratch + "/bundle/rootfs", chainID: "sha256:busybox")
+        #expect(try GuestDisks(directory: scratch + "/layers").layerDisk(snapshot: "/nonexistent", chainID: "sha256:busybox") == layer,
+                "a layer's disk is made once")
+        let writable = scratch + "/writable.ext4"
+        try GuestDisks.makeWritableDisk(at: writable, sizeMiB: 64)
+        let vm = try BootedVM(libvirt: true, disks: [.init(path: layer, readOnly: true), .init(path: writable, readOnly: false)],
+                              scratch: scratch)
+        try vm.expectHello()
+        let mounts = [Self.mount("/dev/vda", on: "/layers/0", type: "ext4", readOnly: true),
+                      Self.mount("/dev/vdb", on: "/writable", type: "ext4"),
+                      Self.mount("overlay", on: "/rootfs", type: "overlay",
+                                 options: "lowerdir=/layers/0,upperdir=/writable/upper,workdir=/writable/work")]
+        for (index, mount) in mounts.enumerated() {
+            try vm.send("m", UInt32(index + 1), mount)
+            let answer = try vm.collect(UInt32(index + 1))
+            #expect(answer.end == "exit 0", "mount \(index): \(answer); console:\n\(vm.console)")
+        }
+        try vm.send("r", 9, Self.run(["sh", "-c", "uname -m; ls /bin/busybox; echo persisted > /made; sync"], root: "/rootfs"))
+        let inside = try vm.collect(9)
+        #expect(inside.stdout == "x86_64\n/bin/busybox\n" && inside.end == "exit 0", "\(inside)")
+        try vm.send("m", 10, Self.mount("/dev/vda", on: "/layers/again", type: "ext4"))
+        #expect(try vm.collect(10).end.hasPrefix("failed 125 mounting /dev/vda"), "a read-only disk cannot be mounted writable")
+        try vm.send("q", 0)
+        #expect(vm.waitUntilGone(seconds: 30))
+        // What the container wrote is on its own disk, in the overlay's upper directory.
+        let made = try Command.run(["debugfs", "-R", "cat /upper/made", writable])
+        #expect(made.stdout == "persisted\n", "\(made)")
     }
 
     @Test func agentBootsAndRunsCommands() throws {

@@ -137,6 +137,10 @@ struct Session {
             case .failed(let code, let message):
                 send(AgentFrame(kind: UInt8(ascii: "f"), process: frame.process, payload: Bytes.decimal(code) + [UInt8(ascii: " ")] + message))
             }
+        case UInt8(ascii: "m"):
+            let failure = Self.performMount(AgentTokens(frame.payload))
+            send(AgentFrame(kind: UInt8(ascii: failure == nil ? "x" : "f"), process: frame.process,
+                            payload: failure.map { Bytes.of("125 ") + $0 } ?? Bytes.decimal(0)))
         case UInt8(ascii: "i"):
             if let process = process(frame.process), process.input >= 0 {
                 process.pendingInput.append(contentsOf: frame.payload)
@@ -161,6 +165,31 @@ struct Session {
         default:
             send(AgentFrame(kind: UInt8(ascii: "f"), process: frame.process, payload: Bytes.of("125 unknown message kind")))
         }
+    }
+
+    /// Mounts what a `mount` request names, making the target first; the reason when it fails.
+    static func performMount(_ request: AgentTokens) -> [UInt8]? {
+        guard let source = request.value("source"), let target = request.value("target"), let fstype = request.value("fstype") else {
+            return Bytes.of("mount needs source, target and fstype")
+        }
+        var partial: [UInt8] = []
+        for component in target.split(separator: UInt8(ascii: "/")) {
+            partial += [UInt8(ascii: "/")] + component
+            _ = Bytes.withCString(partial) { mkdir($0, 0o755) }
+        }
+        let flags: UInt = request.value("readonly") == Bytes.of("1") ? UInt(MS_RDONLY) : 0
+        let data = request.value("options") ?? []
+        let mounted = Bytes.withCString(source) { sourcePath in
+            Bytes.withCString(target) { targetPath in
+                Bytes.withCString(fstype) { type in
+                    Bytes.withCString(data) { options in mount(sourcePath, targetPath, type, flags, data.isEmpty ? nil : options) }
+                }
+            }
+        }
+        guard mounted == 0 else {
+            return Bytes.of("mounting ") + source + Bytes.of(" on ") + target + Bytes.of(": ") + Bytes.from(strerror(agent_errno()))
+        }
+        return nil
     }
 
     func process(_ number: UInt32) -> GuestProcess? {
