@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "HostProbe",
             dependencies: [
-                "OCI", "HostModel", "CLibvirt", "SystemSupport",
+                "OCI", "HostModel", "CLibvirt", "SystemSupport", "VMRuntime",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

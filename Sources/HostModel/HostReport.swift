@@ -26,7 +26,7 @@ public struct HostReport: Codable, Sendable, Equatable {
         hostPlatform: Platform, cpus: Int, memoryBytes: Int64, cgroups: CgroupReport,
         overlayfs: FeatureCheck, seccomp: FeatureCheck, userNamespaces: FeatureCheck,
         binfmt: BinfmtReport, systemEmulators: [SystemEmulator], libvirt: LibvirtReport,
-        accelerator: AcceleratorReport
+        accelerator: AcceleratorReport, guestKernels: [String: String] = [:]
     ) {
         self.operatingSystem = operatingSystem
         self.osVersion = osVersion
@@ -44,7 +44,7 @@ public struct HostReport: Codable, Sendable, Equatable {
         self.libvirt = libvirt
         self.accelerator = accelerator
         self.platforms = PlatformSupport.derive(
-            host: hostPlatform, emulators: systemEmulators, binfmt: binfmt, accelerator: accelerator)
+            host: hostPlatform, emulators: systemEmulators, binfmt: binfmt, accelerator: accelerator, guestKernels: guestKernels)
     }
 }
 

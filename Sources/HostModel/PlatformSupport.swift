@@ -17,24 +17,30 @@ public struct PlatformSupport: Codable, Sendable, Equatable {
     public var via: String
     /// For system VMs, the accelerator they run with.
     public var accelerator: AcceleratorReport.Kind?
+    /// For system VMs, the guest kernel they boot; nil when none is there yet.
+    public var guestKernel: String?
 
-    public init(platform: Platform, mode: Mode, via: String, accelerator: AcceleratorReport.Kind? = nil) {
+    public init(platform: Platform, mode: Mode, via: String, accelerator: AcceleratorReport.Kind? = nil, guestKernel: String? = nil) {
         self.platform = platform
         self.mode = mode
         self.via = via
         self.accelerator = accelerator
+        self.guestKernel = guestKernel
     }
 
-    /// Lists, host platform first, every platform and mode the probed host offers.
+    /// Lists, host platform first, every platform and mode the probed host offers. `guestKernels`
+    /// describes the kernel a VM of each architecture (OCI name) boots.
     public static func derive(
-        host: Platform, emulators: [SystemEmulator], binfmt: BinfmtReport, accelerator: AcceleratorReport
+        host: Platform, emulators: [SystemEmulator], binfmt: BinfmtReport, accelerator: AcceleratorReport,
+        guestKernels: [String: String] = [:]
     ) -> [PlatformSupport] {
         var rows = [PlatformSupport(platform: host, mode: .native, via: "host kernel")]
         for emulator in emulators {
             for platform in emulator.platforms {
                 let sameArch = platform.architecture == host.architecture
                 let kind: AcceleratorReport.Kind = sameArch && accelerator.kind == .kvm ? .kvm : .tcg
-                rows.append(PlatformSupport(platform: platform, mode: .systemVM, via: emulator.binary, accelerator: kind))
+                rows.append(PlatformSupport(platform: platform, mode: .systemVM, via: emulator.binary, accelerator: kind,
+                                            guestKernel: guestKernels[platform.architecture]))
             }
         }
         for handler in binfmt.handlers where handler.enabled {

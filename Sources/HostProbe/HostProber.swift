@@ -2,6 +2,7 @@ import Foundation
 import HostModel
 import Logging
 import OCI
+import VMRuntime
 
 /// Probes the host once: what it is, and every platform it can run and how.
 public struct HostProber: Sendable {
@@ -57,7 +58,20 @@ public struct HostProber: Sendable {
             binfmt: BinfmtScanner.scan(),
             systemEmulators: emulators,
             libvirt: LibvirtCheck.check(uri: configuration.libvirtURI),
-            accelerator: accelerator)
+            accelerator: accelerator, guestKernels: guestKernels(for: emulators))
+    }
+
+    /// What a VM of each emulated architecture would boot, by OCI architecture name.
+    func guestKernels(for emulators: [SystemEmulator]) -> [String: String] {
+        guard let cache = configuration.cacheDirectory else { return [:] }
+        var kernels: [String: String] = [:]
+        for platform in emulators.flatMap(\.platforms) {
+            let architecture = GuestKernel.architecture(forPlatform: platform.architecture)
+            if let kernel = GuestKernel.select(architecture: architecture, cacheDirectory: cache) {
+                kernels[platform.architecture] = kernel.summary
+            }
+        }
+        return kernels
     }
 
     static func uname() -> (release: String, machine: String) {

@@ -60,9 +60,10 @@ enum InfoTable {
             "Platforms:",
         ]
         lines += table(
-            header: ["PLATFORM", "HOW", "VIA", "ACCELERATOR"],
+            header: ["PLATFORM", "HOW", "VIA", "ACCELERATOR", "GUEST KERNEL"],
             rows: host.platforms.map { row in
-                [row.platform.description, describe(row.mode), row.via, row.accelerator?.rawValue ?? "-"]
+                [row.platform.description, describe(row.mode), row.via, row.accelerator?.rawValue ?? "-",
+                 row.mode == .systemVM ? row.guestKernel ?? "none yet" : "-"]
             }
         ).map { " " + $0 }
         if !info.Warnings.isEmpty {

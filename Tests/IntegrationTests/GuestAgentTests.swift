@@ -12,11 +12,18 @@ import VMRuntime
         let initramfs: String
         let release: String
 
-        static func prepare(in scratch: String) throws -> GuestFiles {
-            let kernel = try Command.succeed([TestPaths.repository + "/guest-kernel/build", "x86_64"], timeout: 1500)
+        /// `stock`: Debian's kernel with the modules vm-images/build adds, instead of the minimal one.
+        static func prepare(in scratch: String, stock: Bool = false) throws -> GuestFiles {
+            var kernel = try Command.succeed([TestPaths.repository + "/guest-kernel/build", "x86_64"], timeout: 1500)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            let images = try Command.succeed([TestPaths.repository + "/vm-images/build", "x86_64"], timeout: 600)
+            var images = try Command.succeed([TestPaths.repository + "/vm-images/build", "x86_64"], timeout: 600)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
+            if stock {
+                let release = try #require(try FileManager.default.contentsOfDirectory(atPath: images + "/stock").first)
+                images += "/stock/" + release
+                kernel = images
+                try release.write(toFile: scratch + "/stock-release", atomically: true, encoding: .utf8)
+            }
             // The kernel unpacks concatenated archives: the agent's, then busybox and its links.
             let extra = scratch + "/busybox"
             try FileManager.default.createDirectory(atPath: extra + "/bin", withIntermediateDirectories: true)
@@ -26,7 +33,8 @@ import VMRuntime
             }
             try Command.succeed(["sh", "-c", "cd \(extra) && find . | cpio -o -H newc --quiet | gzip -n > ../extra.cpio.gz && "
                                     + "cat \(images)/initramfs.cpio.gz ../extra.cpio.gz > ../initramfs.cpio.gz"])
-            let release = try String(contentsOfFile: kernel + "/release", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let release = try String(contentsOfFile: stock ? scratch + "/stock-release" : kernel + "/release", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
             return GuestFiles(kernel: kernel + "/kernel", initramfs: scratch + "/initramfs.cpio.gz", release: release)
         }
     }
@@ -41,9 +49,9 @@ import VMRuntime
         let channel: AgentChannel
         var release: String { files.release }
 
-        init(libvirt: Bool = false, disks: [UtilityVMDefinition.Disk] = [], scratch existing: String? = nil) throws {
+        init(libvirt: Bool = false, stock: Bool = false, disks: [UtilityVMDefinition.Disk] = [], scratch existing: String? = nil) throws {
             scratch = try existing ?? TestPaths.makeScratch("vm")
-            files = try GuestFiles.prepare(in: scratch)
+            files = try GuestFiles.prepare(in: scratch, stock: stock)
             let socket = scratch + "/agent.sock"
             if libvirt {
                 let hypervisor = try LibvirtHypervisor(uri: "qemu:///system")
@@ -210,6 +218,17 @@ import VMRuntime
         #expect(vm.waitUntilGone(seconds: 30), "the VM did not power off; console:\n\(vm.console)")
     }
 
+    @Test func infoNamesTheGuestKernelEachPlatformBoots() async throws {
+        let scratch = try TestPaths.makeScratch("vm-info")
+        defer { TestPaths.removeScratch(scratch) }
+        let files = try GuestFiles.prepare(in: scratch)
+        try await DaemonFixture.with { daemon in
+            let info = try daemon.berth(["info"])
+            let row = info.stdout.split(separator: "\n").first { $0.contains("linux/amd64") && $0.contains("system VM") } ?? ""
+            #expect(row.hasSuffix("\(files.release) (minimal)"), "\(info.stdout)")
+        }
+    }
+
     @Test func agentAnswersInATransientLibvirtDomain() throws {
         let vm = try BootedVM(libvirt: true)
         try vm.expectHello()
@@ -222,6 +241,16 @@ import VMRuntime
         let remaining = vm.domain.map { $0.hypervisor.names() } ?? []
         let name = vm.domain?.name ?? ""
         #expect(!remaining.contains(name), "\(remaining)")
+    }
+
+    @Test func stockKernelBootsWithTheModulesItLacks() throws {
+        // virtio_pci and virtio_console are modules there: without them the agent finds no port.
+        let vm = try BootedVM(libvirt: true, stock: true)
+        try vm.expectHello()
+        try vm.send("r", 1, Self.run(["uname", "-r"]))
+        #expect(try vm.collect(1).stdout == vm.release + "\n")
+        try vm.send("q", 0)
+        #expect(vm.waitUntilGone(seconds: 30))
     }
 
     @Test func destroyingTheVMClosesTheAgentPort() throws {

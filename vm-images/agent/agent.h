@@ -13,6 +13,7 @@
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -67,3 +68,4 @@ static inline int agent_is_executable_file(const char *path) {
 }
 static inline const char *agent_dirent_name(struct dirent *entry) { return entry->d_name; }
 static inline int agent_power_off(void) { return reboot(RB_POWER_OFF); }
+static inline int agent_load_module(int fd) { return (int)syscall(SYS_finit_module, fd, "", 0); }

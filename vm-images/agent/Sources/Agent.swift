@@ -6,6 +6,7 @@
 struct Agent {
     static func main() {
         mountBasics()
+        loadModules()
         guard let port = openPort() else {
             log(Bytes.of("berth-agent: no virtio port named berth.agent; powering off"))
             powerOff()
@@ -34,6 +35,28 @@ struct Agent {
         if console >= 0 {
             for fd in Int32(0)...2 { _ = dup2(console, fd) }
             if console > 2 { close(console) }
+        }
+    }
+
+    /// A stock distribution kernel has virtio and overlay as modules; its initramfs lists them in
+    /// load order in /modules.load (the minimal kernel has them built in and no such file).
+    static func loadModules() {
+        let list = agent_open("/modules.load", O_RDONLY)
+        guard list >= 0 else { return }
+        var text: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBufferPointer { read(list, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            text += chunk[0..<count]
+        }
+        close(list)
+        for path in text.split(separator: UInt8(ascii: "\n")) where !path.isEmpty {
+            let module = Bytes.withCString(Array(path)) { agent_open($0, O_RDONLY) }
+            if module < 0 || agent_load_module(module) != 0, agent_errno() != EEXIST {
+                log(Bytes.of("berth-agent: loading ") + Array(path) + Bytes.of(" failed"))
+            }
+            if module >= 0 { close(module) }
         }
     }
 
