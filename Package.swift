@@ -175,7 +175,7 @@ let package = Package(
         .testTarget(name: "APIClientTests", dependencies: ["APIClient"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["APIModels", "HostModel", "VMRuntime"]
+            dependencies: ["APIModels", "HostModel", "NativeRuntime", "VMRuntime"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -10,6 +10,7 @@
 #include "log_writer.h"
 #include "spec.h"
 #include "sync_channel.h"
+#include "vm_container.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +60,9 @@ static int stdin_fd = -1;            // where attached input goes: a pipe, or th
 static int console_fd = -1;
 static char *stdin_pending;
 static size_t stdin_pending_length;
+// In a utility VM the agent's port carries output, input, signals and the exit (vm_container.c).
+static int agent_fd = -1;
+static struct agent_reader agent_reader;
 static pid_t container_pid;
 static int started, exited, exit_code;
 static struct timespec exited_at;
@@ -107,7 +111,9 @@ static void remove_client(size_t index);
 
 static void close_container_stdin(void) {
     if (stdin_fd < 0) return;
-    if (spec.tty) {
+    if (agent_fd >= 0) {
+        if (agent_send(agent_fd, 'c', VM_PROCESS, NULL, 0) < 0) {}
+    } else if (spec.tty) {
         // A console has no end of file; ^D ends input for a program in canonical mode.
         if (write(stdin_fd, "\x04", 1) < 0) {}
     } else {
@@ -164,9 +170,28 @@ static void broadcast_output(int stream, const char *bytes, size_t length) {
     }
 }
 
+static void mark_exited(int code) {
+    exited = 1;
+    exit_code = code;
+    clock_gettime(CLOCK_REALTIME, &exited_at);
+}
+
 static void start_container(size_t index) {
     if (started) { reply(index, "error 125 container already started\n"); return; }
     started = 1;
+    if (agent_fd >= 0) {
+        char error[2048];
+        int code = vm_run(agent_fd, &agent_reader, &spec, error, sizeof error);
+        if (code) {
+            // As for a native container, a failed exec is the container's exit.
+            mark_exited(code);
+            output_fds[0] = -1;
+            reply(index, "error %d %s\n", code, error);
+        } else {
+            reply(index, "ok %d\n", container_pid);
+        }
+        return;
+    }
     if (sync_send(sync_fd, SYNC_START, NULL, -1) < 0) { reply(index, "error 125 the container's init is gone\n"); return; }
     char text[2048];
     // The sync socket closes on a successful exec; an error arrives as a message.
@@ -189,11 +214,14 @@ static void handle_command(size_t index, char *line) {
         if (exited) reply(index, "exited %d\n", exit_code);
         else reply(index, "%s %d\n", started ? "running" : "created", container_pid);
     } else if (sscanf(line, "kill %d", &a) == 1) {
-        if (exited || kill(container_pid, a) < 0) reply(index, "error 1 %s\n", exited ? "container exited" : strerror(errno));
+        int failed = exited || (agent_fd >= 0 ? vm_signal(agent_fd, a) : kill(container_pid, a)) < 0;
+        if (failed) reply(index, "error 1 %s\n", exited ? "container exited" : strerror(errno));
         else reply(index, "ok\n");
     } else if (sscanf(line, "resize %d %d", &a, &b) == 2) {
         struct winsize size = {.ws_row = (unsigned short)a, .ws_col = (unsigned short)b};
-        if (console_fd < 0) reply(index, "error 1 the container has no tty\n");
+        if (!spec.tty) reply(index, "error 1 the container has no tty\n");
+        else if (agent_fd >= 0) reply(index, vm_resize(agent_fd, a, b) < 0 ? "error 1 the VM's agent is gone\n" : "ok\n");
+        else if (console_fd < 0) reply(index, "error 1 the container has no tty\n");
         else if (ioctl(console_fd, TIOCSWINSZ, &size) < 0) reply(index, "error 1 %s\n", strerror(errno));
         else reply(index, "ok\n");
     } else if (sscanf(line, "attach %7s", streams) == 1) {
@@ -212,6 +240,10 @@ static void handle_command(size_t index, char *line) {
 
 static void queue_stdin(const char *bytes, size_t length) {
     if (stdin_fd < 0) return;
+    if (agent_fd >= 0) {
+        if (agent_send(agent_fd, 'i', VM_PROCESS, bytes, length) < 0) stdin_fd = -1;
+        return;
+    }
     if (!stdin_pending_length) {
         ssize_t written = write(stdin_fd, bytes, length);
         if (written < 0 && errno != EAGAIN && errno != EINTR) { close_container_stdin(); return; }
@@ -283,6 +315,32 @@ static void read_output(int stream) {
     broadcast_output(stream, buffer, (size_t)n);
 }
 
+// Output and the exit from the VM's agent; all output comes before the exit, so the exit ends it.
+static void read_agent(void) {
+    int status = agent_read(agent_fd, &agent_reader);
+    struct agent_frame frame;
+    while (agent_next_frame(&agent_reader, &frame)) {
+        if (frame.process != VM_PROCESS) continue;
+        if (frame.kind == 'o' || frame.kind == 'e') {
+            int stream = frame.kind == 'o' ? 0 : 1;
+            log_writer_append(&log_writer, stream, frame.payload, frame.length);
+            broadcast_output(stream, frame.payload, frame.length);
+        } else if (frame.kind == 'x') {
+            char text[16];
+            size_t length = frame.length < sizeof text - 1 ? frame.length : sizeof text - 1;
+            memcpy(text, frame.payload, length);
+            text[length] = '\0';
+            mark_exited(atoi(text));
+            output_fds[0] = -1;
+        }
+    }
+    // The VM died (killed, crashed, powered off) with the process still running.
+    if (status <= 0 && !exited) {
+        mark_exited(137);
+        output_fds[0] = -1;
+    }
+}
+
 static void reap_children(void) {
     struct signalfd_siginfo info;
     while (read(signal_fd, &info, sizeof info) == sizeof info) {}
@@ -298,6 +356,8 @@ static void reap_children(void) {
 
 // Output flushed, status recorded, waiters told, attach streams ended; then the shim is done.
 _Noreturn static void finish(void) {
+    // A utility VM ends with its container.
+    if (agent_fd >= 0 && agent_send(agent_fd, 'q', 0, NULL, 0) < 0) {}
     log_writer_flush(&log_writer);
     record_exit();
     char line[64];
@@ -365,8 +425,10 @@ _Noreturn static void serve(void) {
             finish();
         }
         if (fds[1].revents) reap_children();
-        for (int stream = 0; stream < 2; stream++)
-            if (fds[2 + stream].revents && output_fds[stream] >= 0) read_output(stream);
+        if (agent_fd >= 0 && output_fds[0] == agent_fd && fds[2].revents) read_agent();
+        else
+            for (int stream = 0; stream < 2; stream++)
+                if (fds[2 + stream].revents && output_fds[stream] >= 0) read_output(stream);
         if (stdin_pending_length && stdin_fd >= 0 && (fds[count].revents || (fds[2].revents & POLLOUT))) flush_stdin();
         // Walk clients from the end: removal moves the last client into the freed slot.
         for (size_t slot = client_count; slot-- > 0;) {
@@ -455,6 +517,26 @@ static void join_cgroups(pid_t pid) {
     }
 }
 
+// A container in a utility VM: the VM is booted; its agent mounts the root and later runs the
+// process. The agent's port stands in for the output pipes (and the console) in the loop.
+_Noreturn static void serve_vm_container(void) {
+    char error[4096];
+    agent_fd = vm_prepare(&spec, &agent_reader, error, sizeof error);
+    if (agent_fd < 0) fail_before_ready(125, error);
+    output_fds[0] = agent_fd;
+    if (spec.open_stdin) stdin_fd = agent_fd;
+    if (bind_control_socket() < 0) {
+        snprintf(error, sizeof error, "binding %s: %s", spec.socket_path, strerror(errno));
+        fail_before_ready(125, error);
+    }
+    report("ready %d 0", getpid());
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    dup2(null_fd, STDIN_FILENO);
+    dup2(null_fd, STDOUT_FILENO);
+    dup2(null_fd, STDERR_FILENO);
+    serve();
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: berth-shim SPEC_FILE\n");
@@ -494,6 +576,8 @@ int main(int argc, char **argv) {
     sigaddset(&child_signals, SIGCHLD);
     sigprocmask(SIG_BLOCK, &child_signals, NULL);
     signal_fd = signalfd(-1, &child_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    if (spec.vm_socket) serve_vm_container();
 
     int sync_pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) fail_before_ready(125, "socketpair");

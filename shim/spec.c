@@ -97,6 +97,19 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
             entry->source = source; entry->target = target; entry->fstype = fstype; entry->data = data;
             entry->source_fd = -1;
         }
+        else if (!strcmp(key, "vm-socket")) { VALUE(v); spec->vm_socket = v; }
+        else if (!strcmp(key, "vm-root")) { VALUE(v); spec->vm_root = v; }
+        else if (!strcmp(key, "vm-mount")) {
+            struct mount_entry *grown = realloc(spec->vm_mounts, (spec->vm_mount_count + 1) * sizeof *grown);
+            if (!grown) FAIL("out of memory");
+            spec->vm_mounts = grown;
+            struct mount_entry *entry = &grown[spec->vm_mount_count++];
+            VALUE(source); VALUE(target); VALUE(fstype);
+            NUMBER(flags, entry->flags);
+            VALUE(data);
+            entry->source = source; entry->target = target; entry->fstype = fstype; entry->data = data;
+            entry->source_fd = -1;
+        }
         else if (!strcmp(key, "masked")) { VALUE(v); if (append_string(&spec->masked_paths, v)) FAIL("out of memory"); }
         else if (!strcmp(key, "readonly-path")) { VALUE(v); if (append_string(&spec->readonly_paths, v)) FAIL("out of memory"); }
         else if (!strcmp(key, "uid")) NUMBER(v, spec->uid);
@@ -159,7 +172,8 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
     if (!spec->id || !spec->args.count || !spec->exit_path || !spec->socket_path)
         FAIL("spec %s lacks one of id, arg, exit, socket", path);
     int has_layers = spec->overlay_options || (spec->lower_dirs.count && spec->upper_dir && spec->work_dir);
-    if (!spec->join_pid && (!spec->rootfs || !has_layers || !spec->log_path))
+    if (spec->vm_socket && !spec->log_path) FAIL("spec %s: a VM container needs a log", path);
+    if (!spec->vm_socket && !spec->join_pid && (!spec->rootfs || !has_layers || !spec->log_path))
         FAIL("spec %s lacks one of rootfs, overlay (or lower, upper, work), log", path);
     if (!spec->join_pid && (spec->clone_flags & CLONE_NEWUSER) && !spec->lower_dirs.count)
         FAIL("spec %s: a user namespace needs its layers as lower, upper and work", path);

@@ -66,6 +66,12 @@ struct launch_spec {
     const char *exit_path;        // where the exit status is recorded
     const char *socket_path;      // the control socket
     pid_t join_pid;               // exec: enter this container init's namespaces instead of making new ones
+    // A container in a utility VM: the agent's socket, the mounts that make its root in the guest
+    // (source, target, fstype, flags with MS_RDONLY, options) and that root; no namespaces here.
+    const char *vm_socket;
+    struct mount_entry *vm_mounts;
+    size_t vm_mount_count;
+    const char *vm_root;
 };
 
 // Makes every bind's source a detached mount while the shim can still reach it: a container's root

@@ -83,6 +83,11 @@ public struct LaunchSpec: Sendable, Equatable {
     public var socketPath: String
     /// For an exec: the container init whose namespaces the process joins (no root or log of its own).
     public var joinPID: Int32?
+    /// A container in a utility VM: the agent's socket; `vmMounts` build its root in the guest at
+    /// `vmRoot` (flags: `.readOnly` only), and no namespace, rootfs or cgroup is made here.
+    public var vmSocket: String?
+    public var vmMounts: [Mount] = []
+    public var vmRoot: String?
 
     public init(id: String, arguments: [String], environment: [String], rootfs: String, lowerDirectories: [String],
                 upperDirectory: String, workDirectory: String, logPath: String, exitPath: String, socketPath: String) {
@@ -116,7 +121,11 @@ public struct LaunchSpec: Sendable, Equatable {
         for variable in environment { add("env", variable) }
         add("cwd", workingDirectory)
         if let hostname { add("hostname", hostname) }
-        if let joinPID {
+        if let vmSocket {
+            add("vm-socket", vmSocket)
+            for mount in vmMounts { add("vm-mount", mount.source, mount.target, mount.type, String(mount.flags.rawValue), mount.data) }
+            if let vmRoot { add("vm-root", vmRoot) }
+        } else if let joinPID {
             add("join-pid", String(joinPID))
         } else {
             add("rootfs", rootfs)

@@ -3,7 +3,7 @@ import Foundation
 /// The host's end of a guest agent's port: the unix socket QEMU (or libvirt) binds for the
 /// virtio-serial channel. Blocking; run it off the cooperative pool.
 public final class AgentChannel {
-    private let fd: Int32
+    private var fd: Int32
     private var reader = AgentFrameReader()
 
     /// Connects to `socketPath`, waiting up to `timeout` for QEMU to create it.
@@ -25,7 +25,7 @@ public final class AgentChannel {
                 return
             }
             let failure = errno
-            close(candidate)
+            Glibc.close(candidate)
             guard Date() < deadline, failure == ENOENT || failure == ECONNREFUSED else {
                 throw AgentChannelError.system("connecting to \(socketPath)", failure)
             }
@@ -33,7 +33,13 @@ public final class AgentChannel {
         }
     }
 
-    deinit { close(fd) }
+    deinit { close() }
+
+    /// Lets go of the port (QEMU serves one client at a time) so another client can connect.
+    public func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
 
     public func send(_ frame: AgentFrame) throws {
         let bytes = frame.encoded()

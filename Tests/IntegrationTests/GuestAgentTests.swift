@@ -1,4 +1,5 @@
 import Foundation
+import NativeRuntime
 import Testing
 import VMRuntime
 
@@ -149,16 +150,9 @@ import VMRuntime
     }
 
     @Test func containerRootIsAssembledFromLayerDisks() throws {
-        let built = try TestImageTests.build(into: nil)
-        let scratch = try TestPaths.makeScratch("vm-root")
-        try Command.succeed(["umoci", "unpack", "--image", built.layout + ":amd64", scratch + "/bundle"])
-        let layer = try GuestDisks(directory: scratch + "/layers").layerDisk(snapshot: scratch + "/bundle/rootfs", chainID: "sha256:busybox")
-        #expect(try GuestDisks(directory: scratch + "/layers").layerDisk(snapshot: "/nonexistent", chainID: "sha256:busybox") == layer,
-                "a layer's disk is made once")
-        let writable = scratch + "/writable.ext4"
-        try GuestDisks.makeWritableDisk(at: writable, sizeMiB: 64)
-        let vm = try BootedVM(libvirt: true, disks: [.init(path: layer, readOnly: true), .init(path: writable, readOnly: false)],
-                              scratch: scratch)
+        let (vm, writable) = try Self.vmWithImageRoot()
+        #expect(try GuestDisks(directory: vm.scratch + "/layers").layerDisk(snapshot: "/nonexistent", chainID: "sha256:busybox")
+                    == vm.scratch + "/layers/sha256-busybox.ext4", "a layer's disk is made once")
         try vm.expectHello()
         let mounts = [Self.mount("/dev/vda", on: "/layers/0", type: "ext4", readOnly: true),
                       Self.mount("/dev/vdb", on: "/writable", type: "ext4"),
@@ -216,6 +210,56 @@ import VMRuntime
         // Shutdown powers the VM off: QEMU exits by itself.
         try vm.send("q", 0)
         #expect(vm.waitUntilGone(seconds: 30), "the VM did not power off; console:\n\(vm.console)")
+    }
+
+    /// A VM booted with the busybox image's layer disk and an empty writable disk.
+    static func vmWithImageRoot() throws -> (vm: BootedVM, writable: String) {
+        let built = try TestImageTests.build(into: nil)
+        let scratch = try TestPaths.makeScratch("vm-root")
+        try Command.succeed(["umoci", "unpack", "--image", built.layout + ":amd64", scratch + "/bundle"])
+        let layer = try GuestDisks(directory: scratch + "/layers").layerDisk(snapshot: scratch + "/bundle/rootfs", chainID: "sha256:busybox")
+        let writable = scratch + "/writable.ext4"
+        try GuestDisks.makeWritableDisk(at: writable, sizeMiB: 64)
+        let vm = try BootedVM(libvirt: true, disks: [.init(path: layer, readOnly: true), .init(path: writable, readOnly: false)],
+                              scratch: scratch)
+        return (vm, writable)
+    }
+
+    static let rootMounts: [LaunchSpec.Mount] = [
+        .init(source: "/dev/vda", target: "/layers/0", type: "ext4", flags: [.readOnly]),
+        .init(source: "/dev/vdb", target: "/writable", type: "ext4", flags: []),
+        .init(source: "overlay", target: "/rootfs", type: "overlay", flags: [],
+              data: "lowerdir=/layers/0,upperdir=/writable/upper,workdir=/writable/work"),
+    ]
+
+    @Test func shimRunsAContainerInTheVM() async throws {
+        let (vm, _) = try Self.vmWithImageRoot()
+        let runtime = vm.scratch + "/run"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        var spec = LaunchSpec(id: "vm1", arguments: ["sh", "-c", "echo out; echo err >&2; uname -r; exit 7"],
+                              environment: ["PATH=/bin:/usr/bin"], rootfs: "", lowerDirectories: [], upperDirectory: "",
+                              workDirectory: "", logPath: vm.scratch + "/vm1-json.log", exitPath: vm.scratch + "/exit",
+                              socketPath: runtime + "/shim.sock")
+        spec.namespaces = []
+        spec.vmSocket = vm.scratch + "/agent.sock"
+        spec.vmMounts = Self.rootMounts
+        spec.vmRoot = "/rootfs"
+        try spec.encoded().write(to: URL(fileURLWithPath: runtime + "/spec"))
+        // The test takes the boot-time hello; the shim, connecting after, must ask for its own.
+        try vm.expectHello()
+        vm.channel.close()
+        let process = try ShimLauncher(shimPath: TestPaths.binDirectory + "/berth-shim")
+            .launch(specPath: runtime + "/spec", diagnosticsPath: runtime + "/shim.log")
+        #expect(process.containerPID == 0, "the container's pid is the VM's")
+        let shim = ShimClient(socketPath: spec.socketPath)
+        _ = try await shim.start()
+        #expect(try await shim.wait() == 7)
+        let log = try String(contentsOfFile: spec.logPath, encoding: .utf8)
+        #expect(log.contains(#""log":"out\n","stream":"stdout""#) && log.contains(#""log":"err\n","stream":"stderr""#), "\(log)")
+        #expect(log.contains(#""log":"\#(vm.release)\n""#), "the process ran on the guest kernel: \(log)")
+        #expect(try String(contentsOfFile: spec.exitPath, encoding: .utf8).hasPrefix("7 "))
+        // The VM ends with its container.
+        #expect(vm.waitUntilGone(seconds: 30), "console:\n\(vm.console)")
     }
 
     @Test func infoNamesTheGuestKernelEachPlatformBoots() async throws {

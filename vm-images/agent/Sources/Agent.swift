@@ -160,6 +160,8 @@ struct Session {
             case .failed(let code, let message):
                 send(AgentFrame(kind: UInt8(ascii: "f"), process: frame.process, payload: Bytes.decimal(code) + [UInt8(ascii: " ")] + message))
             }
+        case UInt8(ascii: "h"):
+            send(AgentFrame(kind: UInt8(ascii: "h"), process: 0, payload: Agent.hello()))
         case UInt8(ascii: "m"):
             let failure = Self.performMount(AgentTokens(frame.payload))
             send(AgentFrame(kind: UInt8(ascii: failure == nil ? "x" : "f"), process: frame.process,

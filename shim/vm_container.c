@@ -1,0 +1,117 @@
+#include "vm_container.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#define HELLO_MILLISECONDS 60000
+#define ANSWER_MILLISECONDS 30000
+
+// The value after `key` in a token payload, or NULL.
+static const char *token(const char *payload, size_t length, const char *key) {
+    const char *end = payload + length;
+    for (const char *cursor = payload; cursor < end;) {
+        const char *value = memchr(cursor, '\0', (size_t)(end - cursor));
+        if (!value || ++value >= end) return NULL;
+        const char *next = memchr(value, '\0', (size_t)(end - value));
+        if (!next) return NULL;
+        if (!strcmp(cursor, key)) return value;
+        cursor = next + 1;
+    }
+    return NULL;
+}
+
+static void copy_message(const struct agent_frame *frame, char *error, size_t error_size) {
+    size_t length = frame->length < error_size - 1 ? frame->length : error_size - 1;
+    memcpy(error, frame->payload, length);
+    error[length] = '\0';
+}
+
+int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char *error, size_t error_size) {
+    int agent = agent_connect(spec->vm_socket, ANSWER_MILLISECONDS);
+    if (agent < 0) { snprintf(error, error_size, "connecting to the VM's agent at %s failed", spec->vm_socket); return -1; }
+    struct agent_frame frame;
+    // The agent says hello at boot to whoever is connected; ask again in case that was not us.
+    if (agent_send(agent, 'h', 0, NULL, 0) < 0 || agent_wait_frame(agent, reader, "h", 0, HELLO_MILLISECONDS, &frame) != 1) {
+        snprintf(error, error_size, "the VM's agent did not answer within %d s", HELLO_MILLISECONDS / 1000);
+        return -1;
+    }
+    const char *version = token(frame.payload, frame.length, "version");
+    if (!version || strcmp(version, "1")) {
+        snprintf(error, error_size, "the VM's agent speaks protocol version %s, not 1", version ? version : "(none)");
+        return -1;
+    }
+    for (size_t i = 0; i < spec->vm_mount_count; i++) {
+        const struct mount_entry *entry = &spec->vm_mounts[i];
+        char *payload = NULL;
+        size_t length = 0;
+        uint32_t number = 100 + (uint32_t)i;
+        if (agent_token(&payload, &length, "source", entry->source) < 0 || agent_token(&payload, &length, "target", entry->target) < 0 ||
+            agent_token(&payload, &length, "fstype", entry->fstype) < 0 || agent_token(&payload, &length, "options", entry->data) < 0 ||
+            agent_token(&payload, &length, "readonly", (entry->flags & MS_RDONLY) ? "1" : "0") < 0) {
+            snprintf(error, error_size, "out of memory");
+            return -1;
+        }
+        int sent = agent_send(agent, 'm', number, payload, length);
+        free(payload);
+        if (sent < 0 || agent_wait_frame(agent, reader, "xf", number, ANSWER_MILLISECONDS, &frame) != 1) {
+            snprintf(error, error_size, "the VM's agent stopped answering while mounting %s", entry->target);
+            return -1;
+        }
+        if (frame.kind == 'f') {
+            copy_message(&frame, error, error_size);
+            return -1;
+        }
+    }
+    return agent;
+}
+
+int vm_run(int agent, struct agent_reader *reader, const struct launch_spec *spec, char *error, size_t error_size) {
+    char *payload = NULL;
+    size_t length = 0;
+    char number[32];
+    int failed = 0;
+    for (size_t i = 0; i < spec->args.count; i++) failed |= agent_token(&payload, &length, "arg", spec->args.items[i]);
+    for (size_t i = 0; i < spec->env.count; i++) failed |= agent_token(&payload, &length, "env", spec->env.items[i]);
+    if (spec->vm_root) failed |= agent_token(&payload, &length, "root", spec->vm_root);
+    failed |= agent_token(&payload, &length, "cwd", spec->cwd);
+    snprintf(number, sizeof number, "%u", spec->uid);
+    failed |= agent_token(&payload, &length, "uid", number);
+    snprintf(number, sizeof number, "%u", spec->gid);
+    failed |= agent_token(&payload, &length, "gid", number);
+    failed |= agent_token(&payload, &length, "tty", spec->tty ? "1" : "0");
+    if (failed) { snprintf(error, error_size, "out of memory"); free(payload); return 125; }
+    int sent = agent_send(agent, 'r', VM_PROCESS, payload, length);
+    free(payload);
+    struct agent_frame frame;
+    if (sent < 0 || agent_wait_frame(agent, reader, "sf", VM_PROCESS, ANSWER_MILLISECONDS, &frame) != 1) {
+        snprintf(error, error_size, "the VM's agent stopped answering");
+        return 125;
+    }
+    if (frame.kind == 's') return 0;
+    // "<code> <message>"
+    copy_message(&frame, error, error_size);
+    int code = atoi(error);
+    char *space = strchr(error, ' ');
+    if (space) memmove(error, space + 1, strlen(space + 1) + 1);
+    return code ? code : 125;
+}
+
+int vm_signal(int agent, int signal) {
+    char text[16];
+    int length = snprintf(text, sizeof text, "%d", signal);
+    return agent_send(agent, 'k', VM_PROCESS, text, (size_t)length);
+}
+
+int vm_resize(int agent, int rows, int columns) {
+    char *payload = NULL, text[16];
+    size_t length = 0;
+    snprintf(text, sizeof text, "%d", rows);
+    int failed = agent_token(&payload, &length, "rows", text);
+    snprintf(text, sizeof text, "%d", columns);
+    failed |= agent_token(&payload, &length, "columns", text);
+    int sent = failed ? -1 : agent_send(agent, 'z', VM_PROCESS, payload, length);
+    free(payload);
+    return sent;
+}
