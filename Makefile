@@ -10,6 +10,7 @@ deps:
 build: deps
 	$(SWIFT) build
 	$(MAKE) -C shim BIN_DIR="$(BIN_DIR)"
+	./vm-images/build x86_64 > /dev/null
 
 images: deps
 	./scripts/make-test-images > /dev/null

@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "APIModels", "HostModel", "ImageStore", "NativeRuntime", "OCI", "Registry", "SystemSupport",
+                "APIModels", "HostModel", "ImageStore", "NativeRuntime", "OCI", "Registry", "SystemSupport", "VMRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -34,6 +34,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "Network: none (the default) or host.")
     var network: String?
 
+    @Option(help: "process (the default: namespaces on this kernel) or vm (a utility VM with its own kernel; hyperv also works).")
+    var isolation: String?
+
     @Option(help: "User namespace: host (the default) or auto (the container's ids map to a block of host ids of its own).")
     var userns: String?
 
@@ -133,6 +136,7 @@ struct ContainerOptions: ParsableArguments {
         var host = HostConfig()
         host.NetworkMode = network
         host.UsernsMode = userns
+        host.Isolation = isolation
         host.AutoRemove = rm
         if let restart {
             let parts = restart.split(separator: ":", maxSplits: 1).map(String.init)

@@ -104,7 +104,9 @@ struct Berthd: AsyncParsableCommand {
         let containers = try ContainerService(
             paths: ContainerPaths(root: root, execRoot: execRoot), catalog: ContainerCatalog(database: store.database),
             images: images, events: events, cgroups: CgroupManager(), launcher: ShimLauncher(shimPath: shimPath),
-            logger: logger, defaultUsernsMode: usernsRemap == "default" ? "auto" : usernsRemap)
+            logger: logger, defaultUsernsMode: usernsRemap == "default" ? "auto" : usernsRemap,
+            utilityVMs: UtilityVMSettings(cacheDirectory: cacheDir, libvirtURI: libvirtURI,
+                                          accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg))
         // Shims kept containers running while berthd was away; follow them again before serving.
         await containers.restore()
         let context = DaemonContext(

@@ -10,6 +10,8 @@ struct ContainerLaunchPlan {
     let paths: ContainerPaths
     /// Snapshot directories of the image, top layer first.
     let layers: [String]
+    /// Their chain IDs, in the same order.
+    let chainIDs: [String]
     let hostArchitecture: String
 
     /// Docker's `StopSignal`/`kill --signal` names and numbers.

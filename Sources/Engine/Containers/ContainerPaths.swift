@@ -2,11 +2,19 @@
 public struct ContainerPaths: Sendable {
     public let root: String
     public let execRoot: String
+    /// berthd's `--root` itself.
+    public let base: String
 
     public init(root: String, execRoot: String) {
         self.root = root + "/containers"
         self.execRoot = execRoot + "/containers"
+        base = root
     }
+
+    /// Utility VMs' files (writable disk, console log, agent socket), where QEMU may reach them.
+    public var vmRoot: String { base + "/vms" }
+    /// Short enough for the agent socket's path under a temporary root.
+    public func vmDirectory(_ id: String) -> String { "\(vmRoot)/\(id.prefix(24))" }
 
     public func directory(_ id: String) -> String { "\(root)/\(id)" }
     public func upper(_ id: String) -> String { directory(id) + "/upper" }

@@ -6,6 +6,7 @@ import SystemSupport
 extension ContainerService {
     public func createExec(_ reference: String, _ config: ExecConfig) throws -> String {
         let record = try find(reference)
+        try requireNative(record, "exec")
         guard record.state.status == .running else {
             throw ContainerError.conflict(record.state.status == .paused
                 ? "Container \(record.id) is paused, unpause the container before exec"

@@ -10,6 +10,7 @@ extension ContainerService {
     public func commit(_ reference: String, name: Reference?, comment: String, author: String, pause: Bool,
                        overrides: ContainerConfig?, changes: [String]) async throws -> String {
         let record = try find(reference)
+        try requireNative(record, "commit")
         guard let base = try? images.catalog.image(id: try Digest(parsing: record.imageID)) else {
             throw ContainerError.conflict("the image of container \(record.name) is gone")
         }
@@ -75,6 +76,7 @@ extension ContainerService {
 
     public func pause(_ reference: String) async throws {
         var record = try find(reference)
+        try requireNative(record, "pause")
         guard record.state.status == .running, let cgroup = record.state.cgroup else {
             throw ContainerError.conflict(record.state.status == .paused
                 ? "Container \(record.id) is already paused" : "Container \(record.id) is not running")
@@ -126,6 +128,7 @@ extension ContainerService {
     /// `ps` of the container's processes, from its cgroup and /proc.
     public func top(_ reference: String) throws -> (titles: [String], processes: [[String]]) {
         let record = try find(reference)
+        try requireNative(record, "top")
         guard record.state.isActive, let cgroup = record.state.cgroup else {
             throw ContainerError.conflict("Container \(record.id) is not running")
         }

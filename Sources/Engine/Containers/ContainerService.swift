@@ -5,6 +5,7 @@ import Logging
 import NativeRuntime
 import OCI
 import SystemSupport
+import VMRuntime
 
 /// Native containers: create, start, stop, wait, remove, and follow them across daemon restarts.
 ///
@@ -30,6 +31,9 @@ public actor ContainerService {
     let logger: Logger
     /// berthd's `--userns-remap`: the mode of containers that name none ("auto" or empty).
     let defaultUsernsMode: String
+    /// nil: this berthd runs no utility VMs.
+    let utilityVMs: UtilityVMSettings?
+    private var libvirt: LibvirtHypervisor?
     /// Resolved at the next exit, and at removal; a waiter registers before it awaits, so an exit
     /// right after registration is never missed.
     private var exitLatches: [String: [Latch<ExitStatus>]] = [:]
@@ -45,7 +49,8 @@ public actor ContainerService {
     }
 
     public init(paths: ContainerPaths, catalog: ContainerCatalog, images: ImageService, events: EventBus,
-                cgroups: CgroupManager, launcher: ShimLauncher, logger: Logger, defaultUsernsMode: String = "") throws {
+                cgroups: CgroupManager, launcher: ShimLauncher, logger: Logger, defaultUsernsMode: String = "",
+                utilityVMs: UtilityVMSettings? = nil) throws {
         self.paths = paths
         self.catalog = catalog
         self.images = images
@@ -54,10 +59,19 @@ public actor ContainerService {
         self.launcher = launcher
         self.logger = logger
         self.defaultUsernsMode = defaultUsernsMode
+        self.utilityVMs = utilityVMs
         for directory in [paths.root, paths.execRoot, paths.seccompCache] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         }
+    }
+
+    /// One libvirt connection, made when the first VM is needed.
+    func hypervisor(_ settings: UtilityVMSettings) throws -> LibvirtHypervisor {
+        if let libvirt { return libvirt }
+        let made = try LibvirtHypervisor(uri: settings.libvirtURI)
+        libvirt = made
+        return made
     }
 
     // MARK: Lookup
@@ -115,6 +129,10 @@ public actor ContainerService {
         default:
             throw ContainerError.invalid(
                 "network \(mode) is not available: this version of Berth runs containers with --network none (the default) or host")
+        }
+        switch host.Isolation?.lowercased() ?? "" {
+        case "", "default", "process", "vm", "hyperv": break
+        case let isolation: throw ContainerError.invalid("invalid isolation: \(isolation) (use process or vm)")
         }
         let restart = try RestartRule(host.RestartPolicy)
         if restart != .never, host.AutoRemove == true {
@@ -174,8 +192,10 @@ public actor ContainerService {
         try prepareDirectories(record)
         do {
             // Made now rather than at start, so that start only has to move the container in.
-            record.state.cgroup = try cgroups.create(id: id, limits: ContainerLaunchPlan.cgroupLimits(host),
-                                                     privileged: host.Privileged == true)
+            if !record.runsInVM {
+                record.state.cgroup = try cgroups.create(id: id, limits: ContainerLaunchPlan.cgroupLimits(host),
+                                                         privileged: host.Privileged == true)
+            }
             try catalog.insert(record)
         } catch {
             if let cgroup = record.state.cgroup { cgroups.remove(cgroup) }
@@ -183,7 +203,7 @@ public actor ContainerService {
             throw error
         }
         // A start usually follows at once (docker run): by then the lock is ready for the shim.
-        cgroups.beginAttachGracePeriod()
+        if !record.runsInVM { cgroups.beginAttachGracePeriod() }
         await publish("create", record)
         return (id, warnings)
     }
@@ -278,17 +298,26 @@ public actor ContainerService {
         let id = record.id
         let plan = try launchPlan(record)
         var phases = PhaseTimer()
-        // An exit removes the cgroups; a restart makes them again.
-        let cgroup = try record.state.cgroup
-            ?? cgroups.create(id: id, limits: plan.cgroupLimits, privileged: record.hostConfig.Privileged == true)
-        // Not before the mkdirs above: the kernel holds its cgroup mutex through the wait.
-        if record.state.cgroup == nil { cgroups.beginAttachGracePeriod() }
-        phases.mark("cgroups")
+        var cgroup: ContainerCgroup?
+        var vmPID: Int32?
         let process: ShimProcess
         do {
-            let filter = plan.securityOptions.seccomp
-                ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
-            let spec = try plan.launchSpec(cgroup: cgroup, seccompFilter: filter)
+            let spec: LaunchSpec
+            if record.runsInVM {
+                (spec, vmPID) = try await bootVM(record, plan: plan)
+                phases.mark("VM booted")
+            } else {
+                // An exit removes the cgroups; a restart makes them again.
+                let made = try record.state.cgroup
+                    ?? cgroups.create(id: id, limits: plan.cgroupLimits, privileged: record.hostConfig.Privileged == true)
+                // Not before the mkdirs above: the kernel holds its cgroup mutex through the wait.
+                if record.state.cgroup == nil { cgroups.beginAttachGracePeriod() }
+                cgroup = made
+                phases.mark("cgroups")
+                let filter = plan.securityOptions.seccomp
+                    ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
+                spec = try plan.launchSpec(cgroup: made, seccompFilter: filter)
+            }
             try FileManager.default.createDirectory(atPath: paths.runtimeDirectory(id), withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             unlink(paths.exit(id))
@@ -300,8 +329,9 @@ public actor ContainerService {
             process = try await runBlocking { try launcher.launch(specPath: specPath, diagnosticsPath: diagnostics) }
             phases.mark("shim setup")
         } catch {
-            cgroups.remove(cgroup)
+            if let cgroup { cgroups.remove(cgroup) }
             record.state.cgroup = nil
+            if record.runsInVM { endVM(id) }
             try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
             let failure = Self.startFailure(error)
             record.state.exitCode = failure.code
@@ -328,7 +358,7 @@ public actor ContainerService {
             throw failure
         }
         record.state.status = .running
-        record.state.pid = process.containerPID
+        record.state.pid = vmPID ?? process.containerPID
         record.state.shimPID = process.shimPID
         record.state.startedAt = Date()
         record.state.finishedAt = nil
@@ -348,9 +378,10 @@ public actor ContainerService {
         guard let imageDigest = try? Digest(parsing: record.imageID), let image = try images.catalog.image(id: imageDigest) else {
             throw ContainerError.conflict("the image of container \(record.name) (\(record.imageID)) is gone")
         }
+        let layers = image.layers.reversed()
         return ContainerLaunchPlan(
-            record: record, paths: paths, layers: image.layers.reversed().map { images.snapshots.diffPath($0.chainID) },
-            hostArchitecture: images.hostPlatform.architecture)
+            record: record, paths: paths, layers: layers.map { images.snapshots.diffPath($0.chainID) },
+            chainIDs: layers.map(\.chainID.description), hostArchitecture: images.hostPlatform.architecture)
     }
 
     static func startFailure(_ error: Error) -> ContainerError {
@@ -403,6 +434,8 @@ public actor ContainerService {
             phases.mark("cgroups removed")
             record.state.cgroup = nil
         }
+        // The shim powers the VM off as the container ends; this ends one whose shim died first.
+        if record.runsInVM { endVM(id) }
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
         try? catalog.updateState(id, record.state)
         phases.mark("recorded")
@@ -566,6 +599,10 @@ public actor ContainerService {
         for attachment in pendingAttachments.removeValue(forKey: id) ?? [] { attachment.shim.resolve(nil) }
         // A container created and never started still has the cgroups made for it.
         if let cgroup = record.state.cgroup { cgroups.remove(cgroup) }
+        if record.runsInVM {
+            endVM(id)
+            try? FileManager.default.removeItem(atPath: paths.vmDirectory(id))
+        }
         try FileManager.default.removeItem(atPath: paths.directory(id))
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
         try catalog.delete(id)

@@ -1,4 +1,5 @@
 import Foundation
+import VMRuntime
 
 /// A real berthd on a temp root and socket, stopped (by pid) and cleaned up however the test ends.
 final class DaemonFixture: @unchecked Sendable {
@@ -100,9 +101,12 @@ final class DaemonFixture: @unchecked Sendable {
     }
 
     /// What a failed test may leave: container processes (found by their cgroups), shims (by a
-    /// command line naming this daemon's exec root) and the cgroups themselves.
+    /// command line naming this daemon's exec root), the cgroups themselves, and utility VMs.
     private func removeContainers() {
         let ids = (try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? []
+        if let hypervisor = try? LibvirtHypervisor(uri: "qemu:///system") {
+            for id in ids { try? hypervisor.destroy("berth-\(id.prefix(12))") }
+        }
         let controllers = ["memory", "cpu", "cpuacct", "pids", "freezer", "devices", "blkio", "cpuset", "unified"]
         let cgroups = ids.flatMap { id in controllers.map { "/sys/fs/cgroup/\($0)/berth/\(id)" } }
             .filter { FileManager.default.fileExists(atPath: $0) }
