@@ -63,6 +63,8 @@ static size_t stdin_pending_length;
 // In a utility VM the agent's port carries output, input, signals and the exit (vm_container.c).
 static int agent_fd = -1;
 static struct agent_reader agent_reader;
+// Why the container ended when it was not its own doing; recorded with the exit.
+static const char *exit_reason;
 static pid_t container_pid;
 static int started, exited, exit_code;
 static struct timespec exited_at;
@@ -94,9 +96,10 @@ _Noreturn static void fail_before_ready(int code, const char *message) {
 
 // Temp file, fsync, rename: berthd reads either no status or a complete one, even after a crash.
 static void record_exit(void) {
-    char temp[4096], text[128];
+    char temp[4096], text[256];
     snprintf(temp, sizeof temp, "%s.tmp", spec.exit_path);
-    snprintf(text, sizeof text, "%d %lld.%09ld\n", exit_code, (long long)exited_at.tv_sec, exited_at.tv_nsec);
+    snprintf(text, sizeof text, "%d %lld.%09ld%s%s\n", exit_code, (long long)exited_at.tv_sec, exited_at.tv_nsec,
+             exit_reason ? " " : "", exit_reason ? exit_reason : "");
     int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return;
     ssize_t written = write(fd, text, strlen(text));
@@ -337,6 +340,7 @@ static void read_agent(void) {
     // The VM died (killed, crashed, powered off) with the process still running.
     if (status <= 0 && !exited) {
         mark_exited(137);
+        exit_reason = "the utility VM stopped while the container ran";
         output_fds[0] = -1;
     }
 }

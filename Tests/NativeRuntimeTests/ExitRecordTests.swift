@@ -10,6 +10,9 @@ struct ExitRecordTests {
         try "137 1795648974.634985738\n".write(toFile: file, atomically: true, encoding: .utf8)
         let record = ExitRecord.read(file)
         #expect(record?.code == 137 && abs((record?.finishedAt.timeIntervalSince1970 ?? 0) - 1_795_648_974.635) < 0.001)
+        #expect(record?.reason == nil)
+        try "137 1795648974.634985738 the utility VM stopped while the container ran\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(ExitRecord.read(file)?.reason == "the utility VM stopped while the container ran")
         try "garbage".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(ExitRecord.read(file) == nil)
     }

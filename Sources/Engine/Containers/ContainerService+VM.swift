@@ -84,6 +84,14 @@ extension ContainerService {
         return (spec, qemuPID)
     }
 
+    /// The last lines of a VM container's serial console, to say why its VM ended.
+    func consoleTail(_ record: ContainerRecord) -> String {
+        guard record.runsInVM,
+              let text = try? String(contentsOfFile: paths.vmDirectory(record.id) + "/console.log", encoding: .utf8) else { return "" }
+        let lines = text.split(whereSeparator: \.isNewline).suffix(5)
+        return lines.isEmpty ? "" : "; its console ended with: " + lines.joined(separator: " | ")
+    }
+
     /// Ends the container's VM if it still runs; nothing of a transient domain remains after.
     func endVM(_ id: String) {
         guard let settings = utilityVMs, let hypervisor = try? hypervisor(settings) else { return }

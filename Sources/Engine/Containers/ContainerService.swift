@@ -423,6 +423,7 @@ public actor ContainerService {
         record.state.pid = 0
         record.state.shimPID = 0
         if let error { record.state.error = error }
+        if let reason = recorded?.reason { record.state.error = reason + consoleTail(record) }
         if recorded == nil, reportedCode == nil {
             record.state.error = "the container's shim exited without recording the container's status"
         }
