@@ -51,7 +51,18 @@ import VMRuntime
         var release: String { files.release }
 
         init(libvirt: Bool = false, stock: Bool = false, disks: [UtilityVMDefinition.Disk] = [], scratch existing: String? = nil) throws {
-            scratch = try existing ?? TestPaths.makeScratch("vm")
+            let scratch = try existing ?? TestPaths.makeScratch("vm")
+            self.scratch = scratch
+            // deinit does not run for an init that throws: what was made so far goes here.
+            var booted = false
+            var made: (qemu: Process?, domain: (hypervisor: LibvirtHypervisor, name: String)?) = (nil, nil)
+            defer {
+                if !booted {
+                    if let qemu = made.qemu { kill(qemu.processIdentifier, SIGKILL); qemu.waitUntilExit() }
+                    if let domain = made.domain { try? domain.hypervisor.destroy(domain.name) }
+                    TestPaths.removeScratch(scratch)
+                }
+            }
             files = try GuestFiles.prepare(in: scratch, stock: stock)
             let socket = scratch + "/agent.sock"
             if libvirt {
@@ -62,6 +73,7 @@ import VMRuntime
                 definition.disks = disks
                 try hypervisor.create(definition)
                 domain = (hypervisor, definition.name)
+                made.domain = domain
                 qemu = nil
             } else {
                 let process = Process()
@@ -77,9 +89,11 @@ import VMRuntime
                 process.standardError = FileHandle.nullDevice
                 try process.run()
                 qemu = process
+                made.qemu = process
                 domain = nil
             }
             channel = try AgentChannel(socketPath: socket, timeout: 30)
+            booted = true
         }
 
         deinit {
