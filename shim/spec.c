@@ -63,6 +63,20 @@ static int read_file(const char *path, char **buffer, size_t *size) {
     return 0;
 }
 
+// One mount's five values (source, target, fstype, flags, data) appended to `list`; -1 when a value
+// is missing or bad, or memory is short.
+static int read_mount(struct reader *reader, struct mount_entry **list, size_t *count) {
+    const char *values[5];
+    for (int i = 0; i < 5; i++) if (!(values[i] = next_token(reader))) return -1;
+    uint64_t flags;
+    if (parse_u64(values[3], &flags)) return -1;
+    struct mount_entry *grown = realloc(*list, (*count + 1) * sizeof *grown);
+    if (!grown) return -1;
+    *list = grown;
+    grown[(*count)++] = (struct mount_entry){values[0], values[1], values[2], (unsigned long)flags, values[4], -1};
+    return 0;
+}
+
 #define FAIL(...) do { snprintf(error, error_size, __VA_ARGS__); return -1; } while (0)
 #define VALUE(name) const char *name = next_token(&reader); if (!name) FAIL("spec: %s is missing a value", key)
 #define NUMBER(name, field) do { uint64_t parsed_; VALUE(name); if (parse_u64(name, &parsed_)) FAIL("spec: %s: bad number %s", key, name); field = parsed_; } while (0)
@@ -87,28 +101,12 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         else if (!strcmp(key, "upper")) { VALUE(v); spec->upper_dir = v; }
         else if (!strcmp(key, "work")) { VALUE(v); spec->work_dir = v; }
         else if (!strcmp(key, "mount")) {
-            struct mount_entry *grown = realloc(spec->mounts, (spec->mount_count + 1) * sizeof *grown);
-            if (!grown) FAIL("out of memory");
-            spec->mounts = grown;
-            struct mount_entry *entry = &grown[spec->mount_count++];
-            VALUE(source); VALUE(target); VALUE(fstype);
-            NUMBER(flags, entry->flags);
-            VALUE(data);
-            entry->source = source; entry->target = target; entry->fstype = fstype; entry->data = data;
-            entry->source_fd = -1;
+            if (read_mount(&reader, &spec->mounts, &spec->mount_count) < 0) FAIL("spec: a bad or short %s", key);
         }
         else if (!strcmp(key, "vm-socket")) { VALUE(v); spec->vm_socket = v; }
         else if (!strcmp(key, "vm-root")) { VALUE(v); spec->vm_root = v; }
         else if (!strcmp(key, "vm-mount")) {
-            struct mount_entry *grown = realloc(spec->vm_mounts, (spec->vm_mount_count + 1) * sizeof *grown);
-            if (!grown) FAIL("out of memory");
-            spec->vm_mounts = grown;
-            struct mount_entry *entry = &grown[spec->vm_mount_count++];
-            VALUE(source); VALUE(target); VALUE(fstype);
-            NUMBER(flags, entry->flags);
-            VALUE(data);
-            entry->source = source; entry->target = target; entry->fstype = fstype; entry->data = data;
-            entry->source_fd = -1;
+            if (read_mount(&reader, &spec->vm_mounts, &spec->vm_mount_count) < 0) FAIL("spec: a bad or short %s", key);
         }
         else if (!strcmp(key, "masked")) { VALUE(v); if (append_string(&spec->masked_paths, v)) FAIL("out of memory"); }
         else if (!strcmp(key, "readonly-path")) { VALUE(v); if (append_string(&spec->readonly_paths, v)) FAIL("out of memory"); }

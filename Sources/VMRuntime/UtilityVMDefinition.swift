@@ -71,10 +71,15 @@ public struct UtilityVMDefinition: Sendable, Equatable {
         """
     }
 
+    /// The name disk `index` gets on virtio-blk, in the host's definition and in the guest's /dev alike.
+    public static func diskName(_ index: Int) -> String {
+        "vd" + String(UnicodeScalar(UInt8(ascii: "a") + UInt8(index)))
+    }
+
     /// Each disk on virtio-blk, named vda, vdb, … in order (so the guest's names match).
     var diskXML: String {
         disks.enumerated().map { index, disk in
-            let name = "vd" + String(UnicodeScalar(UInt8(ascii: "a") + UInt8(index)))
+            let name = Self.diskName(index)
             return "    <disk type='file' device='disk'><driver name='qemu' type='raw'/>"
                 + "<source file='\(Self.escaped(disk.path))'/><target dev='\(name)' bus='virtio'/>"
                 + (disk.readOnly ? "<readonly/>" : "") + "</disk>"

@@ -74,7 +74,7 @@ extension ContainerService {
         spec.mounts = []
         spec.vmSocket = definition.agentSocket
         // Disks appear in order: vda… for the layers (top first, as overlay lists them), the last for writes.
-        func device(_ index: Int) -> String { "/dev/vd" + String(UnicodeScalar(UInt8(ascii: "a") + UInt8(index))) }
+        func device(_ index: Int) -> String { "/dev/" + UtilityVMDefinition.diskName(index) }
         spec.vmMounts = layerDisks.indices.map { .init(source: device($0), target: "/layers/\($0)", type: "ext4", flags: [.readOnly]) }
             + [.init(source: device(layerDisks.count), target: "/writable", type: "ext4", flags: []),
                .init(source: "overlay", target: "/rootfs", type: "overlay", flags: [],
