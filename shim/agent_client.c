@@ -33,13 +33,17 @@ int agent_connect(const char *path, int milliseconds) {
     }
 }
 
-int agent_send(int fd, char kind, uint32_t process, const char *payload, size_t length) {
-    unsigned char header[9];
+void agent_frame_header(char header[AGENT_HEADER_SIZE], char kind, uint32_t process, size_t length) {
     uint32_t total = (uint32_t)length + 5;
-    for (int i = 0; i < 4; i++) header[i] = (unsigned char)(total >> (24 - 8 * i));
-    header[4] = (unsigned char)kind;
-    for (int i = 0; i < 4; i++) header[5 + i] = (unsigned char)(process >> (24 - 8 * i));
-    const char *parts[2] = {(const char *)header, payload};
+    for (int i = 0; i < 4; i++) header[i] = (char)(total >> (24 - 8 * i));
+    header[4] = kind;
+    for (int i = 0; i < 4; i++) header[5 + i] = (char)(process >> (24 - 8 * i));
+}
+
+int agent_send(int fd, char kind, uint32_t process, const char *payload, size_t length) {
+    char header[AGENT_HEADER_SIZE];
+    agent_frame_header(header, kind, process, length);
+    const char *parts[2] = {header, payload};
     size_t sizes[2] = {sizeof header, length};
     for (int part = 0; part < 2; part++) {
         size_t done = 0;
@@ -85,7 +89,7 @@ int agent_next_frame(struct agent_reader *reader, struct agent_frame *frame) {
     if (available < 4 + (size_t)total) return 0;
     frame->kind = (char)bytes[4];
     frame->process = (uint32_t)bytes[5] << 24 | (uint32_t)bytes[6] << 16 | (uint32_t)bytes[7] << 8 | bytes[8];
-    frame->payload = (const char *)bytes + 9;
+    frame->payload = (const char *)bytes + AGENT_HEADER_SIZE;
     frame->length = total - 5;
     reader->consumed += 4 + (size_t)total;
     return 1;
@@ -101,7 +105,7 @@ int agent_wait_frame(int fd, struct agent_reader *reader, const char *kinds, uin
         while (agent_next_frame(reader, &candidate)) {
             if (candidate.process == process && strchr(kinds, candidate.kind)) {
                 // Keep the frames before it for the caller's loop: move this one out of the way.
-                size_t end = reader->consumed, start = end - 9 - candidate.length;
+                size_t end = reader->consumed, start = end - AGENT_HEADER_SIZE - candidate.length;
                 static char copy[MAX_FRAME + 4];
                 memcpy(copy, reader->buffer + start, end - start);
                 memmove(reader->buffer + mark + (end - start), reader->buffer + mark, start - mark);
@@ -109,7 +113,7 @@ int agent_wait_frame(int fd, struct agent_reader *reader, const char *kinds, uin
                 reader->consumed = mark + (end - start);
                 frame->kind = candidate.kind;
                 frame->process = candidate.process;
-                frame->payload = reader->buffer + mark + 9;
+                frame->payload = reader->buffer + mark + AGENT_HEADER_SIZE;
                 frame->length = candidate.length;
                 return 1;
             }

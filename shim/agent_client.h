@@ -21,6 +21,11 @@ struct agent_reader {
 // Connects, retrying while the socket is not there yet, for up to `milliseconds`; -1 on failure.
 int agent_connect(const char *path, int milliseconds);
 
+// Length (4), kind (1), process (4).
+#define AGENT_HEADER_SIZE 9
+
+void agent_frame_header(char header[AGENT_HEADER_SIZE], char kind, uint32_t process, size_t length);
+
 int agent_send(int fd, char kind, uint32_t process, const char *payload, size_t length);
 
 // Reads what the socket has into the reader: 1 read something, 0 end of stream, -1 error.

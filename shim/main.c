@@ -37,7 +37,7 @@
 // After init exits, output still buffered in pipes is drained for at most this long.
 #define DRAIN_MILLISECONDS 2000
 
-enum client_role { CLIENT_COMMAND, CLIENT_ATTACH, CLIENT_WAITER };
+enum client_role { CLIENT_COMMAND, CLIENT_ATTACH, CLIENT_WAITER, CLIENT_RELAY };
 
 struct client {
     int fd;
@@ -48,6 +48,9 @@ struct client {
     int input_closed; // an attach client that half-closed still receives output
     char *pending;
     size_t pending_length;
+    // An exec's shim: frames for its agent process number pass both ways.
+    struct agent_reader relay_reader;
+    uint32_t relay_process;
 };
 
 static struct launch_spec spec;
@@ -61,8 +64,10 @@ static int console_fd = -1;
 static char *stdin_pending;
 static size_t stdin_pending_length;
 // In a utility VM the agent's port carries output, input, signals and the exit (vm_container.c).
+// The container's shim owns the port; an exec's shim reaches it through a relay.
 static int agent_fd = -1;
 static struct agent_reader agent_reader;
+static uint32_t agent_process = VM_PROCESS, next_relay_process = VM_PROCESS + 1;
 // Why the container ended when it was not its own doing; recorded with the exit.
 static const char *exit_reason;
 static pid_t container_pid;
@@ -115,7 +120,7 @@ static void remove_client(size_t index);
 static void close_container_stdin(void) {
     if (stdin_fd < 0) return;
     if (agent_fd >= 0) {
-        if (agent_send(agent_fd, 'c', VM_PROCESS, NULL, 0) < 0) {}
+        if (agent_send(agent_fd, 'c', agent_process, NULL, 0) < 0) {}
     } else if (spec.tty) {
         // A console has no end of file; ^D ends input for a program in canonical mode.
         if (write(stdin_fd, "\x04", 1) < 0) {}
@@ -155,8 +160,11 @@ static void reply(size_t index, const char *format, ...) {
 
 static void remove_client(size_t index) {
     struct client *client = &clients[index];
+    // An exec whose shim went away has no one to report to.
+    if (client->role == CLIENT_RELAY && !exited && vm_signal(agent_fd, client->relay_process, SIGKILL) < 0) {}
     close(client->fd);
     free(client->pending);
+    free(client->relay_reader.buffer);
     clients[index] = clients[--client_count];
 }
 
@@ -184,7 +192,7 @@ static void start_container(size_t index) {
     started = 1;
     if (agent_fd >= 0) {
         char error[2048];
-        int code = vm_run(agent_fd, &agent_reader, &spec, error, sizeof error);
+        int code = vm_run(agent_fd, &agent_reader, &spec, agent_process, &container_pid, error, sizeof error);
         if (code) {
             // As for a native container, a failed exec is the container's exit.
             mark_exited(code);
@@ -217,13 +225,13 @@ static void handle_command(size_t index, char *line) {
         if (exited) reply(index, "exited %d\n", exit_code);
         else reply(index, "%s %d\n", started ? "running" : "created", container_pid);
     } else if (sscanf(line, "kill %d", &a) == 1) {
-        int failed = exited || (agent_fd >= 0 ? vm_signal(agent_fd, a) : kill(container_pid, a)) < 0;
+        int failed = exited || (agent_fd >= 0 ? vm_signal(agent_fd, agent_process, a) : kill(container_pid, a)) < 0;
         if (failed) reply(index, "error 1 %s\n", exited ? "container exited" : strerror(errno));
         else reply(index, "ok\n");
     } else if (sscanf(line, "resize %d %d", &a, &b) == 2) {
         struct winsize size = {.ws_row = (unsigned short)a, .ws_col = (unsigned short)b};
         if (!spec.tty) reply(index, "error 1 the container has no tty\n");
-        else if (agent_fd >= 0) reply(index, vm_resize(agent_fd, a, b) < 0 ? "error 1 the VM's agent is gone\n" : "ok\n");
+        else if (agent_fd >= 0) reply(index, vm_resize(agent_fd, agent_process, a, b) < 0 ? "error 1 the VM's agent is gone\n" : "ok\n");
         else if (console_fd < 0) reply(index, "error 1 the container has no tty\n");
         else if (ioctl(console_fd, TIOCSWINSZ, &size) < 0) reply(index, "error 1 %s\n", strerror(errno));
         else reply(index, "ok\n");
@@ -233,6 +241,14 @@ static void handle_command(size_t index, char *line) {
         client->wants_stderr = strchr(streams, 'e') != NULL;
         client->wants_stdin = strchr(streams, 'i') != NULL && stdin_fd >= 0;
         reply(index, "ok\n");
+    } else if (!strcmp(line, "relay")) {
+        if (!spec.vm_socket) reply(index, "error 1 the container does not run in a utility VM\n");
+        else if (exited) reply(index, "error 1 the container exited\n");
+        else {
+            client->role = CLIENT_RELAY;
+            client->relay_process = next_relay_process++;
+            reply(index, "ok %u\n", client->relay_process);
+        }
     } else if (!strcmp(line, "close-stdin")) {
         close_container_stdin();
         reply(index, "ok\n");
@@ -244,7 +260,7 @@ static void handle_command(size_t index, char *line) {
 static void queue_stdin(const char *bytes, size_t length) {
     if (stdin_fd < 0) return;
     if (agent_fd >= 0) {
-        if (agent_send(agent_fd, 'i', VM_PROCESS, bytes, length) < 0) stdin_fd = -1;
+        if (agent_send(agent_fd, 'i', agent_process, bytes, length) < 0) stdin_fd = -1;
         return;
     }
     if (!stdin_pending_length) {
@@ -260,8 +276,31 @@ static void queue_stdin(const char *bytes, size_t length) {
     stdin_pending_length += length;
 }
 
+// An exec's frames go on to the agent, under its own process number only.
+static void relay_to_agent(size_t index) {
+    struct client *client = &clients[index];
+    int status = agent_read(client->fd, &client->relay_reader);
+    struct agent_frame frame;
+    while (agent_next_frame(&client->relay_reader, &frame))
+        if (frame.process == client->relay_process && strchr("rickz", frame.kind) &&
+            agent_send(agent_fd, frame.kind, frame.process, frame.payload, frame.length) < 0) {}
+    if (status <= 0) remove_client(index);
+}
+
+static void relay_to_exec(const struct agent_frame *frame) {
+    for (size_t i = 0; i < client_count; i++) {
+        struct client *client = &clients[i];
+        if (client->role != CLIENT_RELAY || client->relay_process != frame->process) continue;
+        char header[AGENT_HEADER_SIZE];
+        agent_frame_header(header, frame->kind, frame->process, frame->length);
+        if (client_send(client, header, sizeof header) < 0 || client_send(client, frame->payload, frame->length) < 0) remove_client(i);
+        return;
+    }
+}
+
 static void read_client(size_t index) {
     struct client *client = &clients[index];
+    if (client->role == CLIENT_RELAY) { relay_to_agent(index); return; }
     char buffer[65536];
     ssize_t n = recv(client->fd, buffer, sizeof buffer, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
@@ -323,7 +362,10 @@ static void read_agent(void) {
     int status = agent_read(agent_fd, &agent_reader);
     struct agent_frame frame;
     while (agent_next_frame(&agent_reader, &frame)) {
-        if (frame.process != VM_PROCESS) continue;
+        if (frame.process != agent_process) {
+            if (spec.vm_socket) relay_to_exec(&frame);
+            continue;
+        }
         if (frame.kind == 'o' || frame.kind == 'e') {
             int stream = frame.kind == 'o' ? 0 : 1;
             log_writer_append(&log_writer, stream, frame.payload, frame.length);
@@ -361,7 +403,7 @@ static void reap_children(void) {
 // Output flushed, status recorded, waiters told, attach streams ended; then the shim is done.
 _Noreturn static void finish(void) {
     // A utility VM ends with its container.
-    if (agent_fd >= 0 && agent_send(agent_fd, 'q', 0, NULL, 0) < 0) {}
+    if (spec.vm_socket && agent_send(agent_fd, 'q', 0, NULL, 0) < 0) {}
     log_writer_flush(&log_writer);
     record_exit();
     char line[64];
@@ -522,10 +564,12 @@ static void join_cgroups(pid_t pid) {
 }
 
 // A container in a utility VM: the VM is booted; its agent mounts the root and later runs the
-// process. The agent's port stands in for the output pipes (and the console) in the loop.
-_Noreturn static void serve_vm_container(void) {
+// process. The agent's port (for an exec, the relay to it) stands in for the output pipes (and the
+// console) in the loop.
+_Noreturn static void serve_vm_process(void) {
     char error[4096];
-    agent_fd = vm_prepare(&spec, &agent_reader, error, sizeof error);
+    agent_fd = spec.vm_socket ? vm_prepare(&spec, &agent_reader, error, sizeof error)
+                              : vm_relay_connect(spec.vm_relay, &agent_process, error, sizeof error);
     if (agent_fd < 0) fail_before_ready(125, error);
     output_fds[0] = agent_fd;
     if (spec.open_stdin) stdin_fd = agent_fd;
@@ -581,7 +625,7 @@ int main(int argc, char **argv) {
     sigprocmask(SIG_BLOCK, &child_signals, NULL);
     signal_fd = signalfd(-1, &child_signals, SFD_CLOEXEC | SFD_NONBLOCK);
 
-    if (spec.vm_socket) serve_vm_container();
+    if (spec.vm_socket || spec.vm_relay) serve_vm_process();
 
     int sync_pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) fail_before_ready(125, "socketpair");

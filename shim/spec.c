@@ -105,6 +105,8 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         }
         else if (!strcmp(key, "vm-socket")) { VALUE(v); spec->vm_socket = v; }
         else if (!strcmp(key, "vm-root")) { VALUE(v); spec->vm_root = v; }
+        else if (!strcmp(key, "vm-relay")) { VALUE(v); spec->vm_relay = v; }
+        else if (!strcmp(key, "vm-agent-timeout")) NUMBER(v, spec->vm_agent_timeout);
         else if (!strcmp(key, "vm-mount")) {
             if (read_mount(&reader, &spec->vm_mounts, &spec->vm_mount_count) < 0) FAIL("spec: a bad or short %s", key);
         }
@@ -171,11 +173,12 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         FAIL("spec %s lacks one of id, arg, exit, socket", path);
     int has_layers = spec->overlay_options || (spec->lower_dirs.count && spec->upper_dir && spec->work_dir);
     if (spec->vm_socket && !spec->log_path) FAIL("spec %s: a VM container needs a log", path);
-    if (!spec->vm_socket && !spec->join_pid && (!spec->rootfs || !has_layers || !spec->log_path))
+    if (!spec->vm_socket && !spec->vm_relay && !spec->join_pid && (!spec->rootfs || !has_layers || !spec->log_path))
         FAIL("spec %s lacks one of rootfs, overlay (or lower, upper, work), log", path);
     if (!spec->join_pid && (spec->clone_flags & CLONE_NEWUSER) && !spec->lower_dirs.count)
         FAIL("spec %s: a user namespace needs its layers as lower, upper and work", path);
     if (!spec->cwd) spec->cwd = "/";
+    if (!spec->vm_agent_timeout) spec->vm_agent_timeout = 30;
     if (spec->log_max_files == 0) spec->log_max_files = 1;
     return 0;
 }

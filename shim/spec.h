@@ -72,6 +72,8 @@ struct launch_spec {
     struct mount_entry *vm_mounts;
     size_t vm_mount_count;
     const char *vm_root;
+    unsigned vm_agent_timeout; // seconds the agent has to say hello
+    const char *vm_relay; // an exec in a utility VM: the container shim's socket, which relays to the agent
 };
 
 // Makes every bind's source a detached mount while the shim can still reach it: a container's root

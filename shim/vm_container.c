@@ -1,11 +1,13 @@
 #include "vm_container.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#define HELLO_MILLISECONDS 60000
 #define ANSWER_MILLISECONDS 30000
 
 // The value after `key` in a token payload, or NULL.
@@ -33,14 +35,28 @@ int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char
     if (agent < 0) { snprintf(error, error_size, "connecting to the VM's agent at %s failed", spec->vm_socket); return -1; }
     struct agent_frame frame;
     // The agent says hello at boot to whoever is connected; ask again in case that was not us.
-    if (agent_send(agent, 'h', 0, NULL, 0) < 0 || agent_wait_frame(agent, reader, "h", 0, HELLO_MILLISECONDS, &frame) != 1) {
-        snprintf(error, error_size, "the VM's agent did not answer within %d s", HELLO_MILLISECONDS / 1000);
+    int answered = agent_send(agent, 'h', 0, NULL, 0) < 0 ? -1
+                 : agent_wait_frame(agent, reader, "h", 0, (int)spec->vm_agent_timeout * 1000, &frame);
+    if (answered != 1) {
+        if (answered == 0) snprintf(error, error_size, "the VM's agent did not answer within %u s", spec->vm_agent_timeout);
+        else snprintf(error, error_size, "the VM stopped before its agent answered");
         return -1;
     }
     const char *version = token(frame.payload, frame.length, "version");
     if (!version || strcmp(version, "1")) {
         snprintf(error, error_size, "the VM's agent speaks protocol version %s, not 1", version ? version : "(none)");
         return -1;
+    }
+    if (spec->hostname) {
+        if (agent_send(agent, 'n', 0, spec->hostname, strlen(spec->hostname)) < 0 ||
+            agent_wait_frame(agent, reader, "xf", 0, ANSWER_MILLISECONDS, &frame) != 1) {
+            snprintf(error, error_size, "the VM's agent stopped answering while setting the hostname");
+            return -1;
+        }
+        if (frame.kind == 'f') {
+            copy_message(&frame, error, error_size);
+            return -1;
+        }
     }
     for (size_t i = 0; i < spec->vm_mount_count; i++) {
         const struct mount_entry *entry = &spec->vm_mounts[i];
@@ -49,7 +65,8 @@ int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char
         uint32_t number = 100 + (uint32_t)i;
         if (agent_token(&payload, &length, "source", entry->source) < 0 || agent_token(&payload, &length, "target", entry->target) < 0 ||
             agent_token(&payload, &length, "fstype", entry->fstype) < 0 || agent_token(&payload, &length, "options", entry->data) < 0 ||
-            agent_token(&payload, &length, "readonly", (entry->flags & MS_RDONLY) ? "1" : "0") < 0) {
+            agent_token(&payload, &length, "readonly", (entry->flags & MS_RDONLY) ? "1" : "0") < 0 ||
+            agent_token(&payload, &length, "bind", (entry->flags & MS_BIND) ? "1" : "0") < 0) {
             snprintf(error, error_size, "out of memory");
             return -1;
         }
@@ -67,7 +84,38 @@ int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char
     return agent;
 }
 
-int vm_run(int agent, struct agent_reader *reader, const struct launch_spec *spec, char *error, size_t error_size) {
+int vm_relay_connect(const char *container_socket, uint32_t *process, char *error, size_t error_size) {
+    int relay = agent_connect(container_socket, 0);
+    if (relay < 0) {
+        snprintf(error, error_size, "reaching the container's shim at %s: %s (has it exited?)", container_socket, strerror(errno));
+        return -1;
+    }
+    char line[256];
+    size_t length = 0;
+    // Byte by byte: the frames that follow the answer are the relay's, not this line's.
+    if (send(relay, "relay\n", 6, MSG_NOSIGNAL) != 6) length = sizeof line;
+    while (length < sizeof line - 1) {
+        ssize_t count = read(relay, &line[length], 1);
+        if (count < 0 && errno == EINTR) continue;
+        if (count <= 0 || line[length] == '\n') break;
+        length++;
+    }
+    line[length < sizeof line ? length : sizeof line - 1] = '\0';
+    unsigned number;
+    if (sscanf(line, "ok %u", &number) == 1 && number > VM_PROCESS) {
+        *process = number;
+        return relay;
+    }
+    close(relay);
+    // "error <code> <message>"
+    const char *message = strchr(line, ' ');
+    message = message ? strchr(message + 1, ' ') : NULL;
+    snprintf(error, error_size, "%s", message ? message + 1 : "the container's shim refused to relay to its VM");
+    return -1;
+}
+
+int vm_run(int agent, struct agent_reader *reader, const struct launch_spec *spec, uint32_t process, pid_t *guest_pid,
+           char *error, size_t error_size) {
     char *payload = NULL;
     size_t length = 0;
     char number[32];
@@ -82,14 +130,21 @@ int vm_run(int agent, struct agent_reader *reader, const struct launch_spec *spe
     failed |= agent_token(&payload, &length, "gid", number);
     failed |= agent_token(&payload, &length, "tty", spec->tty ? "1" : "0");
     if (failed) { snprintf(error, error_size, "out of memory"); free(payload); return 125; }
-    int sent = agent_send(agent, 'r', VM_PROCESS, payload, length);
+    int sent = agent_send(agent, 'r', process, payload, length);
     free(payload);
     struct agent_frame frame;
-    if (sent < 0 || agent_wait_frame(agent, reader, "sf", VM_PROCESS, ANSWER_MILLISECONDS, &frame) != 1) {
+    if (sent < 0 || agent_wait_frame(agent, reader, "sf", process, ANSWER_MILLISECONDS, &frame) != 1) {
         snprintf(error, error_size, "the VM's agent stopped answering");
         return 125;
     }
-    if (frame.kind == 's') return 0;
+    if (frame.kind == 's') {
+        char text[16];
+        size_t digits = frame.length < sizeof text - 1 ? frame.length : sizeof text - 1;
+        memcpy(text, frame.payload, digits);
+        text[digits] = '\0';
+        *guest_pid = (pid_t)atoi(text);
+        return 0;
+    }
     // "<code> <message>"
     copy_message(&frame, error, error_size);
     int code = atoi(error);
@@ -98,20 +153,20 @@ int vm_run(int agent, struct agent_reader *reader, const struct launch_spec *spe
     return code ? code : 125;
 }
 
-int vm_signal(int agent, int signal) {
+int vm_signal(int agent, uint32_t process, int signal) {
     char text[16];
     int length = snprintf(text, sizeof text, "%d", signal);
-    return agent_send(agent, 'k', VM_PROCESS, text, (size_t)length);
+    return agent_send(agent, 'k', process, text, (size_t)length);
 }
 
-int vm_resize(int agent, int rows, int columns) {
+int vm_resize(int agent, uint32_t process, int rows, int columns) {
     char *payload = NULL, text[16];
     size_t length = 0;
     snprintf(text, sizeof text, "%d", rows);
     int failed = agent_token(&payload, &length, "rows", text);
     snprintf(text, sizeof text, "%d", columns);
     failed |= agent_token(&payload, &length, "columns", text);
-    int sent = failed ? -1 : agent_send(agent, 'z', VM_PROCESS, payload, length);
+    int sent = failed ? -1 : agent_send(agent, 'z', process, payload, length);
     free(payload);
     return sent;
 }

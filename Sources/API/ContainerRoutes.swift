@@ -430,7 +430,9 @@ public enum ContainerRoutes {
             Name: "/" + record.name, RestartCount: state.restartCount, Platform: "linux",
             HostConfig: record.hostConfig,
             GraphDriver: .init(Name: "overlay", Data: [:]), Config: record.config,
-            NetworkSettings: ["Networks": .object([:]), "Ports": .object([:])])
+            NetworkSettings: ["Networks": .object([:]), "Ports": .object([:])],
+            Berth: ContainerRuntimeDetails(Isolation: record.runsInVM ? "vm" : "process", Platform: record.platform,
+                                           UtilityVM: record.state.utilityVM))
     }
 
     static func summary(_ record: ContainerRecord) -> ContainerSummary {

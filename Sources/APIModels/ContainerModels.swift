@@ -111,6 +111,11 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var LogConfig: LogConfig?
     public var ConsoleSize: [Int]?
     public var Isolation: String?
+    /// Free-form settings for the runtime (`docker run --annotation`); Berth reads `vmAcceleratorAnnotation`.
+    public var Annotations: [String: String]?
+
+    /// `kvm` or `tcg` for a container's utility VM, instead of what the host probe chose (`berth run --vm-accel`).
+    public static let vmAcceleratorAnnotation = "berth.vm.accelerator"
 
     public init() {}
 }
@@ -219,11 +224,13 @@ public struct ContainerInspect: Codable, Sendable, Equatable {
     public var Mounts: [JSONValue]
     public var Config: ContainerConfig
     public var NetworkSettings: [String: JSONValue]
+    /// What Berth decided for the container; Docker's clients ignore it.
+    public var Berth: ContainerRuntimeDetails?
 
     public init(Id: String, Created: String, Path: String, Args: [String], State: ContainerStateJSON, Image: String,
                 ResolvConfPath: String, HostnamePath: String, HostsPath: String, LogPath: String, Name: String,
                 RestartCount: Int, Platform: String, HostConfig: HostConfig, GraphDriver: ImageInspect.GraphDriver,
-                Config: ContainerConfig, NetworkSettings: [String: JSONValue]) {
+                Config: ContainerConfig, NetworkSettings: [String: JSONValue], Berth: ContainerRuntimeDetails? = nil) {
         self.Id = Id
         self.Created = Created
         self.Path = Path
@@ -247,6 +254,38 @@ public struct ContainerInspect: Codable, Sendable, Equatable {
         Mounts = []
         self.Config = Config
         self.NetworkSettings = NetworkSettings
+        self.Berth = Berth
+    }
+}
+
+/// How a container runs: natively, or in a utility VM (and that VM, once booted).
+public struct ContainerRuntimeDetails: Codable, Sendable, Equatable {
+    public struct UtilityVM: Codable, Sendable, Equatable {
+        public var Domain: String
+        public var Accelerator: String
+        public var GuestKernel: String
+        public var MemoryMiB: Int
+        public var VCPUs: Int
+
+        public init(Domain: String, Accelerator: String, GuestKernel: String, MemoryMiB: Int, VCPUs: Int) {
+            self.Domain = Domain
+            self.Accelerator = Accelerator
+            self.GuestKernel = GuestKernel
+            self.MemoryMiB = MemoryMiB
+            self.VCPUs = VCPUs
+        }
+    }
+
+    /// `process` or `vm`.
+    public var Isolation: String
+    /// The image's platform, as `os/arch[/variant]`.
+    public var Platform: String
+    public var UtilityVM: UtilityVM?
+
+    public init(Isolation: String, Platform: String, UtilityVM: UtilityVM?) {
+        self.Isolation = Isolation
+        self.Platform = Platform
+        self.UtilityVM = UtilityVM
     }
 }
 

@@ -88,6 +88,10 @@ public struct LaunchSpec: Sendable, Equatable {
     public var vmSocket: String?
     public var vmMounts: [Mount] = []
     public var vmRoot: String?
+    /// How long the booting VM's agent has to say hello.
+    public var vmAgentTimeoutSeconds = 30
+    /// An exec in a utility VM: the container shim's socket, which relays to the VM's agent.
+    public var vmRelay: String?
 
     public init(id: String, arguments: [String], environment: [String], rootfs: String, lowerDirectories: [String],
                 upperDirectory: String, workDirectory: String, logPath: String, exitPath: String, socketPath: String) {
@@ -122,8 +126,11 @@ public struct LaunchSpec: Sendable, Equatable {
         add("cwd", workingDirectory)
         if let hostname { add("hostname", hostname) }
         if let vmSocket {
-            add("vm-socket", vmSocket)
+            add("vm-socket", vmSocket, "vm-agent-timeout", String(vmAgentTimeoutSeconds))
             for mount in vmMounts { add("vm-mount", mount.source, mount.target, mount.type, String(mount.flags.rawValue), mount.data) }
+            if let vmRoot { add("vm-root", vmRoot) }
+        } else if let vmRelay {
+            add("vm-relay", vmRelay)
             if let vmRoot { add("vm-root", vmRoot) }
         } else if let joinPID {
             add("join-pid", String(joinPID))
@@ -156,7 +163,8 @@ public struct LaunchSpec: Sendable, Equatable {
             "tty", tty ? "1" : "0", "open-stdin", openStdin ? "1" : "0",
             "init", reaper ? "1" : "0")
         if let oomScoreAdjust { add("oom-score-adj", String(oomScoreAdjust)) }
-        if joinPID == nil {
+        // An exec has no log of its own.
+        if !logPath.isEmpty {
             add("log", logPath, "log-max-size", String(logMaxSize), "log-max-files", String(logMaxFiles))
         }
         add("exit", exitPath, "socket", socketPath)

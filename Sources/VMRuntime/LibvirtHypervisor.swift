@@ -17,6 +17,13 @@ public final class LibvirtHypervisor: @unchecked Sendable {
 
     deinit { virConnectClose(connection) }
 
+    /// Asks libvirtd something: false once it has gone away (restarted or stopped), which the
+    /// connection alone notices only on its next call.
+    public var answers: Bool {
+        var version: UInt = 0
+        return virConnectIsAlive(connection) == 1 && virConnectGetLibVersion(connection, &version) == 0
+    }
+
     /// Boots the VM; it is gone again when the guest powers off, crashes, or `destroy` is called.
     public func create(_ definition: UtilityVMDefinition) throws {
         guard definition.disks.count <= 26 else {

@@ -37,6 +37,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "process (the default: namespaces on this kernel) or vm (a utility VM with its own kernel; hyperv also works).")
     var isolation: String?
 
+    @Option(name: .customLong("vm-accel"), help: "The utility VM's accelerator, kvm or tcg, instead of the one the host probe chose.")
+    var vmAccelerator: String?
+
     @Option(help: "User namespace: host (the default) or auto (the container's ids map to a block of host ids of its own).")
     var userns: String?
 
@@ -137,6 +140,7 @@ struct ContainerOptions: ParsableArguments {
         host.NetworkMode = network
         host.UsernsMode = userns
         host.Isolation = isolation
+        if let vmAccelerator { host.Annotations = [HostConfig.vmAcceleratorAnnotation: vmAccelerator] }
         host.AutoRemove = rm
         if let restart {
             let parts = restart.split(separator: ":", maxSplits: 1).map(String.init)

@@ -33,6 +33,9 @@ struct Berthd: AsyncParsableCommand {
     @Option(help: "libvirt URI for utility VMs.")
     var libvirtURI = "qemu:///system"
 
+    @Option(help: "Seconds a utility VM's guest agent has to answer after the VM is created before the start fails.")
+    var vmAgentTimeout = 30
+
     @Option(name: .customLong("insecure-registry"), help: "A registry (host:port) to reach over plain HTTP. Loopback registries always are. Repeatable.")
     var insecureRegistries: [String] = []
 
@@ -103,10 +106,11 @@ struct Berthd: AsyncParsableCommand {
         }
         let containers = try ContainerService(
             paths: ContainerPaths(root: root, execRoot: execRoot), catalog: ContainerCatalog(database: store.database),
-            images: images, events: events, cgroups: CgroupManager(), launcher: ShimLauncher(shimPath: shimPath),
+            images: images, events: events, cgroups: CgroupManager(), launcher: ShimLauncher(shimPath: shimPath, setupTimeout: .seconds(max(60, vmAgentTimeout + 30))),
             logger: logger, defaultUsernsMode: usernsRemap == "default" ? "auto" : usernsRemap,
             utilityVMs: UtilityVMSettings(cacheDirectory: cacheDir, libvirtURI: libvirtURI,
-                                          accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg))
+                                          accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg,
+                                          agentTimeoutSeconds: vmAgentTimeout))
         // Shims kept containers running while berthd was away; follow them again before serving.
         await containers.restore()
         let context = DaemonContext(

@@ -3,11 +3,17 @@ import Testing
 import VMRuntime
 
 extension ContainerLifecycleTests {
-    @Test func vmIsolatedContainersRunOnTheGuestKernel() async throws {
-        // The guest kernel and agent the daemon will find in its cache.
+    /// Builds (or finds cached) the minimal guest kernel and the agent's initramfs a daemon will find
+    /// in the default cache; returns the kernel's directory.
+    static func guestKernel() throws -> String {
         let kernel = try Command.succeed([TestPaths.repository + "/guest-kernel/build", "x86_64"], timeout: 1500)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         try Command.succeed([TestPaths.repository + "/vm-images/build", "x86_64"], timeout: 600)
+        return kernel
+    }
+
+    @Test func vmIsolatedContainersRunOnTheGuestKernel() async throws {
+        let kernel = try Self.guestKernel()
         let guestRelease = try String(contentsOfFile: kernel + "/release", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         var host = utsname()
         uname(&host)
@@ -19,11 +25,15 @@ extension ContainerLifecycleTests {
                                         timeout: 120)
             #expect(code.status == 3 && code.stdout == "out\n" && code.stderr == "err\n", "\(code)")
 
-            #expect(try Self.docker(daemon, ["run", "-d", "--isolation=hyperv", "--name", "vm1", Self.image, "sh", "-c",
+            #expect(try Self.docker(daemon, ["run", "-d", "--isolation=hyperv", "--annotation", "berth.vm.accelerator=tcg", "--name", "vm1",
+                                             Self.image, "sh", "-c",
                                              "echo started; touch /made; sleep 300"], timeout: 120).status == 0)
             let pid = try Self.docker(daemon, ["inspect", "-f", "{{.State.Pid}} {{.HostConfig.Isolation}}", "vm1"]).stdout
             let qemu = pid.split(separator: " ").first.flatMap { try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8) } ?? ""
             #expect(qemu.hasPrefix("qemu-system") && pid.hasSuffix(" hyperv\n"), "the container's pid is its VM's: \(pid) \(qemu)")
+            let details = try Self.docker(daemon, ["inspect", "-f", "{{.Berth.Isolation}} {{.Berth.Platform}} "
+                + "{{.Berth.UtilityVM.Accelerator}} {{.Berth.UtilityVM.GuestKernel}} {{.Berth.UtilityVM.MemoryMiB}}", "vm1"]).stdout
+            #expect(details == "vm linux/amd64 tcg \(guestRelease) (minimal) 256\n", "\(details)")
             var logs = ""
             for _ in 0..<100 where !logs.contains("started") {
                 logs = try Self.docker(daemon, ["logs", "vm1"]).stdout
@@ -35,13 +45,28 @@ extension ContainerLifecycleTests {
             usleep(700_000)
             try daemon.start()
             #expect(try Self.docker(daemon, ["ps", "--format", "{{.Names}}"]).stdout == "vm1\n")
-            let exec = try Self.docker(daemon, ["exec", "vm1", "true"])
-            #expect(exec.status != 0 && exec.stderr.contains("not available for containers in utility VMs yet"), "\(exec)")
+            // Execs run in the container's root in its VM, relayed by the container's shim.
+            let id = try Self.docker(daemon, ["inspect", "-f", "{{.Id}}", "vm1"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try Self.docker(daemon, ["exec", "vm1", "uname", "-r"]).stdout == guestRelease + "\n")
+            #expect(try Self.docker(daemon, ["exec", "vm1", "hostname"]).stdout == id.prefix(12) + "\n")
+            let piped = try Self.docker(daemon, ["exec", "-i", "vm1", "sh", "-c", "test -e /made && cat && ps -o args | grep -c '^sleep 300'"],
+                                        input: Data("through the relay\n".utf8))
+            #expect(piped.status == 0 && piped.stdout == "through the relay\n1\n", "\(piped)")
+            let failing = try Self.docker(daemon, ["exec", "vm1", "sh", "-c", "echo out; echo err >&2; exit 3"])
+            #expect(failing.status == 3 && failing.stdout == "out\n" && failing.stderr == "err\n", "\(failing)")
+            let missing = try Self.docker(daemon, ["exec", "vm1", "no-such-command"])
+            // As Docker does, an exec's start failure arrives in its output stream.
+            #expect(missing.status == 127 && missing.stdout.contains("executable file not found"), "\(missing)")
+            let mounts = try Self.docker(daemon, ["exec", "-u", "nobody", "vm1", "sh", "-c", "id -u; ls /proc/self/fd | wc -l; df /dev/shm | tail -1"])
+            #expect(mounts.stdout.hasPrefix("65534\n") && mounts.stdout.contains("/dev/shm"), "\(mounts)")
+            let execShell = try Self.throughTerminal(
+                ##"[{"expect":"# "},{"send":"stty size; tty; echo $((40+2))\r"},{"expect":"42"},{"send":"exit 5\r"}]"##,
+                ["docker", "-H", daemon.host, "exec", "-it", "vm1", "sh"])
+            #expect(execShell.status == 5 && execShell.stdout.contains("24 80") && execShell.stdout.contains("/dev/pts/"), "\(execShell)")
             // The signal reaches the process in the guest: sh is not PID 1 there, so SIGTERM ends it.
             #expect(try Self.docker(daemon, ["stop", "-t", "20", "vm1"], timeout: 60).status == 0)
             #expect(try Self.docker(daemon, ["inspect", "-f", "{{.State.ExitCode}}", "vm1"]).stdout == "143\n")
             let hypervisor = try LibvirtHypervisor(uri: "qemu:///system")
-            let id = try Self.docker(daemon, ["inspect", "-f", "{{.Id}}", "vm1"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(!hypervisor.isRunning("berth-\(id.prefix(12))"), "the VM ends with its container")
             // A restart boots a new VM on the same writable disk.
             #expect(try Self.docker(daemon, ["start", "vm1"], timeout: 120).status == 0)
@@ -67,6 +92,123 @@ extension ContainerLifecycleTests {
             #expect(try Self.docker(daemon, ["rm", "doomed"]).status == 0)
             let bad = try Self.docker(daemon, ["run", "--rm", "--isolation=sandbox", Self.image, "true"])
             #expect(bad.status == 125 && bad.stderr.contains("invalid isolation"), "\(bad)")
+            let badAccelerator = try daemon.berth(["run", "--rm", "--isolation=vm", "--vm-accel", "hvf", Self.image, "true"])
+            #expect(badAccelerator.status == 125 && badAccelerator.stderr.contains("invalid VM accelerator: hvf"), "\(badAccelerator)")
+            let nativeAccelerator = try daemon.berth(["run", "--rm", "--vm-accel", "tcg", Self.image, "true"])
+            #expect(nativeAccelerator.status == 125 && nativeAccelerator.stderr.contains("only to containers in utility VMs"))
+            #expect(try Self.docker(daemon, ["ps", "-aq"]).stdout.isEmpty, "refused creations leave nothing")
         }
+    }
+
+    /// A guest whose /init is `script` (busybox sh), in a cache of its own with the real kernel.
+    static func brokenGuestCache(_ scratch: String, kernel: String, script: String) throws -> String {
+        let cache = scratch + "/cache"
+        let images = cache + "/vm-images/x86_64-broken"
+        let tree = scratch + "/initramfs"
+        for directory in [images, cache + "/guest-kernels", tree + "/bin", tree + "/dev"] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        if !FileManager.default.fileExists(atPath: cache + "/guest-kernels/x86_64-real") {
+            try FileManager.default.createSymbolicLink(atPath: cache + "/guest-kernels/x86_64-real", withDestinationPath: kernel)
+        }
+        // The host's verdict on KVM, so this daemon does not probe again.
+        try? FileManager.default.copyItem(atPath: "/var/cache/berth/accelerator.json", toPath: cache + "/accelerator.json")
+        try? FileManager.default.removeItem(atPath: tree + "/init")
+        try ("#!/bin/busybox sh\n" + script).write(toFile: tree + "/init", atomically: true, encoding: .utf8)
+        try Command.succeed(["sh", "-c", """
+            set -e; cd '\(tree)'; chmod 755 init; cp /bin/busybox bin/; [ -e dev/console ] || mknod dev/console c 5 1
+            find . | cpio -o -H newc --quiet | gzip > '\(images)/initramfs.cpio.gz'
+            chmod -R a+rX '\(scratch)'
+            """])
+        return cache
+    }
+
+    /// A guest that never answers, and one whose init dies (the kernel panics): the start fails
+    /// with the reason and the console's last lines, and no VM is left running.
+    @Test func vmThatNeverAnswersOrPanicsFailsWithItsConsole() async throws {
+        let kernel = try Self.guestKernel()
+        let scratch = try TestPaths.makeScratch("vm-faults")
+        defer { TestPaths.removeScratch(scratch) }
+        let cache = try Self.brokenGuestCache(scratch, kernel: kernel, script: "echo berth-test: the agent hangs\nexec /bin/busybox sleep 3600\n")
+        try await Self.withImages(daemonOptions: ["--cache-dir", cache, "--vm-agent-timeout", "5"]) { daemon in
+            let hypervisor = try LibvirtHypervisor(uri: "qemu:///system")
+            let before = Set(hypervisor.names())
+            let hung = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", Self.image, "true"], timeout: 120)
+            #expect(hung.status == 125 && hung.stderr.contains("the VM's agent did not answer within 5 s")
+                && hung.stderr.contains("berth-test: the agent hangs"), "\(hung)")
+            #expect(try Self.docker(daemon, ["ps", "-aq"]).stdout.isEmpty, "--rm removed the container")
+            #expect(Set(hypervisor.names()).subtracting(before).isEmpty, "no VM left running")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/vms")) ?? []).isEmpty)
+
+            _ = try Self.brokenGuestCache(scratch, kernel: kernel, script: "echo berth-test: the agent crashes\nexit 3\n")
+            let crashed = try Self.docker(daemon, ["run", "-d", "--name", "crashed", "--isolation=vm", Self.image, "true"], timeout: 120)
+            #expect(crashed.status == 125 && crashed.stderr.contains("the VM stopped before its agent answered")
+                && crashed.stderr.contains("Kernel panic"), "\(crashed)")
+            let state = try Self.docker(daemon, ["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}", "crashed"]).stdout
+            #expect(state.hasPrefix("created 125 the VM stopped") && state.contains("Kernel panic"), "\(state)")
+            #expect(Set(hypervisor.names()).subtracting(before).isEmpty)
+            #expect(try Self.docker(daemon, ["rm", "crashed"]).status == 0)
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/vms")) ?? []).isEmpty)
+        }
+    }
+
+    /// libvirtd going away (here: the socket berthd reaches it through, a proxy this test runs)
+    /// fails VM starts clearly and makes nothing; once it is back, berthd reconnects by itself.
+    @Test func vmStartWhileLibvirtIsDownFailsAndRecovers() async throws {
+        _ = try Self.guestKernel()
+        let scratch = try TestPaths.makeScratch("libvirt-down")
+        defer { TestPaths.removeScratch(scratch) }
+        let proxy = LibvirtProxy(socket: scratch + "/libvirt.sock")
+        defer { proxy.stop() }
+        try proxy.start()
+        try await Self.withImages(daemonOptions: ["--libvirt-uri", "qemu+unix:///system?socket=\(proxy.socket)"]) { daemon in
+            let up = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", Self.image, "echo", "up"], timeout: 120)
+            #expect(up.status == 0 && up.stdout == "up\n", "\(up)")
+            proxy.stop()
+            let down = try Self.docker(daemon, ["run", "--name", "down", "--isolation=vm", Self.image, "true"], timeout: 120)
+            #expect(down.status == 125 && down.stderr.contains("libvirt"), "\(down)")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/vms")) ?? []).isEmpty, "nothing made")
+            #expect(try Self.docker(daemon, ["rm", "down"]).status == 0)
+            try proxy.start()
+            let back = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", Self.image, "echo", "back"], timeout: 120)
+            #expect(back.status == 0 && back.stdout == "back\n", "\(back)")
+        }
+    }
+}
+
+/// socat forwarding a socket of the test's to libvirtd's; stopping it (and the children it forked
+/// per connection) is libvirtd going away for whoever connected through it.
+final class LibvirtProxy: @unchecked Sendable {
+    let socket: String
+    private var process: Process?
+
+    init(socket: String) { self.socket = socket }
+
+    func start() throws {
+        unlink(socket)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/socat")
+        process.arguments = ["UNIX-LISTEN:\(socket),fork,mode=600", "UNIX-CONNECT:/run/libvirt/libvirt-sock"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) { usleep(20_000) }
+    }
+
+    func stop() {
+        guard let process, process.isRunning else { return }
+        let parent = process.processIdentifier
+        // Its children first, found by their parent pid: they hold the open connections.
+        let children = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            return fields.count > 2 && Int32(fields[1]) == parent
+        }
+        kill(parent, SIGKILL)
+        for child in children { kill(child, SIGKILL) }
+        process.waitUntilExit()
+        self.process = nil
+        unlink(socket)
     }
 }

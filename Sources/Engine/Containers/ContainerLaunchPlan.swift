@@ -140,11 +140,8 @@ struct ContainerLaunchPlan {
         return spec
     }
 
-    /// A process joining the running container: its namespaces and cgroups, the container's
-    /// confinement, and the exec's own command, user, environment and directory.
-    func execSpec(_ exec: ExecConfig, execID: String, containerPID: Int32, cgroup: ContainerCgroup, seccompFilter: String?)
-        throws -> LaunchSpec
-    {
+    /// An exec's own process: its command, user, environment, directory and terminal.
+    func execSpec(_ exec: ExecConfig, execID: String) throws -> LaunchSpec {
         let id = record.id
         let user: ImageUser
         do {
@@ -159,20 +156,28 @@ struct ContainerLaunchPlan {
             id: execID, arguments: exec.Cmd ?? [], environment: environment, rootfs: "", lowerDirectories: [],
             upperDirectory: "", workDirectory: "", logPath: "", exitPath: paths.execExit(id, execID),
             socketPath: paths.execSocket(id, execID))
-        spec.joinPID = containerPID
         spec.workingDirectory = exec.WorkingDir.flatMap { $0.isEmpty ? nil : $0 }
             ?? (record.config.WorkingDir?.isEmpty == false ? record.config.WorkingDir! : "/")
         spec.uid = user.uid
         spec.gid = user.gid
         spec.additionalGroups = user.additionalGroups
+        spec.tty = exec.Tty == true
+        spec.openStdin = exec.AttachStdin == true
+        return spec
+    }
+
+    /// An exec joining a native container: its namespaces and cgroups, and the container's confinement.
+    func nativeExecSpec(_ exec: ExecConfig, execID: String, containerPID: Int32, cgroup: ContainerCgroup, seccompFilter: String?)
+        throws -> LaunchSpec
+    {
+        var spec = try execSpec(exec, execID: execID)
+        spec.joinPID = containerPID
         let capabilities = exec.Privileged == true ? CapabilitySet.daemonBounding : try self.capabilities
         spec.bounding = capabilities
         spec.effective = capabilities
         spec.permitted = capabilities
         spec.noNewPrivileges = securityOptions.noNewPrivileges
         spec.seccompFilter = exec.Privileged == true ? nil : seccompFilter
-        spec.tty = exec.Tty == true
-        spec.openStdin = exec.AttachStdin == true
         spec.cgroupProcs = cgroup.procsFiles
         return spec
     }

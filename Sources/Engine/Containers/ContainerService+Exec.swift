@@ -6,7 +6,6 @@ import SystemSupport
 extension ContainerService {
     public func createExec(_ reference: String, _ config: ExecConfig) throws -> String {
         let record = try find(reference)
-        try requireNative(record, "exec")
         guard record.state.status == .running else {
             throw ContainerError.conflict(record.state.status == .paused
                 ? "Container \(record.id) is paused, unpause the container before exec"
@@ -28,13 +27,17 @@ extension ContainerService {
         var exec = try self.exec(id)
         guard !exec.running, exec.exitCode == nil else { throw ContainerError.conflict("Error: Exec command \(id) has already run") }
         let record = try find(exec.containerID)
-        guard record.state.status == .running, let cgroup = record.state.cgroup else {
-            throw ContainerError.conflict("Container \(record.id) is not running")
-        }
+        guard record.state.status == .running else { throw ContainerError.conflict("Container \(record.id) is not running") }
         let plan = try launchPlan(record)
-        let filter = plan.securityOptions.seccomp && exec.config.Privileged != true
-            ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
-        let spec = try plan.execSpec(exec.config, execID: id, containerPID: record.state.pid, cgroup: cgroup, seccompFilter: filter)
+        let spec: LaunchSpec
+        if record.runsInVM {
+            spec = try vmExecSpec(plan, exec.config, execID: id)
+        } else {
+            guard let cgroup = record.state.cgroup else { throw ContainerError.conflict("Container \(record.id) is not running") }
+            let filter = plan.securityOptions.seccomp && exec.config.Privileged != true
+                ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
+            spec = try plan.nativeExecSpec(exec.config, execID: id, containerPID: record.state.pid, cgroup: cgroup, seccompFilter: filter)
+        }
         let specPath = paths.execSpec(record.id, id)
         try spec.encoded().write(to: URL(fileURLWithPath: specPath), options: .atomic)
         let launcher = self.launcher

@@ -1,3 +1,4 @@
+import APIModels
 import Foundation
 import NativeRuntime
 import VMRuntime
@@ -8,17 +9,35 @@ public struct UtilityVMSettings: Sendable {
     public var cacheDirectory: String
     public var libvirtURI: String
     public var accelerator: UtilityVMDefinition.Accelerator
+    /// How long a booting VM's agent may take to answer; under the shim launcher's own limit.
+    public var agentTimeoutSeconds: Int
 
-    public init(cacheDirectory: String, libvirtURI: String, accelerator: UtilityVMDefinition.Accelerator) {
+    public init(cacheDirectory: String, libvirtURI: String, accelerator: UtilityVMDefinition.Accelerator, agentTimeoutSeconds: Int = 30) {
         self.cacheDirectory = cacheDirectory
         self.libvirtURI = libvirtURI
         self.accelerator = accelerator
+        self.agentTimeoutSeconds = agentTimeoutSeconds
     }
 }
 
 extension ContainerRecord {
     /// `--isolation=vm`, or `hyperv` as the docker CLI passes it: the container runs in a utility VM.
-    var runsInVM: Bool { ["vm", "hyperv"].contains(hostConfig.Isolation?.lowercased() ?? "") }
+    public var runsInVM: Bool { Self.runsInVM(hostConfig) }
+
+    static func runsInVM(_ host: HostConfig) -> Bool { ["vm", "hyperv"].contains(host.Isolation?.lowercased() ?? "") }
+
+    /// The accelerator the user forced, checked at creation.
+    static func requestedAccelerator(_ host: HostConfig) throws -> UtilityVMDefinition.Accelerator? {
+        guard let text = host.Annotations?[HostConfig.vmAcceleratorAnnotation] else { return nil }
+        guard let accelerator = UtilityVMDefinition.Accelerator(rawValue: text.lowercased()) else {
+            throw ContainerError.invalid("invalid VM accelerator: \(text) (use kvm or tcg)")
+        }
+        guard runsInVM(host) else { throw ContainerError.invalid("a VM accelerator applies only to containers in utility VMs (--isolation=vm)") }
+        if accelerator == .kvm, access("/dev/kvm", R_OK | W_OK) != 0 {
+            throw ContainerError.invalid("KVM is not available on this host: /dev/kvm cannot be opened")
+        }
+        return accelerator
+    }
 }
 
 /// Containers in utility VMs: the VM is a transient libvirt domain booting the guest kernel; each
@@ -27,6 +46,9 @@ extension ContainerRecord {
 extension ContainerService {
     static func domainName(_ id: String) -> String { "berth-\(id.prefix(12))" }
 
+    /// Where the agent assembles the container's root in the guest.
+    static let guestRoot = "/rootfs"
+
     /// Refuses what utility-VM containers cannot do yet, with a clear reason.
     func requireNative(_ record: ContainerRecord, _ operation: String) throws {
         if record.runsInVM {
@@ -34,14 +56,18 @@ extension ContainerService {
         }
     }
 
-    /// Boots the container's VM and returns the shim's spec and QEMU's pid. On failure the VM is gone.
-    func bootVM(_ record: ContainerRecord, plan: ContainerLaunchPlan) async throws -> (spec: LaunchSpec, qemuPID: Int32) {
+    /// Boots the container's VM and returns the shim's spec, QEMU's pid and what was booted. On failure the VM is gone.
+    func bootVM(_ record: ContainerRecord, plan: ContainerLaunchPlan) async throws
+        -> (spec: LaunchSpec, qemuPID: Int32, details: ContainerRuntimeDetails.UtilityVM)
+    {
         guard let settings = utilityVMs else { throw ContainerError.invalid("this berthd was started without utility VMs") }
         let architecture = GuestKernel.architecture(forPlatform: plan.hostArchitecture)
         guard let guest = GuestKernel.select(architecture: architecture, cacheDirectory: settings.cacheDirectory) else {
             throw ContainerError.startFailed(code: 125, message: "no guest kernel for \(architecture) VMs: run `vm-images/build "
                 + "\(architecture)` (make build does), and `guest-kernel/build \(architecture)` for the faster minimal kernel")
         }
+        // Before anything is made: libvirtd may be down.
+        let hypervisor = try self.hypervisor(settings)
         let id = record.id
         let directory = paths.vmDirectory(id)
         // QEMU runs as libvirt-qemu: it must be able to pass through berthd's directories.
@@ -58,12 +84,11 @@ extension ContainerService {
         }
         var definition = UtilityVMDefinition(name: Self.domainName(id), kernel: guest.kernel, initramfs: guest.initramfs,
                                              consoleLog: directory + "/console.log", agentSocket: directory + "/agent.sock")
-        definition.accelerator = settings.accelerator
+        definition.accelerator = try ContainerRecord.requestedAccelerator(record.hostConfig) ?? settings.accelerator
         if let memory = record.hostConfig.Memory, memory > 0 { definition.memoryMiB = max(Int(memory >> 20), 128) }
         if let cpus = record.hostConfig.NanoCpus, cpus > 0 { definition.vcpus = Int((cpus + 999_999_999) / 1_000_000_000) }
         definition.disks = layerDisks.map { .init(path: $0, readOnly: true) } + [.init(path: writable, readOnly: false)]
         unlink(definition.agentSocket)
-        let hypervisor = try self.hypervisor(settings)
         let domain = definition
         try await runBlocking { try hypervisor.create(domain) }
         let pidText = try? String(contentsOfFile: "/run/libvirt/qemu/\(definition.name).pid", encoding: .utf8)
@@ -73,15 +98,37 @@ extension ContainerService {
         spec.namespaces = []
         spec.mounts = []
         spec.vmSocket = definition.agentSocket
+        spec.vmAgentTimeoutSeconds = settings.agentTimeoutSeconds
         // Disks appear in order: vda… for the layers (top first, as overlay lists them), the last for writes.
         func device(_ index: Int) -> String { "/dev/" + UtilityVMDefinition.diskName(index) }
         spec.vmMounts = layerDisks.indices.map { .init(source: device($0), target: "/layers/\($0)", type: "ext4", flags: [.readOnly]) }
             + [.init(source: device(layerDisks.count), target: "/writable", type: "ext4", flags: []),
-               .init(source: "overlay", target: "/rootfs", type: "overlay", flags: [],
+               .init(source: "overlay", target: Self.guestRoot, type: "overlay", flags: [],
                      data: "lowerdir=" + layerDisks.indices.map { "/layers/\($0)" }.joined(separator: ":")
                          + ",upperdir=/writable/upper,workdir=/writable/work")]
-        spec.vmRoot = "/rootfs"
-        return (spec, qemuPID)
+            + Self.guestKernelFilesystems(shmSize: record.hostConfig.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20)
+        spec.vmRoot = Self.guestRoot
+        let details = ContainerRuntimeDetails.UtilityVM(
+            Domain: definition.name, Accelerator: definition.accelerator.rawValue, GuestKernel: "\(guest.release) (\(guest.origin.rawValue))",
+            MemoryMiB: definition.memoryMiB, VCPUs: definition.vcpus)
+        return (spec, qemuPID, details)
+    }
+
+    /// What a container sees of the kernel, in the guest: the VM is the boundary, so its whole /dev.
+    static func guestKernelFilesystems(shmSize: Int64) -> [LaunchSpec.Mount] {
+        [.init(source: "proc", target: guestRoot + "/proc", type: "proc", flags: []),
+         .init(source: "sysfs", target: guestRoot + "/sys", type: "sysfs", flags: [.readOnly]),
+         .init(source: "/dev", target: guestRoot + "/dev", type: "", flags: [.bind]),
+         .init(source: "shm", target: guestRoot + "/dev/shm", type: "tmpfs", flags: [], data: "mode=1777,size=\(shmSize)")]
+    }
+
+    /// An exec in a VM container: the container's shim relays it to the agent, which runs it in the
+    /// container's root.
+    func vmExecSpec(_ plan: ContainerLaunchPlan, _ exec: ExecConfig, execID: String) throws -> LaunchSpec {
+        var spec = try plan.execSpec(exec, execID: execID)
+        spec.vmRelay = paths.socket(plan.record.id)
+        spec.vmRoot = Self.guestRoot
+        return spec
     }
 
     /// The last lines of a VM container's serial console, to say why its VM ended.
@@ -92,9 +139,10 @@ extension ContainerService {
         return lines.isEmpty ? "" : "; its console ended with: " + lines.joined(separator: " | ")
     }
 
-    /// Ends the container's VM if it still runs; nothing of a transient domain remains after.
+    /// Ends the container's VM if it still runs; nothing of a transient domain remains after, and
+    /// its agent's socket goes too (QEMU leaves it when killed). The writable disk stays with the container.
     func endVM(_ id: String) {
-        guard let settings = utilityVMs, let hypervisor = try? hypervisor(settings) else { return }
-        try? hypervisor.destroy(Self.domainName(id))
+        if let settings = utilityVMs, let hypervisor = try? hypervisor(settings) { try? hypervisor.destroy(Self.domainName(id)) }
+        unlink(paths.vmDirectory(id) + "/agent.sock")
     }
 }

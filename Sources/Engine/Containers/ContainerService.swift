@@ -68,7 +68,7 @@ public actor ContainerService {
 
     /// One libvirt connection, made when the first VM is needed.
     func hypervisor(_ settings: UtilityVMSettings) throws -> LibvirtHypervisor {
-        if let libvirt { return libvirt }
+        if let libvirt, libvirt.answers { return libvirt }
         let made = try LibvirtHypervisor(uri: settings.libvirtURI)
         libvirt = made
         return made
@@ -134,6 +134,7 @@ public actor ContainerService {
         case "", "default", "process", "vm", "hyperv": break
         case let isolation: throw ContainerError.invalid("invalid isolation: \(isolation) (use process or vm)")
         }
+        _ = try ContainerRecord.requestedAccelerator(host)
         let restart = try RestartRule(host.RestartPolicy)
         if restart != .never, host.AutoRemove == true {
             throw ContainerError.invalid("can't create 'AutoRemove' container with restart policy")
@@ -300,11 +301,12 @@ public actor ContainerService {
         var phases = PhaseTimer()
         var cgroup: ContainerCgroup?
         var vmPID: Int32?
+        var vm: ContainerRuntimeDetails.UtilityVM?
         let process: ShimProcess
         do {
             let spec: LaunchSpec
             if record.runsInVM {
-                (spec, vmPID) = try await bootVM(record, plan: plan)
+                (spec, vmPID, vm) = try await bootVM(record, plan: plan)
                 phases.mark("VM booted")
             } else {
                 // An exit removes the cgroups; a restart makes them again.
@@ -333,7 +335,11 @@ public actor ContainerService {
             record.state.cgroup = nil
             if record.runsInVM { endVM(id) }
             try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
-            let failure = Self.startFailure(error)
+            var failure = Self.startFailure(error)
+            // What the guest printed is the best clue to a VM that never came up.
+            if record.runsInVM, case .startFailed(let code, let message) = failure {
+                failure = .startFailed(code: code, message: message + consoleTail(record))
+            }
             record.state.exitCode = failure.code
             record.state.error = failure.description
             try? catalog.updateState(id, record.state)
@@ -359,6 +365,7 @@ public actor ContainerService {
         }
         record.state.status = .running
         record.state.pid = vmPID ?? process.containerPID
+        record.state.utilityVM = vm
         record.state.shimPID = process.shimPID
         record.state.startedAt = Date()
         record.state.finishedAt = nil

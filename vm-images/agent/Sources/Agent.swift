@@ -166,6 +166,10 @@ struct Session {
             let failure = Self.performMount(AgentTokens(frame.payload))
             send(AgentFrame(kind: UInt8(ascii: failure == nil ? "x" : "f"), process: frame.process,
                             payload: failure.map { Bytes.of("125 ") + $0 } ?? Bytes.decimal(0)))
+        case UInt8(ascii: "n"):
+            let named = Bytes.withCString(frame.payload) { sethostname($0, frame.payload.count) } == 0
+            send(AgentFrame(kind: UInt8(ascii: named ? "x" : "f"), process: frame.process,
+                            payload: named ? Bytes.decimal(0) : Bytes.of("125 setting the hostname: ") + Bytes.from(strerror(agent_errno()))))
         case UInt8(ascii: "i"):
             if let process = process(frame.process), process.input >= 0 {
                 process.pendingInput.append(contentsOf: frame.payload)
@@ -202,7 +206,8 @@ struct Session {
             partial += [UInt8(ascii: "/")] + component
             _ = Bytes.withCString(partial) { mkdir($0, 0o755) }
         }
-        let flags: UInt = request.value("readonly") == Bytes.of("1") ? UInt(MS_RDONLY) : 0
+        var flags: UInt = request.value("readonly") == Bytes.of("1") ? UInt(MS_RDONLY) : 0
+        if request.value("bind") == Bytes.of("1") { flags |= UInt(MS_BIND | MS_REC) }
         let data = request.value("options") ?? []
         let mounted = Bytes.withCString(source) { sourcePath in
             Bytes.withCString(target) { targetPath in
