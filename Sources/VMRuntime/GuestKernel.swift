@@ -13,12 +13,12 @@ public struct GuestKernel: Sendable, Equatable {
 
     /// nil when neither is there: the VM cannot boot, and the error says which script to run.
     public static func select(architecture: String, cacheDirectory: String) -> GuestKernel? {
-        guard let images = newest(in: cacheDirectory + "/vm-images", architecture: architecture, containing: "initramfs.cpio.gz") else {
+        guard let images = newest(in: cacheDirectory + "/vm-images", architecture: architecture, containing: "initramfs.cpio") else {
             return nil
         }
         if let built = newest(in: cacheDirectory + "/guest-kernels", architecture: architecture, containing: "kernel"),
            let release = try? String(contentsOfFile: built + "/release", encoding: .utf8) {
-            return GuestKernel(kernel: built + "/kernel", initramfs: images + "/initramfs.cpio.gz",
+            return GuestKernel(kernel: built + "/kernel", initramfs: images + "/initramfs.cpio",
                                release: release.trimmingCharacters(in: .whitespacesAndNewlines), origin: .minimal)
         }
         let stock = images + "/stock"
@@ -26,7 +26,7 @@ public struct GuestKernel: Sendable, Equatable {
             .filter { FileManager.default.fileExists(atPath: "\(stock)/\($0)/kernel") }
             .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
         guard let release = releases.last else { return nil }
-        return GuestKernel(kernel: "\(stock)/\(release)/kernel", initramfs: "\(stock)/\(release)/initramfs.cpio.gz",
+        return GuestKernel(kernel: "\(stock)/\(release)/kernel", initramfs: "\(stock)/\(release)/initramfs.cpio",
                            release: release, origin: .stock)
     }
 

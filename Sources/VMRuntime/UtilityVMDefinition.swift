@@ -9,10 +9,22 @@ public struct UtilityVMDefinition: Sendable, Equatable {
     public var emulator = "/usr/bin/qemu-system-x86_64"
     public var accelerator: Accelerator = .tcg
     public var memoryMiB = 256
+    /// TCG's translated-code cache: QEMU's default grows to 30 MiB resident in a boot; half of that
+    /// boots as fast, and each VM's host memory is what a utility VM costs.
+    public var translationCacheMiB = 16
     public var vcpus = 1
+    /// The firmware QEMU starts in, when not its default SeaBIOS: QEMU's qboot hands over to a
+    /// directly booted kernel ~80 ms sooner on TCG.
+    public var firmware: String?
+    /// Where Debian's qemu-system-data puts qboot.
+    public static let qboot = "/usr/share/qemu/qboot.rom"
     public var kernel: String
     public var initramfs: String
-    public var kernelArguments = "console=ttyS0 quiet panic=-1"
+    /// No PS/2 controller probing: its mouse probe holds a power-off back by a third of a second on TCG.
+    public var kernelArguments = "console=ttyS0 quiet panic=-1 i8042.noaux i8042.nokbd i8042.nopnp"
+    /// What the guest kernel is told: under TCG, no local APIC timer, whose calibration alone spins
+    /// for 100 ms of emulated time (the PIT ticks instead; KVM's APIC timer needs no calibration).
+    public var commandLine: String { kernelArguments + (accelerator == .tcg ? " noapictimer" : "") }
     /// Where the guest's serial console goes, for diagnostics when it fails.
     public var consoleLog: String
     /// The unix socket QEMU binds for the agent's port.
@@ -41,18 +53,20 @@ public struct UtilityVMDefinition: Sendable, Equatable {
     /// libvirt's domain XML. Every way the guest ends (power off, reboot, crash) ends the domain:
     /// a utility VM is never restarted in place.
     public var domainXML: String {
-        """
+        let loader = firmware.map { "<loader readonly='yes' type='rom'>\(Self.escaped($0))</loader>" } ?? ""
+        return """
         <domain type='\(accelerator == .kvm ? "kvm" : "qemu")'>
           <name>\(Self.escaped(name))</name>
           <memory unit='MiB'>\(memoryMiB)</memory>
           <vcpu>\(vcpus)</vcpu>
           <os>
             <type arch='\(Self.escaped(architecture))' machine='\(Self.escaped(machine))'>hvm</type>
+            \(loader)
             <kernel>\(Self.escaped(kernel))</kernel>
             <initrd>\(Self.escaped(initramfs))</initrd>
-            <cmdline>\(Self.escaped(kernelArguments))</cmdline>
+            <cmdline>\(Self.escaped(commandLine))</cmdline>
           </os>
-          <features><acpi/></features>
+          <features><acpi/>\(accelerator == .tcg ? "<tcg><tb-cache unit='MiB'>\(translationCacheMiB)</tb-cache></tcg>" : "")</features>
           <on_poweroff>destroy</on_poweroff>
           <on_reboot>destroy</on_reboot>
           <on_crash>destroy</on_crash>

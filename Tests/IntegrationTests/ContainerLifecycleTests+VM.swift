@@ -67,11 +67,11 @@ extension ContainerLifecycleTests {
             #expect(try Self.docker(daemon, ["stop", "-t", "20", "vm1"], timeout: 60).status == 0)
             #expect(try Self.docker(daemon, ["inspect", "-f", "{{.State.ExitCode}}", "vm1"]).stdout == "143\n")
             let hypervisor = try LibvirtHypervisor(uri: "qemu:///system")
-            #expect(!hypervisor.isRunning("berth-\(id.prefix(12))"), "the VM ends with its container")
+            #expect(Self.waitUntilGone(hypervisor, "berth-\(id.prefix(12))"), "the VM ends with its container")
             // A restart boots a new VM on the same writable disk.
             #expect(try Self.docker(daemon, ["start", "vm1"], timeout: 120).status == 0)
             #expect(try Self.docker(daemon, ["rm", "-f", "vm1"], timeout: 60).status == 0)
-            #expect(!hypervisor.isRunning("berth-\(id.prefix(12))"))
+            #expect(Self.waitUntilGone(hypervisor, "berth-\(id.prefix(12))"))
             #expect(!FileManager.default.fileExists(atPath: daemon.root + "/vms/\(id.prefix(24))"), "rm leaves no VM files")
             // An interactive shell in a VM, through a terminal: sized, typed into, and its exit code.
             let shell = try Self.throughTerminal(
@@ -100,6 +100,12 @@ extension ContainerLifecycleTests {
         }
     }
 
+    /// VMs end in the background once their container has: true when `name` is gone within 10 s.
+    static func waitUntilGone(_ hypervisor: LibvirtHypervisor, _ name: String) -> Bool {
+        for _ in 0..<200 where hypervisor.isRunning(name) { usleep(50_000) }
+        return !hypervisor.isRunning(name)
+    }
+
     /// A guest whose /init is `script` (busybox sh), in a cache of its own with the real kernel.
     static func brokenGuestCache(_ scratch: String, kernel: String, script: String) throws -> String {
         let cache = scratch + "/cache"
@@ -117,7 +123,7 @@ extension ContainerLifecycleTests {
         try ("#!/bin/busybox sh\n" + script).write(toFile: tree + "/init", atomically: true, encoding: .utf8)
         try Command.succeed(["sh", "-c", """
             set -e; cd '\(tree)'; chmod 755 init; cp /bin/busybox bin/; [ -e dev/console ] || mknod dev/console c 5 1
-            find . | cpio -o -H newc --quiet | gzip > '\(images)/initramfs.cpio.gz'
+            find . | cpio -o -H newc --quiet > '\(images)/initramfs.cpio'
             chmod -R a+rX '\(scratch)'
             """])
         return cache
@@ -132,12 +138,14 @@ extension ContainerLifecycleTests {
         let cache = try Self.brokenGuestCache(scratch, kernel: kernel, script: "echo berth-test: the agent hangs\nexec /bin/busybox sleep 3600\n")
         try await Self.withImages(daemonOptions: ["--cache-dir", cache, "--vm-agent-timeout", "5"]) { daemon in
             let hypervisor = try LibvirtHypervisor(uri: "qemu:///system")
-            let before = Set(hypervisor.names())
-            let hung = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", Self.image, "true"], timeout: 120)
+            // Other tests' VMs come and go: this container's domain is named after its id.
+            let idFile = scratch + "/hung.id"
+            let hung = try Self.docker(daemon, ["run", "--rm", "--cidfile", idFile, "--isolation=vm", Self.image, "true"], timeout: 120)
             #expect(hung.status == 125 && hung.stderr.contains("the VM's agent did not answer within 5 s")
                 && hung.stderr.contains("berth-test: the agent hangs"), "\(hung)")
             #expect(try Self.docker(daemon, ["ps", "-aq"]).stdout.isEmpty, "--rm removed the container")
-            #expect(Set(hypervisor.names()).subtracting(before).isEmpty, "no VM left running")
+            let hungID = try String(contentsOfFile: idFile, encoding: .utf8)
+            #expect(hungID.count == 64 && Self.waitUntilGone(hypervisor, "berth-\(hungID.prefix(12))"), "no VM left running")
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/vms")) ?? []).isEmpty)
 
             _ = try Self.brokenGuestCache(scratch, kernel: kernel, script: "echo berth-test: the agent crashes\nexit 3\n")
@@ -146,7 +154,8 @@ extension ContainerLifecycleTests {
                 && crashed.stderr.contains("Kernel panic"), "\(crashed)")
             let state = try Self.docker(daemon, ["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}", "crashed"]).stdout
             #expect(state.hasPrefix("created 125 the VM stopped") && state.contains("Kernel panic"), "\(state)")
-            #expect(Set(hypervisor.names()).subtracting(before).isEmpty)
+            let crashedID = try Self.docker(daemon, ["inspect", "-f", "{{.Id}}", "crashed"]).stdout
+            #expect(Self.waitUntilGone(hypervisor, "berth-\(crashedID.prefix(12))"))
             #expect(try Self.docker(daemon, ["rm", "crashed"]).status == 0)
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/vms")) ?? []).isEmpty)
         }

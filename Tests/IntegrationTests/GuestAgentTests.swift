@@ -33,10 +33,10 @@ import VMRuntime
                 try FileManager.default.createSymbolicLink(atPath: extra + "/bin/" + tool, withDestinationPath: "busybox")
             }
             try Command.succeed(["sh", "-c", "cd \(extra) && find . | cpio -o -H newc --quiet | gzip -n > ../extra.cpio.gz && "
-                                    + "cat \(images)/initramfs.cpio.gz ../extra.cpio.gz > ../initramfs.cpio.gz"])
+                                    + "cat \(images)/initramfs.cpio ../extra.cpio.gz > ../initramfs.cpio"])
             let release = try String(contentsOfFile: stock ? scratch + "/stock-release" : kernel + "/release", encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            return GuestFiles(kernel: kernel + "/kernel", initramfs: scratch + "/initramfs.cpio.gz", release: release)
+            return GuestFiles(kernel: kernel + "/kernel", initramfs: scratch + "/initramfs.cpio", release: release)
         }
     }
 

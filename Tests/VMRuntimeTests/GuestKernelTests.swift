@@ -7,7 +7,7 @@ struct GuestKernelTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("berth-kernels-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path + "/vm-images/x86_64-aaa/stock/6.1.0-9-cloud-amd64", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: path + "/vm-images/x86_64-aaa/stock/6.1.0-10-cloud-amd64", withIntermediateDirectories: true)
-        for file in ["vm-images/x86_64-aaa/initramfs.cpio.gz", "vm-images/x86_64-aaa/stock/6.1.0-9-cloud-amd64/kernel",
+        for file in ["vm-images/x86_64-aaa/initramfs.cpio", "vm-images/x86_64-aaa/stock/6.1.0-9-cloud-amd64/kernel",
                      "vm-images/x86_64-aaa/stock/6.1.0-10-cloud-amd64/kernel"] {
             FileManager.default.createFile(atPath: path + "/" + file, contents: Data())
         }
@@ -20,7 +20,7 @@ struct GuestKernelTests {
         let chosen = GuestKernel.select(architecture: "x86_64", cacheDirectory: path)
         #expect(chosen?.origin == .stock)
         #expect(chosen?.release == "6.1.0-10-cloud-amd64", "numeric order, not text order")
-        #expect(chosen?.initramfs.hasSuffix("stock/6.1.0-10-cloud-amd64/initramfs.cpio.gz") == true)
+        #expect(chosen?.initramfs.hasSuffix("stock/6.1.0-10-cloud-amd64/initramfs.cpio") == true)
     }
 
     @Test func prefersTheMinimalKernelOnceBuilt() throws {
@@ -31,7 +31,7 @@ struct GuestKernelTests {
         try "6.1.176\n".write(toFile: path + "/guest-kernels/x86_64-bbb/release", atomically: true, encoding: .utf8)
         let chosen = GuestKernel.select(architecture: "x86_64", cacheDirectory: path)
         #expect(chosen == GuestKernel(kernel: path + "/guest-kernels/x86_64-bbb/kernel",
-                                      initramfs: path + "/vm-images/x86_64-aaa/initramfs.cpio.gz", release: "6.1.176", origin: .minimal))
+                                      initramfs: path + "/vm-images/x86_64-aaa/initramfs.cpio", release: "6.1.176", origin: .minimal))
     }
 
     @Test func reportsNothingWithoutAnAgent() throws {

@@ -26,5 +26,15 @@ struct UtilityVMDefinitionTests {
         var kvm = definition()
         kvm.accelerator = .kvm
         #expect(kvm.domainXML.contains("<domain type='kvm'>"))
+        #expect(!kvm.domainXML.contains("<tcg>"), "a translation cache is TCG's alone")
+        #expect(!kvm.domainXML.contains("noapictimer") && definition().domainXML.contains("panic=-1 i8042.noaux i8042.nokbd i8042.nopnp noapictimer</cmdline>"))
+        #expect(definition().domainXML.contains("<tcg><tb-cache unit='MiB'>16</tb-cache></tcg>"))
+    }
+
+    @Test func namesTheFirmwareOnlyWhenGiven() {
+        var booted = definition()
+        #expect(!booted.domainXML.contains("<loader"), "QEMU's default firmware")
+        booted.firmware = "/q/qboot.rom"
+        #expect(booted.domainXML.contains("<loader readonly='yes' type='rom'>/q/qboot.rom</loader>"))
     }
 }

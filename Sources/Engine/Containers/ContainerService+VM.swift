@@ -68,6 +68,7 @@ extension ContainerService {
         }
         // Before anything is made: libvirtd may be down.
         let hypervisor = try self.hypervisor(settings)
+        await vmTeardowns.removeValue(forKey: record.id)?.value
         let id = record.id
         let directory = paths.vmDirectory(id)
         // QEMU runs as libvirt-qemu: it must be able to pass through berthd's directories.
@@ -85,6 +86,7 @@ extension ContainerService {
         var definition = UtilityVMDefinition(name: Self.domainName(id), kernel: guest.kernel, initramfs: guest.initramfs,
                                              consoleLog: directory + "/console.log", agentSocket: directory + "/agent.sock")
         definition.accelerator = try ContainerRecord.requestedAccelerator(record.hostConfig) ?? settings.accelerator
+        if FileManager.default.isReadableFile(atPath: UtilityVMDefinition.qboot) { definition.firmware = UtilityVMDefinition.qboot }
         if let memory = record.hostConfig.Memory, memory > 0 { definition.memoryMiB = max(Int(memory >> 20), 128) }
         if let cpus = record.hostConfig.NanoCpus, cpus > 0 { definition.vcpus = Int((cpus + 999_999_999) / 1_000_000_000) }
         definition.disks = layerDisks.map { .init(path: $0, readOnly: true) } + [.init(path: writable, readOnly: false)]
@@ -139,10 +141,17 @@ extension ContainerService {
         return lines.isEmpty ? "" : "; its console ended with: " + lines.joined(separator: " | ")
     }
 
-    /// Ends the container's VM if it still runs; nothing of a transient domain remains after, and
-    /// its agent's socket goes too (QEMU leaves it when killed). The writable disk stays with the container.
+    /// Ends the container's VM if it still runs, in the background: nothing of a transient domain
+    /// remains after, and its agent's socket goes too (QEMU leaves it when killed). The writable
+    /// disk stays with the container.
     func endVM(_ id: String) {
-        if let settings = utilityVMs, let hypervisor = try? hypervisor(settings) { try? hypervisor.destroy(Self.domainName(id)) }
-        unlink(paths.vmDirectory(id) + "/agent.sock")
+        let hypervisor = utilityVMs.flatMap { try? self.hypervisor($0) }
+        let name = Self.domainName(id), socket = paths.vmDirectory(id) + "/agent.sock"
+        let previous = vmTeardowns[id]
+        vmTeardowns[id] = Task.detached {
+            await previous?.value
+            try? hypervisor?.destroy(name)
+            unlink(socket)
+        }
     }
 }

@@ -34,6 +34,9 @@ public actor ContainerService {
     /// nil: this berthd runs no utility VMs.
     let utilityVMs: UtilityVMSettings?
     private var libvirt: LibvirtHypervisor?
+    /// VMs being ended in the background (libvirt takes a second or more); a restart of the same
+    /// container waits for its old VM to be gone.
+    var vmTeardowns: [String: Task<Void, Never>] = [:]
     /// Resolved at the next exit, and at removal; a waiter registers before it awaits, so an exit
     /// right after registration is never missed.
     private var exitLatches: [String: [Latch<ExitStatus>]] = [:]
@@ -609,6 +612,8 @@ public actor ContainerService {
         if let cgroup = record.state.cgroup { cgroups.remove(cgroup) }
         if record.runsInVM {
             endVM(id)
+            // QEMU may still hold the disks open while it ends; their space is freed when it lets go.
+            vmTeardowns[id] = nil
             try? FileManager.default.removeItem(atPath: paths.vmDirectory(id))
         }
         try FileManager.default.removeItem(atPath: paths.directory(id))
