@@ -163,8 +163,8 @@ public struct LaunchSpec: Sendable, Equatable {
             "tty", tty ? "1" : "0", "open-stdin", openStdin ? "1" : "0",
             "init", reaper ? "1" : "0")
         if let oomScoreAdjust { add("oom-score-adj", String(oomScoreAdjust)) }
-        // An exec has no log of its own.
-        if !logPath.isEmpty {
+        // An exec (joining a native container, or relayed into a VM) has no log of its own.
+        if joinPID == nil, vmRelay == nil {
             add("log", logPath, "log-max-size", String(logMaxSize), "log-max-files", String(logMaxFiles))
         }
         add("exit", exitPath, "socket", socketPath)

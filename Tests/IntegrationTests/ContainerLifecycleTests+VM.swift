@@ -90,6 +90,12 @@ extension ContainerLifecycleTests {
             let reason = try Self.docker(daemon, ["inspect", "-f", "{{.State.Error}}", "doomed"]).stdout
             #expect(reason.hasPrefix("the utility VM stopped while the container ran"), "\(reason)")
             #expect(try Self.docker(daemon, ["rm", "doomed"]).status == 0)
+            // logs -f follows a VM container's output as it comes and ends with it.
+            #expect(try Self.docker(daemon, ["run", "-d", "--isolation=vm", "--name", "talker", Self.image, "sh", "-c",
+                                             "echo one; sleep 1; echo two >&2"], timeout: 120).status == 0)
+            let followed = try Self.docker(daemon, ["logs", "-f", "talker"], timeout: 60)
+            #expect(followed.status == 0 && followed.stdout == "one\n" && followed.stderr == "two\n", "\(followed)")
+            #expect(try Self.docker(daemon, ["rm", "talker"]).status == 0)
             let bad = try Self.docker(daemon, ["run", "--rm", "--isolation=sandbox", Self.image, "true"])
             #expect(bad.status == 125 && bad.stderr.contains("invalid isolation"), "\(bad)")
             let badAccelerator = try daemon.berth(["run", "--rm", "--isolation=vm", "--vm-accel", "hvf", Self.image, "true"])

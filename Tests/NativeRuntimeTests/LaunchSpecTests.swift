@@ -34,6 +34,16 @@ struct LaunchSpecTests {
         #expect(!list.contains("rootfs") && !list.contains("overlay") && !list.contains("log"))
     }
 
+    @Test func aVMExecIsRelayedAndHasNoRootOrLog() throws {
+        var spec = makeSpec()
+        spec.vmRelay = "/run/c1/shim.sock"
+        spec.vmRoot = "/rootfs"
+        let list = try tokens(spec)
+        let relay = list.firstIndex(of: "vm-relay")!
+        #expect(Array(list[relay...(relay + 3)]) == ["vm-relay", "/run/c1/shim.sock", "vm-root", "/rootfs"])
+        #expect(!list.contains("rootfs") && !list.contains("join-pid") && !list.contains("log"))
+    }
+
     @Test func aUserNamespaceGetsItsLayersOneByOne() throws {
         var spec = makeSpec()
         spec.namespaces.append(.user)
