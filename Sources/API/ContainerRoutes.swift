@@ -432,7 +432,8 @@ public enum ContainerRoutes {
             GraphDriver: .init(Name: "overlay", Data: [:]), Config: record.config,
             NetworkSettings: ["Networks": .object([:]), "Ports": .object([:])],
             Berth: ContainerRuntimeDetails(Isolation: record.runsInVM ? "vm" : "process", Platform: record.platform,
-                                           UtilityVM: record.state.utilityVM))
+                                           Mode: record.state.platformDecision?.mode.rawValue,
+                                           Reason: record.state.platformDecision?.reason, UtilityVM: record.state.utilityVM))
     }
 
     static func summary(_ record: ContainerRecord) -> ContainerSummary {

@@ -116,6 +116,9 @@ public struct HostConfig: Codable, Sendable, Equatable {
 
     /// `kvm` or `tcg` for a container's utility VM, instead of what the host probe chose (`berth run --vm-accel`).
     public static let vmAcceleratorAnnotation = "berth.vm.accelerator"
+    /// `user` (qemu-user through binfmt_misc on this kernel) or `system` (a utility VM) for a foreign
+    /// platform (`berth run --emulation`).
+    public static let emulationAnnotation = "berth.emulation"
 
     public init() {}
 }
@@ -280,11 +283,16 @@ public struct ContainerRuntimeDetails: Codable, Sendable, Equatable {
     public var Isolation: String
     /// The image's platform, as `os/arch[/variant]`.
     public var Platform: String
+    /// How the platform decision runs it (`native`, `system-vm`, `user-emulation`), and why.
+    public var Mode: String?
+    public var Reason: String?
     public var UtilityVM: UtilityVM?
 
-    public init(Isolation: String, Platform: String, UtilityVM: UtilityVM?) {
+    public init(Isolation: String, Platform: String, Mode: String?, Reason: String?, UtilityVM: UtilityVM?) {
         self.Isolation = Isolation
         self.Platform = Platform
+        self.Mode = Mode
+        self.Reason = Reason
         self.UtilityVM = UtilityVM
     }
 }

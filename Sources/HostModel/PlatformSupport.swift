@@ -19,13 +19,18 @@ public struct PlatformSupport: Codable, Sendable, Equatable {
     public var accelerator: AcceleratorReport.Kind?
     /// For system VMs, the guest kernel they boot; nil when none is there yet.
     public var guestKernel: String?
+    /// For user-mode emulation, the binfmt handler's flags (`F`: the interpreter is opened at
+    /// registration, so it works inside a container's root that lacks it).
+    public var binfmtFlags: String?
 
-    public init(platform: Platform, mode: Mode, via: String, accelerator: AcceleratorReport.Kind? = nil, guestKernel: String? = nil) {
+    public init(platform: Platform, mode: Mode, via: String, accelerator: AcceleratorReport.Kind? = nil, guestKernel: String? = nil,
+                binfmtFlags: String? = nil) {
         self.platform = platform
         self.mode = mode
         self.via = via
         self.accelerator = accelerator
         self.guestKernel = guestKernel
+        self.binfmtFlags = binfmtFlags
     }
 
     /// Lists, host platform first, every platform and mode the probed host offers. `guestKernels`
@@ -45,7 +50,9 @@ public struct PlatformSupport: Codable, Sendable, Equatable {
         }
         for handler in binfmt.handlers where handler.enabled {
             guard let platform = handler.platform, platform != host else { continue }
-            rows.append(PlatformSupport(platform: platform, mode: .userEmulation, via: "\(handler.name) (binfmt, flags \(handler.flags.isEmpty ? "-" : handler.flags))"))
+            rows.append(PlatformSupport(platform: platform, mode: .userEmulation,
+                                        via: "\(handler.name) (binfmt, flags \(handler.flags.isEmpty ? "-" : handler.flags))",
+                                        binfmtFlags: handler.flags))
         }
         return rows.sorted { lhs, rhs in
             if (lhs.platform == host) != (rhs.platform == host) { return lhs.platform == host }

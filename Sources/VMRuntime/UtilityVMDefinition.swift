@@ -4,9 +4,7 @@ public struct UtilityVMDefinition: Sendable, Equatable {
     public enum Accelerator: String, Sendable { case kvm, tcg }
 
     public var name: String
-    public var architecture = "x86_64"
-    public var machine = "q35"
-    public var emulator = "/usr/bin/qemu-system-x86_64"
+    public var machine: GuestMachine = .x86_64
     public var accelerator: Accelerator = .tcg
     public var memoryMiB = 256
     /// TCG's translated-code cache: QEMU's default grows to 30 MiB resident in a boot; half of that
@@ -20,11 +18,11 @@ public struct UtilityVMDefinition: Sendable, Equatable {
     public static let qboot = "/usr/share/qemu/qboot.rom"
     public var kernel: String
     public var initramfs: String
-    /// No PS/2 controller probing: its mouse probe holds a power-off back by a third of a second on TCG.
-    public var kernelArguments = "console=ttyS0 quiet panic=-1 i8042.noaux i8042.nokbd i8042.nopnp"
-    /// What the guest kernel is told: under TCG, no local APIC timer, whose calibration alone spins
-    /// for 100 ms of emulated time (the PIT ticks instead; KVM's APIC timer needs no calibration).
-    public var commandLine: String { kernelArguments + (accelerator == .tcg ? " noapictimer" : "") }
+    /// What the guest kernel is told.
+    public var commandLine: String {
+        accelerator == .tcg && !machine.tcgKernelArguments.isEmpty
+            ? machine.kernelArguments + " " + machine.tcgKernelArguments : machine.kernelArguments
+    }
     /// Where the guest's serial console goes, for diagnostics when it fails.
     public var consoleLog: String
     /// The unix socket QEMU binds for the agent's port.
@@ -54,24 +52,29 @@ public struct UtilityVMDefinition: Sendable, Equatable {
     /// a utility VM is never restarted in place.
     public var domainXML: String {
         let loader = firmware.map { "<loader readonly='yes' type='rom'>\(Self.escaped($0))</loader>" } ?? ""
+        let cpu = accelerator == .tcg
+            ? machine.tcgCPUModel.map { "<cpu mode='custom' match='exact'><model fallback='forbid'>\(Self.escaped($0))</model></cpu>" } ?? ""
+            : ""
+        let tcg = accelerator == .tcg ? "<tcg><tb-cache unit='MiB'>\(translationCacheMiB)</tb-cache></tcg>" : ""
         return """
         <domain type='\(accelerator == .kvm ? "kvm" : "qemu")'>
           <name>\(Self.escaped(name))</name>
           <memory unit='MiB'>\(memoryMiB)</memory>
           <vcpu>\(vcpus)</vcpu>
           <os>
-            <type arch='\(Self.escaped(architecture))' machine='\(Self.escaped(machine))'>hvm</type>
+            <type arch='\(Self.escaped(machine.architecture))' machine='\(Self.escaped(machine.machineType))'>hvm</type>
             \(loader)
             <kernel>\(Self.escaped(kernel))</kernel>
             <initrd>\(Self.escaped(initramfs))</initrd>
             <cmdline>\(Self.escaped(commandLine))</cmdline>
           </os>
-          <features><acpi/>\(accelerator == .tcg ? "<tcg><tb-cache unit='MiB'>\(translationCacheMiB)</tb-cache></tcg>" : "")</features>
+          \(cpu)
+          <features>\(machine.acpi ? "<acpi/>" : "")\(tcg)</features>
           <on_poweroff>destroy</on_poweroff>
           <on_reboot>destroy</on_reboot>
           <on_crash>destroy</on_crash>
           <devices>
-            <emulator>\(Self.escaped(emulator))</emulator>
+            <emulator>\(Self.escaped(machine.emulator))</emulator>
             <controller type='usb' model='none'/>
         \(diskXML)
             <serial type='file'><source path='\(Self.escaped(consoleLog))'/><target port='0'/></serial>

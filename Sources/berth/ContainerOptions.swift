@@ -37,6 +37,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "process (the default: namespaces on this kernel) or vm (a utility VM with its own kernel; hyperv also works).")
     var isolation: String?
 
+    @Option(help: "For an image of another architecture: system (a utility VM of that architecture, the default) or user (qemu-user on this kernel).")
+    var emulation: String?
+
     @Option(name: .customLong("vm-accel"), help: "The utility VM's accelerator, kvm or tcg, instead of the one the host probe chose.")
     var vmAccelerator: String?
 
@@ -140,7 +143,10 @@ struct ContainerOptions: ParsableArguments {
         host.NetworkMode = network
         host.UsernsMode = userns
         host.Isolation = isolation
-        if let vmAccelerator { host.Annotations = [HostConfig.vmAcceleratorAnnotation: vmAccelerator] }
+        var annotations: [String: String] = [:]
+        annotations[HostConfig.vmAcceleratorAnnotation] = vmAccelerator
+        annotations[HostConfig.emulationAnnotation] = emulation
+        host.Annotations = annotations.isEmpty ? nil : annotations
         host.AutoRemove = rm
         if let restart {
             let parts = restart.split(separator: ":", maxSplits: 1).map(String.init)

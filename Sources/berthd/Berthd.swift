@@ -110,7 +110,8 @@ struct Berthd: AsyncParsableCommand {
             logger: logger, defaultUsernsMode: usernsRemap == "default" ? "auto" : usernsRemap,
             utilityVMs: UtilityVMSettings(cacheDirectory: cacheDir, libvirtURI: libvirtURI,
                                           accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg,
-                                          agentTimeoutSeconds: vmAgentTimeout))
+                                          agentTimeoutSeconds: vmAgentTimeout),
+            hostState: host)
         // Shims kept containers running while berthd was away; follow them again before serving.
         await containers.restore()
         let context = DaemonContext(

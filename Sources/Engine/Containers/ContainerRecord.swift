@@ -24,6 +24,8 @@ public struct ContainerRecord: Sendable, Equatable {
         public var cgroup: ContainerCgroup?
         /// `--userns=auto`: the host ids the container's ids map to, chosen at creation.
         public var userNamespace: UserNamespaceMapping?
+        /// How the container runs (natively, in a utility VM, through qemu-user), decided at creation.
+        public var platformDecision: PlatformDecision?
         /// The utility VM of the last start, for containers that run in one.
         public var utilityVM: ContainerRuntimeDetails.UtilityVM?
 

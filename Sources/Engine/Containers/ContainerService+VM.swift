@@ -1,6 +1,7 @@
 import APIModels
 import Foundation
 import NativeRuntime
+import OCI
 import VMRuntime
 
 /// Where utility VMs come from: the cache holding guest kernels, agents and layer disks, and
@@ -21,18 +22,21 @@ public struct UtilityVMSettings: Sendable {
 }
 
 extension ContainerRecord {
-    /// `--isolation=vm`, or `hyperv` as the docker CLI passes it: the container runs in a utility VM.
-    public var runsInVM: Bool { Self.runsInVM(hostConfig) }
-
-    static func runsInVM(_ host: HostConfig) -> Bool { ["vm", "hyperv"].contains(host.Isolation?.lowercased() ?? "") }
+    /// The platform decision put it in a utility VM (a foreign architecture, or `--isolation=vm`; a
+    /// container made before decisions were recorded: `vm`, or `hyperv` as the docker CLI says it).
+    public var runsInVM: Bool {
+        state.platformDecision.map { $0.mode == .systemVM } ?? ["vm", "hyperv"].contains(hostConfig.Isolation?.lowercased() ?? "")
+    }
 
     /// The accelerator the user forced, checked at creation.
-    static func requestedAccelerator(_ host: HostConfig) throws -> UtilityVMDefinition.Accelerator? {
+    static func requestedAccelerator(_ host: HostConfig, decision: PlatformDecision?) throws -> UtilityVMDefinition.Accelerator? {
         guard let text = host.Annotations?[HostConfig.vmAcceleratorAnnotation] else { return nil }
         guard let accelerator = UtilityVMDefinition.Accelerator(rawValue: text.lowercased()) else {
             throw ContainerError.invalid("invalid VM accelerator: \(text) (use kvm or tcg)")
         }
-        guard runsInVM(host) else { throw ContainerError.invalid("a VM accelerator applies only to containers in utility VMs (--isolation=vm)") }
+        guard decision?.mode != .native, decision?.mode != .userEmulation else {
+            throw ContainerError.invalid("a VM accelerator applies only to containers in utility VMs (--isolation=vm)")
+        }
         if accelerator == .kvm, access("/dev/kvm", R_OK | W_OK) != 0 {
             throw ContainerError.invalid("KVM is not available on this host: /dev/kvm cannot be opened")
         }
@@ -61,7 +65,12 @@ extension ContainerService {
         -> (spec: LaunchSpec, qemuPID: Int32, details: ContainerRuntimeDetails.UtilityVM)
     {
         guard let settings = utilityVMs else { throw ContainerError.invalid("this berthd was started without utility VMs") }
-        let architecture = GuestKernel.architecture(forPlatform: plan.hostArchitecture)
+        // The image's architecture: the host's for --isolation=vm, another for a foreign image.
+        let imageArchitecture = (try? Platform(parsing: record.platform))?.architecture ?? plan.hostArchitecture
+        let architecture = GuestKernel.architecture(forPlatform: imageArchitecture)
+        guard let machine = GuestMachine.forPlatform(architecture: imageArchitecture) else {
+            throw ContainerError.startFailed(code: 125, message: "utility VMs for \(record.platform) are not available")
+        }
         guard let guest = GuestKernel.select(architecture: architecture, cacheDirectory: settings.cacheDirectory) else {
             throw ContainerError.startFailed(code: 125, message: "no guest kernel for \(architecture) VMs: run `vm-images/build "
                 + "\(architecture)` (make build does), and `guest-kernel/build \(architecture)` for the faster minimal kernel")
@@ -85,8 +94,13 @@ extension ContainerService {
         }
         var definition = UtilityVMDefinition(name: Self.domainName(id), kernel: guest.kernel, initramfs: guest.initramfs,
                                              consoleLog: directory + "/console.log", agentSocket: directory + "/agent.sock")
-        definition.accelerator = try ContainerRecord.requestedAccelerator(record.hostConfig) ?? settings.accelerator
-        if FileManager.default.isReadableFile(atPath: UtilityVMDefinition.qboot) { definition.firmware = UtilityVMDefinition.qboot }
+        definition.machine = machine
+        // KVM runs only the host's own architecture.
+        definition.accelerator = try ContainerRecord.requestedAccelerator(record.hostConfig, decision: record.state.platformDecision)
+            ?? (imageArchitecture == plan.hostArchitecture ? settings.accelerator : .tcg)
+        if machine == .x86_64, FileManager.default.isReadableFile(atPath: UtilityVMDefinition.qboot) {
+            definition.firmware = UtilityVMDefinition.qboot
+        }
         if let memory = record.hostConfig.Memory, memory > 0 { definition.memoryMiB = max(Int(memory >> 20), 128) }
         if let cpus = record.hostConfig.NanoCpus, cpus > 0 { definition.vcpus = Int((cpus + 999_999_999) / 1_000_000_000) }
         definition.disks = layerDisks.map { .init(path: $0, readOnly: true) } + [.init(path: writable, readOnly: false)]

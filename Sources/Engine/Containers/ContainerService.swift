@@ -33,6 +33,8 @@ public actor ContainerService {
     let defaultUsernsMode: String
     /// nil: this berthd runs no utility VMs.
     let utilityVMs: UtilityVMSettings?
+    /// What the host probe found, for the platform decision.
+    let hostState: HostState?
     private var libvirt: LibvirtHypervisor?
     /// VMs being ended in the background (libvirt takes a second or more); a restart of the same
     /// container waits for its old VM to be gone.
@@ -53,7 +55,7 @@ public actor ContainerService {
 
     public init(paths: ContainerPaths, catalog: ContainerCatalog, images: ImageService, events: EventBus,
                 cgroups: CgroupManager, launcher: ShimLauncher, logger: Logger, defaultUsernsMode: String = "",
-                utilityVMs: UtilityVMSettings? = nil) throws {
+                utilityVMs: UtilityVMSettings? = nil, hostState: HostState? = nil) throws {
         self.paths = paths
         self.catalog = catalog
         self.images = images
@@ -63,6 +65,7 @@ public actor ContainerService {
         self.logger = logger
         self.defaultUsernsMode = defaultUsernsMode
         self.utilityVMs = utilityVMs
+        self.hostState = hostState
         for directory in [paths.root, paths.execRoot, paths.seccompCache] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -102,6 +105,8 @@ public actor ContainerService {
         guard let imageName = request.config.Image, !imageName.isEmpty else {
             throw ContainerError.invalid("config.Image is required: no image given")
         }
+        // A platform the host cannot run is refused for what it is, before looking for the image.
+        if let platform { _ = try await decidePlatform(platform, request.hostConfig) }
         let image: ImageRecord
         do {
             image = try images.resolve(imageName, platform: platform)
@@ -109,10 +114,12 @@ public actor ContainerService {
             if case .notFound = error { throw ContainerError.notFound("No such image: \(imageName)") }
             throw ContainerError.notFound(error.description)
         }
-        guard image.platform.os == "linux", image.platform.architecture == images.hostPlatform.architecture else {
-            throw ContainerError.invalid(
-                "image \(imageName) is for \(image.platform), and this host runs \(images.hostPlatform) natively; "
-                    + "containers of other platforms run in utility VMs, which this version cannot start yet")
+        let decision = try await decidePlatform(image.platform, request.hostConfig)
+        var warnings: [String] = []
+        if platform == nil, image.platform.architecture != images.hostPlatform.architecture {
+            // Docker warns and fails later; Berth runs it as what it is, and says so.
+            warnings.append("The image's platform (\(image.platform)) does not match the host's (\(images.hostPlatform)) and no "
+                + "platform was requested: it runs as \(image.platform) (\(decision.mode.rawValue))")
         }
         let imageConfig = try images.config(of: image).config
         var config = request.config
@@ -124,7 +131,6 @@ public actor ContainerService {
         let full = effectiveEntrypoint + command
         guard let path = full.first else { throw ContainerError.invalid("no command specified") }
 
-        var warnings: [String] = []
         let mode = host.NetworkMode ?? "default"
         switch mode {
         case "", "default", "none": host.NetworkMode = "none"
@@ -133,11 +139,7 @@ public actor ContainerService {
             throw ContainerError.invalid(
                 "network \(mode) is not available: this version of Berth runs containers with --network none (the default) or host")
         }
-        switch host.Isolation?.lowercased() ?? "" {
-        case "", "default", "process", "vm", "hyperv": break
-        case let isolation: throw ContainerError.invalid("invalid isolation: \(isolation) (use process or vm)")
-        }
-        _ = try ContainerRecord.requestedAccelerator(host)
+        _ = try ContainerRecord.requestedAccelerator(host, decision: decision)
         let restart = try RestartRule(host.RestartPolicy)
         if restart != .never, host.AutoRemove == true {
             throw ContainerError.invalid("can't create 'AutoRemove' container with restart policy")
@@ -188,6 +190,7 @@ public actor ContainerService {
         }
 
         var state = ContainerRecord.State()
+        state.platformDecision = decision
         state.userNamespace = try userNamespace(for: host)
         var record = ContainerRecord(
             id: id, name: name, imageName: imageName, imageID: image.id.description, platform: image.platform.description,
