@@ -10,7 +10,7 @@ deps:
 build: deps
 	$(SWIFT) build
 	$(MAKE) -C shim BIN_DIR="$(BIN_DIR)"
-	./vm-images/build x86_64 > /dev/null
+	for arch in x86_64 arm64 arm; do ./vm-images/build $$arch > /dev/null || exit 1; done
 
 images: deps
 	./scripts/make-test-images > /dev/null

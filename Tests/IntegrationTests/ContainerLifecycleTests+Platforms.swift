@@ -5,14 +5,17 @@ extension ContainerLifecycleTests {
     /// The multi-arch tag of the test images: linux/amd64, linux/arm64 and linux/arm/v7.
     static let multiArchImage = "berth-test/busybox:latest"
 
-    /// Builds (or finds cached) the arm64 guest kernel and agent a daemon will find in the default cache.
-    static func arm64Guest() throws {
-        try Command.succeed([TestPaths.repository + "/guest-kernel/build", "arm64"], timeout: 1800)
-        try Command.succeed([TestPaths.repository + "/vm-images/build", "arm64"], timeout: 600)
+    /// Builds (or finds cached) the arm64 and arm/v7 guest kernels and agents a daemon will find in
+    /// the default cache.
+    static func armGuests() throws {
+        for architecture in ["arm64", "arm"] {
+            try Command.succeed([TestPaths.repository + "/guest-kernel/build", architecture], timeout: 1800)
+            try Command.succeed([TestPaths.repository + "/vm-images/build", architecture], timeout: 600)
+        }
     }
 
     @Test func foreignPlatformsRunInTheirOwnVMOrThroughQemuUser() async throws {
-        try Self.arm64Guest()
+        try Self.armGuests()
         var host = utsname()
         uname(&host)
         let hostRelease = withUnsafeBytes(of: host.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -20,6 +23,9 @@ extension ContainerLifecycleTests {
             let machine = try Self.docker(daemon, ["run", "--rm", "--platform", "linux/arm64", Self.multiArchImage, "uname", "-m"],
                                           timeout: 120)
             #expect(machine.status == 0 && machine.stdout == "aarch64\n", "\(machine)")
+            let armv7 = try Self.docker(daemon, ["run", "--rm", "--platform", "linux/arm/v7", Self.multiArchImage, "uname", "-m"],
+                                        timeout: 120)
+            #expect(armv7.status == 0 && armv7.stdout == "armv7l\n", "\(armv7)")
 
             // One tag, two platforms, running at once: natively and in an arm64 VM.
             #expect(try Self.docker(daemon, ["run", "-d", "--platform", "linux/arm64", "--name", "arm", Self.multiArchImage,
@@ -44,6 +50,9 @@ extension ContainerLifecycleTests {
             let userModes = try Self.docker(daemon, ["run", "--rm", "--platform", "linux/arm64", "--annotation", "berth.emulation=user",
                                                      Self.multiArchImage, "uname", "-m"])
             #expect(userModes.stdout == "aarch64\n", "the docker CLI asks for it with an annotation: \(userModes)")
+            let userArmv7 = try daemon.berth(["run", "--rm", "--platform", "linux/arm/v7", "--emulation", "user", Self.multiArchImage,
+                                              "uname", "-m"])
+            #expect(userArmv7.stdout == "armv7l\n", "\(userArmv7)")
 
             // Platforms this host cannot run fail at once, naming what would be needed, and make nothing.
             let windows = try Self.docker(daemon, ["run", "--rm", "--platform", "windows/amd64", Self.multiArchImage, "cmd"])
