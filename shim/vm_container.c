@@ -24,10 +24,15 @@ static const char *token(const char *payload, size_t length, const char *key) {
     return NULL;
 }
 
-static void copy_message(const struct agent_frame *frame, char *error, size_t error_size) {
+// A failure frame's "<code> <message>": the message into `error`, the code returned (125 if none).
+static int copy_failure(const struct agent_frame *frame, char *error, size_t error_size) {
     size_t length = frame->length < error_size - 1 ? frame->length : error_size - 1;
     memcpy(error, frame->payload, length);
     error[length] = '\0';
+    int code = atoi(error);
+    char *space = strchr(error, ' ');
+    if (space) memmove(error, space + 1, strlen(space + 1) + 1);
+    return code ? code : 125;
 }
 
 int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char *error, size_t error_size) {
@@ -54,7 +59,7 @@ int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char
             return -1;
         }
         if (frame.kind == 'f') {
-            copy_message(&frame, error, error_size);
+            copy_failure(&frame, error, error_size);
             return -1;
         }
     }
@@ -77,7 +82,7 @@ int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char
             return -1;
         }
         if (frame.kind == 'f') {
-            copy_message(&frame, error, error_size);
+            copy_failure(&frame, error, error_size);
             return -1;
         }
     }
@@ -145,12 +150,7 @@ int vm_run(int agent, struct agent_reader *reader, const struct launch_spec *spe
         *guest_pid = (pid_t)atoi(text);
         return 0;
     }
-    // "<code> <message>"
-    copy_message(&frame, error, error_size);
-    int code = atoi(error);
-    char *space = strchr(error, ' ');
-    if (space) memmove(error, space + 1, strlen(space + 1) + 1);
-    return code ? code : 125;
+    return copy_failure(&frame, error, error_size);
 }
 
 int vm_signal(int agent, uint32_t process, int signal) {

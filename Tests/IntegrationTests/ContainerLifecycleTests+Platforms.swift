@@ -62,4 +62,24 @@ extension ContainerLifecycleTests {
             #expect(try Self.docker(daemon, ["ps", "-aq"]).stdout.isEmpty)
         }
     }
+
+    /// With no minimal kernel in its cache, a daemon boots Debian's stock kernels (with the virtio
+    /// and overlay modules vm-images/build adds) for every architecture.
+    @Test func foreignVMsFallBackToDebianStockKernels() async throws {
+        try Self.armGuests()
+        let scratch = try TestPaths.makeScratch("stock-kernels")
+        defer { TestPaths.removeScratch(scratch) }
+        let cache = scratch + "/cache"
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: cache + "/vm-images", withDestinationPath: "/var/cache/berth/vm-images")
+        try? FileManager.default.copyItem(atPath: "/var/cache/berth/accelerator.json", toPath: cache + "/accelerator.json")
+        // QEMU (libvirt-qemu) reads the layer disks made under here.
+        try Command.succeed(["chmod", "-R", "a+rX", scratch])
+        try await Self.withImages(daemonOptions: ["--cache-dir", cache]) { daemon in
+            for (platform, release) in [("linux/arm64", "-cloud-arm64"), ("linux/arm/v7", "-armmp-lpae")] {
+                let run = try Self.docker(daemon, ["run", "--rm", "--platform", platform, Self.multiArchImage, "uname", "-r"], timeout: 120)
+                #expect(run.status == 0 && run.stdout.hasSuffix(release + "\n"), "\(platform): \(run)")
+            }
+        }
+    }
 }
