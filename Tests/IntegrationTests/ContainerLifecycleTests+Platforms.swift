@@ -59,6 +59,8 @@ extension ContainerLifecycleTests {
             #expect(windows.status == 125 && windows.stderr.contains("windows/amd64 images need a windows kernel"), "\(windows)")
             let s390x = try Self.docker(daemon, ["run", "--rm", "--platform", "linux/s390x", Self.multiArchImage, "true"])
             #expect(s390x.status == 125 && s390x.stderr.contains("s390x") && s390x.stderr.contains("qemu-system"), "\(s390x)")
+            let kvm = try daemon.berth(["run", "--rm", "--platform", "linux/arm64", "--vm-accel", "kvm", Self.multiArchImage, "true"])
+            #expect(kvm.status == 125 && kvm.stderr.contains("KVM runs only this host's own architecture"), "\(kvm)")
             #expect(try Self.docker(daemon, ["ps", "-aq"]).stdout.isEmpty)
         }
     }

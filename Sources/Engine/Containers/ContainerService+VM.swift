@@ -28,14 +28,19 @@ extension ContainerRecord {
         state.platformDecision.map { $0.mode == .systemVM } ?? ["vm", "hyperv"].contains(hostConfig.Isolation?.lowercased() ?? "")
     }
 
-    /// The accelerator the user forced, checked at creation.
-    static func requestedAccelerator(_ host: HostConfig, decision: PlatformDecision?) throws -> UtilityVMDefinition.Accelerator? {
+    /// The accelerator the user forced, checked at creation. KVM runs only the host's own architecture.
+    static func requestedAccelerator(_ host: HostConfig, decision: PlatformDecision?, foreign: Bool) throws
+        -> UtilityVMDefinition.Accelerator?
+    {
         guard let text = host.Annotations?[HostConfig.vmAcceleratorAnnotation] else { return nil }
         guard let accelerator = UtilityVMDefinition.Accelerator(rawValue: text.lowercased()) else {
             throw ContainerError.invalid("invalid VM accelerator: \(text) (use kvm or tcg)")
         }
         guard decision?.mode != .native, decision?.mode != .userEmulation else {
             throw ContainerError.invalid("a VM accelerator applies only to containers in utility VMs (--isolation=vm)")
+        }
+        if accelerator == .kvm, foreign {
+            throw ContainerError.invalid("KVM runs only this host's own architecture: use --vm-accel tcg for another")
         }
         if accelerator == .kvm, access("/dev/kvm", R_OK | W_OK) != 0 {
             throw ContainerError.invalid("KVM is not available on this host: /dev/kvm cannot be opened")
@@ -96,8 +101,10 @@ extension ContainerService {
                                              consoleLog: directory + "/console.log", agentSocket: directory + "/agent.sock")
         definition.machine = machine
         // KVM runs only the host's own architecture.
-        definition.accelerator = try ContainerRecord.requestedAccelerator(record.hostConfig, decision: record.state.platformDecision)
-            ?? (imageArchitecture == plan.hostArchitecture ? settings.accelerator : .tcg)
+        let foreign = imageArchitecture != plan.hostArchitecture
+        definition.accelerator = try ContainerRecord.requestedAccelerator(record.hostConfig, decision: record.state.platformDecision,
+                                                                          foreign: foreign)
+            ?? (foreign ? .tcg : settings.accelerator)
         if machine == .x86_64, FileManager.default.isReadableFile(atPath: UtilityVMDefinition.qboot) {
             definition.firmware = UtilityVMDefinition.qboot
         }

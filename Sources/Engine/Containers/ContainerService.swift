@@ -139,7 +139,8 @@ public actor ContainerService {
             throw ContainerError.invalid(
                 "network \(mode) is not available: this version of Berth runs containers with --network none (the default) or host")
         }
-        _ = try ContainerRecord.requestedAccelerator(host, decision: decision)
+        _ = try ContainerRecord.requestedAccelerator(host, decision: decision,
+                                                     foreign: image.platform.architecture != images.hostPlatform.architecture)
         let restart = try RestartRule(host.RestartPolicy)
         if restart != .never, host.AutoRemove == true {
             throw ContainerError.invalid("can't create 'AutoRemove' container with restart policy")
