@@ -705,6 +705,9 @@ int main(int argc, char **argv) {
         int kind = sync_receive(sync_fd, error, sizeof error, &passed_fd);
         if (kind == SYNC_PTY) {
             console_fd = passed_fd;
+            // Sized before the process runs: a client's first resize comes only after the start.
+            struct winsize size = {.ws_row = (unsigned short)spec.console_rows, .ws_col = (unsigned short)spec.console_columns};
+            if (spec.console_rows && ioctl(console_fd, TIOCSWINSZ, &size) < 0) {}
             output_fds[0] = console_fd;
             if (spec.open_stdin) stdin_fd = console_fd;
             continue;

@@ -154,6 +154,10 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         else if (!strcmp(key, "readonly-rootfs")) NUMBER(v, spec->readonly_rootfs);
         else if (!strcmp(key, "create-devices")) NUMBER(v, spec->create_devices);
         else if (!strcmp(key, "tty")) NUMBER(v, spec->tty);
+        else if (!strcmp(key, "console-size")) {
+            NUMBER(rows, spec->console_rows);
+            NUMBER(columns, spec->console_columns);
+        }
         else if (!strcmp(key, "open-stdin")) NUMBER(v, spec->open_stdin);
         else if (!strcmp(key, "init")) NUMBER(v, spec->reaper);
         else if (!strcmp(key, "oom-score-adj")) {

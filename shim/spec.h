@@ -56,6 +56,7 @@ struct launch_spec {
     int readonly_rootfs;
     int create_devices;           // the default /dev nodes (not with --privileged, which binds the host's)
     int tty;
+    unsigned console_rows, console_columns; // the terminal's size from the start; 0 when not given
     int open_stdin;
     int reaper;                   // --init: PID 1 stays ours, reaping orphans and passing signals on
     int oom_score_adj_set;

@@ -134,6 +134,12 @@ int vm_run(int agent, struct agent_reader *reader, const struct launch_spec *spe
     snprintf(number, sizeof number, "%u", spec->gid);
     failed |= agent_token(&payload, &length, "gid", number);
     failed |= agent_token(&payload, &length, "tty", spec->tty ? "1" : "0");
+    if (spec->console_rows) {
+        snprintf(number, sizeof number, "%u", spec->console_rows);
+        failed |= agent_token(&payload, &length, "rows", number);
+        snprintf(number, sizeof number, "%u", spec->console_columns);
+        failed |= agent_token(&payload, &length, "columns", number);
+    }
     if (failed) { snprintf(error, error_size, "out of memory"); free(payload); return 125; }
     int sent = agent_send(agent, 'r', process, payload, length);
     free(payload);

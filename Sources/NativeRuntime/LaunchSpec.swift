@@ -72,6 +72,20 @@ public struct LaunchSpec: Sendable, Equatable {
     public var readonlyRootfs = false
     public var createDevices = true
     public var tty = false
+    /// The terminal's size from the start (Docker's `ConsoleSize`), before any resize arrives.
+    public var consoleSize: ConsoleSize?
+
+    public struct ConsoleSize: Sendable, Equatable {
+        public var rows: Int
+        public var columns: Int
+
+        /// Docker's `[height, width]`; nil unless both are positive.
+        public init?(docker size: [Int]?) {
+            guard let size, size.count == 2, size[0] > 0, size[1] > 0 else { return nil }
+            rows = size[0]
+            columns = size[1]
+        }
+    }
     public var openStdin = false
     /// `--init`: a reaper stays PID 1 and runs the command as its child.
     public var reaper = false
@@ -162,6 +176,7 @@ public struct LaunchSpec: Sendable, Equatable {
         add("readonly-rootfs", readonlyRootfs ? "1" : "0", "create-devices", createDevices ? "1" : "0",
             "tty", tty ? "1" : "0", "open-stdin", openStdin ? "1" : "0",
             "init", reaper ? "1" : "0")
+        if tty, let consoleSize { add("console-size", String(consoleSize.rows), String(consoleSize.columns)) }
         if let oomScoreAdjust { add("oom-score-adj", String(oomScoreAdjust)) }
         // An exec (joining a native container, or relayed into a VM) has no log of its own.
         if joinPID == nil, vmRelay == nil {

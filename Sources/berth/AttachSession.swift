@@ -76,12 +76,19 @@ struct AttachSession {
 final class WindowSizeWatcher: @unchecked Sendable {
     private let source: DispatchSourceSignal?
 
+    /// The terminal's size as Docker's `ConsoleSize` (`[rows, columns]`), sent with a creation so the
+    /// process starts at the right size; nil without a terminal.
+    static var consoleSize: [Int]? {
+        var size = winsize()
+        guard isatty(STDOUT_FILENO) == 1, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 else { return nil }
+        return [Int(size.ws_row), Int(size.ws_col)]
+    }
+
     init?(_ resize: (@Sendable (Int, Int) async -> Void)?) {
         guard let resize, isatty(STDOUT_FILENO) == 1 else { return nil }
         @Sendable func report() {
-            var size = winsize()
-            guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 else { return }
-            Task { await resize(Int(size.ws_row), Int(size.ws_col)) }
+            guard let size = Self.consoleSize else { return }
+            Task { await resize(size[0], size[1]) }
         }
         signal(SIGWINCH, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())

@@ -143,6 +143,7 @@ struct ContainerOptions: ParsableArguments {
         host.NetworkMode = network
         host.UsernsMode = userns
         host.Isolation = isolation
+        if tty { host.ConsoleSize = WindowSizeWatcher.consoleSize }
         var annotations: [String: String] = [:]
         annotations[HostConfig.vmAcceleratorAnnotation] = vmAccelerator
         annotations[HostConfig.emulationAnnotation] = emulation

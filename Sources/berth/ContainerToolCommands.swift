@@ -39,6 +39,7 @@ struct ExecCommand: AsyncParsableCommand {
         var config = ExecConfig()
         config.Cmd = command
         config.Tty = tty
+        if tty { config.ConsoleSize = WindowSizeWatcher.consoleSize }
         config.AttachStdin = interactive && !detach
         config.AttachStdout = !detach
         config.AttachStderr = !detach

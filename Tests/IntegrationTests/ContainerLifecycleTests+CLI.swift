@@ -36,9 +36,9 @@ extension ContainerLifecycleTests {
             #expect(try daemon.berth(["ps"]).stdout.contains("(Paused)"))
             #expect(try daemon.berth(["unpause", "svc"]).status == 0)
             #expect(try daemon.berth(["rename", "svc", "service"]).status == 0)
-            // The terminal's size reaches the container's tty.
+            // The terminal's size reaches the exec's tty from its start.
             let sized = try Self.throughTerminal(##"[{"expect":"24 80"}]"##,
-                                                 [TestPaths.berth, "-H", daemon.host, "exec", "-it", "service", "sh", "-c", "sleep 0.5; stty size"])
+                                                 [TestPaths.berth, "-H", daemon.host, "exec", "-it", "service", "stty", "size"])
             #expect(sized.status == 0 && sized.stdout.contains("24 80"), "\(sized)")
             let commit = try daemon.berth(["commit", "-c", "CMD cat /tmp/note", "service", "localhost/from-cli:1"])
             #expect(commit.status == 0 && commit.stdout.hasPrefix("sha256:"), "\(commit)")

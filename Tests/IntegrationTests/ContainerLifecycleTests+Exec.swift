@@ -42,6 +42,10 @@ extension ContainerLifecycleTests {
             let terminal = try Self.throughTerminal(##"[{"expect":"# "},{"send":"tty; exit 3\r"}]"##,
                                                     ["docker", "-H", daemon.host, "exec", "-it", "box", "sh"])
             #expect(terminal.status == 3 && terminal.stdout.contains("/dev/pts/"), "\(terminal)")
+            // Sized from its start (Docker's ConsoleSize), not only once a resize arrives; and an exec
+            // that ends at once leaves no stray error in its output.
+            let sized = try Self.throughTerminal(##"[{"expect":"24 80"}]"##, ["docker", "-H", daemon.host, "exec", "-it", "box", "stty", "size"])
+            #expect(sized.status == 0 && sized.stdout.contains("24 80") && !sized.stdout.contains("channel"), "\(sized)")
             let script = """
                 import docker, sys
                 client = docker.DockerClient(base_url=sys.argv[1])

@@ -34,6 +34,17 @@ struct LaunchSpecTests {
         #expect(!list.contains("rootfs") && !list.contains("overlay") && !list.contains("log"))
     }
 
+    @Test func aTerminalStartsAtTheClientsSize() throws {
+        var spec = makeSpec()
+        spec.consoleSize = LaunchSpec.ConsoleSize(docker: [33, 101])
+        #expect(!(try tokens(spec)).contains("console-size"), "only a tty has a size")
+        spec.tty = true
+        let list = try tokens(spec)
+        let size = list.firstIndex(of: "console-size")!
+        #expect(Array(list[size...(size + 2)]) == ["console-size", "33", "101"])
+        #expect(LaunchSpec.ConsoleSize(docker: [0, 0]) == nil && LaunchSpec.ConsoleSize(docker: [24]) == nil)
+    }
+
     @Test func aVMExecIsRelayedAndHasNoRootOrLog() throws {
         var spec = makeSpec()
         spec.vmRelay = "/run/c1/shim.sock"

@@ -123,6 +123,7 @@ struct ContainerLaunchPlan {
         }
         spec.readonlyRootfs = host.ReadonlyRootfs == true
         spec.tty = config.Tty == true
+        spec.consoleSize = LaunchSpec.ConsoleSize(docker: host.ConsoleSize)
         spec.openStdin = config.OpenStdin == true
         spec.reaper = host.Init == true
         spec.oomScoreAdjust = host.OomScoreAdj
@@ -162,6 +163,7 @@ struct ContainerLaunchPlan {
         spec.gid = user.gid
         spec.additionalGroups = user.additionalGroups
         spec.tty = exec.Tty == true
+        spec.consoleSize = LaunchSpec.ConsoleSize(docker: exec.ConsoleSize)
         spec.openStdin = exec.AttachStdin == true
         return spec
     }

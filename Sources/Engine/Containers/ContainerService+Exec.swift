@@ -102,6 +102,15 @@ extension ContainerService {
                 try await body(attachment)
             }
         } catch {
+            // Once started, a failing stream is the client's connection going, not the exec failing:
+            // the process runs on, and its exit is recorded when it comes.
+            if (try? await self.exec(id))?.pid ?? 0 > 0 {
+                Task { [self] in
+                    let code = try? await shim.wait()
+                    await execFinished(id, reportedCode: code)
+                }
+                throw error
+            }
             let failure = Self.startFailure(error)
             await execFinished(id, reportedCode: failure.code)
             throw failure
