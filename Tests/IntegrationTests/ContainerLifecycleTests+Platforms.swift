@@ -71,10 +71,8 @@ extension ContainerLifecycleTests {
         try Self.armGuests()
         let scratch = try TestPaths.makeScratch("stock-kernels")
         defer { TestPaths.removeScratch(scratch) }
-        let cache = scratch + "/cache"
-        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        let cache = try Self.scratchCache(in: scratch)
         try FileManager.default.createSymbolicLink(atPath: cache + "/vm-images", withDestinationPath: "/var/cache/berth/vm-images")
-        try? FileManager.default.copyItem(atPath: "/var/cache/berth/accelerator.json", toPath: cache + "/accelerator.json")
         // QEMU (libvirt-qemu) reads the layer disks made under here.
         try Command.succeed(["chmod", "-R", "a+rX", scratch])
         try await Self.withImages(daemonOptions: ["--cache-dir", cache]) { daemon in

@@ -112,9 +112,20 @@ extension ContainerLifecycleTests {
         return !hypervisor.isRunning(name)
     }
 
+    /// A daemon's `--cache-dir` of its own under `scratch`, with the host's verdict on KVM, so that
+    /// daemon does not probe again.
+    static func scratchCache(in scratch: String) throws -> String {
+        let cache = scratch + "/cache"
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: cache + "/accelerator.json") {
+            try? FileManager.default.copyItem(atPath: "/var/cache/berth/accelerator.json", toPath: cache + "/accelerator.json")
+        }
+        return cache
+    }
+
     /// A guest whose /init is `script` (busybox sh), in a cache of its own with the real kernel.
     static func brokenGuestCache(_ scratch: String, kernel: String, script: String) throws -> String {
-        let cache = scratch + "/cache"
+        let cache = try Self.scratchCache(in: scratch)
         let images = cache + "/vm-images/x86_64-broken"
         let tree = scratch + "/initramfs"
         for directory in [images, cache + "/guest-kernels", tree + "/bin", tree + "/dev"] {
@@ -123,8 +134,6 @@ extension ContainerLifecycleTests {
         if !FileManager.default.fileExists(atPath: cache + "/guest-kernels/x86_64-real") {
             try FileManager.default.createSymbolicLink(atPath: cache + "/guest-kernels/x86_64-real", withDestinationPath: kernel)
         }
-        // The host's verdict on KVM, so this daemon does not probe again.
-        try? FileManager.default.copyItem(atPath: "/var/cache/berth/accelerator.json", toPath: cache + "/accelerator.json")
         try? FileManager.default.removeItem(atPath: tree + "/init")
         try ("#!/bin/busybox sh\n" + script).write(toFile: tree + "/init", atomically: true, encoding: .utf8)
         try Command.succeed(["sh", "-c", """

@@ -36,7 +36,7 @@ extension ContainerRecord {
         guard let accelerator = UtilityVMDefinition.Accelerator(rawValue: text.lowercased()) else {
             throw ContainerError.invalid("invalid VM accelerator: \(text) (use kvm or tcg)")
         }
-        guard decision?.mode != .native, decision?.mode != .userEmulation else {
+        guard decision.map({ $0.mode == .systemVM }) ?? true else {
             throw ContainerError.invalid("a VM accelerator applies only to containers in utility VMs (--isolation=vm)")
         }
         if accelerator == .kvm, foreign {

@@ -106,7 +106,8 @@ public actor ContainerService {
             throw ContainerError.invalid("config.Image is required: no image given")
         }
         // A platform the host cannot run is refused for what it is, before looking for the image.
-        if let platform { _ = try await decidePlatform(platform, request.hostConfig) }
+        var requested: PlatformDecision?
+        if let platform { requested = try await decidePlatform(platform, request.hostConfig) }
         let image: ImageRecord
         do {
             image = try images.resolve(imageName, platform: platform)
@@ -114,7 +115,9 @@ public actor ContainerService {
             if case .notFound = error { throw ContainerError.notFound("No such image: \(imageName)") }
             throw ContainerError.notFound(error.description)
         }
-        let decision = try await decidePlatform(image.platform, request.hostConfig)
+        // The resolved image has the requested platform when one was given.
+        let decision: PlatformDecision
+        if let requested { decision = requested } else { decision = try await decidePlatform(image.platform, request.hostConfig) }
         var warnings: [String] = []
         if platform == nil, image.platform.architecture != images.hostPlatform.architecture {
             // Docker warns and fails later; Berth runs it as what it is, and says so.

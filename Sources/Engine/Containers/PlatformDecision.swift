@@ -4,14 +4,8 @@ import OCI
 /// How a container of one platform runs on this host, decided once at creation from the image's
 /// platform, what the host probe found and what the user asked for; `inspect` shows it with its reason.
 public struct PlatformDecision: Codable, Sendable, Equatable {
-    public enum Mode: String, Codable, Sendable {
-        /// Namespaces and cgroups on the host kernel.
-        case native
-        /// A utility VM of the image's architecture, booting a guest kernel.
-        case systemVM = "system-vm"
-        /// Namespaces on the host kernel, the image's binaries run by qemu-user through binfmt_misc.
-        case userEmulation = "user-emulation"
-    }
+    /// One of the ways the host probe lists a platform as runnable.
+    public typealias Mode = PlatformSupport.Mode
 
     public var mode: Mode
     public var reason: String
