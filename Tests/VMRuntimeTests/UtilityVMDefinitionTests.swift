@@ -16,6 +16,10 @@ struct UtilityVMDefinitionTests {
         for event in ["on_poweroff", "on_reboot", "on_crash"] { #expect(xml.contains("<\(event)>destroy</\(event)>")) }
     }
 
+    @Test func backsGuestMemoryWithAPrivateMemfd() {
+        #expect(definition().domainXML.contains("<memoryBacking><source type='memfd'/><access mode='private'/></memoryBacking>"))
+    }
+
     @Test func escapesWhatXMLReserves() {
         let xml = definition().domainXML
         #expect(xml.contains("<initrd>/k/init &amp; more.cpio.gz</initrd>"))
@@ -28,7 +32,7 @@ struct UtilityVMDefinitionTests {
         #expect(kvm.domainXML.contains("<domain type='kvm'>"))
         #expect(!kvm.domainXML.contains("<tcg>"), "a translation cache is TCG's alone")
         #expect(!kvm.domainXML.contains("noapictimer") && definition().domainXML.contains("panic=-1 i8042.noaux i8042.nokbd i8042.nopnp noapictimer</cmdline>"))
-        #expect(definition().domainXML.contains("<tcg><tb-cache unit='MiB'>16</tb-cache></tcg>"))
+        #expect(definition().domainXML.contains("<tcg><tb-cache unit='MiB'>12</tb-cache></tcg>"))
     }
 
     @Test func namesTheFirmwareOnlyWhenGiven() {
