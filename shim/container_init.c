@@ -66,10 +66,13 @@ static int make_path_in_root(int root_fd, const char *path, int as_file) {
         int fd = open_in_root(root_fd, partial, O_PATH);
         if (fd >= 0) { close(fd); continue; }
         if (errno != ENOENT) return -1;
+        // Split into parent and name; a top-level entry's parent is the root itself.
+        char name[256];
         char *slash = strrchr(partial, '/');
-        const char *name = slash ? slash + 1 : partial;
-        if (slash == partial) *(slash + 1) = '\0'; else if (slash) *slash = '\0';
-        int parent = open_in_root(root_fd, slash ? (slash == partial ? "/" : partial) : "/", O_PATH | O_DIRECTORY);
+        if (strlen(slash ? slash + 1 : partial) >= sizeof name) { errno = ENAMETOOLONG; return -1; }
+        strcpy(name, slash ? slash + 1 : partial);
+        if (slash) *slash = '\0';
+        int parent = open_in_root(root_fd, slash && slash != partial ? partial : "/", O_PATH | O_DIRECTORY);
         if (parent < 0) return -1;
         int made = (i == length && as_file) ? mknodat(parent, name, S_IFREG | 0644, 0) : mkdirat(parent, name, 0755);
         close(parent);

@@ -64,7 +64,7 @@ public enum ContainerRoutes {
                 (request.queryFlag("all") || record.state.isActive) && matches(record, filters)
             }
             if let limit = request.queryValue("limit").flatMap(Int.init), limit > 0 { records = Array(records.prefix(limit)) }
-            var summaries = records.map(summary)
+            var summaries = records.map { summary($0, paths: containers.paths) }
             if request.queryFlag("size") {
                 // The writable layer's bytes, and those plus the image's.
                 for index in summaries.indices {
@@ -76,7 +76,7 @@ public enum ContainerRoutes {
             return .json(summaries)
         }
         router.add(.GET, "/containers/{id}/json") { request in
-            .json(inspect(try await find(request, containers)))
+            .json(inspect(try await find(request, containers), paths: containers.paths))
         }
         router.add(.POST, "/containers/{id}/start") { request in
             do {
@@ -131,7 +131,9 @@ public enum ContainerRoutes {
             return HTTPResponse(headers: ["Content-Type": "application/json"], body: .stream(stream))
         }
         router.add(.DELETE, "/containers/{id}") { request in
-            try await mapErrors { try await containers.remove(id(request), force: request.queryFlag("force")) }
+            try await mapErrors {
+                try await containers.remove(id(request), force: request.queryFlag("force"), removeVolumes: request.queryFlag("v"))
+            }
             return HTTPResponse(status: .noContent)
         }
         router.add(.POST, "/containers/{id}/resize") { request in
@@ -417,8 +419,11 @@ public enum ContainerRoutes {
 
     // MARK: Shapes
 
-    static func inspect(_ record: ContainerRecord) -> ContainerInspect {
+    static func inspect(_ record: ContainerRecord, paths: ContainerPaths) -> ContainerInspect {
         let state = record.state
+        // Clients read the log driver from here (docker-py's `containers.run` does): Docker always names it.
+        var hostConfig = record.hostConfig
+        hostConfig.LogConfig = LogConfig(Type: hostConfig.LogConfig?.Type ?? "json-file", Config: hostConfig.LogConfig?.Config ?? [:])
         return ContainerInspect(
             Id: record.id, Created: ContainerTime.rfc3339(record.created), Path: record.path, Args: record.arguments,
             State: ContainerStateJSON(
@@ -428,21 +433,42 @@ public enum ContainerRoutes {
                 StartedAt: ContainerTime.rfc3339(state.startedAt), FinishedAt: ContainerTime.rfc3339(state.finishedAt)),
             Image: record.imageID, ResolvConfPath: "", HostnamePath: "", HostsPath: "", LogPath: "",
             Name: "/" + record.name, RestartCount: state.restartCount, Platform: "linux",
-            HostConfig: record.hostConfig,
+            HostConfig: hostConfig,
             GraphDriver: .init(Name: "overlay", Data: [:]), Config: record.config,
             NetworkSettings: ["Networks": .object([:]), "Ports": .object([:])],
+            Mounts: mountPoints(record, paths: paths),
             Berth: ContainerRuntimeDetails(Isolation: record.runsInVM ? "vm" : "process", Platform: record.platform,
                                            Mode: record.state.platformDecision?.mode.rawValue,
                                            Reason: record.state.platformDecision?.reason, UtilityVM: record.state.utilityVM))
     }
 
-    static func summary(_ record: ContainerRecord) -> ContainerSummary {
-        ContainerSummary(
+    /// Docker's `Mounts`: volumes by name and data directory, binds by host path.
+    static func mountPoints(_ record: ContainerRecord, paths: ContainerPaths) -> [MountPoint] {
+        (record.state.mounts ?? []).map { mount in
+            let mode = mount.readOnly ? "ro" : (mount.kind == .bind ? "" : "z")
+            switch mount.kind {
+            case .volume:
+                return MountPoint(Type: "volume", Name: mount.volume, Source: paths.volumeData(mount.volume ?? ""),
+                                  Destination: mount.target, Driver: "local", Mode: mode, RW: !mount.readOnly, Propagation: "")
+            case .bind:
+                return MountPoint(Type: "bind", Name: nil, Source: mount.source, Destination: mount.target, Driver: nil, Mode: mode,
+                                  RW: !mount.readOnly, Propagation: mount.options.isEmpty ? "rprivate" : mount.options)
+            case .tmpfs:
+                return MountPoint(Type: "tmpfs", Name: nil, Source: "", Destination: mount.target, Driver: nil, Mode: "",
+                                  RW: !mount.readOnly, Propagation: "")
+            }
+        }
+    }
+
+    static func summary(_ record: ContainerRecord, paths: ContainerPaths) -> ContainerSummary {
+        var summary = ContainerSummary(
             Id: record.id, Names: ["/" + record.name], Image: record.imageName, ImageID: record.imageID,
             Command: ([record.path] + record.arguments).joined(separator: " "),
             Created: Int64(record.created.timeIntervalSince1970), Labels: record.config.Labels ?? [:],
             State: record.state.status.rawValue, Status: status(record.state),
             NetworkMode: record.hostConfig.NetworkMode ?? "none")
+        summary.Mounts = mountPoints(record, paths: paths)
+        return summary
     }
 
     /// `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`, as `docker ps` shows.

@@ -38,9 +38,11 @@ extension BerthClient {
                            headers: [:], timeout: .seconds(60))
     }
 
-    public func removeContainer(_ id: String, force: Bool) async throws {
-        _ = try await send(method: .DELETE, path: "/containers/\(id)", query: force ? [("force", "1")] : [], headers: [:],
-                           timeout: .seconds(120))
+    /// `volumes`: its anonymous volumes go too (`rm -v`).
+    public func removeContainer(_ id: String, force: Bool, volumes: Bool = false) async throws {
+        var query: [(String, String)] = force ? [("force", "1")] : []
+        if volumes { query.append(("v", "1")) }
+        _ = try await send(method: .DELETE, path: "/containers/\(id)", query: query, headers: [:], timeout: .seconds(120))
     }
 
     public func containers(all: Bool, filters: [String: [String]]) async throws -> [ContainerSummary] {

@@ -81,7 +81,12 @@ public struct LogConfig: Codable, Sendable, Equatable {
 
 /// `HostConfig`: how the host runs it (limits, privileges, namespaces, logging).
 public struct HostConfig: Codable, Sendable, Equatable {
+    /// `-v source:target[:options]`: a host path or a volume name.
     public var Binds: [String]?
+    /// `--mount`.
+    public var Mounts: [MountRequest]?
+    /// `--tmpfs target[:options]`.
+    public var Tmpfs: [String: String]?
     public var NetworkMode: String?
     public var RestartPolicy: RestartPolicy?
     public var AutoRemove: Bool?
@@ -224,7 +229,7 @@ public struct ContainerInspect: Codable, Sendable, Equatable {
     public var ExecIDs: [String]?
     public var HostConfig: HostConfig
     public var GraphDriver: ImageInspect.GraphDriver
-    public var Mounts: [JSONValue]
+    public var Mounts: [MountPoint]
     public var Config: ContainerConfig
     public var NetworkSettings: [String: JSONValue]
     /// What Berth decided for the container; Docker's clients ignore it.
@@ -233,7 +238,8 @@ public struct ContainerInspect: Codable, Sendable, Equatable {
     public init(Id: String, Created: String, Path: String, Args: [String], State: ContainerStateJSON, Image: String,
                 ResolvConfPath: String, HostnamePath: String, HostsPath: String, LogPath: String, Name: String,
                 RestartCount: Int, Platform: String, HostConfig: HostConfig, GraphDriver: ImageInspect.GraphDriver,
-                Config: ContainerConfig, NetworkSettings: [String: JSONValue], Berth: ContainerRuntimeDetails? = nil) {
+                Config: ContainerConfig, NetworkSettings: [String: JSONValue], Mounts: [MountPoint] = [],
+                Berth: ContainerRuntimeDetails? = nil) {
         self.Id = Id
         self.Created = Created
         self.Path = Path
@@ -254,7 +260,7 @@ public struct ContainerInspect: Codable, Sendable, Equatable {
         ExecIDs = nil
         self.HostConfig = HostConfig
         self.GraphDriver = GraphDriver
-        Mounts = []
+        self.Mounts = Mounts
         self.Config = Config
         self.NetworkSettings = NetworkSettings
         self.Berth = Berth
@@ -318,7 +324,7 @@ public struct ContainerSummary: Codable, Sendable, Equatable {
     public var Status: String
     public var HostConfig: HostConfigSummary
     public var NetworkSettings: [String: JSONValue]
-    public var Mounts: [JSONValue]
+    public var Mounts: [MountPoint]
 
     public init(Id: String, Names: [String], Image: String, ImageID: String, Command: String, Created: Int64,
                 Labels: [String: String], State: String, Status: String, NetworkMode: String) {

@@ -54,6 +54,7 @@ public final class StateStore: Sendable {
         }
         ImageCatalog.registerMigrations(&migrator)
         ContainerCatalog.registerMigrations(&migrator)
+        VolumeCatalog.registerMigrations(&migrator)
         return migrator
     }
 

@@ -156,11 +156,16 @@ struct RmCommand: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Kill and remove running containers.")
     var force = false
 
+    @Flag(name: [.short, .long], help: "Remove the containers' anonymous volumes too.")
+    var volumes = false
+
     @Argument(help: "Containers, by name or ID.")
     var containers: [String]
 
     func run() async throws {
-        try await forEach(containers, connection: connection) { client, id in try await client.removeContainer(id, force: force) }
+        try await forEach(containers, connection: connection) { client, id in
+            try await client.removeContainer(id, force: force, volumes: volumes)
+        }
     }
 }
 

@@ -94,6 +94,15 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .customLong("stop-timeout"), help: "Seconds to wait after the stop signal before SIGKILL.")
     var stopTimeout: Int?
 
+    @Option(name: [.short, .long], help: "A volume or bind mount, [name|/host/path:]/container/path[:ro]. Repeatable.")
+    var volume: [String] = []
+
+    @Option(help: "A mount, type=bind|volume|tmpfs,source=…,target=…[,readonly]. Repeatable.")
+    var mount: [String] = []
+
+    @Option(help: "A tmpfs mount, /container/path[:size=64m,mode=1777]. Repeatable.")
+    var tmpfs: [String] = []
+
     @Option(help: "Platform of the image, e.g. linux/amd64.")
     var platform: String?
 
@@ -108,6 +117,35 @@ struct ContainerOptions: ParsableArguments {
 
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments (default: the image's).")
     var command: [String] = []
+
+    /// Docker's `--mount` syntax: comma-separated key=value fields.
+    static func parseMount(_ text: String) throws -> MountRequest {
+        var request = MountRequest()
+        for field in text.split(separator: ",").map(String.init) {
+            let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+            let key = parts[0].lowercased()
+            let value = parts.count > 1 ? parts[1] : nil
+            switch key {
+            case "type": request.Type = value
+            case "source", "src": request.Source = value
+            case "target", "destination", "dst": request.Target = value
+            case "readonly", "ro":
+                guard let flag = value.map({ ["true", "1"].contains($0.lowercased()) ? true : ["false", "0"].contains($0.lowercased()) ? false : nil }) ?? true
+                else { throw ValidationError("invalid value for \(key): \(value ?? "")") }
+                request.ReadOnly = flag
+            case "volume-nocopy": request.VolumeOptions = .init(NoCopy: value.map { ["true", "1"].contains($0.lowercased()) } ?? true)
+            case "bind-propagation": request.BindOptions = .init(Propagation: value)
+            case "tmpfs-size":
+                guard let value else { throw ValidationError("invalid value for tmpfs-size") }
+                request.TmpfsOptions = .init(SizeBytes: try parseBytes(value), Mode: request.TmpfsOptions?.Mode)
+            case "tmpfs-mode":
+                guard let value, let mode = UInt32(value, radix: 8) else { throw ValidationError("invalid value for tmpfs-mode: \(value ?? "")") }
+                request.TmpfsOptions = .init(SizeBytes: request.TmpfsOptions?.SizeBytes, Mode: mode)
+            default: throw ValidationError("unexpected key '\(key)' in '\(field)'")
+            }
+        }
+        return request
+    }
 
     func request() throws -> ContainerCreateRequest {
         var config = ContainerConfig()
@@ -140,6 +178,16 @@ struct ContainerOptions: ParsableArguments {
         }, uniquingKeysWith: { $1 })
 
         var host = HostConfig()
+        // `-v /path` alone asks for an anonymous volume, which Docker's API takes in Config.Volumes.
+        let anonymous = volume.filter { !$0.contains(":") }
+        config.Volumes = anonymous.isEmpty ? nil : Dictionary(anonymous.map { ($0, JSONValue.object([:])) }, uniquingKeysWith: { $1 })
+        let binds = volume.filter { $0.contains(":") }
+        host.Binds = binds.isEmpty ? nil : binds
+        host.Mounts = mount.isEmpty ? nil : try mount.map(Self.parseMount)
+        host.Tmpfs = tmpfs.isEmpty ? nil : Dictionary(tmpfs.map { text in
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }, uniquingKeysWith: { $1 })
         host.NetworkMode = network
         host.UsernsMode = userns
         host.Isolation = isolation
@@ -154,8 +202,8 @@ struct ContainerOptions: ParsableArguments {
             guard let name = parts.first, parts.count == 1 || Int(parts[1]) != nil else { throw ValidationError("invalid restart policy: \(restart)") }
             host.RestartPolicy = RestartPolicy(Name: name, MaximumRetryCount: parts.count == 2 ? Int(parts[1]) : nil)
         }
-        host.Memory = try memory.map(parseBytes)
-        host.MemorySwap = try memorySwap.map { $0 == "-1" ? -1 : try parseBytes($0) }
+        host.Memory = try memory.map(Self.parseBytes)
+        host.MemorySwap = try memorySwap.map { $0 == "-1" ? -1 : try Self.parseBytes($0) }
         host.NanoCpus = cpus.map { Int64($0 * 1_000_000_000) }
         host.CpuShares = cpuShares
         host.PidsLimit = pidsLimit
@@ -187,7 +235,7 @@ struct ContainerOptions: ParsableArguments {
         return ProcessInfo.processInfo.environment[variable].map { "\(variable)=\($0)" } ?? variable
     }
 
-    private func parseBytes(_ text: String) throws -> Int64 {
+    private static func parseBytes(_ text: String) throws -> Int64 {
         let lower = text.lowercased()
         let units: [(String, Int64)] = [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
         for (suffix, factor) in units where lower.hasSuffix(suffix) {

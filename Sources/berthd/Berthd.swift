@@ -127,6 +127,7 @@ struct Berthd: AsyncParsableCommand {
         ImageRoutes.register(on: &router, images: images, spoolDirectory: spool)
         AuthRoutes.register(on: &router, registry: registry)
         ContainerRoutes.register(on: &router, containers: containers, spoolDirectory: spool)
+        VolumeRoutes.register(on: &router, containers: containers)
         let signals = SignalWatcher()
         let server = try await APIServer.bind(
             socketPath: socket, mode: 0o660, router: router, spoolDirectory: spool, logger: logger)

@@ -62,6 +62,24 @@ struct ContainerLaunchPlan {
 
     var usesHostNetwork: Bool { record.hostConfig.NetworkMode == "host" }
 
+    /// Volumes, binds and tmpfs mounts, last as Docker mounts them, each parent before what is mounted inside it.
+    var userMounts: [LaunchSpec.Mount] {
+        let depth = { (target: String) in target.split(separator: "/").count }
+        return (record.state.mounts ?? []).sorted { depth($0.target) < depth($1.target) }.map { mount in
+            let readOnly: MountFlags = mount.readOnly ? .readOnly : []
+            switch mount.kind {
+            case .volume:
+                return .init(source: paths.volumeData(mount.volume ?? ""), target: mount.target, type: "",
+                             flags: readOnly.union([.bind, .recursive]))
+            case .bind:
+                return .init(source: mount.source, target: mount.target, type: "", flags: readOnly.union([.bind, .recursive]))
+            case .tmpfs:
+                return .init(source: "tmpfs", target: mount.target, type: "tmpfs",
+                             flags: readOnly.union([.noSetuid, .noDevices, .noExec]), data: mount.options)
+            }
+        }
+    }
+
     /// The spec for the shim; `seccompFilter` is the compiled policy (nil when unconfined).
     func launchSpec(cgroup: ContainerCgroup, seccompFilter: String?) throws -> LaunchSpec {
         let id = record.id
@@ -115,7 +133,7 @@ struct ContainerLaunchPlan {
         mounts.append(.init(source: paths.resolvConf(id), target: "/etc/resolv.conf", type: "", flags: etcFlags))
         mounts.append(.init(source: paths.hostname(id), target: "/etc/hostname", type: "", flags: etcFlags))
         mounts.append(.init(source: paths.hosts(id), target: "/etc/hosts", type: "", flags: etcFlags))
-        spec.mounts = mounts
+        spec.mounts = mounts + userMounts
         spec.createDevices = !privileged
         if !privileged {
             spec.maskedPaths = ContainerFilesystem.maskedPaths

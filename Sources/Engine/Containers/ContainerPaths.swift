@@ -16,6 +16,11 @@ public struct ContainerPaths: Sendable {
     /// Short enough for the agent socket's path under a temporary root.
     public func vmDirectory(_ id: String) -> String { "\(vmRoot)/\(id.prefix(24))" }
 
+    /// Volumes of the local driver: each one's files are in `<name>/_data`, as Docker lays them out.
+    public var volumesRoot: String { base + "/volumes" }
+    public func volumeDirectory(_ name: String) -> String { "\(volumesRoot)/\(name)" }
+    public func volumeData(_ name: String) -> String { volumeDirectory(name) + "/_data" }
+
     public func directory(_ id: String) -> String { "\(root)/\(id)" }
     public func upper(_ id: String) -> String { directory(id) + "/upper" }
     public func work(_ id: String) -> String { directory(id) + "/work" }

@@ -28,6 +28,8 @@ public struct ContainerRecord: Sendable, Equatable {
         public var platformDecision: PlatformDecision?
         /// The utility VM of the last start, for containers that run in one.
         public var utilityVM: ContainerRuntimeDetails.UtilityVM?
+        /// Volumes, binds and tmpfs mounts, resolved at creation (volumes by name).
+        public var mounts: [ContainerMount]?
 
         public init() {}
 

@@ -24,6 +24,7 @@ public actor ContainerService {
 
     public nonisolated let paths: ContainerPaths
     let catalog: ContainerCatalog
+    let volumes: VolumeCatalog
     let images: ImageService
     let events: EventBus
     let cgroups: CgroupManager
@@ -58,6 +59,7 @@ public actor ContainerService {
                 utilityVMs: UtilityVMSettings? = nil, hostState: HostState? = nil) throws {
         self.paths = paths
         self.catalog = catalog
+        volumes = VolumeCatalog(database: catalog.database)
         self.images = images
         self.events = events
         self.cgroups = cgroups
@@ -154,8 +156,11 @@ public actor ContainerService {
         if let swap = host.MemorySwap, swap > 0, let memory = host.Memory, memory > 0, swap < memory {
             throw ContainerError.invalid("Minimum memoryswap limit should be larger than memory limit, see usage")
         }
-        if host.Binds?.isEmpty == false {
-            warnings.append("Binds are not supported yet and were ignored")
+        // A utility VM's root is a disk of its own: the image's VOLUMEs are part of it there.
+        let requestedMounts = try ContainerMount.requested(
+            host, config, imageVolumes: decision.mode == .systemVM ? [] : imageConfig?.Volumes?.keys.sorted() ?? [])
+        if decision.mode == .systemVM, !requestedMounts.isEmpty {
+            throw ContainerError.invalid("volumes, bind mounts and tmpfs mounts are not available in utility-VM containers yet")
         }
         _ = try CapabilitySet.adjusting(.dockerDefault, add: host.CapAdd ?? [], drop: host.CapDrop ?? [])
 
@@ -196,12 +201,16 @@ public actor ContainerService {
         var state = ContainerRecord.State()
         state.platformDecision = decision
         state.userNamespace = try userNamespace(for: host)
+        var madeVolumes: [String] = []
+        if !requestedMounts.isEmpty {
+            (state.mounts, madeVolumes) = try prepareMounts(requestedMounts, image: image, userNamespace: state.userNamespace)
+        }
         var record = ContainerRecord(
             id: id, name: name, imageName: imageName, imageID: image.id.description, platform: image.platform.description,
             created: Date(), request: ContainerCreateRequest(config: config, hostConfig: host), path: path,
             arguments: Array(full.dropFirst()), state: state)
-        try prepareDirectories(record)
         do {
+            try prepareDirectories(record)
             // Made now rather than at start, so that start only has to move the container in.
             if !record.runsInVM {
                 record.state.cgroup = try cgroups.create(id: id, limits: ContainerLaunchPlan.cgroupLimits(host),
@@ -211,6 +220,7 @@ public actor ContainerService {
         } catch {
             if let cgroup = record.state.cgroup { cgroups.remove(cgroup) }
             try? FileManager.default.removeItem(atPath: paths.directory(id))
+            for volume in madeVolumes { try? deleteVolume(volume) }
             throw error
         }
         // A start usually follows at once (docker run): by then the lock is ready for the shim.
@@ -355,7 +365,7 @@ public actor ContainerService {
             try? catalog.updateState(id, record.state)
             for attachment in pendingAttachments.removeValue(forKey: id) ?? [] { attachment.shim.resolve(nil) }
             // Docker removes an --rm container whose start failed; its client waits for that.
-            if record.hostConfig.AutoRemove == true { try? await remove(id, force: true) }
+            if record.hostConfig.AutoRemove == true { try? await remove(id, force: true, removeVolumes: true) }
             throw failure
         }
 
@@ -464,7 +474,7 @@ public actor ContainerService {
         let status = ExitStatus(code: record.state.exitCode, error: error)
         for latch in exitLatches.removeValue(forKey: id) ?? [] { latch.resolve(status) }
         if record.hostConfig.AutoRemove == true {
-            try? await remove(id, force: true)
+            try? await remove(id, force: true, removeVolumes: true)
         } else if !stoppedOnPurpose, let rule = try? RestartRule(record.hostConfig.RestartPolicy),
                   rule.restarts(exitCode: record.state.exitCode, restartCount: record.state.restartCount) {
             scheduleRestart(record)
@@ -599,7 +609,8 @@ public actor ContainerService {
 
     // MARK: Remove
 
-    public func remove(_ reference: String, force: Bool) async throws {
+    /// `removeVolumes` (`rm -v`, and `--rm` containers): its anonymous volumes go with it.
+    public func remove(_ reference: String, force: Bool, removeVolumes: Bool = false) async throws {
         var record = try find(reference)
         if record.state.isActive {
             guard force else {
@@ -626,6 +637,7 @@ public actor ContainerService {
         try FileManager.default.removeItem(atPath: paths.directory(id))
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
         try catalog.delete(id)
+        if removeVolumes { removeAnonymousVolumes(of: record) }
         execs = execs.filter { $0.value.containerID != id }
         await publish("destroy", record)
         let status = ExitStatus(code: record.state.exitCode, error: nil)

@@ -1,0 +1,30 @@
+import Foundation
+
+/// A volume of the `local` driver: a directory under berthd's root, kept across containers.
+public struct VolumeRecord: Sendable, Equatable {
+    public var name: String
+    public var created: Date
+    public var labels: [String: String]
+    /// Made for one container (`-v /path` or an image's VOLUME): `rm -v` and `--rm` remove it with the container.
+    public var anonymous: Bool
+
+    /// Docker's label on anonymous volumes, which `volume prune` removes by default.
+    public static let anonymousLabel = "com.docker.volume.anonymous"
+
+    /// Docker's `label=key` or `label=key=value` filter.
+    public func matches(labelFilter filter: String) -> Bool {
+        let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+        guard let key = parts.first, let value = labels[key] else { return false }
+        return parts.count == 1 || value == parts[1]
+    }
+
+    /// Docker's rule for local volume names.
+    public static func isValidName(_ name: String) -> Bool {
+        guard name.count >= 2, let first = name.unicodeScalars.first, isAlphanumeric(first) else { return false }
+        return name.unicodeScalars.allSatisfy { isAlphanumeric($0) || "_.-".unicodeScalars.contains($0) }
+    }
+
+    private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar))
+    }
+}

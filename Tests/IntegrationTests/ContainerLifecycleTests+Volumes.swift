@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+
+extension ContainerLifecycleTests {
+    @Test func namedAndAnonymousVolumes() async throws {
+        try await Self.withImages { daemon in
+            #expect(try Self.docker(daemon, ["volume", "create", "--label", "team=a", "data"]).stdout == "data\n")
+            let mountpoint = try Self.docker(daemon, ["volume", "inspect", "-f", "{{.Mountpoint}} {{.Driver}} {{.Labels.team}}", "data"])
+            #expect(mountpoint.stdout == daemon.root + "/volumes/data/_data local a\n", "\(mountpoint)")
+            // Written by one container (at a path the image does not have), read by the next; read-only refuses writes.
+            #expect(try Self.docker(daemon, ["run", "--rm", "-v", "data:/data", Self.image, "sh", "-c", "echo kept > /data/file"]).status == 0)
+            #expect(try Self.docker(daemon, ["run", "--rm", "-v", "data:/data:ro", Self.image, "cat", "/data/file"]).stdout == "kept\n")
+            let readOnly = try Self.docker(daemon, ["run", "--rm", "-v", "data:/data:ro", Self.image, "touch", "/data/other"])
+            #expect(readOnly.status != 0 && readOnly.stderr.contains("Read-only file system"), "\(readOnly)")
+            #expect(try String(contentsOfFile: daemon.root + "/volumes/data/_data/file", encoding: .utf8) == "kept\n")
+
+            // A new volume on a directory of the image starts with the image's files, owners and modes; nocopy leaves it empty.
+            #expect(try Self.docker(daemon, ["run", "--rm", "--mount", "type=volume,source=etc,target=/etc", Self.image, "true"]).status == 0)
+            let copied = try String(contentsOfFile: daemon.root + "/volumes/etc/_data/passwd", encoding: .utf8)
+            #expect(copied.hasPrefix("root:x:0:0:"), "\(copied)")
+            let fresh = try Self.docker(daemon, ["run", "--rm", "--mount", "type=volume,source=bare,target=/etc,volume-nocopy",
+                                                 Self.image, "ls", "-A", "/etc"])
+            #expect(fresh.status == 0 && fresh.stdout.isEmpty, "\(fresh)")
+
+            // In use, even by a stopped container, a volume stays; removed with its last user, its files go.
+            #expect(try Self.docker(daemon, ["create", "--name", "holder", "-v", "data:/data", Self.image, "true"]).status == 0)
+            let inUse = try Self.docker(daemon, ["volume", "rm", "data"])
+            #expect(inUse.status != 0 && inUse.stderr.contains("remove data: volume is in use - ["), "\(inUse)")
+            let mounts = try Self.docker(daemon, ["inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.RW}}{{end}}", "holder"])
+            #expect(mounts.stdout == "volume data /data true\n", "\(mounts)")
+            #expect(try Self.docker(daemon, ["rm", "holder"]).status == 0)
+            #expect(try Self.docker(daemon, ["volume", "rm", "data"]).status == 0)
+            #expect(!FileManager.default.fileExists(atPath: daemon.root + "/volumes/data"))
+            let missing = try Self.docker(daemon, ["volume", "inspect", "data"])
+            #expect(missing.status != 0 && missing.stderr.contains("no such volume"), "\(missing)")
+
+            // Anonymous volumes: `-v /path` makes one per container; `rm -v` and `--rm` take it away, prune the rest.
+            #expect(try Self.docker(daemon, ["run", "--rm", "-v", "/scratch", Self.image, "touch", "/scratch/x"]).status == 0)
+            #expect(try Self.docker(daemon, ["run", "-d", "--name", "anon", "-v", "/scratch", Self.image, "sleep", "300"]).status == 0)
+            let anonymous = try Self.docker(daemon, ["volume", "ls", "-q", "--filter", "label=com.docker.volume.anonymous"]).stdout
+                .split(separator: "\n")
+            #expect(anonymous.count == 1 && anonymous[0].count == 64, "\(anonymous)")
+            #expect(try Self.docker(daemon, ["rm", "-fv", "anon"]).status == 0)
+            #expect(try Self.docker(daemon, ["run", "--name", "left", "-v", "/scratch", Self.image, "true"]).status == 0)
+            #expect(try Self.docker(daemon, ["rm", "left"]).status == 0)
+            let left = Set(try Self.docker(daemon, ["volume", "ls", "-q"]).stdout.split(separator: "\n").map(String.init))
+            #expect(left.count == 3 && left.isSuperset(of: ["bare", "etc"]), "\(left)")
+            let prune = try Self.docker(daemon, ["volume", "prune", "-f"])
+            #expect(prune.status == 0, "\(prune)")
+            #expect(try Self.docker(daemon, ["volume", "ls", "-q"]).stdout == "bare\netc\n")
+            #expect(try Self.docker(daemon, ["volume", "prune", "-af"]).stdout.contains("bare\n"))
+            #expect(try Self.docker(daemon, ["volume", "ls", "-q"]).stdout.isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.root + "/volumes").isEmpty)
+        }
+    }
+
+    @Test func bindAndTmpfsMountsAndBadMounts() async throws {
+        try await Self.withImages { daemon in
+            let shared = daemon.scratch + "/shared"
+            try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+            try "from the host\n".write(toFile: shared + "/in", atomically: true, encoding: .utf8)
+            // A host directory both ways, a single file at a new nested path, and read-only binds.
+            #expect(try Self.docker(daemon, ["run", "--rm", "-v", shared + ":/shared", Self.image, "sh", "-c",
+                                             "cat /shared/in && echo back > /shared/out"]).stdout == "from the host\n")
+            #expect(try String(contentsOfFile: shared + "/out", encoding: .utf8) == "back\n")
+            #expect(try Self.docker(daemon, ["run", "--rm", "-v", shared + "/in:/deep/er/in", Self.image, "cat", "/deep/er/in"])
+                .stdout == "from the host\n")
+            let readOnly = try Self.docker(daemon, ["run", "--rm", "--mount", "type=bind,source=\(shared),target=/shared,readonly",
+                                                    Self.image, "touch", "/shared/nope"])
+            #expect(readOnly.status != 0 && !FileManager.default.fileExists(atPath: shared + "/nope"), "\(readOnly)")
+            // tmpfs: sized, and never exec, suid or dev.
+            let tmpfs = try Self.docker(daemon, ["run", "--rm", "--tmpfs", "/fast:size=2m,mode=1770", Self.image, "grep", " /fast ", "/proc/mounts"])
+            #expect(tmpfs.stdout.hasPrefix("tmpfs /fast tmpfs rw,nosuid,nodev,noexec,") && tmpfs.stdout.contains("size=2048k,mode=1770"), "\(tmpfs)")
+
+            // Bad mounts: a clear error, exit 125, and no container or volume made.
+            let bad: [([String], String)] = [
+                (["-v", daemon.scratch + "/nowhere:/x"], "bind source path does not exist: \(daemon.scratch)/nowhere"),
+                (["--mount", "type=bind,source=\(daemon.scratch)/nowhere,target=/x"], "bind source path does not exist"),
+                (["-v", "fine:/x", "-v", shared + ":/x"], "Duplicate mount point: /x"),
+                (["-v", "fine:relative"], "mount path must be absolute"),
+                (["-v", "not/a/name:/x"], "includes invalid characters for a local volume name"),
+                (["-v", "fine:/x:bogus"], "invalid mode: bogus"),
+                (["--tmpfs", "/t:exec"], "always nosuid, nodev and noexec"),
+                (["-v", "fine:/x", "--isolation", "vm"], "not available in utility-VM containers yet"),
+            ]
+            for (arguments, message) in bad {
+                let result = try Self.docker(daemon, ["run", "--name", "bad"] + arguments + [Self.image, "true"])
+                #expect(result.status == 125 && result.stderr.contains(message), "\(arguments): \(result)")
+            }
+            #expect(try Self.docker(daemon, ["ps", "-aq"]).stdout.isEmpty)
+            #expect(try Self.docker(daemon, ["volume", "ls", "-q"]).stdout.isEmpty)
+            let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+            #expect(!mounts.contains(daemon.root))
+        }
+    }
+
+    @Test func dockerPyVolumes() async throws {
+        try await Self.withImages { daemon in
+            let script = """
+                import docker, sys
+                client = docker.DockerClient(base_url=sys.argv[1])
+                volume = client.volumes.create(name="pyvol", labels={"made": "py"})
+                client.containers.run(sys.argv[2], ["sh", "-c", "echo py > /v/f"], volumes={"pyvol": {"bind": "/v", "mode": "rw"}}, remove=True)
+                out = client.containers.run(sys.argv[2], ["cat", "/v/f"], volumes=["pyvol:/v:ro"], remove=True)
+                print(out.decode().strip(), volume.attrs["Labels"]["made"], [v.name for v in client.volumes.list()])
+                volume.remove()
+                print(len(client.volumes.list()))
+                """
+            let output = try Command.succeed(["python3", "-c", script, daemon.host, Self.image])
+            #expect(output == "py py ['pyvol']\n0\n", "\(output)")
+        }
+    }
+}
