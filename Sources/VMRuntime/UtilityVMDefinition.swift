@@ -33,6 +33,21 @@ public struct UtilityVMDefinition: Sendable, Equatable {
     /// Raw disk images in the order the guest sees them: /dev/vda, /dev/vdb, …
     public var disks: [Disk] = []
 
+    /// Host directories shared into the guest over virtio-9p, each mounted by its tag.
+    public var shares: [Share] = []
+
+    public struct Share: Sendable, Equatable {
+        public var path: String
+        public var tag: String
+        public var readOnly: Bool
+
+        public init(path: String, tag: String, readOnly: Bool) {
+            self.path = path
+            self.tag = tag
+            self.readOnly = readOnly
+        }
+    }
+
     public struct Disk: Sendable, Equatable {
         public var path: String
         public var readOnly: Bool
@@ -74,6 +89,7 @@ public struct UtilityVMDefinition: Sendable, Equatable {
           </os>
           \(cpu)
           <features>\(machine.acpi ? "<acpi/>" : "")\(tcg)</features>
+          \(shares.isEmpty ? "" : Self.rootSeclabel)
           <on_poweroff>destroy</on_poweroff>
           <on_reboot>destroy</on_reboot>
           <on_crash>destroy</on_crash>
@@ -81,6 +97,7 @@ public struct UtilityVMDefinition: Sendable, Equatable {
             <emulator>\(Self.escaped(machine.emulator))</emulator>
             <controller type='usb' model='none'/>
         \(diskXML)
+        \(shareXML)
             <serial type='file'><source path='\(Self.escaped(consoleLog))'/><target port='0'/></serial>
             <channel type='unix'>
               <source mode='bind' path='\(Self.escaped(agentSocket))'/>
@@ -104,6 +121,18 @@ public struct UtilityVMDefinition: Sendable, Equatable {
             return "    <disk type='file' device='disk'><driver name='qemu' type='raw'/>"
                 + "<source file='\(Self.escaped(disk.path))'/><target dev='\(name)' bus='virtio'/>"
                 + (disk.readOnly ? "<readonly/>" : "") + "</disk>"
+        }.joined(separator: "\n")
+    }
+
+    /// With 9p passthrough QEMU touches the shared files itself: as root it keeps their owners as the
+    /// guest sets them, the same files a native container sees (libvirt's default user could not
+    /// write root's volumes). Only VMs with shares run QEMU as root.
+    static let rootSeclabel = "<seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>"
+
+    var shareXML: String {
+        shares.map { share in
+            "    <filesystem type='mount' accessmode='passthrough'><source dir='\(Self.escaped(share.path))'/>"
+                + "<target dir='\(Self.escaped(share.tag))'/>" + (share.readOnly ? "<readonly/>" : "") + "</filesystem>"
         }.joined(separator: "\n")
     }
 

@@ -81,7 +81,7 @@ extension ContainerLifecycleTests {
                 (["-v", "not/a/name:/x"], "includes invalid characters for a local volume name"),
                 (["-v", "fine:/x:bogus"], "invalid mode: bogus"),
                 (["--tmpfs", "/t:exec"], "always nosuid, nodev and noexec"),
-                (["-v", "fine:/x", "--isolation", "vm"], "not available in utility-VM containers yet"),
+                (["-v", shared + "/in:/in", "--isolation", "vm"], "cannot bind the file \(shared)/in into a utility-VM container"),
             ]
             for (arguments, message) in bad {
                 let result = try Self.docker(daemon, ["run", "--name", "bad"] + arguments + [Self.image, "true"])
@@ -91,6 +91,35 @@ extension ContainerLifecycleTests {
             #expect(try Self.docker(daemon, ["volume", "ls", "-q"]).stdout.isEmpty)
             let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
             #expect(!mounts.contains(daemon.root))
+        }
+    }
+
+    @Test func volumesAcrossNativeAndUtilityVMContainers() async throws {
+        try Self.armGuests()
+        try await Self.withImages { daemon in
+            let shared = daemon.scratch + "/shared"
+            try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+            try "from the host\n".write(toFile: shared + "/in", atomically: true, encoding: .utf8)
+            // Written in an arm64 VM (over 9p), read natively, with the owner and mode the guest gave it.
+            let written = try Self.docker(daemon, ["run", "--rm", "--platform", "linux/arm64", "-v", "mixed:/data", Self.multiArchImage,
+                                                   "sh", "-c", "uname -m; mkdir /data/sub && echo from-arm64 > /data/sub/note && chown 7:7 /data/sub/note"],
+                                          timeout: 120)
+            #expect(written.status == 0 && written.stdout == "aarch64\n", "\(written)")
+            #expect(try Self.docker(daemon, ["run", "--rm", "-v", "mixed:/data", Self.image, "sh", "-c", "cat /data/sub/note; stat -c %u:%g /data/sub/note"])
+                .stdout == "from-arm64\n7:7\n")
+            // Read-only binds and tmpfs in an x86_64 VM; what the host writes while it runs shows at once.
+            #expect(try Self.docker(daemon, ["run", "-d", "--name", "vm", "--isolation", "vm", "-v", shared + ":/shared:ro",
+                                             "-v", "mixed:/data", "--tmpfs", "/fast", Self.image, "sleep", "300"], timeout: 120).status == 0)
+            #expect(try Self.docker(daemon, ["exec", "vm", "cat", "/shared/in", "/data/sub/note"]).stdout == "from the host\nfrom-arm64\n")
+            let readOnly = try Self.docker(daemon, ["exec", "vm", "touch", "/shared/new"])
+            #expect(readOnly.status != 0 && !FileManager.default.fileExists(atPath: shared + "/new"), "\(readOnly)")
+            try "later\n".write(toFile: shared + "/later", atomically: true, encoding: .utf8)
+            #expect(try Self.docker(daemon, ["exec", "vm", "cat", "/shared/later"]).stdout == "later\n")
+            #expect(try Self.docker(daemon, ["exec", "vm", "sh", "-c", "grep -c ' /fast tmpfs ' /proc/mounts"]).stdout == "1\n")
+            let inUse = try Self.docker(daemon, ["volume", "rm", "mixed"])
+            #expect(inUse.status != 0 && inUse.stderr.contains("volume is in use"), "\(inUse)")
+            #expect(try Self.docker(daemon, ["rm", "-f", "vm"]).status == 0)
+            #expect(try Self.docker(daemon, ["volume", "rm", "mixed"]).status == 0)
         }
     }
 

@@ -20,6 +20,16 @@ struct UtilityVMDefinitionTests {
         #expect(definition().domainXML.contains("<memoryBacking><source type='memfd'/><access mode='private'/></memoryBacking>"))
     }
 
+    @Test func sharesDirectoriesOverNinePAsRootOnlyWhenAsked() {
+        #expect(!definition().domainXML.contains("<filesystem") && !definition().domainXML.contains("<seclabel"))
+        var shared = definition()
+        shared.shares = [.init(path: "/v/a", tag: "berth0", readOnly: false), .init(path: "/h", tag: "berth1", readOnly: true)]
+        let xml = shared.domainXML
+        #expect(xml.contains("<filesystem type='mount' accessmode='passthrough'><source dir='/v/a'/><target dir='berth0'/></filesystem>"))
+        #expect(xml.contains("<source dir='/h'/><target dir='berth1'/><readonly/></filesystem>"))
+        #expect(xml.contains("<seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>"))
+    }
+
     @Test func escapesWhatXMLReserves() {
         let xml = definition().domainXML
         #expect(xml.contains("<initrd>/k/init &amp; more.cpio.gz</initrd>"))

@@ -111,6 +111,8 @@ extension ContainerService {
         if let memory = record.hostConfig.Memory, memory > 0 { definition.memoryMiB = max(Int(memory >> 20), 128) }
         if let cpus = record.hostConfig.NanoCpus, cpus > 0 { definition.vcpus = Int((cpus + 999_999_999) / 1_000_000_000) }
         definition.disks = layerDisks.map { .init(path: $0, readOnly: true) } + [.init(path: writable, readOnly: false)]
+        let userMounts = Self.guestUserMounts(record, paths: paths)
+        definition.shares = userMounts.shares
         unlink(definition.agentSocket)
         let domain = definition
         try await runBlocking { try hypervisor.create(domain) }
@@ -130,11 +132,39 @@ extension ContainerService {
                      data: "lowerdir=" + layerDisks.indices.map { "/layers/\($0)" }.joined(separator: ":")
                          + ",upperdir=/writable/upper,workdir=/writable/work")]
             + Self.guestKernelFilesystems(shmSize: record.hostConfig.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20)
+            + userMounts.mounts
         spec.vmRoot = Self.guestRoot
         let details = ContainerRuntimeDetails.UtilityVM(
             Domain: definition.name, Accelerator: definition.accelerator.rawValue, GuestKernel: "\(guest.release) (\(guest.origin.rawValue))",
             MemoryMiB: definition.memoryMiB, VCPUs: definition.vcpus)
         return (spec, qemuPID, details)
+    }
+
+    /// The container's volumes and binds as 9p shares of their host directories (tags `berth0`, …),
+    /// mounted in the guest where the container wants them, parents first; tmpfs mounts are the guest's own.
+    static func guestUserMounts(_ record: ContainerRecord, paths: ContainerPaths)
+        -> (shares: [UtilityVMDefinition.Share], mounts: [LaunchSpec.Mount])
+    {
+        var shares: [UtilityVMDefinition.Share] = []
+        var mounts: [LaunchSpec.Mount] = []
+        let depth = { (target: String) in target.split(separator: "/").count }
+        for mount in (record.state.mounts ?? []).sorted(by: { depth($0.target) < depth($1.target) }) {
+            let readOnly: MountFlags = mount.readOnly ? .readOnly : []
+            switch mount.kind {
+            case .volume, .bind:
+                let tag = "berth\(shares.count)"
+                shares.append(.init(path: mount.kind == .bind ? mount.source : paths.volumeData(mount.volume ?? ""), tag: tag,
+                                    readOnly: mount.readOnly))
+                // 9P2000.L keeps owners, modes and links; no client cache, so writes from the host and
+                // from other containers show at once.
+                mounts.append(.init(source: tag, target: guestRoot + mount.target, type: "9p", flags: readOnly,
+                                    data: "trans=virtio,version=9p2000.L,msize=262144,cache=none"))
+            case .tmpfs:
+                mounts.append(.init(source: "tmpfs", target: guestRoot + mount.target, type: "tmpfs", flags: readOnly,
+                                    data: mount.options))
+            }
+        }
+        return (shares, mounts)
     }
 
     /// What a container sees of the kernel, in the guest: the VM is the boundary, so its whole /dev.
