@@ -54,6 +54,17 @@ extension ContainerLifecycleTests {
         }
     }
 
+    @Test func userNamespaceVolumesBelongToTheContainersRoot() async throws {
+        try await Self.withImages { daemon in
+            // A new empty volume, and one filled from the image's /etc: the container's root owns both.
+            let probe = "stat -c %u:%g /data /etc/passwd && touch /data/new /etc/new && echo written"
+            let result = try daemon.berth(["run", "--rm", "--userns", "auto", "-v", "empty:/data", "-v", "etc:/etc", Self.image, "sh", "-c", probe])
+            #expect(result.stdout == "0:0\n0:0\nwritten\n", "\(result)")
+            var onDisk = stat()
+            #expect(stat(daemon.root + "/volumes/etc/_data/passwd", &onDisk) == 0 && onDisk.st_uid == 1 << 30, "host id of the container's root")
+        }
+    }
+
     @Test func userNamespaceRefusesWhatItCannotIsolate() async throws {
         try await Self.withImages { daemon in
             for (flags, message) in [(["--userns", "auto", "--privileged"], "privileged mode is incompatible with user namespaces"),

@@ -125,7 +125,7 @@ extension ContainerService {
                     }
                     mount.volume = volume.name
                     if !mount.noCopy, try isEmptyDirectory(paths.volumeData(volume.name)) {
-                        try copyImageContent(image, at: mount.target, into: volume.name)
+                        try copyImageContent(image, at: mount.target, into: volume.name, idOffset: userNamespace?.hostBase ?? 0)
                     }
                 }
                 resolved.append(mount)
@@ -151,8 +151,9 @@ extension ContainerService {
     }
 
     /// Docker's copy-up: the image's directory at `target` (resolved inside the image, never through
-    /// a symlink out of it), with owners and modes, becomes the new volume's content.
-    private func copyImageContent(_ image: ImageRecord, at target: String, into name: String) throws {
+    /// a symlink out of it), with owners and modes, becomes the new volume's content. For a container
+    /// with its own user namespace the owners move up by `idOffset`, into the ids it maps.
+    private func copyImageContent(_ image: ImageRecord, at target: String, into name: String, idOffset: UInt32) throws {
         let layers = image.layers.reversed().map { images.snapshots.diffPath($0.chainID) }
         guard !layers.isEmpty else { return }
         let scratch = paths.volumeDirectory(name) + "/.copy-up"
@@ -191,6 +192,14 @@ extension ContainerService {
         let data = paths.volumeData(name)
         guard rmdir(data) == 0, Glibc.rename(staging + "/" + found.name, data) == 0 else {
             throw ContainerError.invalid("filling volume \(name): \(String(cString: strerror(errno)))")
+        }
+        if idOffset > 0 {
+            let relatives = [""] + (FileManager.default.subpaths(atPath: data) ?? []).map { "/" + $0 }
+            for relative in relatives {
+                var info = stat()
+                guard lstat(data + relative, &info) == 0 else { continue }
+                lchown(data + relative, info.st_uid &+ idOffset, info.st_gid &+ idOffset)
+            }
         }
     }
 }
