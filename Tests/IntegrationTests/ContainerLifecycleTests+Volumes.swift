@@ -51,6 +51,13 @@ extension ContainerLifecycleTests {
             #expect(try Self.docker(daemon, ["volume", "prune", "-af"]).stdout.contains("bare\n"))
             #expect(try Self.docker(daemon, ["volume", "ls", "-q"]).stdout.isEmpty)
             #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.root + "/volumes").isEmpty)
+            let events = try Self.docker(daemon, ["events", "--since", "0", "--until", "\(Int(Date().timeIntervalSince1970) + 1)",
+                                                  "--filter", "type=volume", "--format", "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.driver}}"])
+            // Every volume made (named, copied-up, anonymous) has its create and its destroy.
+            let actions = events.stdout.split(separator: "\n")
+            #expect(events.stdout.hasPrefix("create data local\ncreate etc local\n") && events.stdout.contains("destroy data local\n")
+                        && actions.filter { $0.hasPrefix("create ") }.count == 6 && actions.filter { $0.hasPrefix("destroy ") }.count == 6,
+                    "\(events)")
         }
     }
 

@@ -9,7 +9,7 @@ extension ContainerService {
     // MARK: Volumes
 
     /// Docker's `volume create`: an existing volume of that name is returned as it is.
-    public func createVolume(_ request: VolumeCreateRequest) throws -> VolumeRecord {
+    public func createVolume(_ request: VolumeCreateRequest) async throws -> VolumeRecord {
         if let driver = request.Driver, !driver.isEmpty, driver != "local" {
             throw ContainerError.notFound("error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
         }
@@ -23,7 +23,9 @@ extension ContainerService {
             }
             if let existing = try volumes.volume(named: name) { return existing }
         }
-        return try makeVolume(name: name, labels: request.Labels ?? [:], anonymous: name == nil)
+        let volume = try makeVolume(name: name, labels: request.Labels ?? [:], anonymous: name == nil)
+        await publishVolume("create", volume.name)
+        return volume
     }
 
     public func listVolumes() throws -> [VolumeRecord] { try volumes.all() }
@@ -34,7 +36,7 @@ extension ContainerService {
     }
 
     /// Refused while any container, running or not, mounts it (as Docker does, even with force).
-    public func removeVolume(_ name: String, force: Bool) throws {
+    public func removeVolume(_ name: String, force: Bool) async throws {
         guard try volumes.volume(named: name) != nil else {
             if force { return }
             throw ContainerError.notFound("get \(name): no such volume")
@@ -42,10 +44,11 @@ extension ContainerService {
         let users = try volumeUsers(name)
         guard users.isEmpty else { throw ContainerError.conflict("remove \(name): volume is in use - [\(users.joined(separator: ", "))]") }
         try deleteVolume(name)
+        await publishVolume("destroy", name)
     }
 
     /// Unused volumes: anonymous ones only unless `all`; `labels` filters as Docker's `label=` does.
-    public func pruneVolumes(all: Bool, labels: [String]) throws -> (names: [String], bytes: Int64) {
+    public func pruneVolumes(all: Bool, labels: [String]) async throws -> (names: [String], bytes: Int64) {
         let used = Set(try catalog.all().flatMap { $0.state.mounts ?? [] }.compactMap(\.volume))
         var removed: [String] = []
         var bytes: Int64 = 0
@@ -53,12 +56,18 @@ extension ContainerService {
             guard labels.allSatisfy(volume.matches(labelFilter:)) else { continue }
             bytes += Self.diskUsage(paths.volumeData(volume.name))
             try deleteVolume(volume.name)
+            await publishVolume("destroy", volume.name)
             removed.append(volume.name)
         }
         return (removed, bytes)
     }
 
     public nonisolated func mountpoint(of volume: VolumeRecord) -> String { paths.volumeData(volume.name) }
+
+    /// Docker's volume events: `create` and `destroy`, the volume's name as the actor.
+    func publishVolume(_ action: String, _ name: String) async {
+        await events.publish(EngineEvent(type: "volume", action: action, actorID: name, attributes: ["driver": "local"]))
+    }
 
     func volumeUsers(_ name: String) throws -> [String] {
         try catalog.all().filter { ($0.state.mounts ?? []).contains { $0.volume == name } }.map(\.id)
@@ -138,11 +147,11 @@ extension ContainerService {
     }
 
     /// Anonymous volumes of a removed container (`rm -v`, `--rm`) that no other container mounts.
-    func removeAnonymousVolumes(of record: ContainerRecord) {
+    func removeAnonymousVolumes(of record: ContainerRecord) async {
         for name in (record.state.mounts ?? []).compactMap(\.volume) {
             guard let volume = try? volumes.volume(named: name), volume.anonymous,
-                  (try? volumeUsers(name).isEmpty) == true else { continue }
-            try? deleteVolume(name)
+                  (try? volumeUsers(name).isEmpty) == true, (try? deleteVolume(name)) != nil else { continue }
+            await publishVolume("destroy", name)
         }
     }
 

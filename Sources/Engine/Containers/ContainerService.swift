@@ -231,6 +231,7 @@ public actor ContainerService {
         }
         // A start usually follows at once (docker run): by then the lock is ready for the shim.
         if !record.runsInVM { cgroups.beginAttachGracePeriod() }
+        for volume in madeVolumes { await publishVolume("create", volume) }
         await publish("create", record)
         return (id, warnings)
     }
@@ -643,7 +644,7 @@ public actor ContainerService {
         try FileManager.default.removeItem(atPath: paths.directory(id))
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
         try catalog.delete(id)
-        if removeVolumes { removeAnonymousVolumes(of: record) }
+        if removeVolumes { await removeAnonymousVolumes(of: record) }
         execs = execs.filter { $0.value.containerID != id }
         await publish("destroy", record)
         let status = ExitStatus(code: record.state.exitCode, error: nil)
