@@ -514,11 +514,7 @@ public enum ContainerRoutes {
             case "exited": ok = record.state.status == .exited && values.contains(String(record.state.exitCode))
             case "ancestor": ok = values.contains { $0 == record.imageName || record.imageID.contains($0) }
             case "label":
-                ok = values.allSatisfy { filter in
-                    let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard let value = record.config.Labels?[parts[0]] else { return false }
-                    return parts.count == 1 || parts[1] == value
-                }
+                ok = values.allSatisfy { LabelFilter.matches($0, in: record.config.Labels ?? [:]) }
             default: ok = true
             }
             if !ok { return false }

@@ -22,11 +22,11 @@ public enum VolumeRoutes {
             for key in filters.keys where !["name", "label", "dangling", "driver"].contains(key) {
                 throw APIError.badRequest("invalid filter '\(key)'")
             }
-            let used = Set(try await containers.list().flatMap { $0.state.mounts ?? [] }.compactMap(\.volume))
+            let used = try await containers.volumesInUse()
             let volumes = try await containers.listVolumes().filter { volume in
                 if let names = filters["name"], !names.contains(where: { volume.name.contains($0) }) { return false }
                 if let drivers = filters["driver"], !drivers.contains("local") { return false }
-                if let labels = filters["label"], !labels.allSatisfy(volume.matches(labelFilter:)) { return false }
+                if let labels = filters["label"], !labels.allSatisfy({ LabelFilter.matches($0, in: volume.labels) }) { return false }
                 if let dangling = filters["dangling"]?.first {
                     return used.contains(volume.name) != ["true", "1"].contains(dangling.lowercased())
                 }

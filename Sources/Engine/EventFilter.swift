@@ -33,11 +33,7 @@ public struct EventFilter: Sendable, Equatable {
             case "scope":
                 matched = accepted.contains(event.scope)
             case "label":
-                matched = accepted.contains { label in
-                    let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard let value = event.attributes[parts[0]] else { return false }
-                    return parts.count == 1 || value == parts[1]
-                }
+                matched = accepted.contains { LabelFilter.matches($0, in: event.attributes) }
             default:
                 // container, image, volume, network, daemon: the actor by ID, ID prefix or name.
                 guard event.type == key else { return false }

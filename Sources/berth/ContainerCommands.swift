@@ -202,12 +202,7 @@ struct PsCommand: AsyncParsableCommand {
     var format: String?
 
     func run() async throws {
-        var filters: [String: [String]] = [:]
-        for item in filter {
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw ValidationError("bad format of filter (expected name=value): \(item)") }
-            filters[parts[0], default: []].append(parts[1])
-        }
+        let filters = try KeyValueArguments.filters(filter)
         let containers = try await connection.withClient { try await $0.containers(all: all, filters: filters) }
         if format == "json" { return try Output.json(containers) }
         if let format, format != "table" {

@@ -172,10 +172,7 @@ struct ContainerOptions: ParsableArguments {
         }
         variables += environment.map(expand)
         config.Env = variables.isEmpty ? nil : variables
-        config.Labels = labels.isEmpty ? nil : Dictionary(labels.map { label in
-            let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
-            return (parts[0], parts.count > 1 ? parts[1] : "")
-        }, uniquingKeysWith: { $1 })
+        config.Labels = labels.isEmpty ? nil : KeyValueArguments.labels(labels)
 
         var host = HostConfig()
         // `-v /path` alone asks for an anonymous volume, which Docker's API takes in Config.Volumes.

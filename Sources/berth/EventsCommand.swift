@@ -28,14 +28,7 @@ struct EventsCommand: AsyncParsableCommand {
     var format: OutputFormat = .table
 
     func run() async throws {
-        var filters: [String: [String]] = [:]
-        for item in filter {
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty else {
-                throw ValidationError("bad format of filter (expected name=value): \(item)")
-            }
-            filters[parts[0], default: []].append(parts[1])
-        }
+        let filters = try KeyValueArguments.filters(filter)
         try await connection.withClient { client in
             let events = try await client.events(since: since, until: until, filters: filters)
             let encoder = JSONEncoder()

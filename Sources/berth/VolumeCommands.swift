@@ -25,10 +25,7 @@ struct VolumeCreateCommand: AsyncParsableCommand {
     var name: String?
 
     func run() async throws {
-        let labels = Dictionary(label.map { text in
-            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-            return (parts[0], parts.count > 1 ? parts[1] : "")
-        }, uniquingKeysWith: { $1 })
+        let labels = KeyValueArguments.labels(label)
         let volume = try await connection.withClient { client in
             try await client.createVolume(VolumeCreateRequest(Name: name, Driver: driver, Labels: labels.isEmpty ? nil : labels))
         }
@@ -48,12 +45,7 @@ struct VolumeListCommand: AsyncParsableCommand {
     var filter: [String] = []
 
     func run() async throws {
-        var filters: [String: [String]] = [:]
-        for text in filter {
-            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw ValidationError("bad format of filter (expected name=value): \(text)") }
-            filters[parts[0], default: []].append(parts[1])
-        }
+        let filters = try KeyValueArguments.filters(filter)
         let volumes = try await connection.withClient { try await $0.volumes(filters: filters) }.Volumes
         if quiet {
             for volume in volumes { print(volume.Name) }

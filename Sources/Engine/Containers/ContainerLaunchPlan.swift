@@ -62,10 +62,9 @@ struct ContainerLaunchPlan {
 
     var usesHostNetwork: Bool { record.hostConfig.NetworkMode == "host" }
 
-    /// Volumes, binds and tmpfs mounts, last as Docker mounts them, each parent before what is mounted inside it.
+    /// Volumes, binds and tmpfs mounts, last as Docker mounts them.
     var userMounts: [LaunchSpec.Mount] {
-        let depth = { (target: String) in target.split(separator: "/").count }
-        return (record.state.mounts ?? []).sorted { depth($0.target) < depth($1.target) }.map { mount in
+        (record.state.mounts ?? []).map { mount in
             let readOnly: MountFlags = mount.readOnly ? .readOnly : []
             switch mount.kind {
             case .volume:

@@ -30,7 +30,8 @@ public struct ContainerMount: Codable, Sendable, Equatable {
     }
 
     /// The mounts a create request asks for, checked but with nothing made yet: `--mount`, then
-    /// `-v`, `--tmpfs` and `-v /path` (anonymous); an image's VOLUMEs fill the targets left.
+    /// `-v`, `--tmpfs` and `-v /path` (anonymous); an image's VOLUMEs fill the targets left. Returned
+    /// in the order they are mounted: each parent before what is mounted inside it.
     static func requested(_ host: HostConfig, _ config: ContainerConfig, imageVolumes: [String]) throws -> [ContainerMount] {
         var mounts: [ContainerMount] = []
         for request in host.Mounts ?? [] { mounts.append(try parse(request)) }
@@ -47,7 +48,8 @@ public struct ContainerMount: Codable, Sendable, Equatable {
             let cleaned = try checkedTarget(target, spec: target)
             if targets.insert(cleaned).inserted { mounts.append(ContainerMount(kind: .volume, target: cleaned)) }
         }
-        return mounts
+        let depth = { (mount: ContainerMount) in mount.target.split(separator: "/").count }
+        return mounts.sorted { depth($0) < depth($1) }
     }
 
     /// `source:target[:options]` as Docker reads it on Linux: a source starting with "/" is a host path,
@@ -58,7 +60,7 @@ public struct ContainerMount: Codable, Sendable, Equatable {
             throw ContainerError.invalid("invalid volume specification: '\(spec)'")
         }
         var mount = ContainerMount(kind: parts[0].hasPrefix("/") ? .bind : .volume, target: try checkedTarget(parts[1], spec: spec))
-        if mount.kind == .bind { mount.source = parts[0] } else { mount.volume = try checkedName(parts[0]) }
+        if mount.kind == .bind { mount.source = parts[0] } else { mount.volume = try VolumeRecord.checkedName(parts[0]) }
         for option in parts.count == 3 ? parts[2].split(separator: ",").map(String.init) : [] {
             switch option {
             case "ro": mount.readOnly = true
@@ -92,7 +94,7 @@ public struct ContainerMount: Codable, Sendable, Equatable {
             return ContainerMount(kind: .bind, source: source, target: cleaned, readOnly: request.ReadOnly == true,
                                   options: request.BindOptions?.Propagation ?? "")
         case "volume":
-            let name = try request.Source.flatMap { $0.isEmpty ? nil : try checkedName($0) }
+            let name = try request.Source.flatMap { $0.isEmpty ? nil : try VolumeRecord.checkedName($0) }
             return ContainerMount(kind: .volume, volume: name, target: cleaned, readOnly: request.ReadOnly == true,
                                   noCopy: request.VolumeOptions?.NoCopy == true)
         case "tmpfs":
@@ -143,13 +145,5 @@ public struct ContainerMount: Codable, Sendable, Equatable {
             throw ContainerError.invalid("invalid volume specification: '\(spec)': the mount path may not contain '..'")
         }
         return cleaned
-    }
-
-    private static func checkedName(_ name: String) throws -> String {
-        guard VolumeRecord.isValidName(name) else {
-            throw ContainerError.invalid("\"\(name)\" includes invalid characters for a local volume name, only "
-                + "\"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")
-        }
-        return name
     }
 }

@@ -141,14 +141,13 @@ extension ContainerService {
     }
 
     /// The container's volumes and binds as 9p shares of their host directories (tags `berth0`, …),
-    /// mounted in the guest where the container wants them, parents first; tmpfs mounts are the guest's own.
+    /// mounted in the guest where the container wants them; tmpfs mounts are the guest's own.
     static func guestUserMounts(_ record: ContainerRecord, paths: ContainerPaths)
         -> (shares: [UtilityVMDefinition.Share], mounts: [LaunchSpec.Mount])
     {
         var shares: [UtilityVMDefinition.Share] = []
         var mounts: [LaunchSpec.Mount] = []
-        let depth = { (target: String) in target.split(separator: "/").count }
-        for mount in (record.state.mounts ?? []).sorted(by: { depth($0.target) < depth($1.target) }) {
+        for mount in record.state.mounts ?? [] {
             let readOnly: MountFlags = mount.readOnly ? .readOnly : []
             switch mount.kind {
             case .volume, .bind:

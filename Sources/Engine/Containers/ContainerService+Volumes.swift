@@ -16,13 +16,8 @@ extension ContainerService {
         if let options = request.DriverOpts, !options.isEmpty {
             throw ContainerError.invalid("the local driver's options (\(options.keys.sorted().joined(separator: ", "))) are not supported")
         }
-        let name = request.Name.flatMap { $0.isEmpty ? nil : $0 }
-        if let name {
-            guard VolumeRecord.isValidName(name) else {
-                throw ContainerError.invalid("volume name \"\(name)\" includes invalid characters, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed")
-            }
-            if let existing = try volumes.volume(named: name) { return existing }
-        }
+        let name = try request.Name.flatMap { $0.isEmpty ? nil : try VolumeRecord.checkedName($0) }
+        if let name, let existing = try volumes.volume(named: name) { return existing }
         let volume = try makeVolume(name: name, labels: request.Labels ?? [:], anonymous: name == nil)
         await publishVolume("create", volume.name)
         return volume
@@ -49,12 +44,12 @@ extension ContainerService {
 
     /// Unused volumes: anonymous ones only unless `all`; `labels` filters as Docker's `label=` does.
     public func pruneVolumes(all: Bool, labels: [String]) async throws -> (names: [String], bytes: Int64) {
-        let used = Set(try catalog.all().flatMap { $0.state.mounts ?? [] }.compactMap(\.volume))
+        let used = try volumesInUse()
         var removed: [String] = []
         var bytes: Int64 = 0
         for volume in try volumes.all() where !used.contains(volume.name) && (all || volume.anonymous) {
-            guard labels.allSatisfy(volume.matches(labelFilter:)) else { continue }
-            bytes += Self.diskUsage(paths.volumeData(volume.name))
+            guard labels.allSatisfy({ LabelFilter.matches($0, in: volume.labels) }) else { continue }
+            bytes += Self.directorySize(paths.volumeData(volume.name))
             try deleteVolume(volume.name)
             await publishVolume("destroy", volume.name)
             removed.append(volume.name)
@@ -67,6 +62,11 @@ extension ContainerService {
     /// Docker's volume events: `create` and `destroy`, the volume's name as the actor.
     func publishVolume(_ action: String, _ name: String) async {
         await events.publish(EngineEvent(type: "volume", action: action, actorID: name, attributes: ["driver": "local"]))
+    }
+
+    /// The volumes any container, running or not, mounts.
+    public func volumesInUse() throws -> Set<String> {
+        Set(try catalog.all().flatMap { $0.state.mounts ?? [] }.compactMap(\.volume))
     }
 
     func volumeUsers(_ name: String) throws -> [String] {
@@ -94,28 +94,22 @@ extension ContainerService {
         try? FileManager.default.removeItem(atPath: paths.volumeDirectory(name))
     }
 
-    private static func diskUsage(_ path: String) -> Int64 {
-        guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
-        var total: Int64 = 0
-        while let relative = enumerator.nextObject() as? String {
-            var info = stat()
-            if lstat(path + "/" + relative, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int64(info.st_blocks) * 512 }
-        }
-        return total
-    }
-
     // MARK: Mounts of a new container
 
     /// Makes what `requested` needs: the volumes it names that do not exist yet, and anonymous ones,
-    /// each filled with the image's files at its target unless `nocopy`. Bind sources must exist.
+    /// each filled with the image's files at its target unless `nocopy`. Bind sources must exist, and
+    /// be directories for a utility VM (it gets them over 9p, and a single file has no share of its own).
     /// Returns them with the names of the volumes made; on failure, every volume made here is removed again.
-    func prepareMounts(_ requested: [ContainerMount], image: ImageRecord, userNamespace: UserNamespaceMapping?) throws
-        -> (mounts: [ContainerMount], made: [String])
+    func prepareMounts(_ requested: [ContainerMount], image: ImageRecord, userNamespace: UserNamespaceMapping?,
+                       inUtilityVM: Bool) throws -> (mounts: [ContainerMount], made: [String])
     {
         for mount in requested where mount.kind == .bind {
             var info = stat()
             guard stat(mount.source, &info) == 0 else {
                 throw ContainerError.invalid("invalid mount config for type \"bind\": bind source path does not exist: \(mount.source)")
+            }
+            if inUtilityVM, (info.st_mode & S_IFMT) != S_IFDIR {
+                throw ContainerError.invalid("cannot bind the file \(mount.source) into a utility-VM container: bind its directory")
             }
         }
         var made: [String] = []

@@ -159,15 +159,6 @@ public actor ContainerService {
         // A utility VM's root is a disk of its own: the image's VOLUMEs are part of it there.
         let requestedMounts = try ContainerMount.requested(
             host, config, imageVolumes: decision.mode == .systemVM ? [] : imageConfig?.Volumes?.keys.sorted() ?? [])
-        if decision.mode == .systemVM {
-            // A VM gets directories over 9p; a single file has no share of its own.
-            for mount in requestedMounts where mount.kind == .bind {
-                var info = stat()
-                if stat(mount.source, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR {
-                    throw ContainerError.invalid("cannot bind the file \(mount.source) into a utility-VM container: bind its directory")
-                }
-            }
-        }
         _ = try CapabilitySet.adjusting(.dockerDefault, add: host.CapAdd ?? [], drop: host.CapDrop ?? [])
 
         let id = Self.newID()
@@ -209,7 +200,8 @@ public actor ContainerService {
         state.userNamespace = try userNamespace(for: host)
         var madeVolumes: [String] = []
         if !requestedMounts.isEmpty {
-            (state.mounts, madeVolumes) = try prepareMounts(requestedMounts, image: image, userNamespace: state.userNamespace)
+            (state.mounts, madeVolumes) = try prepareMounts(requestedMounts, image: image, userNamespace: state.userNamespace,
+                                                            inUtilityVM: decision.mode == .systemVM)
         }
         var record = ContainerRecord(
             id: id, name: name, imageName: imageName, imageID: image.id.description, platform: image.platform.description,

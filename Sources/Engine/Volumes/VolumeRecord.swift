@@ -11,17 +11,19 @@ public struct VolumeRecord: Sendable, Equatable {
     /// Docker's label on anonymous volumes, which `volume prune` removes by default.
     public static let anonymousLabel = "com.docker.volume.anonymous"
 
-    /// Docker's `label=key` or `label=key=value` filter.
-    public func matches(labelFilter filter: String) -> Bool {
-        let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-        guard let key = parts.first, let value = labels[key] else { return false }
-        return parts.count == 1 || value == parts[1]
-    }
-
     /// Docker's rule for local volume names.
     public static func isValidName(_ name: String) -> Bool {
         guard name.count >= 2, let first = name.unicodeScalars.first, isAlphanumeric(first) else { return false }
         return name.unicodeScalars.allSatisfy { isAlphanumeric($0) || "_.-".unicodeScalars.contains($0) }
+    }
+
+    /// `name`, or Docker's error for a name its rule refuses.
+    static func checkedName(_ name: String) throws -> String {
+        guard isValidName(name) else {
+            throw ContainerError.invalid("\"\(name)\" includes invalid characters for a local volume name, only "
+                + "\"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")
+        }
+        return name
     }
 
     private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
