@@ -78,6 +78,25 @@ let package = Package(
             ]
         ),
 
+        // libnl's route API (Debian libnl-route-3-dev): links, addresses and routes over netlink.
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libnl-route-3.0",
+            providers: [.apt(["libnl-route-3-dev"])]
+        ),
+
+        // Container networking on the host: addresses and subnets, network namespaces, bridges and
+        // veths (netlink), iptables rules, and the name server of user-defined networks.
+        .target(
+            name: "Networking",
+            dependencies: [
+                "CNetlink",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+
         // Utility VMs: the guest agent's protocol (its frame codec is compiled into the agent too).
         .target(name: "VMRuntime", dependencies: ["CLibvirt"]),
 
@@ -100,7 +119,8 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "APIModels", "HostModel", "ImageStore", "NativeRuntime", "OCI", "Registry", "SystemSupport", "VMRuntime",
+                "APIModels", "HostModel", "ImageStore", "NativeRuntime", "Networking", "OCI", "Registry", "SystemSupport",
+                "VMRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -136,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "API", "APIModels", "Engine", "HostProbe", "ImageStore", "NativeRuntime", "Registry", "SystemSupport",
+                "API", "APIModels", "Engine", "HostProbe", "ImageStore", "NativeRuntime", "Networking", "Registry", "SystemSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

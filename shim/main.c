@@ -658,6 +658,16 @@ int main(int argc, char **argv) {
         }
         close(pid_namespace);
     }
+    if (!spec.join_pid && spec.network_namespace) {
+        // Joined before the clone, so init starts in it; a new user namespace made by the clone
+        // still uses it, its owner being the host's root.
+        int network = open(spec.network_namespace, O_RDONLY | O_CLOEXEC);
+        if (network < 0 || setns(network, CLONE_NEWNET) < 0) {
+            snprintf(error, sizeof error, "joining the network namespace %s: %s", spec.network_namespace, strerror(errno));
+            fail_before_ready(125, error);
+        }
+        close(network);
+    }
     if (!spec.join_pid && (spec.clone_flags & CLONE_NEWUSER) && launch_spec_detach_bind_sources(&spec, error, sizeof error) < 0)
         fail_before_ready(125, error);
     container_pid = (pid_t)syscall(SYS_clone, (unsigned long)(spec.join_pid ? 0 : spec.clone_flags) | SIGCHLD, NULL, NULL, NULL, NULL);

@@ -103,8 +103,20 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         else if (!strcmp(key, "mount")) {
             if (read_mount(&reader, &spec->mounts, &spec->mount_count) < 0) FAIL("spec: a bad or short %s", key);
         }
+        else if (!strcmp(key, "netns")) { VALUE(v); spec->network_namespace = v; }
         else if (!strcmp(key, "vm-socket")) { VALUE(v); spec->vm_socket = v; }
         else if (!strcmp(key, "vm-root")) { VALUE(v); spec->vm_root = v; }
+        else if (!strcmp(key, "vm-request")) {
+            VALUE(kind);
+            uint64_t pairs;
+            NUMBER(count, pairs);
+            const char *start = reader.cursor;
+            for (uint64_t i = 0; i < pairs * 2; i++) if (!next_token(&reader)) FAIL("spec: a short %s", key);
+            struct vm_request *grown = realloc(spec->vm_requests, (spec->vm_request_count + 1) * sizeof *grown);
+            if (!grown) FAIL("out of memory");
+            spec->vm_requests = grown;
+            grown[spec->vm_request_count++] = (struct vm_request){kind[0], start, (size_t)(reader.cursor - start)};
+        }
         else if (!strcmp(key, "vm-relay")) { VALUE(v); spec->vm_relay = v; }
         else if (!strcmp(key, "vm-agent-timeout")) NUMBER(v, spec->vm_agent_timeout);
         else if (!strcmp(key, "vm-mount")) {

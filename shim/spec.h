@@ -51,6 +51,7 @@ struct launch_spec {
     struct rlimit_entry *rlimits;
     size_t rlimit_count;
     int clone_flags;              // CLONE_NEW* namespaces to create
+    const char *network_namespace; // a pinned network namespace to join before those are made, or NULL
     const char *uid_map, *gid_map; // "inside outside count" lines, with a user namespace
     struct string_list cgroup_procs; // cgroup.procs files the container joins
     int readonly_rootfs;
@@ -73,6 +74,14 @@ struct launch_spec {
     struct mount_entry *vm_mounts;
     size_t vm_mount_count;
     const char *vm_root;
+    // Settings the agent applies before the mounts (network, files): a message kind and its tokens,
+    // which lie in the spec's buffer exactly as the agent's payload wants them.
+    struct vm_request {
+        char kind;
+        const char *payload;
+        size_t length;
+    } *vm_requests;
+    size_t vm_request_count;
     unsigned vm_agent_timeout; // seconds the agent has to say hello
     const char *vm_relay; // an exec in a utility VM: the container shim's socket, which relays to the agent
 };

@@ -35,6 +35,22 @@ static int copy_failure(const struct agent_frame *frame, char *error, size_t err
     return code ? code : 125;
 }
 
+// Sends one request and waits for its answer; -1 with the reason in `error` unless it succeeded.
+static int ask(int agent, struct agent_reader *reader, char kind, uint32_t number, const char *payload, size_t length,
+               const char *what, char *error, size_t error_size) {
+    struct agent_frame frame;
+    if (agent_send(agent, kind, number, payload, length) < 0 ||
+        agent_wait_frame(agent, reader, "xf", number, ANSWER_MILLISECONDS, &frame) != 1) {
+        snprintf(error, error_size, "the VM's agent stopped answering while %s", what);
+        return -1;
+    }
+    if (frame.kind == 'f') {
+        copy_failure(&frame, error, error_size);
+        return -1;
+    }
+    return 0;
+}
+
 int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char *error, size_t error_size) {
     int agent = agent_connect(spec->vm_socket, ANSWER_MILLISECONDS);
     if (agent < 0) { snprintf(error, error_size, "connecting to the VM's agent at %s failed", spec->vm_socket); return -1; }
@@ -52,16 +68,13 @@ int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char
         snprintf(error, error_size, "the VM's agent speaks protocol version %s, not 1", version ? version : "(none)");
         return -1;
     }
-    if (spec->hostname) {
-        if (agent_send(agent, 'n', 0, spec->hostname, strlen(spec->hostname)) < 0 ||
-            agent_wait_frame(agent, reader, "xf", 0, ANSWER_MILLISECONDS, &frame) != 1) {
-            snprintf(error, error_size, "the VM's agent stopped answering while setting the hostname");
-            return -1;
-        }
-        if (frame.kind == 'f') {
-            copy_failure(&frame, error, error_size);
-            return -1;
-        }
+    if (spec->hostname && ask(agent, reader, 'n', 0, spec->hostname, strlen(spec->hostname), "setting the hostname", error, error_size) < 0)
+        return -1;
+    for (size_t i = 0; i < spec->vm_request_count; i++) {
+        const struct vm_request *request = &spec->vm_requests[i];
+        char what[32];
+        snprintf(what, sizeof what, "applying setting '%c'", request->kind);
+        if (ask(agent, reader, request->kind, 50 + (uint32_t)i, request->payload, request->length, what, error, error_size) < 0) return -1;
     }
     for (size_t i = 0; i < spec->vm_mount_count; i++) {
         const struct mount_entry *entry = &spec->vm_mounts[i];
@@ -75,16 +88,11 @@ int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char
             snprintf(error, error_size, "out of memory");
             return -1;
         }
-        int sent = agent_send(agent, 'm', number, payload, length);
+        char what[4200];
+        snprintf(what, sizeof what, "mounting %s", entry->target);
+        int failed = ask(agent, reader, 'm', number, payload, length, what, error, error_size);
         free(payload);
-        if (sent < 0 || agent_wait_frame(agent, reader, "xf", number, ANSWER_MILLISECONDS, &frame) != 1) {
-            snprintf(error, error_size, "the VM's agent stopped answering while mounting %s", entry->target);
-            return -1;
-        }
-        if (frame.kind == 'f') {
-            copy_failure(&frame, error, error_size);
-            return -1;
-        }
+        if (failed < 0) return -1;
     }
     return agent;
 }

@@ -64,7 +64,8 @@ public enum ContainerRoutes {
                 (request.queryFlag("all") || record.state.isActive) && matches(record, filters)
             }
             if let limit = request.queryValue("limit").flatMap(Int.init), limit > 0 { records = Array(records.prefix(limit)) }
-            var summaries = records.map { summary($0, paths: containers.paths) }
+            let networks = try await containers.listNetworks()
+            var summaries = records.map { summary($0, paths: containers.paths, networks: networks) }
             if request.queryFlag("size") {
                 // The writable layer's bytes, and those plus the image's.
                 for index in summaries.indices {
@@ -76,7 +77,7 @@ public enum ContainerRoutes {
             return .json(summaries)
         }
         router.add(.GET, "/containers/{id}/json") { request in
-            .json(inspect(try await find(request, containers), paths: containers.paths))
+            .json(inspect(try await find(request, containers), paths: containers.paths, networks: try await containers.listNetworks()))
         }
         router.add(.POST, "/containers/{id}/start") { request in
             do {
@@ -419,7 +420,7 @@ public enum ContainerRoutes {
 
     // MARK: Shapes
 
-    static func inspect(_ record: ContainerRecord, paths: ContainerPaths) -> ContainerInspect {
+    static func inspect(_ record: ContainerRecord, paths: ContainerPaths, networks: [NetworkRecord]) -> ContainerInspect {
         let state = record.state
         // Clients read the log driver from here (docker-py's `containers.run` does): Docker always names it.
         var hostConfig = record.hostConfig
@@ -435,7 +436,7 @@ public enum ContainerRoutes {
             Name: "/" + record.name, RestartCount: state.restartCount, Platform: "linux",
             HostConfig: hostConfig,
             GraphDriver: .init(Name: "overlay", Data: [:]), Config: record.config,
-            NetworkSettings: ["Networks": .object([:]), "Ports": .object([:])],
+            NetworkSettings: networkSettings(record, networks: networks, paths: paths),
             Mounts: mountPoints(record, paths: paths),
             Berth: ContainerRuntimeDetails(Isolation: record.runsInVM ? "vm" : "process", Platform: record.platform,
                                            Mode: record.state.platformDecision?.mode.rawValue,
@@ -460,7 +461,7 @@ public enum ContainerRoutes {
         }
     }
 
-    static func summary(_ record: ContainerRecord, paths: ContainerPaths) -> ContainerSummary {
+    static func summary(_ record: ContainerRecord, paths: ContainerPaths, networks: [NetworkRecord]) -> ContainerSummary {
         var summary = ContainerSummary(
             Id: record.id, Names: ["/" + record.name], Image: record.imageName, ImageID: record.imageID,
             Command: ([record.path] + record.arguments).joined(separator: " "),
@@ -468,7 +469,73 @@ public enum ContainerRoutes {
             State: record.state.status.rawValue, Status: status(record.state),
             NetworkMode: record.hostConfig.NetworkMode ?? "none")
         summary.Mounts = mountPoints(record, paths: paths)
+        let settings = networkSettings(record, networks: networks, paths: paths)
+        summary.NetworkSettings = ["Networks": settings["Networks"] ?? .object([:])]
+        summary.Ports = (record.state.publishedPorts ?? []).map { port in
+            .object(["IP": .string(port.hostAddress?.description ?? "0.0.0.0"), "PrivatePort": .number(Double(port.containerPort)),
+                     "PublicPort": .number(Double(port.hostPort)), "Type": .string(port.proto)])
+        }
         return summary
+    }
+
+    /// A stable endpoint ID per container and network, as Docker shows one.
+    static func endpointID(_ containerID: String, _ networkID: String) -> String {
+        DigestHasher.digest(of: Data((containerID + networkID).utf8)).encoded
+    }
+
+    /// Docker's `NetworkSettings`: each network's endpoint, the published ports (exposed ones
+    /// unbound), and for the default network the top-level address fields old clients read.
+    static func networkSettings(_ record: ContainerRecord, networks: [NetworkRecord], paths: ContainerPaths) -> [String: JSONValue] {
+        func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
+        var endpoints: [String: JSONValue] = [:]
+        var settings: [String: JSONValue] = [
+            "Bridge": .string(""), "SandboxID": .string(""), "HairpinMode": .bool(false), "SandboxKey": .string(""),
+            "IPAddress": .string(""), "IPPrefixLen": .number(0), "Gateway": .string(""), "MacAddress": .string(""),
+            "GlobalIPv6Address": .string(""), "GlobalIPv6PrefixLen": .number(0), "IPv6Gateway": .string(""),
+        ]
+        if record.state.status == .running, !record.attachments.isEmpty, !record.runsInVM {
+            settings["SandboxKey"] = .string(paths.networkNamespace(record.id))
+        }
+        for attachment in record.attachments {
+            let network = networks.first { $0.id == attachment.networkID }
+            let address = attachment.address?.description ?? ""
+            let gateway = attachment.address == nil ? "" : network?.gateway.description ?? ""
+            let prefix = Double(attachment.address == nil ? 0 : network?.subnet.prefixLength ?? 0)
+            let names = [record.name, String(record.id.prefix(12))] + attachment.aliases
+            endpoints[attachment.networkName] = .object([
+                "IPAMConfig": attachment.requestedAddress.map { .object(["IPv4Address": .string($0.description)]) } ?? .null,
+                "Links": .null, "Aliases": attachment.aliases.isEmpty ? .null : strings(attachment.aliases),
+                "NetworkID": .string(attachment.networkID),
+                "EndpointID": .string(attachment.address == nil ? "" : endpointID(record.id, attachment.networkID)),
+                "Gateway": .string(gateway), "IPAddress": .string(address), "IPPrefixLen": .number(prefix),
+                "IPv6Gateway": .string(""), "GlobalIPv6Address": .string(""), "GlobalIPv6PrefixLen": .number(0),
+                "MacAddress": .string(attachment.macAddress ?? ""), "DriverOpts": .null,
+                "DNSNames": network?.hasNameServer == true ? strings(names) : .null,
+            ])
+            if network?.isDefault == true {
+                settings["IPAddress"] = .string(address)
+                settings["Gateway"] = .string(gateway)
+                settings["IPPrefixLen"] = .number(prefix)
+                settings["MacAddress"] = .string(attachment.macAddress ?? "")
+            }
+        }
+        if record.hostConfig.NetworkMode == "host" || record.hostConfig.NetworkMode == "none" {
+            endpoints[record.hostConfig.NetworkMode!] = .object(["NetworkID": .string(""), "EndpointID": .string(""),
+                                                                 "IPAddress": .string(""), "Gateway": .string("")])
+        }
+        settings["Networks"] = .object(endpoints)
+        var ports: [String: JSONValue] = [:]
+        for key in (record.config.ExposedPorts ?? [:]).keys { ports[key] = .null }
+        for key in (record.hostConfig.PortBindings ?? [:]).keys { ports[key] = .null }
+        for port in record.state.publishedPorts ?? [] {
+            let key = "\(port.containerPort)/\(port.proto)"
+            var bindings: [JSONValue] = []
+            if case .array(let existing)? = ports[key] { bindings = existing }
+            bindings.append(.object(["HostIp": .string(port.hostAddress?.description ?? "0.0.0.0"), "HostPort": .string(String(port.hostPort))]))
+            ports[key] = .array(bindings)
+        }
+        settings["Ports"] = .object(ports)
+        return settings
     }
 
     /// `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`, as `docker ps` shows.

@@ -88,6 +88,10 @@ public struct HostConfig: Codable, Sendable, Equatable {
     /// `--tmpfs target[:options]`.
     public var Tmpfs: [String: String]?
     public var NetworkMode: String?
+    /// `-p`: "80/tcp" → where the host listens.
+    public var PortBindings: [String: [PortBinding]]?
+    /// `-P`: every exposed port on a free host port.
+    public var PublishAllPorts: Bool?
     public var RestartPolicy: RestartPolicy?
     public var AutoRemove: Bool?
     public var CapAdd: [String]?
@@ -132,24 +136,28 @@ public struct HostConfig: Codable, Sendable, Equatable {
 public struct ContainerCreateRequest: Codable, Sendable, Equatable {
     public var config: ContainerConfig
     public var hostConfig: HostConfig
+    public var networkingConfig: NetworkingConfig?
 
-    public init(config: ContainerConfig, hostConfig: HostConfig) {
+    public init(config: ContainerConfig, hostConfig: HostConfig, networkingConfig: NetworkingConfig? = nil) {
         self.config = config
         self.hostConfig = hostConfig
+        self.networkingConfig = networkingConfig
     }
 
-    private enum CodingKeys: String, CodingKey { case HostConfig }
+    private enum CodingKeys: String, CodingKey { case HostConfig, NetworkingConfig }
 
     public init(from decoder: Decoder) throws {
         config = try ContainerConfig(from: decoder)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         hostConfig = try container.decodeIfPresent(APIModels.HostConfig.self, forKey: .HostConfig) ?? APIModels.HostConfig()
+        networkingConfig = try container.decodeIfPresent(APIModels.NetworkingConfig.self, forKey: .NetworkingConfig)
     }
 
     public func encode(to encoder: Encoder) throws {
         try config.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(hostConfig, forKey: .HostConfig)
+        try container.encodeIfPresent(networkingConfig, forKey: .NetworkingConfig)
     }
 }
 

@@ -55,6 +55,7 @@ public final class StateStore: Sendable {
         ImageCatalog.registerMigrations(&migrator)
         ContainerCatalog.registerMigrations(&migrator)
         VolumeCatalog.registerMigrations(&migrator)
+        NetworkCatalog.registerMigrations(&migrator)
         return migrator
     }
 

@@ -65,6 +65,8 @@ public struct LaunchSpec: Sendable, Equatable {
     public var seccompFilter: String?
     public var resourceLimits: [ResourceLimit] = []
     public var namespaces: [Namespace] = [.pid, .mount, .uts, .ipc, .net]
+    /// A network namespace made beforehand (pinned at this path) to join instead of making one.
+    public var networkNamespace: String?
     public var uidMap: String?
     public var gidMap: String?
     /// `cgroup.procs` files the container's init is written to before it runs anything.
@@ -102,6 +104,23 @@ public struct LaunchSpec: Sendable, Equatable {
     public var vmSocket: String?
     public var vmMounts: [Mount] = []
     public var vmRoot: String?
+    /// Agent messages sent before the mounts (a network interface's address, a file to write): a
+    /// kind and its key–value tokens, as vm-images/PROTOCOL.md describes them.
+    public var vmRequests: [VMRequest] = []
+
+    public struct VMRequest: Sendable, Equatable {
+        public var kind: Character
+        public var tokens: [(key: String, value: String)]
+
+        public init(kind: Character, tokens: [(key: String, value: String)]) {
+            self.kind = kind
+            self.tokens = tokens
+        }
+
+        public static func == (lhs: VMRequest, rhs: VMRequest) -> Bool {
+            lhs.kind == rhs.kind && lhs.tokens.map(\.key) == rhs.tokens.map(\.key) && lhs.tokens.map(\.value) == rhs.tokens.map(\.value)
+        }
+    }
     /// How long the booting VM's agent has to say hello.
     public var vmAgentTimeoutSeconds = 30
     /// An exec in a utility VM: the container shim's socket, which relays to the VM's agent.
@@ -141,6 +160,10 @@ public struct LaunchSpec: Sendable, Equatable {
         if let hostname { add("hostname", hostname) }
         if let vmSocket {
             add("vm-socket", vmSocket, "vm-agent-timeout", String(vmAgentTimeoutSeconds))
+            for request in vmRequests {
+                add("vm-request", String(request.kind), String(request.tokens.count))
+                for token in request.tokens { add(token.key, token.value) }
+            }
             for mount in vmMounts { add("vm-mount", mount.source, mount.target, mount.type, String(mount.flags.rawValue), mount.data) }
             if let vmRoot { add("vm-root", vmRoot) }
         } else if let vmRelay {
@@ -169,7 +192,12 @@ public struct LaunchSpec: Sendable, Equatable {
         add("no-new-privileges", noNewPrivileges ? "1" : "0")
         if let seccompFilter { add("seccomp", seccompFilter) }
         for limit in resourceLimits { add("rlimit", String(limit.resource), String(limit.soft), String(limit.hard)) }
-        for namespace in namespaces { add("namespace", namespace.rawValue) }
+        if let networkNamespace {
+            add("netns", networkNamespace)
+            for namespace in namespaces where namespace != .net { add("namespace", namespace.rawValue) }
+        } else {
+            for namespace in namespaces { add("namespace", namespace.rawValue) }
+        }
         if let uidMap { add("uid-map", uidMap) }
         if let gidMap { add("gid-map", gidMap) }
         for path in cgroupProcs { add("cgroup-procs", path) }

@@ -48,6 +48,22 @@ public struct UtilityVMDefinition: Sendable, Equatable {
         }
     }
 
+    /// Network cards: each a TAP libvirt makes on a host bridge, with the MAC address the guest finds it by.
+    public var interfaces: [Interface] = []
+
+    public struct Interface: Sendable, Equatable {
+        public var bridge: String
+        public var macAddress: String
+        /// The TAP's name on the host.
+        public var device: String
+
+        public init(bridge: String, macAddress: String, device: String) {
+            self.bridge = bridge
+            self.macAddress = macAddress
+            self.device = device
+        }
+    }
+
     public struct Disk: Sendable, Equatable {
         public var path: String
         public var readOnly: Bool
@@ -98,6 +114,7 @@ public struct UtilityVMDefinition: Sendable, Equatable {
             <controller type='usb' model='none'/>
         \(diskXML)
         \(shareXML)
+        \(interfaceXML)
             <serial type='file'><source path='\(Self.escaped(consoleLog))'/><target port='0'/></serial>
             <channel type='unix'>
               <source mode='bind' path='\(Self.escaped(agentSocket))'/>
@@ -133,6 +150,15 @@ public struct UtilityVMDefinition: Sendable, Equatable {
         shares.map { share in
             "    <filesystem type='mount' accessmode='passthrough'><source dir='\(Self.escaped(share.path))'/>"
                 + "<target dir='\(Self.escaped(share.tag))'/>" + (share.readOnly ? "<readonly/>" : "") + "</filesystem>"
+        }.joined(separator: "\n")
+    }
+
+    /// virtio-net without its option ROM: the kernel is booted directly and nothing boots from the network.
+    var interfaceXML: String {
+        interfaces.map { interface in
+            "    <interface type='bridge'><source bridge='\(Self.escaped(interface.bridge))'/>"
+                + "<mac address='\(Self.escaped(interface.macAddress))'/><target dev='\(Self.escaped(interface.device))'/>"
+                + "<model type='virtio'/><rom enabled='no'/></interface>"
         }.joined(separator: "\n")
     }
 

@@ -7,6 +7,7 @@ import Foundation
 import HostProbe
 import ImageStore
 import Logging
+import Networking
 import NativeRuntime
 import Registry
 import SystemSupport
@@ -45,6 +46,12 @@ struct Berthd: AsyncParsableCommand {
     @Option(name: .customLong("userns-remap"),
             help: "Give every container its own user namespace unless it asks for --userns=host: auto (or default), or empty.")
     var usernsRemap = ""
+
+    @Option(help: "The default network's bridge device, made if missing (at most 15 characters, starting with berth).")
+    var bridge = "berth0"
+
+    @Option(help: "The default network's gateway address and subnet, as 172.17.0.1/16 (default: a free /16 found when first needed).")
+    var bip: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -98,6 +105,18 @@ struct Berthd: AsyncParsableCommand {
             imagesInUse: { [catalog = ContainerCatalog(database: store.database)] in try catalog.imageIDsInUse() })
         let shimPath = shim ?? (URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("berth-shim").path)
+        // Isolation between networks drops forwarding from one berth* bridge to another.
+        guard bridge.hasPrefix("berth"), bridge.utf8.count <= 15 else {
+            throw ValidationError("--bridge: a name of at most 15 characters starting with berth")
+        }
+        var bridgeAddress: (gateway: IPv4Address, subnet: IPv4Subnet)?
+        if let bip {
+            let parts = bip.split(separator: "/")
+            guard parts.count == 2, let gateway = IPv4Address(parts[0]), let length = Int(parts[1]), (8...30).contains(length) else {
+                throw ValidationError("--bip: an address and prefix length, as 172.17.0.1/16")
+            }
+            bridgeAddress = (gateway, IPv4Subnet(gateway, prefixLength: length))
+        }
         guard ["", "auto", "default"].contains(usernsRemap) else {
             throw ValidationError("--userns-remap: use auto (or default); Berth picks the ids itself")
         }
@@ -111,7 +130,7 @@ struct Berthd: AsyncParsableCommand {
             utilityVMs: UtilityVMSettings(cacheDirectory: cacheDir, libvirtURI: libvirtURI,
                                           accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg,
                                           agentTimeoutSeconds: vmAgentTimeout),
-            hostState: host)
+            hostState: host, defaultBridge: bridge, defaultBridgeAddress: bridgeAddress)
         // Shims kept containers running while berthd was away; follow them again before serving.
         await containers.restore()
         let context = DaemonContext(
@@ -128,6 +147,7 @@ struct Berthd: AsyncParsableCommand {
         AuthRoutes.register(on: &router, registry: registry)
         ContainerRoutes.register(on: &router, containers: containers, spoolDirectory: spool)
         VolumeRoutes.register(on: &router, containers: containers)
+        NetworkRoutes.register(on: &router, containers: containers)
         let signals = SignalWatcher()
         let server = try await APIServer.bind(
             socketPath: socket, mode: 0o660, router: router, spoolDirectory: spool, logger: logger)

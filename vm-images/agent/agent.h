@@ -18,6 +18,12 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <stdio.h>
 
 static inline int agent_errno(void) { return errno; }
 static inline int agent_exited(int status) { return WIFEXITED(status); }
@@ -26,6 +32,7 @@ static inline int agent_signaled(int status) { return WIFSIGNALED(status); }
 static inline int agent_term_signal(int status) { return WTERMSIG(status); }
 
 static inline int agent_open(const char *path, int flags) { return open(path, flags | O_CLOEXEC); }
+static inline int agent_create(const char *path) { return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); }
 
 // SIGCHLD as a descriptor the poll loop reads; the signal itself stays blocked.
 static inline int agent_child_signals(void) {
@@ -69,3 +76,84 @@ static inline int agent_is_executable_file(const char *path) {
 static inline const char *agent_dirent_name(struct dirent *entry) { return entry->d_name; }
 static inline int agent_power_off(void) { return reboot(RB_POWER_OFF); }
 static inline int agent_load_module(int fd) { return (int)syscall(SYS_finit_module, fd, "", 0); }
+
+// Sets an interface up through an AF_INET socket; 0, or -1 with errno.
+static inline int agent_interface_up(int sock, const char *name) {
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(sock, SIOCGIFFLAGS, &request) < 0) return -1;
+    request.ifr_flags |= IFF_UP;
+    return ioctl(sock, SIOCSIFFLAGS, &request);
+}
+
+// Addresses the interface whose MAC address is `mac` ("02:42:0a:00:00:02") with `address`/`prefix`,
+// sets it (and the loopback) up and, with a gateway, routes everything else through it.
+// 0, or -1 with errno (ENODEV: no interface has that MAC address).
+static inline int agent_configure_interface(const char *mac, const char *address, int prefix, const char *gateway) {
+    unsigned char wanted[6];
+    struct in_addr ip, via;
+    if (sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &wanted[0], &wanted[1], &wanted[2], &wanted[3], &wanted[4], &wanted[5]) != 6 ||
+        inet_pton(AF_INET, address, &ip) != 1 || prefix < 0 || prefix > 32 || (gateway && inet_pton(AF_INET, gateway, &via) != 1)) {
+        errno = EINVAL;
+        return -1;
+    }
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) return -1;
+    agent_interface_up(sock, "lo");
+    struct if_nameindex *names = if_nameindex();
+    char found[IFNAMSIZ] = "";
+    for (struct if_nameindex *entry = names; entry && entry->if_name; entry++) {
+        struct ifreq request;
+        memset(&request, 0, sizeof request);
+        strncpy(request.ifr_name, entry->if_name, IFNAMSIZ - 1);
+        if (ioctl(sock, SIOCGIFHWADDR, &request) == 0 && !memcmp(request.ifr_hwaddr.sa_data, wanted, 6)) {
+            strncpy(found, entry->if_name, IFNAMSIZ - 1);
+            break;
+        }
+    }
+    if (names) if_freenameindex(names);
+    int result = -1;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, found, IFNAMSIZ - 1);
+    struct sockaddr_in *in = (struct sockaddr_in *)&request.ifr_addr;
+    in->sin_family = AF_INET;
+    in->sin_addr = ip;
+    if (!found[0]) {
+        errno = ENODEV;
+    } else if (ioctl(sock, SIOCSIFADDR, &request) == 0) {
+        in->sin_addr.s_addr = htonl(prefix ? 0xffffffffu << (32 - prefix) : 0);
+        if (ioctl(sock, SIOCSIFNETMASK, &request) == 0 && agent_interface_up(sock, found) == 0) {
+            result = 0;
+            if (gateway) {
+                struct rtentry route;
+                memset(&route, 0, sizeof route);
+                ((struct sockaddr_in *)&route.rt_dst)->sin_family = AF_INET;
+                ((struct sockaddr_in *)&route.rt_genmask)->sin_family = AF_INET;
+                ((struct sockaddr_in *)&route.rt_gateway)->sin_family = AF_INET;
+                ((struct sockaddr_in *)&route.rt_gateway)->sin_addr = via;
+                route.rt_flags = RTF_UP | RTF_GATEWAY;
+                route.rt_dev = found;
+                result = ioctl(sock, SIOCADDRT, &route);
+            }
+        }
+    }
+    int saved = errno;
+    close(sock);
+    errno = saved;
+    return result;
+}
+
+// A regular file for a bind mount's target, unless something is there already.
+static inline int agent_make_file(const char *path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return errno == EISDIR ? 0 : -1;
+    close(fd);
+    return 0;
+}
+
+static inline int agent_is_directory(const char *path) {
+    struct stat info;
+    return stat(path, &info) == 0 && S_ISDIR(info.st_mode);
+}

@@ -36,6 +36,8 @@ public struct ContainerPaths: Sendable {
     public func spec(_ id: String) -> String { runtimeDirectory(id) + "/spec" }
     /// Short enough for a unix socket path (108 bytes) under a temporary exec root.
     public func socket(_ id: String) -> String { runtimeDirectory(id) + "/shim.sock" }
+    /// The native container's network namespace, pinned while it runs.
+    public func networkNamespace(_ id: String) -> String { runtimeDirectory(id) + "/netns" }
     public func shimDiagnostics(_ id: String) -> String { runtimeDirectory(id) + "/shim.log" }
     public func execSpec(_ id: String, _ execID: String) -> String { runtimeDirectory(id) + "/exec-\(execID.prefix(12)).spec" }
     public func execSocket(_ id: String, _ execID: String) -> String { runtimeDirectory(id) + "/exec-\(execID.prefix(12)).sock" }

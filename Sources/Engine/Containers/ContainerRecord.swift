@@ -30,6 +30,10 @@ public struct ContainerRecord: Sendable, Equatable {
         public var utilityVM: ContainerRuntimeDetails.UtilityVM?
         /// Volumes, binds and tmpfs mounts, resolved at creation (volumes by name).
         public var mounts: [ContainerMount]?
+        /// The networks joined (none with network mode none or host); addresses only while running.
+        public var networks: [NetworkAttachment]?
+        /// Published ports as bound for the current run.
+        public var publishedPorts: [PublishedPort]?
 
         public init() {}
 

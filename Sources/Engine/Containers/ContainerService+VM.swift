@@ -113,6 +113,12 @@ extension ContainerService {
         definition.disks = layerDisks.map { .init(path: $0, readOnly: true) } + [.init(path: writable, readOnly: false)]
         let userMounts = Self.guestUserMounts(record, paths: paths)
         definition.shares = userMounts.shares
+        let networks = try networkCatalog.all()
+        definition.interfaces = record.attachments.compactMap { attachment in
+            guard let network = networks.first(where: { $0.id == attachment.networkID }), let mac = attachment.macAddress,
+                  let device = attachment.hostInterface else { return nil }
+            return .init(bridge: network.bridge, macAddress: mac, device: device)
+        }
         unlink(definition.agentSocket)
         let domain = definition
         try await runBlocking { try hypervisor.create(domain) }
@@ -133,6 +139,9 @@ extension ContainerService {
                          + ",upperdir=/writable/upper,workdir=/writable/work")]
             + Self.guestKernelFilesystems(shmSize: record.hostConfig.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20)
             + userMounts.mounts
+        if !record.attachments.isEmpty {
+            (spec.vmRequests, spec.vmMounts) = try guestNetwork(record, networks: networks, mounts: spec.vmMounts)
+        }
         spec.vmRoot = Self.guestRoot
         let details = ContainerRuntimeDetails.UtilityVM(
             Domain: definition.name, Accelerator: definition.accelerator.rawValue, GuestKernel: "\(guest.release) (\(guest.origin.rawValue))",
@@ -164,6 +173,37 @@ extension ContainerService {
             }
         }
         return (shares, mounts)
+    }
+
+    /// The guest's side of the container's networks: each interface (found by its MAC address)
+    /// addressed, the default route through the first network that leaves the host, and this
+    /// start's /etc/hosts and /etc/resolv.conf written in the guest and bound over the image's.
+    func guestNetwork(_ record: ContainerRecord, networks: [NetworkRecord], mounts: [LaunchSpec.Mount]) throws
+        -> (requests: [LaunchSpec.VMRequest], mounts: [LaunchSpec.Mount])
+    {
+        var requests: [LaunchSpec.VMRequest] = []
+        var routed = false
+        for attachment in record.attachments {
+            guard let network = networks.first(where: { $0.id == attachment.networkID }), let address = attachment.address,
+                  let mac = attachment.macAddress else { continue }
+            var tokens = [(key: "mac", value: mac), ("address", address.description), ("prefix", String(network.subnet.prefixLength))]
+            if !routed, !network.internal {
+                tokens.append(("gateway", network.gateway.description))
+                routed = true
+            }
+            requests.append(.init(kind: "a", tokens: tokens))
+        }
+        var binds: [LaunchSpec.Mount] = []
+        for (file, host) in [("hosts", paths.hosts(record.id)), ("resolv.conf", paths.resolvConf(record.id))] {
+            let text = try String(contentsOfFile: host, encoding: .utf8)
+            requests.append(.init(kind: "w", tokens: [("path", "/run/berth/" + file), ("data", text)]))
+            binds.append(.init(source: "/run/berth/" + file, target: Self.guestRoot + "/etc/" + file, type: "", flags: [.bind]))
+        }
+        // After the root is assembled, before the container's own mounts (which may cover /etc).
+        let rootIndex = (mounts.firstIndex { $0.target == Self.guestRoot } ?? mounts.count - 1) + 1
+        var ordered = mounts
+        ordered.insert(contentsOf: binds, at: min(rootIndex, ordered.count))
+        return (requests, ordered)
     }
 
     /// What a container sees of the kernel, in the guest: the VM is the boundary, so its whole /dev.

@@ -3,6 +3,7 @@ import Foundation
 import ImageStore
 import Logging
 import NativeRuntime
+import Networking
 import OCI
 import SystemSupport
 import VMRuntime
@@ -25,6 +26,7 @@ public actor ContainerService {
     public nonisolated let paths: ContainerPaths
     let catalog: ContainerCatalog
     let volumes: VolumeCatalog
+    let networkCatalog: NetworkCatalog
     let images: ImageService
     let events: EventBus
     let cgroups: CgroupManager
@@ -46,6 +48,15 @@ public actor ContainerService {
     private var removalLatches: [String: [Latch<ExitStatus>]] = [:]
     private var pendingAttachments: [String: [PendingAttachment]] = [:]
     var execs: [String: ExecRecord] = [:]
+    /// The default network's bridge device and, when given, its gateway and subnet (berthd's `--bridge`, `--bip`).
+    let defaultBridge: String
+    let defaultBridgeAddress: (gateway: IPv4Address, subnet: IPv4Subnet)?
+    let packetFilter = PacketFilter()
+    /// Networks whose bridge, rules and name server this daemon run has set up.
+    var preparedNetworks: Set<String> = []
+    var nameServers: [String: NameServer] = [:]
+    /// Per container: the sockets holding its published ports.
+    var portReservations: [String: [Int32]] = [:]
 
     /// An attach made before start: it gets the shim once the container is set up, and start
     /// waits until it is connected so no output is missed.
@@ -56,10 +67,14 @@ public actor ContainerService {
 
     public init(paths: ContainerPaths, catalog: ContainerCatalog, images: ImageService, events: EventBus,
                 cgroups: CgroupManager, launcher: ShimLauncher, logger: Logger, defaultUsernsMode: String = "",
-                utilityVMs: UtilityVMSettings? = nil, hostState: HostState? = nil) throws {
+                utilityVMs: UtilityVMSettings? = nil, hostState: HostState? = nil, defaultBridge: String = "berth0",
+                defaultBridgeAddress: (gateway: IPv4Address, subnet: IPv4Subnet)? = nil) throws {
         self.paths = paths
         self.catalog = catalog
         volumes = VolumeCatalog(database: catalog.database)
+        networkCatalog = NetworkCatalog(database: catalog.database)
+        self.defaultBridge = defaultBridge
+        self.defaultBridgeAddress = defaultBridgeAddress
         self.images = images
         self.events = events
         self.cgroups = cgroups
@@ -136,14 +151,8 @@ public actor ContainerService {
         let full = effectiveEntrypoint + command
         guard let path = full.first else { throw ContainerError.invalid("no command specified") }
 
-        let mode = host.NetworkMode ?? "default"
-        switch mode {
-        case "", "default", "none": host.NetworkMode = "none"
-        case "host": break
-        default:
-            throw ContainerError.invalid(
-                "network \(mode) is not available: this version of Berth runs containers with --network none (the default) or host")
-        }
+        if config.NetworkDisabled == true { host.NetworkMode = "none" }
+        let attachments = try requestedAttachments(&host, request.networkingConfig)
         _ = try ContainerRecord.requestedAccelerator(host, decision: decision,
                                                      foreign: image.platform.architecture != images.hostPlatform.architecture)
         let restart = try RestartRule(host.RestartPolicy)
@@ -198,6 +207,7 @@ public actor ContainerService {
         var state = ContainerRecord.State()
         state.platformDecision = decision
         state.userNamespace = try userNamespace(for: host)
+        state.networks = attachments.isEmpty ? nil : attachments
         var madeVolumes: [String] = []
         if !requestedMounts.isEmpty {
             (state.mounts, madeVolumes) = try prepareMounts(requestedMounts, image: image, userNamespace: state.userNamespace,
@@ -323,7 +333,15 @@ public actor ContainerService {
         var vm: ContainerRuntimeDetails.UtilityVM?
         let process: ShimProcess
         do {
-            let spec: LaunchSpec
+            try FileManager.default.createDirectory(atPath: paths.runtimeDirectory(id), withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            if !record.attachments.isEmpty {
+                record.state.networks = try await bringUpNetworks(record)
+                try publishPorts(&record)
+                try writeNetworkFiles(record)
+                phases.mark("network")
+            }
+            var spec: LaunchSpec
             if record.runsInVM {
                 (spec, vmPID, vm) = try await bootVM(record, plan: plan)
                 phases.mark("VM booted")
@@ -338,9 +356,8 @@ public actor ContainerService {
                 let filter = plan.securityOptions.seccomp
                     ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
                 spec = try plan.launchSpec(cgroup: made, seccompFilter: filter)
+                if !record.attachments.isEmpty { spec.networkNamespace = paths.networkNamespace(id) }
             }
-            try FileManager.default.createDirectory(atPath: paths.runtimeDirectory(id), withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
             unlink(paths.exit(id))
             // A runtime file, read once right away: written whole, but not worth an fsync.
             try spec.encoded().write(to: URL(fileURLWithPath: paths.spec(id)), options: .atomic)
@@ -353,6 +370,7 @@ public actor ContainerService {
             if let cgroup { cgroups.remove(cgroup) }
             record.state.cgroup = nil
             if record.runsInVM { endVM(id) }
+            await releaseNetworks(&record)
             try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
             var failure = Self.startFailure(error)
             // What the guest printed is the best clue to a VM that never came up.
@@ -394,6 +412,7 @@ public actor ContainerService {
         record.state.cgroup = cgroup
         record.state.manuallyStopped = nil
         try catalog.updateState(id, record.state)
+        for attachment in record.attachments { await refreshNameServer(attachment.networkID) }
         phases.mark("recorded")
         logger.debug("started", metadata: ["id": "\(id.prefix(12))", "ms": "\(phases.summary)"])
         await publish("start", record)
@@ -463,6 +482,8 @@ public actor ContainerService {
         }
         // The shim powers the VM off as the container ends; this ends one whose shim died first.
         if record.runsInVM { endVM(id) }
+        await releaseNetworks(&record)
+        phases.mark("network released")
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
         try? catalog.updateState(id, record.state)
         phases.mark("recorded")
@@ -706,6 +727,7 @@ public actor ContainerService {
         for record in all where record.state.isActive && record.state.status != .restarting {
             if Self.shimAlive(record.state.shimPID), FileManager.default.fileExists(atPath: paths.socket(record.id)) {
                 logger.info("re-attached to running container", metadata: ["id": "\(record.id.prefix(12))"])
+                await restoreNetworks(record)
                 monitor(record.id)
             } else {
                 let reason = ExitRecord.read(paths.exit(record.id)) == nil

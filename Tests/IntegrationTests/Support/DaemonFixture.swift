@@ -15,7 +15,15 @@ final class DaemonFixture: @unchecked Sendable {
     var host: String { "unix://\(socketPath)" }
     var pid: Int32 { process?.processIdentifier ?? 0 }
 
+    /// The default network's bridge and gateway: this daemon's own, so daemons of tests running
+    /// side by side never share one.
+    let bridge: String
+    let bridgeAddress: String
+
     init(scratch: String? = nil, options: [String] = []) throws {
+        let tag = UInt32.random(in: 0...UInt32.max)
+        bridge = "berth-t" + String(format: "%08x", tag)
+        bridgeAddress = "10.\(200 + tag % 50).\(tag >> 8 & 0xff).1/24"
         self.options = options
         self.scratch = try scratch ?? TestPaths.makeScratch("daemon")
         root = self.scratch + "/root"
@@ -33,7 +41,8 @@ final class DaemonFixture: @unchecked Sendable {
     }
 
     var arguments: [String] {
-        [TestPaths.berthd, "--root", root, "--exec-root", execRoot, "--socket", socketPath, "--log-level", "debug"] + options
+        [TestPaths.berthd, "--root", root, "--exec-root", execRoot, "--socket", socketPath, "--log-level", "debug",
+         "--bridge", bridge, "--bip", bridgeAddress] + options
     }
 
     func start() throws {
@@ -95,9 +104,51 @@ final class DaemonFixture: @unchecked Sendable {
     }
 
     func tearDown() {
+        let networks = networksMade()
         stop()
         removeContainers()
+        removeNetworks(networks)
         TestPaths.removeScratch(scratch)
+    }
+
+    /// The bridges and subnets of this daemon's networks, asked before it stops.
+    private func networksMade() -> [(bridge: String, subnet: String)] {
+        guard let reply = try? RawSocket.exchange(socketPath, Data("GET /networks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), timeout: 5),
+              let body = String(decoding: reply, as: UTF8.self).components(separatedBy: "\r\n\r\n").dropFirst().first,
+              let networks = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]] else {
+            return [(bridge, bridgeAddress)]
+        }
+        var made = [(bridge, bridgeAddress)]
+        for network in networks where network["Driver"] as? String == "bridge" {
+            let ipam = (network["IPAM"] as? [String: Any])?["Config"] as? [[String: Any]]
+            let named = (network["Options"] as? [String: String])?["com.docker.network.bridge.name"]
+            made.append((named ?? "berth-" + ((network["Id"] as? String) ?? "").prefix(9), ipam?.first?["Subnet"] as? String ?? ""))
+        }
+        return made
+    }
+
+    /// Bridges, and every Berth rule naming one of them or an address of their subnets.
+    private func removeNetworks(_ networks: [(bridge: String, subnet: String)]) {
+        for table in ["nat", "filter"] {
+            let rules = (try? Command.run(["iptables-save", "-t", table]).stdout) ?? ""
+            for line in rules.split(separator: "\n") where line.hasPrefix("-A BERTH-") {
+                guard networks.contains(where: { network in
+                    line.contains(" \(network.bridge) ") || line.hasSuffix(" \(network.bridge)") || line.contains(Self.subnetPrefix(network.subnet))
+                }) else { continue }
+                _ = try? Command.run(["iptables", "-w", "-t", table, "-D"] + line.dropFirst(3).split(separator: " ").map(String.init))
+            }
+        }
+        for network in networks { _ = try? Command.run(["ip", "link", "delete", network.bridge]) }
+    }
+
+    /// The leading octets a subnet's addresses share in text ("10.201.7." for a /24).
+    static func subnetPrefix(_ subnet: String) -> String {
+        let parts = subnet.split(separator: "/")
+        let length = parts.count == 2 ? Int(parts[1]) ?? 32 : 32
+        let octets = parts.first?.split(separator: ".") ?? []
+        let kept = max(1, min(3, length / 8))
+        guard octets.count == 4 else { return "\u{0}" }
+        return " " + octets.prefix(kept).joined(separator: ".") + "."
     }
 
     /// What a failed test may leave: container processes (found by their cgroups), shims (by a

@@ -166,6 +166,14 @@ struct Session {
             let failure = Self.performMount(AgentTokens(frame.payload))
             send(AgentFrame(kind: UInt8(ascii: failure == nil ? "x" : "f"), process: frame.process,
                             payload: failure.map { Bytes.of("125 ") + $0 } ?? Bytes.decimal(0)))
+        case UInt8(ascii: "a"):
+            let failure = Self.configureInterface(AgentTokens(frame.payload))
+            send(AgentFrame(kind: UInt8(ascii: failure == nil ? "x" : "f"), process: frame.process,
+                            payload: failure.map { Bytes.of("125 ") + $0 } ?? Bytes.decimal(0)))
+        case UInt8(ascii: "w"):
+            let failure = Self.writeFile(AgentTokens(frame.payload))
+            send(AgentFrame(kind: UInt8(ascii: failure == nil ? "x" : "f"), process: frame.process,
+                            payload: failure.map { Bytes.of("125 ") + $0 } ?? Bytes.decimal(0)))
         case UInt8(ascii: "n"):
             let named = Bytes.withCString(frame.payload) { sethostname($0, frame.payload.count) } == 0
             send(AgentFrame(kind: UInt8(ascii: named ? "x" : "f"), process: frame.process,
@@ -201,13 +209,15 @@ struct Session {
         guard let source = request.value("source"), let target = request.value("target"), let fstype = request.value("fstype") else {
             return Bytes.of("mount needs source, target and fstype")
         }
-        var partial: [UInt8] = []
-        for component in target.split(separator: UInt8(ascii: "/")) {
-            partial += [UInt8(ascii: "/")] + component
-            _ = Bytes.withCString(partial) { mkdir($0, 0o755) }
+        let bind = request.value("bind") == Bytes.of("1")
+        // A file is bound onto a file: the target's last component is made as one.
+        let fileBind = bind && Bytes.withCString(source) { agent_is_directory($0) } == 0
+        makeDirectories(target, includingLast: !fileBind)
+        if fileBind, Bytes.withCString(target, { agent_make_file($0) }) != 0 {
+            return Bytes.of("creating ") + target + Bytes.of(": ") + Bytes.from(strerror(agent_errno()))
         }
         var flags: UInt = request.value("readonly") == Bytes.of("1") ? UInt(MS_RDONLY) : 0
-        if request.value("bind") == Bytes.of("1") { flags |= UInt(MS_BIND | MS_REC) }
+        if bind { flags |= UInt(MS_BIND | MS_REC) }
         let data = request.value("options") ?? []
         let mounted = Bytes.withCString(source) { sourcePath in
             Bytes.withCString(target) { targetPath in
@@ -219,6 +229,47 @@ struct Session {
         guard mounted == 0 else {
             return Bytes.of("mounting ") + source + Bytes.of(" on ") + target + Bytes.of(": ") + Bytes.from(strerror(agent_errno()))
         }
+        return nil
+    }
+
+    /// mkdir -p of `path`, or of its parent.
+    static func makeDirectories(_ path: [UInt8], includingLast: Bool) {
+        var components = path.split(separator: UInt8(ascii: "/"))
+        if !includingLast, !components.isEmpty { components.removeLast() }
+        var partial: [UInt8] = []
+        for component in components {
+            partial += [UInt8(ascii: "/")] + component
+            _ = Bytes.withCString(partial) { mkdir($0, 0o755) }
+        }
+    }
+
+    /// An `address` request: the interface with that MAC address configured; the reason when it fails.
+    static func configureInterface(_ request: AgentTokens) -> [UInt8]? {
+        guard let mac = request.value("mac"), let address = request.value("address"),
+              let prefix = Bytes.parseDecimal(request.value("prefix") ?? []) else {
+            return Bytes.of("address needs mac, address and prefix")
+        }
+        let gateway = request.value("gateway")
+        let configured = Bytes.withCString(mac) { macText in
+            Bytes.withCString(address) { addressText in
+                if let gateway { return Bytes.withCString(gateway) { agent_configure_interface(macText, addressText, Int32(prefix), $0) } }
+                return agent_configure_interface(macText, addressText, Int32(prefix), nil)
+            }
+        }
+        guard configured == 0 else {
+            return Bytes.of("configuring the interface ") + mac + Bytes.of(": ") + Bytes.from(strerror(agent_errno()))
+        }
+        return nil
+    }
+
+    /// A `write` request: `data` written to `path` (parents made); the reason when it fails.
+    static func writeFile(_ request: AgentTokens) -> [UInt8]? {
+        guard let path = request.value("path") else { return Bytes.of("write needs a path") }
+        makeDirectories(path, includingLast: false)
+        let fd = Bytes.withCString(path) { agent_create($0) }
+        guard fd >= 0 else { return Bytes.of("writing ") + path + Bytes.of(": ") + Bytes.from(strerror(agent_errno())) }
+        Bytes.writeAll(fd, request.value("data") ?? [])
+        close(fd)
         return nil
     }
 

@@ -1,0 +1,59 @@
+import CNetlink
+import Glibc
+
+/// Network namespaces pinned by a bind mount of their nsfs file, as `ip netns` keeps them, so they
+/// outlive the thread that made them and can be joined by path. Everything here switches the
+/// calling thread's namespace for a moment and back: call it from a thread of its own (not
+/// Swift's cooperative pool, whose threads must not be held by syscalls).
+public enum NetworkNamespace {
+    /// Makes a namespace pinned at `path` (a new file), with its loopback up, and returns a route
+    /// socket acting inside it.
+    public static func create(at path: String) throws -> RouteSocket {
+        let file = open(path, O_CREAT | O_EXCL | O_RDONLY | O_CLOEXEC, 0o444)
+        guard file >= 0 else { throw NetlinkError(operation: "creating \(path)", reason: String(cString: strerror(errno))) }
+        close(file)
+        do {
+            let socket = try inNewNamespace {
+                // Pinned before anything else: if this fails, nothing else was made.
+                guard mount("/proc/thread-self/ns/net", path, nil, UInt(MS_BIND), nil) == 0 else {
+                    throw NetlinkError(operation: "pinning the namespace at \(path)", reason: String(cString: strerror(errno)))
+                }
+                return try RouteSocket()
+            }
+            try socket.setUp(1)
+            return socket
+        } catch {
+            remove(at: path)
+            throw error
+        }
+    }
+
+    /// A route socket acting inside the namespace pinned at `path`.
+    public static func socket(inNamespaceAt path: String) throws -> RouteSocket {
+        let target = open(path, O_RDONLY | O_CLOEXEC)
+        guard target >= 0 else { throw NetlinkError(operation: "opening \(path)", reason: String(cString: strerror(errno))) }
+        defer { close(target) }
+        return try switched(enter: { berth_enter_network_namespace(target) }, "entering \(path)") { try RouteSocket() }
+    }
+
+    /// Unpins the namespace; it ends once no process is left in it, and its veths with it.
+    public static func remove(at path: String) {
+        umount2(path, Int32(MNT_DETACH))
+        unlink(path)
+    }
+
+    /// Runs `body` opened in a namespace of its own.
+    private static func inNewNamespace<T>(_ body: () throws -> T) throws -> T {
+        try switched(enter: { berth_new_network_namespace() }, "making a network namespace", body)
+    }
+
+    private static func switched<T>(enter: () -> Int32, _ what: String, _ body: () throws -> T) throws -> T {
+        let original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        guard original >= 0 else { throw NetlinkError(operation: "opening this thread's namespace", reason: String(cString: strerror(errno))) }
+        defer { close(original) }
+        guard enter() == 0 else { throw NetlinkError(operation: what, reason: String(cString: strerror(errno))) }
+        // A pool thread left in a container's namespace would put later work there: never return without this.
+        defer { precondition(berth_enter_network_namespace(original) == 0, "could not return to berthd's network namespace") }
+        return try body()
+    }
+}

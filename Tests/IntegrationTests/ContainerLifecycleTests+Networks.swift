@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+
+extension ContainerLifecycleTests {
+    static func randomSubnet() -> String { "10.\(Int.random(in: 150...199)).\(Int.random(in: 0...255)).0/24" }
+
+    /// Fetches a page from the host, as a user's browser would.
+    static func fetchFromHost(_ url: String) throws -> Command.Result {
+        try Command.run(["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode(), end='')", url])
+    }
+
+    /// Native containers on a user network reach each other by name and alias (TCP and ping), a
+    /// published port answers on the host's 127.0.0.1, a container on another network is cut off,
+    /// names and addresses survive a daemon restart, and removing the network leaves no bridge or rule.
+    @Test func nativeContainersTalkOnUserNetworks() async throws {
+        try await Self.withImages { daemon in
+            let www = daemon.scratch + "/www"
+            try FileManager.default.createDirectory(atPath: www, withIntermediateDirectories: true)
+            try "from web\n".write(toFile: www + "/index.html", atomically: true, encoding: .utf8)
+            let subnet = Self.randomSubnet()
+            let created = try Self.docker(daemon, ["network", "create", "--subnet", subnet, "--label", "purpose=test", "appnet"])
+            #expect(created.status == 0, "\(created)")
+            let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let overlapping = try Self.docker(daemon, ["network", "create", "--subnet", subnet.replacingOccurrences(of: "/24", with: "/25"), "other"])
+            #expect(overlapping.status != 0 && overlapping.stderr.contains("overlaps"), "\(overlapping)")
+
+            let web = try Self.docker(daemon, ["run", "-d", "--name", "web", "--network", "appnet", "--network-alias", "site",
+                                               "-v", www + ":/www:ro", "-p", "127.0.0.1::80", Self.image, "httpd", "-f", "-p", "80", "-h", "/www"])
+            #expect(web.status == 0, "\(web)")
+            let port = try Self.docker(daemon, ["port", "web", "80/tcp"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(port.hasPrefix("127.0.0.1:"), "\(port)")
+            let page = try Self.fetchFromHost("http://\(port)/")
+            #expect(page.stdout == "from web\n", "\(page)")
+
+            let client = try Self.docker(daemon, ["run", "--rm", "--network", "appnet", Self.image, "sh", "-c",
+                                                  "wget -q -O- http://web/ && wget -q -O- http://site/ && ping -c1 -W2 web >/dev/null && echo pinged"])
+            #expect(client.status == 0 && client.stdout == "from web\nfrom web\npinged\n", "\(client)")
+            let webAddress = try Self.docker(daemon, ["inspect", "-f", "{{.NetworkSettings.Networks.appnet.IPAddress}}", "web"])
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(webAddress.hasPrefix(String(subnet.prefix(while: { $0 != "/" }).dropLast(1))), "\(webAddress) in \(subnet)")
+            let outsider = try Self.docker(daemon, ["run", "--rm", Self.image, "sh", "-c",
+                                                    "nc -w 2 \(webAddress) 80 </dev/null && echo reached || echo cut off; nslookup web >/dev/null 2>&1 || echo no name"])
+            #expect(outsider.stdout == "cut off\nno name\n", "\(outsider)")
+
+            // A second start on the same host port is refused, and leaves no rule behind.
+            let hostPort = String(port.split(separator: ":").last ?? "")
+            let taken = try Self.docker(daemon, ["run", "-d", "--name", "clash", "-p", "127.0.0.1:\(hostPort):80", Self.image, "sleep", "9"])
+            #expect(taken.status == 125 && taken.stderr.contains("port is already allocated"), "\(taken)")
+            let dnat = try Command.run(["iptables-save", "-t", "nat"]).stdout.split(separator: "\n").filter { $0.contains("--dport \(hostPort) ") }
+            #expect(dnat.count == 1, "\(dnat)")
+            let busy = try Self.docker(daemon, ["network", "rm", "appnet"])
+            #expect(busy.status != 0 && busy.stderr.contains("active endpoints"), "\(busy)")
+
+            // Addresses are kept in the state database: after a restart names still resolve and no address is given twice.
+            daemon.stop()
+            try daemon.start()
+            let again = try Self.docker(daemon, ["run", "--rm", "--network", "appnet", Self.image, "sh", "-c",
+                                                 "wget -q -O- http://site/ && ip -o -4 addr show eth0 | grep -v ' \(webAddress)/' >/dev/null && echo own address"])
+            #expect(again.stdout == "from web\nown address\n", "\(again)")
+            #expect(try Self.fetchFromHost("http://\(port)/").stdout == "from web\n")
+
+            #expect(try Self.docker(daemon, ["rm", "-f", "web", "clash"]).status == 0)
+            let ruleCount = try Command.run(["iptables-save"]).stdout.split(separator: "\n").filter { $0.contains(webAddress + ":") }.count
+            #expect(ruleCount == 0)
+            #expect(try Self.docker(daemon, ["network", "rm", "appnet"]).status == 0)
+            let bridge = "berth-" + id.prefix(9)
+            #expect(try Command.run(["ip", "link", "show", bridge]).status != 0, "bridge \(bridge) left behind")
+            let left = try Command.run(["iptables-save"]).stdout.split(separator: "\n").filter { $0.contains(bridge) }
+            #expect(left.isEmpty, "\(left)")
+            let listed = try Self.docker(daemon, ["network", "ls", "--format", "{{.Name}}"])
+            #expect(listed.stdout == "bridge\nhost\nnone\n", "\(listed)")
+        }
+    }
+
+    /// Native and utility-VM containers of two architectures on one network: each reaches the
+    /// others by name over TCP, a VM's published port answers on the host's 127.0.0.1, and the
+    /// VMs' TAPs go with them.
+    @Test func vmContainersShareNetworksWithNativeOnes() async throws {
+        try await Self.withImages { daemon in
+            let www = daemon.scratch + "/www"
+            try FileManager.default.createDirectory(atPath: www, withIntermediateDirectories: true)
+            try "shared page\n".write(toFile: www + "/index.html", atomically: true, encoding: .utf8)
+            #expect(try Self.docker(daemon, ["network", "create", "--subnet", Self.randomSubnet(), "mixnet"]).status == 0)
+            let native = try Self.docker(daemon, ["run", "-d", "--name", "web", "--network", "mixnet", "-v", www + ":/www:ro",
+                                                  Self.image, "httpd", "-f", "-p", "80", "-h", "/www"])
+            #expect(native.status == 0, "\(native)")
+            let arm = try Self.docker(daemon, ["run", "-d", "--name", "armweb", "--platform", "linux/arm64", "--network", "mixnet",
+                                               "-v", www + ":/www:ro", "-p", "127.0.0.1::80", "berth-test/busybox:arm64",
+                                               "httpd", "-f", "-p", "80", "-h", "/www"], timeout: 120)
+            #expect(arm.status == 0, "\(arm)")
+            let armID = arm.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let port = try Self.docker(daemon, ["port", "armweb", "80"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            var page = try Self.fetchFromHost("http://\(port)/")
+            for _ in 0..<100 where page.stdout != "shared page\n" {
+                usleep(100_000)
+                page = try Self.fetchFromHost("http://\(port)/")
+            }
+            #expect(page.stdout == "shared page\n", "\(page)")
+
+            let fromNative = try Self.docker(daemon, ["run", "--rm", "--network", "mixnet", Self.image, "wget", "-q", "-O-", "http://armweb/"])
+            #expect(fromNative.stdout == "shared page\n", "\(fromNative)")
+            let fromArm = try Self.docker(daemon, ["run", "--rm", "--platform", "linux/arm64", "--network", "mixnet", "berth-test/busybox:arm64",
+                                                   "sh", "-c", "uname -m; wget -q -O- http://web/"], timeout: 120)
+            #expect(fromArm.stdout == "aarch64\nshared page\n", "\(fromArm)")
+            let fromX86VM = try Self.docker(daemon, ["run", "--rm", "--isolation", "vm", "--network", "mixnet", Self.image,
+                                                     "sh", "-c", "wget -q -O- http://armweb/ && ping -c1 -W5 armweb >/dev/null && echo pinged"],
+                                            timeout: 120)
+            #expect(fromX86VM.stdout == "shared page\npinged\n", "\(fromX86VM)")
+
+            #expect(try Self.docker(daemon, ["rm", "-f", "web", "armweb"]).status == 0)
+            let tap = "vb" + armID.prefix(9)
+            var links = try Command.run(["ip", "-o", "link"]).stdout
+            for _ in 0..<100 where links.contains(tap) {
+                usleep(100_000)
+                links = try Command.run(["ip", "-o", "link"]).stdout
+            }
+            #expect(!links.contains(tap), "the VM's TAP \(tap) is left")
+            #expect(try Self.docker(daemon, ["network", "rm", "mixnet"]).status == 0)
+        }
+    }
+}
