@@ -179,6 +179,7 @@ let package = Package(
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "APIModels"]),
         .testTarget(name: "NativeRuntimeTests", dependencies: ["NativeRuntime"]),
+        .testTarget(name: "NetworkingTests", dependencies: ["Networking"]),
         .testTarget(
             name: "ImageStoreTests",
             dependencies: ["ImageStore", "OCI", "CLinux", .product(name: "GRDB", package: "GRDB.swift")]

@@ -436,9 +436,10 @@ _Noreturn void exec_init(const struct launch_spec *spec, int fd, const struct in
     char go[16];
     if (sync_receive(sync_fd, go, sizeof go, NULL) != SYNC_GO) _exit(125);
     CHECK(setsid(), "setsid: %s", strerror(errno));
-    // The user namespace first, so the others are entered with its privileges; the mount
-    // namespace last, since entering it moves our root and working directory.
-    static const char *namespaces[] = {"user", "ipc", "uts", "net", "cgroup", "mnt"};
+    // The network namespace first, while still the host's root: berthd may have made it, owned by
+    // the host's user namespace. Then the user namespace, so the others are entered with its
+    // privileges; the mount namespace last, since entering it moves our root and working directory.
+    static const char *namespaces[] = {"net", "user", "ipc", "uts", "cgroup", "mnt"};
     int fds[6];
     for (int i = 0; i < 6; i++) {
         char path[64];

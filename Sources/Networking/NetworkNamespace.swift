@@ -18,6 +18,12 @@ public enum NetworkNamespace {
                 guard mount("/proc/thread-self/ns/net", path, nil, UInt(MS_BIND), nil) == 0 else {
                     throw NetlinkError(operation: "pinning the namespace at \(path)", reason: String(cString: strerror(errno)))
                 }
+                // Docker's defaults: any user may bind low ports and ping, since the namespace is the
+                // container's alone (and a container in a user namespace holds no capability over it).
+                for (setting, value) in [("ip_unprivileged_port_start", "0"), ("ping_group_range", "0 2147483647")] {
+                    let file = open("/proc/sys/net/ipv4/" + setting, O_WRONLY | O_CLOEXEC)
+                    if file >= 0 { _ = value.withCString { write(file, $0, strlen($0)) }; close(file) }
+                }
                 return try RouteSocket()
             }
             try socket.setUp(1)

@@ -17,7 +17,7 @@ struct Berth: AsyncParsableCommand {
             RmCommand.self, WaitCommand.self, PsCommand.self, LogsCommand.self, ContainerInspectCommand.self,
             ExecCommand.self, AttachCommand.self, PauseCommand.self, UnpauseCommand.self, RenameCommand.self,
             CommitCommand.self, TopCommand.self, StatsCommand.self, DiffCommand.self, ExportCommand.self, CopyCommand.self,
-            ContainerCommand.self, VolumeCommand.self,
+            ContainerCommand.self, VolumeCommand.self, NetworkCommand.self, PortCommand.self,
         ])
 
     /// Accepts Docker's global `-H ADDR` before the command (`berth -H unix:///s version`) by

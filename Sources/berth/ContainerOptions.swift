@@ -31,8 +31,23 @@ struct ContainerOptions: ParsableArguments {
     @Flag(name: .short, help: "Give the container a terminal.")
     var tty = false
 
-    @Option(help: "Network: none (the default) or host.")
+    @Option(help: "Network: bridge (the default), a network's name or ID, none, or host.")
     var network: String?
+
+    @Option(name: .customLong("network-alias"), help: "Another name the container answers to on its network. Repeatable.")
+    var networkAliases: [String] = []
+
+    @Option(help: "The container's IPv4 address on its network.")
+    var ip: String?
+
+    @Option(name: [.short, .customLong("publish")], help: "Publish a port, [ip:][hostPort:]containerPort[/tcp|udp]. Repeatable.")
+    var publish: [String] = []
+
+    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish every exposed port on a free host port.")
+    var publishAll = false
+
+    @Option(help: "Expose a port, port[/tcp|udp]. Repeatable.")
+    var expose: [String] = []
 
     @Option(help: "process (the default: namespaces on this kernel) or vm (a utility VM with its own kernel; hyperv also works).")
     var isolation: String?
@@ -186,6 +201,15 @@ struct ContainerOptions: ParsableArguments {
             return (parts[0], parts.count > 1 ? parts[1] : "")
         }, uniquingKeysWith: { $1 })
         host.NetworkMode = network
+        var bindings: [String: [PortBinding]] = [:]
+        for text in publish {
+            let (key, binding) = try Self.parsePublish(text)
+            bindings[key, default: []].append(binding)
+        }
+        host.PortBindings = bindings.isEmpty ? nil : bindings
+        host.PublishAllPorts = publishAll ? true : nil
+        let exposed = expose.map { $0.contains("/") ? $0 : $0 + "/tcp" } + bindings.keys
+        config.ExposedPorts = exposed.isEmpty ? nil : Dictionary(exposed.map { ($0, JSONValue.object([:])) }, uniquingKeysWith: { $1 })
         host.UsernsMode = userns
         host.Isolation = isolation
         if tty { host.ConsoleSize = WindowSizeWatcher.consoleSize }
@@ -223,13 +247,32 @@ struct ContainerOptions: ParsableArguments {
                 return (parts[0], parts[1])
             }, uniquingKeysWith: { $1 }))
         }
-        return ContainerCreateRequest(config: config, hostConfig: host)
+        var networking: NetworkingConfig?
+        if !networkAliases.isEmpty || ip != nil {
+            let endpoint = EndpointSettings(IPAMConfig: ip.map { EndpointIPAMConfig(IPv4Address: $0) },
+                                            Aliases: networkAliases.isEmpty ? nil : networkAliases)
+            networking = NetworkingConfig(EndpointsConfig: [network ?? "bridge": endpoint])
+        }
+        return ContainerCreateRequest(config: config, hostConfig: host, networkingConfig: networking)
     }
 
     /// `NAME` alone takes the value from this environment, as Docker's `-e NAME` does.
     private func expand(_ variable: String) -> String {
         if variable.contains("=") { return variable }
         return ProcessInfo.processInfo.environment[variable].map { "\(variable)=\($0)" } ?? variable
+    }
+
+    /// `-p`: `containerPort`, `hostPort:containerPort` or `ip:hostPort:containerPort` (hostPort may be
+    /// empty), with an optional `/tcp` or `/udp`.
+    static func parsePublish(_ text: String) throws -> (String, PortBinding) {
+        let halves = text.split(separator: "/", maxSplits: 1).map(String.init)
+        let proto = halves.count > 1 ? halves[1] : "tcp"
+        let parts = (halves.first ?? "").split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard (1...3).contains(parts.count), let container = parts.last, UInt16(container) != nil, ["tcp", "udp"].contains(proto) else {
+            throw ValidationError("invalid publish spec \(text): use [ip:][hostPort:]containerPort[/tcp|udp]")
+        }
+        let binding = PortBinding(HostIp: parts.count == 3 ? parts[0] : nil, HostPort: parts.count >= 2 ? parts[parts.count - 2] : nil)
+        return (container + "/" + proto, binding)
     }
 
     private static func parseBytes(_ text: String) throws -> Int64 {

@@ -30,6 +30,14 @@ struct UtilityVMDefinitionTests {
         #expect(xml.contains("<seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>"))
     }
 
+    @Test func putsEachNetworkCardOnItsBridgeWithoutABootROM() {
+        #expect(!definition().domainXML.contains("<interface"))
+        var networked = definition()
+        networked.interfaces = [.init(bridge: "berth0", macAddress: "02:42:0a:00:00:02", device: "vbabc0")]
+        #expect(networked.domainXML.contains("<interface type='bridge'><source bridge='berth0'/><mac address='02:42:0a:00:00:02'/>"
+            + "<target dev='vbabc0'/><model type='virtio'/><rom enabled='no'/></interface>"))
+    }
+
     @Test func escapesWhatXMLReserves() {
         let xml = definition().domainXML
         #expect(xml.contains("<initrd>/k/init &amp; more.cpio.gz</initrd>"))

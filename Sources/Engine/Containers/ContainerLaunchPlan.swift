@@ -124,6 +124,11 @@ struct ContainerLaunchPlan {
                 return mount
             }
         }
+        // The network namespace berthd made belongs to the host's user namespace, for which a container
+        // in a user namespace of its own may not mount sysfs: it sees the host's, read-only (runc's way).
+        if record.state.userNamespace != nil, !record.attachments.isEmpty, let sys = mounts.firstIndex(where: { $0.target == "/sys" }) {
+            mounts[sys] = .init(source: "/sys", target: "/sys", type: "", flags: [.bind, .recursive, .readOnly])
+        }
         // After /sys, before the /dev pseudo-filesystems, in Docker's order.
         if let sys = mounts.firstIndex(where: { $0.target == "/sys" }) {
             mounts.insert(contentsOf: ContainerFilesystem.cgroupMounts(cgroup), at: sys + 1)

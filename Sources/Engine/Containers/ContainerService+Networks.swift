@@ -302,16 +302,18 @@ extension ContainerService {
 
     /// Undoes a start's networking: published ports, the namespace and its veths, the addresses.
     func releaseNetworks(_ record: inout ContainerRecord) async {
+        guard !record.attachments.isEmpty else { return }
         let networks = (try? networkCatalog.all()) ?? []
         packetFilter.delete(portRules(record, networks: networks))
         for descriptor in portReservations.removeValue(forKey: record.id) ?? [] { close(descriptor) }
         let interfaces = record.attachments.compactMap(\.hostInterface)
-        let native = !record.runsInVM, path = paths.networkNamespace(record.id)
-        if !interfaces.isEmpty || native {
+        // A VM's TAPs go with the VM.
+        if !record.runsInVM {
+            let path = paths.networkNamespace(record.id)
             try? await runBlocking {
                 // Deleting the host's end takes the container's with it at once, rather than when the namespace ends.
-                if native, let socket = try? RouteSocket() { for name in interfaces { try? socket.deleteLink(name) } }
-                if native { NetworkNamespace.remove(at: path) }
+                if let socket = try? RouteSocket() { for name in interfaces { try? socket.deleteLink(name) } }
+                NetworkNamespace.remove(at: path)
             }
         }
         record.state.publishedPorts = nil
