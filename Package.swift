@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "Networking",
             dependencies: [
-                "CNetlink",
+                "CLinux", "CNetlink",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

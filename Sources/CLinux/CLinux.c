@@ -2,6 +2,7 @@
 #include "CLinux.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <unistd.h>
@@ -58,3 +59,7 @@ int berth_set_thread_fs_ids(unsigned uid, unsigned gid) {
     data[1].effective = data[1].permitted;
     return (int)syscall(SYS_capset, &header, data);
 }
+
+int berth_enter_network_namespace(int fd) { return setns(fd, CLONE_NEWNET); }
+
+int berth_new_network_namespace(void) { return unshare(CLONE_NEWNET); }

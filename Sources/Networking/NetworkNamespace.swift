@@ -1,4 +1,4 @@
-import CNetlink
+import CLinux
 import Glibc
 
 /// Network namespaces pinned by a bind mount of their nsfs file, as `ip netns` keeps them, so they

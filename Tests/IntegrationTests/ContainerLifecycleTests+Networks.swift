@@ -119,3 +119,47 @@ extension ContainerLifecycleTests {
         }
     }
 }
+
+extension ContainerLifecycleTests {
+    /// The berth CLI: `-P` publishes exposed ports, `port` lists them, UDP is forwarded too, a
+    /// running container joins and leaves a second network (found there by its alias only meanwhile),
+    /// and `network prune` removes what nothing uses.
+    @Test func berthCLIConnectsAndPublishes() async throws {
+        try await Self.withImages { daemon in
+            let created = try daemon.berth(["network", "create", "--subnet", Self.randomSubnet(), "back"])
+            #expect(created.status == 0 && created.stdout.count == 65, "\(created)")
+            let server = try daemon.berth(["run", "-d", "--name", "svc", "--expose", "8080", "-P", Self.image,
+                                           "httpd", "-f", "-p", "8080", "-h", "/etc"])
+            #expect(server.status == 0, "\(server)")
+            let hostname = String(server.stdout.prefix(12))
+            let listed = try daemon.berth(["port", "svc"])
+            #expect(listed.stdout.hasPrefix("8080/tcp -> 0.0.0.0:"), "\(listed)")
+            let port = listed.stdout.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+            #expect(try Self.fetchFromHost("http://127.0.0.1:\(port)/hostname").stdout == hostname + "\n")
+
+            // busybox has no UDP server: the forwarding rule is what can be checked.
+            let udp = try daemon.berth(["run", "-d", "--name", "listener", "-p", "127.0.0.1::9999/udp", Self.image, "sleep", "300"])
+            #expect(udp.status == 0, "\(udp)")
+            let udpPort = try daemon.berth(["port", "listener", "9999/udp"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(udpPort.hasPrefix("127.0.0.1:"), "\(udpPort)")
+            let address = try Self.docker(daemon, ["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "listener"])
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let rules = try Command.run(["iptables-save", "-t", "nat"]).stdout
+            #expect(rules.contains("-d 127.0.0.1/32 -p udp -m udp --dport \(udpPort.dropFirst(10)) -j DNAT --to-destination \(address):9999"),
+                    "\(rules)")
+
+            let fetch = ["run", "--rm", "--network", "back", Self.image, "sh", "-c", "wget -q -O- http://other:8080/hostname || echo unreachable"]
+            #expect(try daemon.berth(fetch).stdout == "unreachable\n")
+            #expect(try daemon.berth(["network", "connect", "--alias", "other", "back", "svc"]).status == 0)
+            #expect(try daemon.berth(fetch).stdout == hostname + "\n")
+            let joined = try Self.docker(daemon, ["inspect", "-f", "{{len .NetworkSettings.Networks}}", "svc"])
+            #expect(joined.stdout == "2\n", "\(joined)")
+            #expect(try daemon.berth(["network", "disconnect", "back", "svc"]).status == 0)
+            #expect(try daemon.berth(fetch).stdout == "unreachable\n")
+
+            let pruned = try daemon.berth(["network", "prune"])
+            #expect(pruned.stdout == "Deleted Networks:\nback\n", "\(pruned)")
+            #expect(try daemon.berth(["rm", "-f", "svc", "listener"]).status == 0)
+        }
+    }
+}

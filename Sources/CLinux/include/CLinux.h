@@ -19,3 +19,8 @@ int berth_open_in_root(int root_fd, const char *path, int flags);
 /// Sets the calling thread's filesystem uid and gid and keeps its file capabilities effective
 /// (the kernel clears them when the fsuid leaves 0). Only this thread is affected; 0/-1.
 int berth_set_thread_fs_ids(unsigned uid, unsigned gid);
+
+// Moves the calling thread into the network namespace `fd` names (setns), or into a new one (unshare).
+int berth_enter_network_namespace(int fd);
+int berth_new_network_namespace(void);
+
