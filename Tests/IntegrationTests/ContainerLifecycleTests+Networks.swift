@@ -163,3 +163,54 @@ extension ContainerLifecycleTests {
         }
     }
 }
+
+extension ContainerLifecycleTests {
+    /// Traffic leaving the host is masqueraded: a server in a network namespace made here, reached
+    /// over a veth of the host's, sees the host's address, not the container's; an internal network
+    /// does not get out at all.
+    @Test func outboundTrafficIsMasqueradedAndInternalNetworksStayIn() async throws {
+        let tag = String(format: "%06x", UInt32.random(in: 0...0xffffff))
+        let namespace = "berth-out-" + tag, hostEnd = "bo" + tag, outside = "bi" + tag
+        let octet = Int.random(in: 0...255)
+        let (hostAddress, serverAddress) = ("198.18.\(octet).1", "198.18.\(octet).2")
+        defer {
+            _ = try? Command.run(["ip", "link", "delete", hostEnd])
+            _ = try? Command.run(["ip", "netns", "delete", namespace])
+        }
+        for step in [["ip", "netns", "add", namespace],
+                     ["ip", "link", "add", hostEnd, "type", "veth", "peer", "name", outside, "netns", namespace],
+                     ["ip", "addr", "add", hostAddress + "/30", "dev", hostEnd], ["ip", "link", "set", hostEnd, "up"],
+                     ["ip", "-n", namespace, "addr", "add", serverAddress + "/30", "dev", outside],
+                     ["ip", "-n", namespace, "link", "set", outside, "up"], ["ip", "-n", namespace, "link", "set", "lo", "up"]] {
+            try Command.succeed(step)
+        }
+        let scratch = try TestPaths.makeScratch("outside")
+        defer { TestPaths.removeScratch(scratch) }
+        let log = scratch + "/access.log"
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/ip")
+        server.arguments = ["netns", "exec", namespace, "python3", "-c", """
+            import http.server, sys
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    open(sys.argv[1], "a").write(self.client_address[0] + "\\n")
+                    self.send_response(200); self.end_headers(); self.wfile.write(b"outside\\n")
+            http.server.HTTPServer(("0.0.0.0", 80), Handler).serve_forever()
+            """, log]
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+
+        try await Self.withImages { daemon in
+            let fetch = "for i in $(seq 20); do wget -q -O- http://\(serverAddress)/ && exit 0; sleep 0.2; done; echo unreachable"
+            let out = try Self.docker(daemon, ["run", "--rm", Self.image, "sh", "-c", fetch])
+            #expect(out.stdout == "outside\n", "\(out)")
+            let seen = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(seen == hostAddress + "\n", "the server saw \(seen)")
+            #expect(try Self.docker(daemon, ["network", "create", "--internal", "--subnet", Self.randomSubnet(), "closed"]).status == 0)
+            let closed = try Self.docker(daemon, ["run", "--rm", "--network", "closed", Self.image, "sh", "-c",
+                                                  "nc -w 2 \(serverAddress) 80 </dev/null && echo reached || echo stayed in"])
+            #expect(closed.stdout == "stayed in\n", "\(closed)")
+            #expect(try Self.docker(daemon, ["network", "rm", "closed"]).status == 0)
+        }
+    }
+}

@@ -254,8 +254,9 @@ extension ContainerService {
         var attachments: [NetworkAttachment] = []
         var networks: [NetworkRecord] = []
         let taken = try addressesInUse()
+        let known = try networkCatalog.all()
         for (index, attachment) in record.attachments.enumerated() {
-            guard let network = try listNetworks().first(where: { $0.id == attachment.networkID }) else {
+            guard let network = known.first(where: { $0.id == attachment.networkID }) else {
                 throw ContainerError.notFound("network \(attachment.networkName) not found")
             }
             try await prepareNetwork(network)
