@@ -97,6 +97,9 @@ let package = Package(
             ]
         ),
 
+        // Image builds from Dockerfiles: the parser and Docker's word and variable processing.
+        .target(name: "ImageBuild"),
+
         // Utility VMs: the guest agent's protocol (its frame codec is compiled into the agent too).
         .target(name: "VMRuntime", dependencies: ["CLibvirt"]),
 
@@ -180,6 +183,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "APIModels"]),
         .testTarget(name: "NativeRuntimeTests", dependencies: ["NativeRuntime"]),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking"]),
+        .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild"]),
         .testTarget(
             name: "ImageStoreTests",
             dependencies: ["ImageStore", "OCI", "CLinux", .product(name: "GRDB", package: "GRDB.swift")]
