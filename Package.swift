@@ -98,7 +98,7 @@ let package = Package(
         ),
 
         // Image builds from Dockerfiles: the parser and Docker's word and variable processing.
-        .target(name: "ImageBuild"),
+        .target(name: "ImageBuild", dependencies: ["OCI", .product(name: "Crypto", package: "swift-crypto")]),
 
         // Utility VMs: the guest agent's protocol (its frame codec is compiled into the agent too).
         .target(name: "VMRuntime", dependencies: ["CLibvirt"]),
@@ -183,7 +183,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "APIModels"]),
         .testTarget(name: "NativeRuntimeTests", dependencies: ["NativeRuntime"]),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking"]),
-        .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild"]),
+        .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "OCI"]),
         .testTarget(
             name: "ImageStoreTests",
             dependencies: ["ImageStore", "OCI", "CLinux", .product(name: "GRDB", package: "GRDB.swift")]

@@ -1,4 +1,5 @@
 import ImageBuild
+import OCI
 import Testing
 
 @Suite struct DockerfileParserTests {
@@ -55,5 +56,48 @@ import Testing
         #expect(pairs.map(\.0) == ["A", "B", "C"] && pairs.map(\.1) == ["1", "two words", nil])
         let legacy = ShellWords.pairs("PATH /usr/bin:/bin  and more", allowsLegacyForm: true)
         #expect(legacy.map(\.0) == ["PATH"] && legacy.map(\.1) == ["/usr/bin:/bin  and more"])
+    }
+}
+
+@Suite struct BuildPlanTests {
+    static let amd64 = Platform(os: "linux", architecture: "amd64")
+
+    @Test func resolvesStagesArgumentsAndTarget() throws {
+        let file = try DockerfileParser.parse("""
+            ARG BASE=busybox
+            ARG TAG
+            FROM --platform=$BUILDPLATFORM ${BASE}:${TAG:-latest} AS Build
+            RUN echo $TARGETARCH
+            FROM scratch AS final
+            COPY --from=build /out /
+            FROM final AS extra
+            """)
+        let arm64 = Platform(os: "linux", architecture: "arm64")
+        let plan = try BuildPlan.make(file, buildArguments: ["TAG": "1.36"], target: "final", platform: arm64, buildPlatform: Self.amd64)
+        #expect(plan.stages.map(\.name) == ["build", "final"], "stages after the target are left out")
+        #expect(plan.stages[0].base == "busybox:1.36" && plan.stages[0].platform == "linux/amd64")
+        #expect(plan.stages[1].base == "scratch" && plan.stages[1].instructions.map(\.keyword) == ["COPY"])
+        #expect(plan.globalArguments == ["BASE": "busybox", "TAG": "1.36"])
+        #expect(plan.builtinArguments["TARGETARCH"] == "arm64" && plan.builtinArguments["BUILDPLATFORM"] == "linux/amd64")
+        #expect(plan.stageIndex("build", before: 1) == 0 && plan.stageIndex("0", before: 1) == 0 && plan.stageIndex("final", before: 1) == nil)
+    }
+
+    @Test func refusesWhatCannotBeBuilt() throws {
+        let plain = try DockerfileParser.parse("FROM a AS x\nFROM b AS x\n")
+        #expect(throws: DockerfileError(line: 2, "duplicate stage name x")) {
+            try BuildPlan.make(plain, buildArguments: [:], target: nil, platform: Self.amd64, buildPlatform: Self.amd64)
+        }
+        #expect(throws: DockerfileError(line: 1, "no build stage in current context: RUN before FROM")) {
+            try BuildPlan.make(try DockerfileParser.parse("RUN true\n"), buildArguments: [:], target: nil, platform: Self.amd64,
+                               buildPlatform: Self.amd64)
+        }
+        #expect(throws: DockerfileError(line: 1, "failed to reach build target y in Dockerfile")) {
+            try BuildPlan.make(try DockerfileParser.parse("FROM a\n"), buildArguments: [:], target: "y", platform: Self.amd64,
+                               buildPlatform: Self.amd64)
+        }
+        #expect(throws: DockerfileError(line: 1, "invalid platform linux/")) {
+            try BuildPlan.make(try DockerfileParser.parse("FROM --platform=linux/ a\n"), buildArguments: [:], target: nil,
+                               platform: Self.amd64, buildPlatform: Self.amd64)
+        }
     }
 }
