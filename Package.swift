@@ -122,8 +122,8 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "APIModels", "HostModel", "ImageStore", "NativeRuntime", "Networking", "OCI", "Registry", "SystemSupport",
-                "VMRuntime",
+                "APIModels", "HostModel", "ImageBuild", "ImageStore", "NativeRuntime", "Networking", "OCI", "Registry",
+                "SystemSupport", "VMRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),

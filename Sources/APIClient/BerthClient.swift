@@ -67,6 +67,19 @@ public final class BerthClient: Sendable {
         }
     }
 
+    /// Builds from a context archive (`POST /build`), yielding the build's output, its image's ID
+    /// (`aux`), and throwing the build's error.
+    public func build(contextArchive path: String, query: [(String, String)]) async throws -> AsyncThrowingStream<ProgressMessage, Error> {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber else {
+            throw ClientError.malformedResponse("cannot read \(path)")
+        }
+        let response = try await send(method: .POST, path: "/build", query: query, headers: ["Content-Type": "application/x-tar"],
+                                      timeout: nil, body: .file(path: path, size: size.int64Value))
+        return jsonLines(response, as: ProgressMessage.self) { message in
+            if let error = message.error { throw ClientError.daemon(status: 500, message: error) }
+        }
+    }
+
     /// Streams `docker save` output for `names` into `output`.
     public func save(_ names: [String], to output: FileHandle) async throws {
         let response = try await send(method: .GET, path: "/images/get", query: names.map { ("names", $0) }, headers: [:], timeout: nil)

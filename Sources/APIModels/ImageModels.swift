@@ -121,6 +121,10 @@ public struct ProgressMessage: Codable, Sendable, Equatable {
     public var progress: String?
     public var error: String?
     public var errorDetail: ErrorDetail?
+    /// A build's output text.
+    public var stream: String?
+    /// A build's result: `ID` of the image made.
+    public var aux: [String: String]?
 
     public init(status: String, id: String? = nil, detail: Detail? = nil, progress: String? = nil) {
         self.status = status
@@ -132,5 +136,13 @@ public struct ProgressMessage: Codable, Sendable, Equatable {
     public init(error: String) {
         self.error = error
         self.errorDetail = ErrorDetail(message: error)
+    }
+
+    public init(stream: String) {
+        self.stream = stream
+    }
+
+    public init(aux: [String: String]) {
+        self.aux = aux
     }
 }

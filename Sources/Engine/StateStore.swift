@@ -56,6 +56,7 @@ public final class StateStore: Sendable {
         ContainerCatalog.registerMigrations(&migrator)
         VolumeCatalog.registerMigrations(&migrator)
         NetworkCatalog.registerMigrations(&migrator)
+        BuildCache.registerMigrations(&migrator)
         return migrator
     }
 

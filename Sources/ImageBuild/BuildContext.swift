@@ -8,9 +8,11 @@ public struct BuildContext: Sendable {
     public let root: String
     public let ignore: IgnorePatterns
 
-    public init(root: String) {
+    /// `readsIgnoreFile`: false for an earlier stage's files, which no `.dockerignore` filters.
+    public init(root: String, readsIgnoreFile: Bool = true) {
         self.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root
-        ignore = IgnorePatterns((try? String(contentsOfFile: self.root + "/.dockerignore", encoding: .utf8)) ?? "")
+        let patterns = readsIgnoreFile ? (try? String(contentsOfFile: self.root + "/.dockerignore", encoding: .utf8)) : nil
+        ignore = IgnorePatterns(patterns ?? "")
     }
 
     /// `path` as components below the root: `.` and empty ones dropped, `..` never above the root.

@@ -20,6 +20,8 @@ public struct BuildPlan: Sendable, Equatable {
     public var globalArguments: [String: String]
     /// TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT and the BUILD* ones: every stage may use them.
     public var builtinArguments: [String: String]
+    /// `--build-arg`s: they give a declared ARG its value.
+    public var buildArguments: [String: String]
 
     public static func make(_ file: Dockerfile, buildArguments: [String: String], target: String?, platform: Platform,
                             buildPlatform: Platform) throws -> BuildPlan {
@@ -68,7 +70,7 @@ public struct BuildPlan: Sendable, Equatable {
             }
             stages = Array(stages.prefix(index + 1))
         }
-        return BuildPlan(stages: stages, globalArguments: globals, builtinArguments: builtins)
+        return BuildPlan(stages: stages, globalArguments: globals, builtinArguments: builtins, buildArguments: buildArguments)
     }
 
     /// The stage an earlier stage's name or index refers to, for FROM and COPY --from.

@@ -148,6 +148,7 @@ struct Berthd: AsyncParsableCommand {
         ContainerRoutes.register(on: &router, containers: containers, spoolDirectory: spool)
         VolumeRoutes.register(on: &router, containers: containers)
         NetworkRoutes.register(on: &router, containers: containers)
+        BuildRoutes.register(on: &router, builder: ImageBuilder(containers: containers, images: images), spoolDirectory: spool)
         let signals = SignalWatcher()
         let server = try await APIServer.bind(
             socketPath: socket, mode: 0o660, router: router, spoolDirectory: spool, logger: logger)

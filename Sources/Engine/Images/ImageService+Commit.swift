@@ -23,25 +23,48 @@ extension ImageService {
     /// A new image: `base` plus the upper directory of a container as one more layer.
     public func commit(base: ImageRecord, upperDirectory: String, details: CommitDetails, name: Reference?,
                        placeholders: Set<String>) async throws -> ImageRecord {
-        let scratch = snapshots.root + "/.ingest-commit-\(UUID().uuidString).tar"
-        defer { unlink(scratch) }
-        let layer = try await runBlocking {
-            try LayerWriter.write(directory: upperDirectory, to: scratch, placeholders: placeholders)
+        try await derive(base: base, platform: base.platform, layerDirectory: upperDirectory, details: details, name: name,
+                         placeholders: placeholders)
+    }
+
+    /// A new image on `base` (nil: an empty image of `platform`, as FROM scratch starts): one more
+    /// layer holding `layerDirectory`'s tree (a container's upper directory, or files staged by a
+    /// build), or with nil only new settings and a history entry marked as adding no layer.
+    public func derive(base: ImageRecord?, platform: Platform, layerDirectory: String?, details: CommitDetails, name: Reference?,
+                       placeholders: Set<String> = []) async throws -> ImageRecord {
+        var layers: [Descriptor] = []
+        var diffIDs = base?.layers.map(\.diffID) ?? []
+        var size = base?.size ?? 0
+        if let layerDirectory {
+            let scratch = snapshots.root + "/.ingest-commit-\(UUID().uuidString).tar"
+            defer { unlink(scratch) }
+            let layer = try await runBlocking {
+                try LayerWriter.write(directory: layerDirectory, to: scratch, placeholders: placeholders)
+            }
+            try content.importFile(scratch, expected: layer.digest)
+            layers.append(Descriptor(mediaType: MediaType.ociLayer, digest: layer.digest, size: layer.size))
+            diffIDs.append(layer.digest)
+            let chainID = SnapshotStore.chainIDs(diffIDs).last!
+            let snapshots = snapshots, unpacker = unpacker, content = content
+            size += try await runBlocking {
+                try snapshots.create(chainID, blob: content.path(of: layer.digest), layer: layer.digest,
+                                     diffID: layer.digest, unpacker: unpacker)
+                return snapshots.size(chainID)
+            }
         }
-        try content.importFile(scratch, expected: layer.digest)
-        let descriptor = Descriptor(mediaType: MediaType.ociLayer, digest: layer.digest, size: layer.size)
-        let diffIDs = base.layers.map(\.diffID) + [layer.digest]
         let chainIDs = SnapshotStore.chainIDs(diffIDs)
-        let snapshots = snapshots, unpacker = unpacker, content = content
-        let (size, _) = try await runBlocking {
-            try snapshots.create(chainIDs.last!, blob: content.path(of: layer.digest), layer: layer.digest,
-                                 diffID: layer.digest, unpacker: unpacker)
-            return (snapshots.size(chainIDs.last!), true)
-        }
 
         // The base config as stored, so fields Berth does not model survive.
-        guard case .object(var config) = try JSONDecoder().decode(JSONValue.self, from: content.read(base.id)) else {
-            throw ImageError.conflict("the base image's config is not a JSON object")
+        var config: [String: JSONValue]
+        if let base {
+            guard case .object(let stored) = try JSONDecoder().decode(JSONValue.self, from: content.read(base.id)) else {
+                throw ImageError.conflict("the base image's config is not a JSON object")
+            }
+            config = stored
+        } else {
+            config = ["architecture": .string(platform.architecture), "os": .string(platform.os),
+                      "rootfs": .object(["type": .string("layers"), "diff_ids": .array([])])]
+            if let variant = platform.variant { config["variant"] = .string(variant) }
         }
         let now = ContainerTime.rfc3339(Date())
         config["created"] = .string(now)
@@ -55,6 +78,7 @@ extension ImageService {
         var entry: [String: JSONValue] = ["created": .string(now), "created_by": .string(details.createdBy)]
         if !details.comment.isEmpty { entry["comment"] = .string(details.comment) }
         if !details.author.isEmpty { entry["author"] = .string(details.author) }
+        if layerDirectory == nil { entry["empty_layer"] = .bool(true) }
         history.append(.object(entry))
         config["history"] = .array(history)
         let encoder = JSONEncoder()
@@ -62,17 +86,17 @@ extension ImageService {
         let configData = try encoder.encode(JSONValue.object(config))
         let configDigest = try content.write(configData)
 
-        let baseManifest = try JSONDecoder().decode(ImageManifest.self, from: content.read(base.manifestDigest))
+        let baseLayers = try base.map { try JSONDecoder().decode(ImageManifest.self, from: content.read($0.manifestDigest)).layers } ?? []
         var manifest = ImageManifest(
             mediaType: MediaType.ociManifest,
             config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configData.count)),
-            layers: baseManifest.layers + [descriptor])
+            layers: baseLayers + layers)
         manifest.annotations = nil
         let manifestData = try encoder.encode(manifest)
         let manifestDigest = try content.write(manifestData)
         let decoded = try decodeConfig(configDigest)
         var record = Self.record(manifest: manifest, digest: manifestDigest, mediaType: MediaType.ociManifest, config: decoded,
-                                 chainIDs: chainIDs, size: base.size + size)
+                                 chainIDs: chainIDs, size: size)
         record.created = now
         try catalog.add(record, tag: name?.withDefaultTag, repoDigest: nil)
         await events.publish(EngineEvent(type: "image", action: "commit", actorID: configDigest.description,

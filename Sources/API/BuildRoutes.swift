@@ -1,0 +1,72 @@
+import APIModels
+import Engine
+import Foundation
+import ImageStore
+import NIOCore
+import OCI
+
+/// `POST /build`: Docker's classic builder API. The body is the context as a tar (compressed or
+/// not); the answer streams the build's output as `{"stream": …}` lines, the image's ID as
+/// `{"aux": {"ID": …}}`, and a failure as an `errorDetail` line.
+public enum BuildRoutes {
+    public static func register(on router: inout Router, builder: ImageBuilder, spoolDirectory: String) {
+        router.add(.POST, "/build", spoolBody: true) { request in
+            var build = ImageBuilder.Request(context: "")
+            build.dockerfile = request.queryValue("dockerfile").flatMap { $0.isEmpty ? nil : $0 } ?? "Dockerfile"
+            build.tags = try (request.query["t"] ?? []).filter { !$0.isEmpty }.map(ImageRoutes.parseReference)
+            build.buildArguments = try jsonObject(request.queryValue("buildargs"), "buildargs").compactMapValues { $0 }
+            build.labels = try jsonObject(request.queryValue("labels"), "labels").compactMapValues { $0 }
+            build.target = request.queryValue("target").flatMap { $0.isEmpty ? nil : $0 }
+            build.noCache = request.queryFlag("nocache")
+            build.platform = try request.queryValue("platform").flatMap { $0.isEmpty ? nil : $0 }.map(ImageRoutes.parsePlatform)
+            if let remote = request.queryValue("remote"), !remote.isEmpty {
+                throw APIError.badRequest("remote build contexts are not available: builds run offline; send the context")
+            }
+            let context = spoolDirectory + "/build-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+            do {
+                try unpack(request.bodyFile, into: context)
+            } catch {
+                try? FileManager.default.removeItem(atPath: context)
+                throw APIError.badRequest("reading the build context: \(error)")
+            }
+            build.context = context
+            let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+            @Sendable func emit(_ message: ProgressMessage) {
+                guard var data = try? JSONEncoder().encode(message) else { return }
+                data.append(UInt8(ascii: "\n"))
+                continuation.yield(ByteBuffer(bytes: data))
+            }
+            let task = Task {
+                do {
+                    let image = try await builder.build(build) { emit(ProgressMessage(stream: $0)) }
+                    emit(ProgressMessage(aux: ["ID": image.id.description]))
+                } catch {
+                    emit(ProgressMessage(error: "\(error)"))
+                }
+                try? FileManager.default.removeItem(atPath: context)
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+            return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(stream))
+        }
+    }
+
+    /// A JSON object of strings (or nulls) from a query value; empty when absent.
+    static func jsonObject(_ text: String?, _ name: String) throws -> [String: String?] {
+        guard let text, !text.isEmpty else { return [:] }
+        guard let object = try? JSONDecoder().decode([String: String?].self, from: Data(text.utf8)) else {
+            throw APIError.badRequest("invalid \(name): a JSON object of strings")
+        }
+        return object
+    }
+
+    /// The context archive into `directory`, every entry kept inside it.
+    static func unpack(_ archive: String?, into directory: String) throws {
+        guard let archive, let size = try? FileManager.default.attributesOfItem(atPath: archive)[.size] as? Int, size > 0 else { return }
+        let root = open(directory, RootedFiles.rootOpenFlags)
+        guard root >= 0 else { throw APIError(.internalServerError, "opening \(directory)") }
+        defer { close(root) }
+        try RootedFiles(rootFD: root).extract(archive, into: "/")
+    }
+}

@@ -1,0 +1,215 @@
+import APIModels
+import Foundation
+import ImageBuild
+import ImageStore
+import OCI
+
+/// Builds an image from a Dockerfile as Docker's classic builder does: each instruction on the
+/// image the one before made. RUN runs in a container of its own (natively, or through qemu-user
+/// for another architecture), whose changes are committed as a layer and which is then removed;
+/// COPY stages the context's files as a layer; the others change only the image's settings.
+public struct ImageBuilder: Sendable {
+    public struct Request: Sendable {
+        /// The context's directory.
+        public var context: String
+        /// The Dockerfile's path inside the context.
+        public var dockerfile = "Dockerfile"
+        public var tags: [Reference] = []
+        public var buildArguments: [String: String] = [:]
+        public var target: String?
+        public var platform: Platform?
+        public var labels: [String: String] = [:]
+        /// `--no-cache`: every step runs; what they make is still remembered.
+        public var noCache = false
+
+        public init(context: String) {
+            self.context = context
+        }
+    }
+
+    let containers: ContainerService
+    let images: ImageService
+    let cache: BuildCache
+
+    public init(containers: ContainerService, images: ImageService) {
+        self.containers = containers
+        self.images = images
+        cache = BuildCache(database: containers.catalog.database)
+    }
+
+    /// What a build prints, in order: step headers, RUN output, and the result lines.
+    public typealias Progress = @Sendable (String) async -> Void
+
+    /// One stage's state as its instructions run.
+    struct StageState {
+        var image: ImageRecord?
+        var platform: Platform
+        var config: ContainerConfig
+        var shell = ["/bin/sh", "-c"]
+        /// ARGs the stage declared, with their values.
+        var arguments: [String: String] = [:]
+    }
+
+    public func build(_ request: Request, progress: Progress) async throws -> ImageRecord {
+        let context = BuildContext(root: request.context)
+        let dockerfilePath = context.path(BuildContext.clean(request.dockerfile).joined(separator: "/"))
+        guard let text = try? String(contentsOfFile: dockerfilePath, encoding: .utf8) else {
+            throw ContainerError.invalid("Cannot locate specified Dockerfile: \(request.dockerfile)")
+        }
+        let file = try DockerfileParser.parse(text)
+        if let syntax = file.directives["syntax"] {
+            await progress("Ignoring the syntax directive \(syntax): Berth's builder reads the Dockerfile itself\n")
+        }
+        let platform = request.platform ?? images.hostPlatform
+        let plan = try BuildPlan.make(file, buildArguments: request.buildArguments, target: request.target, platform: platform,
+                                      buildPlatform: images.hostPlatform)
+        let total = plan.stages.reduce(0) { $0 + 1 + $1.instructions.count }
+        var step = 0
+        var finished: [ImageRecord?] = []
+        var last: StageState?
+        for (index, stage) in plan.stages.enumerated() {
+            step += 1
+            await progress("Step \(step)/\(total) : FROM \(stage.base)\(stage.name.map { " AS " + $0 } ?? "")\n")
+            var state = try startStage(stage, index: index, plan: plan, finished: finished, platform: platform)
+            await progress(" ---> \(state.image.map { String($0.id.encoded.prefix(12)) } ?? "scratch")\n")
+            for instruction in stage.instructions {
+                step += 1
+                await progress("Step \(step)/\(total) : \(Self.describe(instruction))\n")
+                do {
+                    // ARG and SHELL change only what later steps see; they make no image to cache.
+                    guard !["ARG", "SHELL"].contains(instruction.keyword) else {
+                        try await apply(instruction, to: &state, plan: plan, context: context, finished: finished, progress: progress)
+                        continue
+                    }
+                    let key = try cacheKey(instruction, state: state, plan: plan, context: context, finished: finished)
+                    if !request.noCache, let id = try cache.image(for: key), let cached = try images.catalog.image(id: id) {
+                        state.image = cached
+                        state.config = try settings(of: cached)
+                        await progress(" ---> Using cache\n")
+                        await progress(" ---> \(cached.id.encoded.prefix(12))\n")
+                        continue
+                    }
+                    try await apply(instruction, to: &state, plan: plan, context: context, finished: finished, progress: progress)
+                    if let made = state.image { try cache.record(key, image: made.id) }
+                } catch let error as DockerfileError {
+                    throw error
+                } catch {
+                    throw DockerfileError(line: instruction.line, "\(error)")
+                }
+            }
+            finished.append(state.image)
+            last = state
+        }
+        guard var state = last else { throw DockerfileError(line: 1, "no build stage in current context") }
+        if !request.labels.isEmpty || state.image == nil {
+            state.config.Labels = (state.config.Labels ?? [:]).merging(request.labels) { $1 }
+            state.image = try await images.derive(base: state.image, platform: state.platform, layerDirectory: nil,
+                                                  details: .init(config: state.config, comment: "", author: "", createdBy: "LABEL"),
+                                                  name: nil)
+        }
+        guard let image = state.image else { throw DockerfileError(line: 1, "the build made no image") }
+        await progress("Successfully built \(image.id.encoded.prefix(12))\n")
+        for tag in request.tags {
+            try await images.tag(image.id.description, as: tag)
+            await progress("Successfully tagged \(tag.withDefaultTag)\n")
+        }
+        return image
+    }
+
+    /// The stage's base: nothing for scratch, an earlier stage's result, or a local image of the stage's platform.
+    func startStage(_ stage: BuildPlan.Stage, index: Int, plan: BuildPlan, finished: [ImageRecord?], platform: Platform) throws -> StageState {
+        let stagePlatform = try stage.platform.map(Platform.init(parsing:)) ?? platform
+        if stage.base.lowercased() == "scratch" {
+            return StageState(image: nil, platform: stagePlatform, config: ContainerConfig())
+        }
+        let image: ImageRecord
+        if let earlier = plan.stageIndex(stage.base, before: index) {
+            guard let made = finished[earlier] else {
+                return StageState(image: nil, platform: stagePlatform, config: ContainerConfig())
+            }
+            image = made
+        } else {
+            do {
+                image = try images.resolve(stage.base, platform: stagePlatform)
+            } catch {
+                throw DockerfileError(line: stage.line, "No such image: \(stage.base) for \(stagePlatform) (builds use local images: pull it first)")
+            }
+        }
+        return StageState(image: image, platform: image.platform, config: try settings(of: image))
+    }
+
+    /// The container settings an image carries, as a stage goes on from them.
+    func settings(of image: ImageRecord) throws -> ContainerConfig {
+        let settings = try images.config(of: image).config
+        var config = ContainerConfig()
+        config.User = settings?.User
+        config.Env = settings?.Env
+        config.Entrypoint = settings?.Entrypoint.map(StringOrList.init)
+        config.Cmd = settings?.Cmd.map(StringOrList.init)
+        config.WorkingDir = settings?.WorkingDir
+        config.Labels = settings?.Labels
+        config.StopSignal = settings?.StopSignal
+        config.ExposedPorts = settings?.ExposedPorts.map { Dictionary(uniqueKeysWithValues: $0.keys.map { ($0, JSONValue.object([:])) }) }
+        config.Volumes = settings?.Volumes.map { Dictionary(uniqueKeysWithValues: $0.keys.map { ($0, JSONValue.object([:])) }) }
+        return config
+    }
+
+    /// What decides a step's result: the image it starts from, the instruction as written and as
+    /// expanded, the shell, and what it reads (the arguments for RUN, the files' content for COPY
+    /// and ADD, an earlier stage's image for --from).
+    func cacheKey(_ instruction: Instruction, state: StageState, plan: BuildPlan, context: BuildContext,
+                  finished: [ImageRecord?]) throws -> String {
+        var parts = [state.image?.id.description ?? "scratch \(state.platform)", state.platform.description, Self.describe(instruction),
+                     ShellWords.expand(Self.text(instruction), scope(state, plan)), state.shell.joined(separator: " ")]
+        switch instruction.keyword {
+        case "RUN":
+            parts += state.arguments.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        case "COPY", "ADD":
+            if let from = instruction.flags["from"] {
+                parts.append(plan.stageIndex(from, before: finished.count).flatMap { finished[$0]?.id.description } ?? from)
+            } else {
+                var words: [String]
+                if case .exec(let list) = instruction.arguments { words = list } else {
+                    words = ShellWords.words(ShellWords.expand(Self.text(instruction), scope(state, plan)))
+                }
+                guard words.count >= 2 else { throw ContainerError.invalid("\(instruction.keyword) requires at least two arguments") }
+                words.removeLast()
+                let local = words.filter { !$0.contains("://") }
+                parts.append(try context.checksum(try local.flatMap { try context.resolve($0) }))
+            }
+        default:
+            break
+        }
+        return BuildCache.key(parts)
+    }
+
+    /// What `$NAME` means in a step: built-in arguments, then the stage's ARGs, then its ENV.
+    func scope(_ state: StageState, _ plan: BuildPlan) -> [String: String] {
+        let environment = Dictionary(
+            (state.config.Env ?? []).map { entry -> (String, String) in
+                let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+                return (parts[0], parts.count > 1 ? parts[1] : "")
+            }, uniquingKeysWith: { $1 })
+        return plan.builtinArguments.merging(state.arguments) { $1 }.merging(environment) { $1 }
+    }
+
+    static func text(_ instruction: Instruction) -> String {
+        switch instruction.arguments {
+        case .shell(let raw): return raw
+        case .exec(let words): return words.joined(separator: " ")
+        }
+    }
+
+    /// Step N's header text: the instruction as written, continuation lines joined.
+    static func describe(_ instruction: Instruction) -> String {
+        let flags = instruction.flags.sorted { $0.key < $1.key }.map { "--\($0.key)=\($0.value) " }.joined()
+        switch instruction.arguments {
+        case .shell(let text): return "\(instruction.keyword) \(flags)\(text)"
+        case .exec(let words):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .withoutEscapingSlashes
+            let json = (try? String(decoding: encoder.encode(words), as: UTF8.self)) ?? ""
+            return "\(instruction.keyword) \(flags)\(json)"
+        }
+    }
+}
