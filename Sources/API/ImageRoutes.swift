@@ -9,7 +9,9 @@ import Registry
 
 /// `/images/*`: pull, list, inspect, history, tag, remove, prune.
 public enum ImageRoutes {
-    public static func register(on router: inout Router, images: ImageService, spoolDirectory: String) {
+    /// `intermediateImages`: what builds made along the way, which `images` lists only with `all`.
+    public static func register(on router: inout Router, images: ImageService, spoolDirectory: String,
+                                intermediateImages: @escaping @Sendable () throws -> Set<Digest> = { [] }) {
         router.add(.GET, "/images/get") { request in
             try await save(request.query["names"] ?? [], images: images, spoolDirectory: spoolDirectory)
         }
@@ -25,7 +27,9 @@ public enum ImageRoutes {
             for key in filters.keys where !["reference", "dangling"].contains(key) {
                 throw APIError.badRequest("invalid filter '\(key)'")
             }
+            let hidden = request.queryFlag("all") ? [] : try intermediateImages()
             let matching = try images.list().filter { image in
+                if image.tags.isEmpty, hidden.contains(image.id) { return false }
                 if let dangling = filters["dangling"]?.first {
                     guard image.tags.isEmpty == ["true", "1"].contains(dangling.lowercased()) else { return false }
                 }

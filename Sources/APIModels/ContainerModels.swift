@@ -43,8 +43,33 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
     public var Labels: [String: String]?
     public var StopSignal: String?
     public var StopTimeout: Int?
+    public var Healthcheck: HealthConfig?
+    /// ONBUILD triggers an image carries for builds that start from it.
+    public var OnBuild: [String]?
+    /// The shell of shell-form commands (SHELL).
+    public var Shell: [String]?
 
     public init() {}
+}
+
+/// HEALTHCHECK as Docker's API carries it: the test and its timing in nanoseconds.
+public struct HealthConfig: Codable, Sendable, Equatable {
+    public var Test: [String]?
+    public var Interval: Int64?
+    public var Timeout: Int64?
+    public var StartPeriod: Int64?
+    public var StartInterval: Int64?
+    public var Retries: Int?
+
+    public init(Test: [String]?, Interval: Int64? = nil, Timeout: Int64? = nil, StartPeriod: Int64? = nil, StartInterval: Int64? = nil,
+                Retries: Int? = nil) {
+        self.Test = Test
+        self.Interval = Interval
+        self.Timeout = Timeout
+        self.StartPeriod = StartPeriod
+        self.StartInterval = StartInterval
+        self.Retries = Retries
+    }
 }
 
 public struct RestartPolicy: Codable, Sendable, Equatable {

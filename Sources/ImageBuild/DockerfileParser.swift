@@ -98,7 +98,7 @@ public enum DockerfileParser {
     }
 
     /// Exec form when the text is a JSON array of strings, else shell form (as Docker falls back).
-    static func arguments(_ text: String) -> Instruction.Arguments {
+    public static func arguments(_ text: String) -> Instruction.Arguments {
         if text.hasPrefix("["), let data = text.data(using: .utf8),
            let words = try? JSONDecoder().decode([String].self, from: data) {
             return .exec(words)

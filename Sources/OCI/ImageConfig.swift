@@ -11,8 +11,25 @@ public struct ImageConfig: Codable, Sendable, Equatable {
         public var WorkingDir: String?
         public var Labels: [String: String]?
         public var StopSignal: String?
+        public var Healthcheck: Healthcheck?
+        /// ONBUILD triggers, run by builds that start FROM this image.
+        public var OnBuild: [String]?
+        /// SHELL: what shell-form commands run in.
+        public var Shell: [String]?
 
         public init() {}
+    }
+
+    /// HEALTHCHECK: the test (`["CMD", …]`, `["CMD-SHELL", "…"]` or `["NONE"]`) and its timing in nanoseconds.
+    public struct Healthcheck: Codable, Sendable, Equatable {
+        public var Test: [String]?
+        public var Interval: Int64?
+        public var Timeout: Int64?
+        public var StartPeriod: Int64?
+        public var StartInterval: Int64?
+        public var Retries: Int?
+
+        public init(Test: [String]?) { self.Test = Test }
     }
 
     public struct RootFS: Codable, Sendable, Equatable {

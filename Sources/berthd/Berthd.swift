@@ -143,12 +143,13 @@ struct Berthd: AsyncParsableCommand {
         // Bodies and archives of requests cut short by a crash are of no further use.
         try? FileManager.default.removeItem(atPath: spool)
         try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        ImageRoutes.register(on: &router, images: images, spoolDirectory: spool)
+        let builder = ImageBuilder(containers: containers, images: images)
+        ImageRoutes.register(on: &router, images: images, spoolDirectory: spool, intermediateImages: { try builder.cache.images() })
         AuthRoutes.register(on: &router, registry: registry)
         ContainerRoutes.register(on: &router, containers: containers, spoolDirectory: spool)
         VolumeRoutes.register(on: &router, containers: containers)
         NetworkRoutes.register(on: &router, containers: containers)
-        BuildRoutes.register(on: &router, builder: ImageBuilder(containers: containers, images: images), spoolDirectory: spool)
+        BuildRoutes.register(on: &router, builder: builder, spoolDirectory: spool)
         let signals = SignalWatcher()
         let server = try await APIServer.bind(
             socketPath: socket, mode: 0o660, router: router, spoolDirectory: spool, logger: logger)

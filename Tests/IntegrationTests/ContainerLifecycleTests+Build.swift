@@ -124,3 +124,49 @@ extension ContainerLifecycleTests {
         }
     }
 }
+
+extension ContainerLifecycleTests {
+    /// SHELL, HEALTHCHECK and ONBUILD are stored in the image and a child build runs the trigger;
+    /// ADD unpacks a local archive; --chown takes the image's user and group names; `images`
+    /// leaves out what builds made along the way unless asked for all.
+    @Test func buildStoresSettingsRunsTriggersAndUnpacksArchives() async throws {
+        try await Self.withImages { daemon in
+            let context = daemon.scratch + "/parent"
+            try FileManager.default.createDirectory(atPath: context + "/bundle/inner", withIntermediateDirectories: true)
+            try "packed\n".write(toFile: context + "/bundle/inner/file.txt", atomically: true, encoding: .utf8)
+            try Command.succeed(["tar", "-cf", context + "/bundle.tar", "-C", context + "/bundle", "inner"])
+            try "owned\n".write(toFile: context + "/owned.txt", atomically: true, encoding: .utf8)
+            try """
+                FROM \(Self.image)
+                SHELL ["/bin/sh", "-ec"]
+                HEALTHCHECK --interval=5s --retries=2 CMD wget -q -O- http://localhost/ || exit 1
+                ONBUILD RUN echo triggered > /triggered
+                ADD bundle.tar /opt/
+                COPY --chown=nobody:nogroup owned.txt /owned
+
+                """.write(toFile: context + "/Dockerfile", atomically: true, encoding: .utf8)
+            let parent = try daemon.berth(["build", "-t", "parent:1", context], timeout: 300)
+            #expect(parent.status == 0, "\(parent)")
+            let settings = try Self.docker(daemon, ["image", "inspect", "-f",
+                                                    "{{json .Config.Shell}} {{json .Config.Healthcheck}} {{json .Config.OnBuild}}", "parent:1"])
+            #expect(settings.stdout == #"["/bin/sh","-ec"] {"Test":["CMD-SHELL","wget -q -O- http://localhost/ || exit 1"],"# +
+                    #""Interval":5000000000,"Retries":2} ["RUN echo triggered > /triggered"]"# + "\n", "\(settings)")
+            let files = try Self.docker(daemon, ["run", "--rm", "parent:1", "sh", "-c", "cat /opt/inner/file.txt; stat -c '%U:%G' /owned"])
+            #expect(files.stdout == "packed\nnobody:nogroup\n", "\(files)")
+
+            let child = daemon.scratch + "/child"
+            try FileManager.default.createDirectory(atPath: child, withIntermediateDirectories: true)
+            try "FROM parent:1\nCMD [\"cat\", \"/triggered\"]\n".write(toFile: child + "/Dockerfile", atomically: true, encoding: .utf8)
+            let built = try daemon.berth(["build", "-t", "child:1", child], timeout: 300)
+            #expect(built.status == 0 && built.stdout.contains("# Executing 1 build trigger"), "\(built)")
+            #expect(try Self.docker(daemon, ["run", "--rm", "child:1"]).stdout == "triggered\n")
+            let inherited = try Self.docker(daemon, ["image", "inspect", "-f", "{{json .Config.OnBuild}}", "child:1"])
+            #expect(inherited.stdout == "null\n", "triggers are not passed on: \(inherited)")
+
+            let listed = try Self.docker(daemon, ["images", "--format", "{{.Repository}}"]).stdout.split(separator: "\n")
+            #expect(!listed.contains("<none>"), "\(listed)")
+            let all = try Self.docker(daemon, ["images", "-a", "--format", "{{.Repository}}"]).stdout.split(separator: "\n")
+            #expect(all.contains("<none>"), "\(all)")
+        }
+    }
+}

@@ -30,6 +30,12 @@ public struct BuildCache: Sendable {
             .flatMap { try? Digest(parsing: $0) }
     }
 
+    /// Every image a build step made.
+    public func images() throws -> Set<Digest> {
+        Set(try database.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT image FROM buildCache") }
+            .compactMap { try? Digest(parsing: $0) })
+    }
+
     public func record(_ key: String, image: Digest) throws {
         try database.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO buildCache (key, image) VALUES (?, ?)", arguments: [key, image.description])

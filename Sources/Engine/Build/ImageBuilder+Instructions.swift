@@ -66,7 +66,14 @@ extension ImageBuilder {
                 throw DockerfileError(line: instruction.line, "SHELL requires the arguments to be in JSON form")
             }
             state.shell = words
-            settingsChanged = false
+            state.config.Shell = words
+        case "HEALTHCHECK":
+            state.config.Healthcheck = try Self.healthcheck(instruction, text: text)
+        case "ONBUILD":
+            guard case .instruction(let trigger) = instruction.trigger else {
+                throw DockerfileError(line: instruction.line, "ONBUILD requires an instruction")
+            }
+            state.config.OnBuild = (state.config.OnBuild ?? []) + [Self.describe(trigger)]
         case "RUN":
             try await run(command(), state: &state, createdBy: "RUN " + text, progress: progress)
             return
@@ -84,5 +91,55 @@ extension ImageBuilder {
                                                   name: nil)
         }
         await progress(" ---> \(state.image.map { String($0.id.encoded.prefix(12)) } ?? "scratch")\n")
+    }
+
+    /// HEALTHCHECK NONE, or CMD in exec or shell form with its --interval, --timeout, --start-period,
+    /// --start-interval and --retries.
+    static func healthcheck(_ instruction: Instruction, text: String) throws -> HealthConfig {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.uppercased() == "NONE" { return HealthConfig(Test: ["NONE"]) }
+        guard trimmed.uppercased().hasPrefix("CMD ") else {
+            throw DockerfileError(line: instruction.line, "HEALTHCHECK takes CMD followed by a command, or NONE")
+        }
+        let command = String(trimmed.dropFirst(4)).trimmingCharacters(in: .whitespaces)
+        var check = HealthConfig(Test: [])
+        switch DockerfileParser.arguments(command) {
+        case .exec(let words): check.Test = ["CMD"] + words
+        case .shell(let line): check.Test = ["CMD-SHELL", line]
+        }
+        func duration(_ name: String) throws -> Int64? {
+            guard let value = instruction.flags[name] else { return nil }
+            guard let nanoseconds = Self.nanoseconds(value) else {
+                throw DockerfileError(line: instruction.line, "invalid --\(name)=\(value): a duration such as 30s or 1m30s")
+            }
+            return nanoseconds
+        }
+        check.Interval = try duration("interval")
+        check.Timeout = try duration("timeout")
+        check.StartPeriod = try duration("start-period")
+        check.StartInterval = try duration("start-interval")
+        if let retries = instruction.flags["retries"] {
+            guard let count = Int(retries), count >= 0 else { throw DockerfileError(line: instruction.line, "invalid --retries=\(retries)") }
+            check.Retries = count
+        }
+        return check
+    }
+
+    /// Go's durations as HEALTHCHECK takes them: "1h2m3.5s", "500ms", "250us".
+    static func nanoseconds(_ text: String) -> Int64? {
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
+        var rest = Substring(text)
+        var total = 0.0
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            let unitText = rest.prefix { !$0.isNumber && $0 != "." }
+            guard let unit = units.first(where: { $0.0 == unitText }) else { return nil }
+            rest = rest.dropFirst(unitText.count)
+            total += value * unit.1
+        }
+        return Int64(total)
     }
 }

@@ -81,7 +81,6 @@ extension ImageBuilder {
             throw ContainerError.invalid("ADD \(url): builds run offline, so remote sources are refused; "
                 + "put the file in the build context and COPY it")
         }
-        let owner = try instruction.flags["chown"].map(Self.numericOwner)
         let mode = try instruction.flags["chmod"].map { text -> mode_t in
             guard let value = mode_t(text, radix: 8), value <= 0o7777 else { throw ContainerError.invalid("invalid --chmod \(text): an octal mode") }
             return value
@@ -103,6 +102,7 @@ extension ImageBuilder {
         let base = state.image
         let keyword = instruction.keyword
         try await withImageRoot(base) { baseRoot in
+            let owner = try instruction.flags["chown"].map { try Self.owner($0, imageRoot: baseRoot) }
             try await withImageRoot(sourceImage) { stageRoot in
                 let sources = instruction.flags["from"] == nil ? context : BuildContext(root: stageRoot ?? "/nonexistent", readsIgnoreFile: false)
                 let found = try words.flatMap { try sources.resolve($0) }
@@ -149,16 +149,30 @@ extension ImageBuilder {
         return true
     }
 
-    /// `--chown=uid[:gid]`; names need the image's passwd file, which is not read yet.
-    static func numericOwner(_ text: String) throws -> (uid_t, gid_t) {
+    /// `--chown=user[:group]`: ids, or names looked up in the image's /etc/passwd and /etc/group; a
+    /// user alone brings its primary group (a numeric one, the same id).
+    static func owner(_ text: String, imageRoot: String?) throws -> (uid_t, gid_t) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-        guard let uid = parts.first.flatMap({ uid_t($0) }) else {
-            throw ContainerError.invalid("--chown=\(text): Berth's builder takes numeric ids (uid[:gid])")
+        func entries(_ file: String) -> [[String]] {
+            let content = imageRoot.flatMap { try? String(contentsOfFile: $0 + "/etc/" + file, encoding: .utf8) } ?? ""
+            return content.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
         }
-        guard parts.count == 1 || gid_t(parts[1]) != nil else {
-            throw ContainerError.invalid("--chown=\(text): Berth's builder takes numeric ids (uid[:gid])")
+        var primaryGroup: gid_t?
+        let uid: uid_t
+        if let number = uid_t(parts[0]) {
+            uid = number
+        } else if let entry = entries("passwd").first(where: { $0.count > 3 && $0[0] == parts[0] }), let number = uid_t(entry[2]) {
+            uid = number
+            primaryGroup = gid_t(entry[3])
+        } else {
+            throw ContainerError.invalid("--chown=\(text): no user \(parts[0]) in the image's /etc/passwd")
         }
-        return (uid, parts.count > 1 ? gid_t(parts[1])! : gid_t(uid))
+        guard parts.count > 1 else { return (uid, primaryGroup ?? gid_t(uid)) }
+        if let number = gid_t(parts[1]) { return (uid, number) }
+        guard let entry = entries("group").first(where: { $0.count > 2 && $0[0] == parts[1] }), let gid = gid_t(entry[2]) else {
+            throw ContainerError.invalid("--chown=\(text): no group \(parts[1]) in the image's /etc/group")
+        }
+        return (uid, gid)
     }
 
     static func isArchive(_ name: String) -> Bool {

@@ -29,7 +29,7 @@ public struct ImageBuilder: Sendable {
 
     let containers: ContainerService
     let images: ImageService
-    let cache: BuildCache
+    public let cache: BuildCache
 
     public init(containers: ContainerService, images: ImageService) {
         self.containers = containers
@@ -72,12 +72,23 @@ public struct ImageBuilder: Sendable {
             await progress("Step \(step)/\(total) : FROM \(stage.base)\(stage.name.map { " AS " + $0 } ?? "")\n")
             var state = try startStage(stage, index: index, plan: plan, finished: finished, platform: platform)
             await progress(" ---> \(state.image.map { String($0.id.encoded.prefix(12)) } ?? "scratch")\n")
-            for instruction in stage.instructions {
+            // The base image's ONBUILD triggers run first; the new image does not pass them on.
+            var triggers: [Instruction] = []
+            if let stored = state.config.OnBuild, !stored.isEmpty {
+                await progress("# Executing \(stored.count) build trigger\(stored.count == 1 ? "" : "s")\n")
+                triggers = try DockerfileParser.parse(stored.joined(separator: "\n")).instructions.map { trigger in
+                    var placed = trigger
+                    placed.line = stage.line
+                    return placed
+                }
+                state.config.OnBuild = nil
+            }
+            for instruction in triggers + stage.instructions {
                 step += 1
                 await progress("Step \(step)/\(total) : \(Self.describe(instruction))\n")
                 do {
-                    // ARG and SHELL change only what later steps see; they make no image to cache.
-                    guard !["ARG", "SHELL"].contains(instruction.keyword) else {
+                    // ARG changes only what later steps see; it makes no image to cache.
+                    guard instruction.keyword != "ARG" else {
                         try await apply(instruction, to: &state, plan: plan, context: context, finished: finished, progress: progress)
                         continue
                     }
@@ -135,7 +146,8 @@ public struct ImageBuilder: Sendable {
                 throw DockerfileError(line: stage.line, "No such image: \(stage.base) for \(stagePlatform) (builds use local images: pull it first)")
             }
         }
-        return StageState(image: image, platform: image.platform, config: try settings(of: image))
+        let config = try settings(of: image)
+        return StageState(image: image, platform: image.platform, config: config, shell: config.Shell ?? ["/bin/sh", "-c"])
     }
 
     /// The container settings an image carries, as a stage goes on from them.
@@ -151,6 +163,12 @@ public struct ImageBuilder: Sendable {
         config.StopSignal = settings?.StopSignal
         config.ExposedPorts = settings?.ExposedPorts.map { Dictionary(uniqueKeysWithValues: $0.keys.map { ($0, JSONValue.object([:])) }) }
         config.Volumes = settings?.Volumes.map { Dictionary(uniqueKeysWithValues: $0.keys.map { ($0, JSONValue.object([:])) }) }
+        config.Healthcheck = settings?.Healthcheck.map {
+            HealthConfig(Test: $0.Test, Interval: $0.Interval, Timeout: $0.Timeout, StartPeriod: $0.StartPeriod,
+                         StartInterval: $0.StartInterval, Retries: $0.Retries)
+        }
+        config.OnBuild = settings?.OnBuild
+        config.Shell = settings?.Shell
         return config
     }
 

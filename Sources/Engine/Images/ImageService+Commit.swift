@@ -116,6 +116,9 @@ private struct ImageSettings: Encodable {
     var WorkingDir: String?
     var Labels: [String: String]?
     var StopSignal: String?
+    var Healthcheck: HealthConfig?
+    var OnBuild: [String]?
+    var Shell: [String]?
 
     init(_ config: ContainerConfig) {
         User = config.User.flatMap { $0.isEmpty ? nil : $0 }
@@ -127,6 +130,9 @@ private struct ImageSettings: Encodable {
         WorkingDir = config.WorkingDir.flatMap { $0.isEmpty ? nil : $0 }
         Labels = config.Labels.flatMap { $0.isEmpty ? nil : $0 }
         StopSignal = config.StopSignal
+        Healthcheck = config.Healthcheck
+        OnBuild = config.OnBuild.flatMap { $0.isEmpty ? nil : $0 }
+        Shell = config.Shell
     }
 }
 
