@@ -42,6 +42,7 @@ extension ContainerLifecycleTests {
             let amd64 = try build(["-t", "built:amd64"])
             #expect(amd64.status == 0 && amd64.stdout.contains("Successfully tagged built:amd64"), "\(amd64)")
             #expect(amd64.stdout.contains("building for amd64"), "RUN output is shown: \(amd64.stdout)")
+            #expect(amd64.stdout.contains("Ignoring the syntax directive docker/dockerfile:1"), "\(amd64.stdout)")
             let arm64 = try build(["--platform", "linux/arm64", "-t", "built:arm64"])
             #expect(arm64.status == 0 && arm64.stdout.contains("building for arm64"), "\(arm64)")
 
@@ -93,6 +94,8 @@ extension ContainerLifecycleTests {
             #expect(missing.status != 0 && missing.stderr.contains("Dockerfile:2: nowhere.txt: no such file or directory"), "\(missing)")
             let ignored = try failing("FROM berth-test/busybox:latest\nCOPY secret.log /\n")
             #expect(ignored.status != 0 && ignored.stderr.contains("secret.log: no such file"), ".dockerignore'd: \(ignored)")
+            let mountFlag = try failing("FROM berth-test/busybox:latest\nRUN --mount=type=cache,target=/c true\n")
+            #expect(mountFlag.status != 0 && mountFlag.stderr.contains("Dockerfile:2: unknown flag: --mount"), "\(mountFlag)")
             let remote = try failing("FROM berth-test/busybox:latest\nADD http://example.invalid/x /\n")
             #expect(remote.status != 0 && remote.stderr.contains("builds run offline"), "\(remote)")
             let platform = try Command.run(["docker", "-H", daemon.host, "build", "--platform", "linux/nothing", context],

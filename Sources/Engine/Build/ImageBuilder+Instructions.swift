@@ -8,6 +8,11 @@ extension ImageBuilder {
     /// Runs one instruction of a stage, leaving its result in `state`.
     func apply(_ instruction: Instruction, to state: inout StageState, plan: BuildPlan, context: BuildContext,
                finished: [ImageRecord?], progress: Progress) async throws {
+        let known = Self.knownFlags[instruction.keyword] ?? []
+        if let unknown = instruction.flags.keys.sorted().first(where: { !known.contains($0) }) {
+            throw DockerfileError(line: instruction.line, "unknown flag: --\(unknown) (\(instruction.keyword) takes "
+                + (known.isEmpty ? "none" : known.sorted().map { "--" + $0 }.joined(separator: ", ")) + ")")
+        }
         let text = Self.text(instruction)
         let scope = self.scope(state, plan)
         func expanded() -> String { ShellWords.expand(text, scope) }
@@ -92,6 +97,12 @@ extension ImageBuilder {
         }
         await progress(" ---> \(state.image.map { String($0.id.encoded.prefix(12)) } ?? "scratch")\n")
     }
+
+    /// The options each instruction takes; any other is an error rather than silently ignored.
+    static let knownFlags: [String: Set<String>] = [
+        "COPY": ["from", "chown", "chmod"], "ADD": ["chown", "chmod"],
+        "HEALTHCHECK": ["interval", "timeout", "start-period", "start-interval", "retries"],
+    ]
 
     /// HEALTHCHECK NONE, or CMD in exec or shell form with its --interval, --timeout, --start-period,
     /// --start-interval and --retries.
