@@ -22,9 +22,12 @@ public struct BuildPlan: Sendable, Equatable {
     public var builtinArguments: [String: String]
     /// `--build-arg`s: they give a declared ARG its value.
     public var buildArguments: [String: String]
+    /// The `# escape` directive's character, for word and variable processing too.
+    public var escape: Character
 
     public static func make(_ file: Dockerfile, buildArguments: [String: String], target: String?, platform: Platform,
                             buildPlatform: Platform) throws -> BuildPlan {
+        let escape: Character = file.directives["escape"] == "`" ? "`" : "\\"
         var builtins: [String: String] = [:]
         for (prefix, value) in [("TARGET", platform), ("BUILD", buildPlatform)] {
             builtins[prefix + "PLATFORM"] = value.description
@@ -37,13 +40,14 @@ public struct BuildPlan: Sendable, Equatable {
         for instruction in file.instructions {
             switch instruction.keyword {
             case "ARG" where stages.isEmpty:
-                for (name, defaultValue) in ShellWords.pairs(ShellWords.expand(text(instruction), globals.merging(builtins) { a, _ in a }),
-                                                             allowsLegacyForm: false) {
+                for (name, defaultValue) in ShellWords.pairs(ShellWords.expand(text(instruction), globals.merging(builtins) { a, _ in a },
+                                                                                      escape: escape),
+                                                             allowsLegacyForm: false, escape: escape) {
                     globals[name] = buildArguments[name] ?? defaultValue ?? ""
                 }
             case "FROM":
                 let scope = builtins.merging(globals) { $1 }
-                let words = ShellWords.words(ShellWords.expand(text(instruction), scope))
+                let words = ShellWords.words(ShellWords.expand(text(instruction), scope, escape: escape), escape: escape)
                 guard words.count == 1 || (words.count == 3 && words[1].lowercased() == "as") else {
                     throw DockerfileError(line: instruction.line, "FROM takes an image and optionally AS name")
                 }
@@ -51,7 +55,7 @@ public struct BuildPlan: Sendable, Equatable {
                 if let name, stages.contains(where: { $0.name == name }) {
                     throw DockerfileError(line: instruction.line, "duplicate stage name \(name)")
                 }
-                let stagePlatform = instruction.flags["platform"].map { ShellWords.expand($0, scope) }
+                let stagePlatform = instruction.flags["platform"].map { ShellWords.expand($0, scope, escape: escape) }
                 if let stagePlatform, (try? Platform(parsing: stagePlatform)) == nil {
                     throw DockerfileError(line: instruction.line, "invalid platform \(stagePlatform)")
                 }
@@ -70,7 +74,8 @@ public struct BuildPlan: Sendable, Equatable {
             }
             stages = Array(stages.prefix(index + 1))
         }
-        return BuildPlan(stages: stages, globalArguments: globals, builtinArguments: builtins, buildArguments: buildArguments)
+        return BuildPlan(stages: stages, globalArguments: globals, builtinArguments: builtins, buildArguments: buildArguments,
+                         escape: escape)
     }
 
     /// The stage an earlier stage's name or index refers to, for FROM and COPY --from.

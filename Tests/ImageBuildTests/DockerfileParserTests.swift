@@ -52,6 +52,8 @@ import Testing
 
     @Test func splitsWordsAndPairs() {
         #expect(ShellWords.words("a \"b c\" 'd e' f\\ g") == ["a", "b c", "d e", "f g"])
+        #expect(ShellWords.words("c:\\dir a` b", escape: "`") == ["c:\\dir", "a b"], "with # escape=` a backslash is a plain character")
+        #expect(ShellWords.expand("`$HOME $HOME", ["HOME": "/root"], escape: "`") == "$HOME /root")
         let pairs = ShellWords.pairs("A=1 B=\"two words\" C", allowsLegacyForm: true)
         #expect(pairs.map(\.0) == ["A", "B", "C"] && pairs.map(\.1) == ["1", "two words", nil])
         let legacy = ShellWords.pairs("PATH /usr/bin:/bin  and more", allowsLegacyForm: true)

@@ -15,7 +15,7 @@ extension ImageBuilder {
         }
         let text = Self.text(instruction)
         let scope = self.scope(state, plan)
-        func expanded() -> String { ShellWords.expand(text, scope) }
+        func expanded() -> String { ShellWords.expand(text, scope, escape: plan.escape) }
         func command() -> [String] {
             if case .exec(let words) = instruction.arguments { return words }
             return state.shell + [text]
@@ -23,17 +23,17 @@ extension ImageBuilder {
         var settingsChanged = true
         switch instruction.keyword {
         case "ENV":
-            let pairs = ShellWords.pairs(expanded(), allowsLegacyForm: true)
+            let pairs = ShellWords.pairs(expanded(), allowsLegacyForm: true, escape: plan.escape)
             state.config.Env = Environment.overriding(state.config.Env ?? [], with: pairs.map { "\($0.0)=\($0.1 ?? "")" })
         case "ARG":
-            for (name, defaultValue) in ShellWords.pairs(expanded(), allowsLegacyForm: false) {
+            for (name, defaultValue) in ShellWords.pairs(expanded(), allowsLegacyForm: false, escape: plan.escape) {
                 state.arguments[name] = plan.buildArguments[name] ?? defaultValue ?? plan.globalArguments[name]
                     ?? plan.builtinArguments[name] ?? ""
             }
             settingsChanged = false
         case "LABEL":
             var labels = state.config.Labels ?? [:]
-            for (key, value) in ShellWords.pairs(expanded(), allowsLegacyForm: true) { labels[key] = value ?? "" }
+            for (key, value) in ShellWords.pairs(expanded(), allowsLegacyForm: true, escape: plan.escape) { labels[key] = value ?? "" }
             state.config.Labels = labels
         case "MAINTAINER":
             break
@@ -52,12 +52,12 @@ extension ImageBuilder {
             state.config.StopSignal = expanded()
         case "EXPOSE":
             var ports = state.config.ExposedPorts ?? [:]
-            for port in ShellWords.words(expanded()) { ports[port.contains("/") ? port.lowercased() : port + "/tcp"] = .object([:]) }
+            for port in ShellWords.words(expanded(), escape: plan.escape) { ports[port.contains("/") ? port.lowercased() : port + "/tcp"] = .object([:]) }
             state.config.ExposedPorts = ports
         case "VOLUME":
             var volumes = state.config.Volumes ?? [:]
             let paths: [String]
-            if case .exec(let words) = instruction.arguments { paths = words } else { paths = ShellWords.words(expanded()) }
+            if case .exec(let words) = instruction.arguments { paths = words } else { paths = ShellWords.words(expanded(), escape: plan.escape) }
             for path in paths { volumes[path] = .object([:]) }
             state.config.Volumes = volumes
         case "CMD":

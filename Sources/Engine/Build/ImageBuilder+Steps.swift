@@ -74,7 +74,7 @@ extension ImageBuilder {
     func copy(_ instruction: Instruction, expanded: String, state: inout StageState, context: BuildContext, plan: BuildPlan,
               finished: [ImageRecord?]) async throws {
         var words: [String]
-        if case .exec(let list) = instruction.arguments { words = list } else { words = ShellWords.words(expanded) }
+        if case .exec(let list) = instruction.arguments { words = list } else { words = ShellWords.words(expanded, escape: plan.escape) }
         guard words.count >= 2 else { throw ContainerError.invalid("\(instruction.keyword) requires at least two arguments") }
         let destination = words.removeLast()
         if instruction.keyword == "ADD", let url = words.first(where: { $0.contains("://") }) {

@@ -178,7 +178,7 @@ public struct ImageBuilder: Sendable {
     func cacheKey(_ instruction: Instruction, state: StageState, plan: BuildPlan, context: BuildContext,
                   finished: [ImageRecord?]) throws -> String {
         var parts = [state.image?.id.description ?? "scratch \(state.platform)", state.platform.description, Self.describe(instruction),
-                     ShellWords.expand(Self.text(instruction), scope(state, plan)), state.shell.joined(separator: " ")]
+                     ShellWords.expand(Self.text(instruction), scope(state, plan), escape: plan.escape), state.shell.joined(separator: " ")]
         switch instruction.keyword {
         case "RUN":
             parts += state.arguments.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
@@ -188,7 +188,8 @@ public struct ImageBuilder: Sendable {
             } else {
                 var words: [String]
                 if case .exec(let list) = instruction.arguments { words = list } else {
-                    words = ShellWords.words(ShellWords.expand(Self.text(instruction), scope(state, plan)))
+                    words = ShellWords.words(ShellWords.expand(Self.text(instruction), scope(state, plan), escape: plan.escape),
+                                             escape: plan.escape)
                 }
                 guard words.count >= 2 else { throw ContainerError.invalid("\(instruction.keyword) requires at least two arguments") }
                 words.removeLast()
