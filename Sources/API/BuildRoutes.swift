@@ -18,6 +18,7 @@ public enum BuildRoutes {
             build.labels = try jsonObject(request.queryValue("labels"), "labels").compactMapValues { $0 }
             build.target = request.queryValue("target").flatMap { $0.isEmpty ? nil : $0 }
             build.noCache = request.queryFlag("nocache")
+            build.pull = request.queryFlag("pull")
             build.platform = try request.queryValue("platform").flatMap { $0.isEmpty ? nil : $0 }.map(ImageRoutes.parsePlatform)
             if let remote = request.queryValue("remote"), !remote.isEmpty {
                 throw APIError.badRequest("remote build contexts are not available: builds run offline; send the context")

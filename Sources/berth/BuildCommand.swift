@@ -25,7 +25,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-cache"), help: "Run every step, whatever the cache holds.")
     var noCache = false
 
-    @Flag(help: "Accepted for Docker's sake: builds use local images only.")
+    @Flag(help: "Pull each base image from its registry again before its stage.")
     var pull = false
 
     @Option(help: "Build for this platform, e.g. linux/arm64.")
@@ -74,6 +74,7 @@ struct BuildCommand: AsyncParsableCommand {
         if let target { query.append(("target", target)) }
         if let platform { query.append(("platform", platform)) }
         if noCache { query.append(("nocache", "1")) }
+        if pull { query.append(("pull", "1")) }
         let quiet = self.quiet
         try await connection.withClient { client in
             var stepStarted: Date?

@@ -123,6 +123,12 @@ extension ContainerLifecycleTests {
                 #expect(push.status == 0, "\(push)")
                 let seen = try Command.run(["skopeo", "inspect", "--tls-verify=false", "docker://\(target)"])
                 #expect(seen.status == 0 && seen.stdout.contains("\"Architecture\": \"amd64\""), "\(seen)")
+                // --pull fetches a base image this daemon no longer has.
+                #expect(try Self.docker(daemon, ["rmi", target]).status == 0)
+                let pulling = try failing("FROM \(target)\nCMD [\"/bin/busybox\", \"true\"]\n")
+                #expect(pulling.status != 0, "without --pull the base is missing: \(pulling)")
+                let pulled = try daemon.berth(["build", "--pull", "-q", "-f", context + "/Bad.Dockerfile", context], timeout: 120)
+                #expect(pulled.status == 0 && pulled.stdout.hasPrefix("sha256:"), "\(pulled)")
             }
         }
     }

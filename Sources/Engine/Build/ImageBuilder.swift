@@ -21,6 +21,8 @@ public struct ImageBuilder: Sendable {
         public var labels: [String: String] = [:]
         /// `--no-cache`: every step runs; what they make is still remembered.
         public var noCache = false
+        /// `--pull`: each base image is pulled again from its registry before its stage starts.
+        public var pull = false
 
         public init(context: String) {
             self.context = context
@@ -70,6 +72,16 @@ public struct ImageBuilder: Sendable {
         for (index, stage) in plan.stages.enumerated() {
             step += 1
             await progress("Step \(step)/\(total) : FROM \(stage.base)\(stage.name.map { " AS " + $0 } ?? "")\n")
+            if request.pull, stage.base.lowercased() != "scratch", plan.stageIndex(stage.base, before: index) == nil {
+                do {
+                    let reference = try Reference(parsing: stage.base)
+                    await progress("Pulling \(reference.withDefaultTag)\n")
+                    _ = try await images.pull(reference, platform: try stage.platform.map(Platform.init(parsing:)) ?? platform,
+                                              credentials: nil) { _ in }
+                } catch {
+                    throw DockerfileError(line: stage.line, "pulling \(stage.base): \(error)")
+                }
+            }
             var state = try startStage(stage, index: index, plan: plan, finished: finished, platform: platform)
             await progress(" ---> \(state.image.map { String($0.id.encoded.prefix(12)) } ?? "scratch")\n")
             // The base image's ONBUILD triggers run first; the new image does not pass them on.
