@@ -48,6 +48,9 @@ extension ContainerLifecycleTests {
             #expect(taken.status == 125 && taken.stderr.contains("port is already allocated"), "\(taken)")
             let dnat = try Command.run(["iptables-save", "-t", "nat"]).stdout.split(separator: "\n").filter { $0.contains("--dport \(hostPort) ") }
             #expect(dnat.count == 1, "\(dnat)")
+            let clashID = try Self.docker(daemon, ["inspect", "-f", "{{.Id}}", "clash"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let cgroups = ["pids", "memory", "cpu", "freezer", "unified"].map { "/sys/fs/cgroup/\($0)/berth/\(clashID)" }
+            #expect(!clashID.isEmpty && !cgroups.contains(where: FileManager.default.fileExists), "a failed start leaves no cgroup")
             let busy = try Self.docker(daemon, ["network", "rm", "appnet"])
             #expect(busy.status != 0 && busy.stderr.contains("active endpoints"), "\(busy)")
 

@@ -367,7 +367,8 @@ public actor ContainerService {
             process = try await runBlocking { try launcher.launch(specPath: specPath, diagnosticsPath: diagnostics) }
             phases.mark("shim setup")
         } catch {
-            if let cgroup { cgroups.remove(cgroup) }
+            // The cgroups made at creation too, when the start failed before it moved into them.
+            if let made = cgroup ?? record.state.cgroup { cgroups.remove(made) }
             record.state.cgroup = nil
             if record.runsInVM { endVM(id) }
             await releaseNetworks(&record)
