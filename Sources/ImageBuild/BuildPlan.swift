@@ -40,14 +40,14 @@ public struct BuildPlan: Sendable, Equatable {
         for instruction in file.instructions {
             switch instruction.keyword {
             case "ARG" where stages.isEmpty:
-                for (name, defaultValue) in ShellWords.pairs(ShellWords.expand(text(instruction), globals.merging(builtins) { a, _ in a },
+                for (name, defaultValue) in ShellWords.pairs(ShellWords.expand(instruction.arguments.text, globals.merging(builtins) { a, _ in a },
                                                                                       escape: escape),
                                                              allowsLegacyForm: false, escape: escape) {
                     globals[name] = buildArguments[name] ?? defaultValue ?? ""
                 }
             case "FROM":
                 let scope = builtins.merging(globals) { $1 }
-                let words = ShellWords.words(ShellWords.expand(text(instruction), scope, escape: escape), escape: escape)
+                let words = ShellWords.words(ShellWords.expand(instruction.arguments.text, scope, escape: escape), escape: escape)
                 guard words.count == 1 || (words.count == 3 && words[1].lowercased() == "as") else {
                     throw DockerfileError(line: instruction.line, "FROM takes an image and optionally AS name")
                 }
@@ -82,12 +82,5 @@ public struct BuildPlan: Sendable, Equatable {
     public func stageIndex(_ reference: String, before index: Int) -> Int? {
         if let number = Int(reference), number >= 0, number < index { return number }
         return stages.prefix(index).firstIndex { $0.name == reference.lowercased() }
-    }
-
-    static func text(_ instruction: Instruction) -> String {
-        switch instruction.arguments {
-        case .shell(let text): return text
-        case .exec(let words): return words.joined(separator: " ")
-        }
     }
 }

@@ -19,6 +19,14 @@ public struct Instruction: Sendable, Equatable {
         /// Exec form: a JSON array of strings.
         case exec([String])
 
+        /// Shell form's text, or exec form's words joined by spaces.
+        public var text: String {
+            switch self {
+            case .shell(let text): return text
+            case .exec(let words): return words.joined(separator: " ")
+            }
+        }
+
         /// The words of either form: exec form as given, shell form split on whitespace.
         public var words: [String] {
             switch self {

@@ -58,11 +58,7 @@ extension ContainerLifecycleTests {
             #expect(try Self.docker(daemon, ["network", "ls", "--format", "{{.Name}}"]).stdout == "bridge\nhost\nnone\n")
             guard fields.count == 2 else { return }
             let bridge = "berth-" + fields[0].prefix(9), tap = "vb" + clientID.prefix(9)
-            var links = try Command.run(["ip", "-o", "link"]).stdout
-            for _ in 0..<100 where links.contains(tap) {
-                usleep(100_000)
-                links = try Command.run(["ip", "-o", "link"]).stdout
-            }
+            let links = try Self.linksOnceGone(tap)
             #expect(!links.contains(bridge) && !links.contains(tap), "\(links)")
             let subnetPrefix = DaemonFixture.subnetPrefix(fields[1])
             let rules = try Command.run(["iptables-save"]).stdout.split(separator: "\n")

@@ -4,6 +4,16 @@ import Testing
 extension ContainerLifecycleTests {
     static func randomSubnet() -> String { "10.\(Int.random(in: 150...199)).\(Int.random(in: 0...255)).0/24" }
 
+    /// `ip -o link` once no line names `link` any more, or after 10 s (libvirt ends a VM's TAP with the VM, in the background).
+    static func linksOnceGone(_ link: String) throws -> String {
+        var links = try Command.run(["ip", "-o", "link"]).stdout
+        for _ in 0..<100 where links.contains(link) {
+            usleep(100_000)
+            links = try Command.run(["ip", "-o", "link"]).stdout
+        }
+        return links
+    }
+
     /// Fetches a page from the host, as a user's browser would.
     static func fetchFromHost(_ url: String) throws -> Command.Result {
         try Command.run(["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode(), end='')", url])
@@ -112,12 +122,7 @@ extension ContainerLifecycleTests {
 
             #expect(try Self.docker(daemon, ["rm", "-f", "web", "armweb"]).status == 0)
             let tap = "vb" + armID.prefix(9)
-            var links = try Command.run(["ip", "-o", "link"]).stdout
-            for _ in 0..<100 where links.contains(tap) {
-                usleep(100_000)
-                links = try Command.run(["ip", "-o", "link"]).stdout
-            }
-            #expect(!links.contains(tap), "the VM's TAP \(tap) is left")
+            #expect(!(try Self.linksOnceGone(tap)).contains(tap), "the VM's TAP \(tap) is left")
             #expect(try Self.docker(daemon, ["network", "rm", "mixnet"]).status == 0)
         }
     }

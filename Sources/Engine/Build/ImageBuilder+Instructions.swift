@@ -13,7 +13,7 @@ extension ImageBuilder {
             throw DockerfileError(line: instruction.line, "unknown flag: --\(unknown) (\(instruction.keyword) takes "
                 + (known.isEmpty ? "none" : known.sorted().map { "--" + $0 }.joined(separator: ", ")) + ")")
         }
-        let text = Self.text(instruction)
+        let text = instruction.arguments.text
         let scope = self.scope(state, plan)
         func expanded() -> String { ShellWords.expand(text, scope, escape: plan.escape) }
         func command() -> [String] {

@@ -101,9 +101,9 @@ extension ImageBuilder {
         }
         let base = state.image
         let keyword = instruction.keyword
-        try await withImageRoot(base) { baseRoot in
+        try images.withMergedRoot(base) { baseRoot in
             let owner = try instruction.flags["chown"].map { try Self.owner($0, imageRoot: baseRoot) }
-            try await withImageRoot(sourceImage) { stageRoot in
+            try images.withMergedRoot(sourceImage) { stageRoot in
                 let sources = instruction.flags["from"] == nil ? context : BuildContext(root: stageRoot ?? "/nonexistent", readsIgnoreFile: false)
                 let found = try words.flatMap { try sources.resolve($0) }
                 var info = stat()
@@ -136,7 +136,7 @@ extension ImageBuilder {
         let staging = images.snapshots.root + "/.build-workdir-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: staging) }
-        let missing = try await withImageRoot(state.image) { root -> Bool in
+        let missing = try images.withMergedRoot(state.image) { root -> Bool in
             var info = stat()
             if let root, lstat(root + directory, &info) == 0 { return false }
             try Self.makeDirectories(to: directory, includingTarget: true, in: staging, mirroring: root)
@@ -177,22 +177,6 @@ extension ImageBuilder {
 
     static func isArchive(_ name: String) -> Bool {
         [".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst"].contains { name.hasSuffix($0) }
-    }
-
-    /// The image's merged files, read-only, for the body's length: an overlay of its layers (or its
-    /// only layer's directory); nil for no image.
-    func withImageRoot<T>(_ image: ImageRecord?, _ body: (String?) async throws -> T) async throws -> T {
-        guard let image, !image.layers.isEmpty else { return try await body(nil) }
-        let layers = image.layers.reversed().map { images.snapshots.diffPath($0.chainID) }
-        if layers.count == 1 { return try await body(layers[0]) }
-        let mountPoint = images.snapshots.root + "/.build-root-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        defer { rmdir(mountPoint) }
-        guard mount("overlay", mountPoint, "overlay", UInt(MS_RDONLY), "lowerdir=" + layers.joined(separator: ":")) == 0 else {
-            throw ContainerError.invalid("mounting the image's files: \(String(cString: strerror(errno)))")
-        }
-        defer { umount2(mountPoint, Int32(MNT_DETACH)) }
-        return try await body(mountPoint)
     }
 
     /// The directories above `target` (and with `includingTarget`, it too) in the staging tree, with

@@ -190,7 +190,7 @@ public struct ImageBuilder: Sendable {
     func cacheKey(_ instruction: Instruction, state: StageState, plan: BuildPlan, context: BuildContext,
                   finished: [ImageRecord?]) throws -> String {
         var parts = [state.image?.id.description ?? "scratch \(state.platform)", state.platform.description, Self.describe(instruction),
-                     ShellWords.expand(Self.text(instruction), scope(state, plan), escape: plan.escape), state.shell.joined(separator: " ")]
+                     ShellWords.expand(instruction.arguments.text, scope(state, plan), escape: plan.escape), state.shell.joined(separator: " ")]
         switch instruction.keyword {
         case "RUN":
             parts += state.arguments.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
@@ -200,7 +200,7 @@ public struct ImageBuilder: Sendable {
             } else {
                 var words: [String]
                 if case .exec(let list) = instruction.arguments { words = list } else {
-                    words = ShellWords.words(ShellWords.expand(Self.text(instruction), scope(state, plan), escape: plan.escape),
+                    words = ShellWords.words(ShellWords.expand(instruction.arguments.text, scope(state, plan), escape: plan.escape),
                                              escape: plan.escape)
                 }
                 guard words.count >= 2 else { throw ContainerError.invalid("\(instruction.keyword) requires at least two arguments") }
@@ -222,13 +222,6 @@ public struct ImageBuilder: Sendable {
                 return (parts[0], parts.count > 1 ? parts[1] : "")
             }, uniquingKeysWith: { $1 })
         return plan.builtinArguments.merging(state.arguments) { $1 }.merging(environment) { $1 }
-    }
-
-    static func text(_ instruction: Instruction) -> String {
-        switch instruction.arguments {
-        case .shell(let raw): return raw
-        case .exec(let words): return words.joined(separator: " ")
-        }
     }
 
     /// Step N's header text: the instruction as written, continuation lines joined.

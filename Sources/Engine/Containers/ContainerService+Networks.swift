@@ -433,7 +433,7 @@ extension ContainerService {
     func prepareNetwork(_ network: NetworkRecord) async throws {
         guard !preparedNetworks.contains(network.id) else { return }
         let filter = packetFilter
-        let firstNetwork = preparedNetworks.isEmpty
+        let chainsMissing = !packetFilterPrepared
         do {
             try await runBlocking {
                 let socket = try RouteSocket()
@@ -445,7 +445,7 @@ extension ContainerService {
                 try socket.setUp(index)
                 // Published ports answer on 127.0.0.1 too: the host's own loopback traffic may be routed here.
                 try? "1\n".write(toFile: "/proc/sys/net/ipv4/conf/\(network.bridge)/route_localnet", atomically: false, encoding: .utf8)
-                if firstNetwork { try filter.prepare() }
+                if chainsMissing { try filter.prepare() }
                 let rules = Self.networkRules(network)
                 filter.delete(rules)
                 try filter.add(rules)
@@ -455,6 +455,7 @@ extension ContainerService {
         } catch {
             throw ContainerError.startFailed(code: 125, message: "setting up network \(network.name): \(error)")
         }
+        packetFilterPrepared = true
         preparedNetworks.insert(network.id)
         if network.hasNameServer {
             do {

@@ -157,26 +157,42 @@ extension ContainerService {
     /// a symlink out of it), with owners and modes, becomes the new volume's content. For a container
     /// with its own user namespace the owners move up by `idOffset`, into the ids it maps.
     private func copyImageContent(_ image: ImageRecord, at target: String, into name: String, idOffset: UInt32) throws {
-        let layers = image.layers.reversed().map { images.snapshots.diffPath($0.chainID) }
-        guard !layers.isEmpty else { return }
         let scratch = paths.volumeDirectory(name) + "/.copy-up"
-        try FileManager.default.createDirectory(atPath: scratch + "/image", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        var imageRoot = layers[0]
-        if layers.count > 1 {
-            // The image's merged view, read-only; overlay needs no upper directory for that.
-            imageRoot = scratch + "/image"
-            guard mount("overlay", imageRoot, "overlay", UInt(MS_RDONLY), "lowerdir=" + layers.joined(separator: ":")) == 0 else {
-                throw ContainerError.invalid("copying the image's \(target) into volume \(name): mounting the image: "
-                    + String(cString: strerror(errno)))
+        let found: RootedFiles.PathStat?
+        do {
+            found = try images.withMergedRoot(image) { root in
+                guard let root else { return nil }
+                return try copy(target, from: root, into: scratch, volume: name)
+            }
+        } catch let error as ImageError {
+            throw ContainerError.invalid("copying the image's \(target) into volume \(name): \(error)")
+        }
+        guard let found else { return }
+        // The archive's one top entry is the directory itself, with its owner and mode: it becomes _data.
+        let data = paths.volumeData(name)
+        guard rmdir(data) == 0, Glibc.rename(scratch + "/staging/" + found.name, data) == 0 else {
+            throw ContainerError.invalid("filling volume \(name): \(String(cString: strerror(errno)))")
+        }
+        if idOffset > 0 {
+            let relatives = [""] + (FileManager.default.subpaths(atPath: data) ?? []).map { "/" + $0 }
+            for relative in relatives {
+                var info = stat()
+                guard lstat(data + relative, &info) == 0 else { continue }
+                lchown(data + relative, info.st_uid &+ idOffset, info.st_gid &+ idOffset)
             }
         }
-        defer { if layers.count > 1 { umount2(imageRoot, Int32(MNT_DETACH)) } }
-        let rootFD = open(imageRoot, RootedFiles.rootOpenFlags)
-        guard rootFD >= 0 else { throw ContainerError.invalid("opening the image to copy \(target) into volume \(name)") }
+    }
+
+    /// The image's `target` directory (found inside `root`, never through a symlink out of it) as
+    /// `scratch/staging/NAME`, owners and modes kept; nil when it is no directory.
+    private func copy(_ target: String, from root: String, into scratch: String, volume: String) throws -> RootedFiles.PathStat? {
+        let rootFD = open(root, RootedFiles.rootOpenFlags)
+        guard rootFD >= 0 else { throw ContainerError.invalid("opening the image to copy \(target) into volume \(volume)") }
         defer { close(rootFD) }
         let files = RootedFiles(rootFD: rootFD)
-        guard let found = try? files.stat(target), found.mode & (1 << 31) != 0 else { return }
+        guard let found = try? files.stat(target), found.mode & (1 << 31) != 0 else { return nil }
         let archive = scratch + "/content.tar"
         let staging = scratch + "/staging"
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
@@ -189,20 +205,8 @@ extension ContainerService {
         } catch let error as ContainerError {
             throw error
         } catch {
-            throw ContainerError.invalid("copying the image's \(target) into volume \(name): \(error)")
+            throw ContainerError.invalid("copying the image's \(target) into volume \(volume): \(error)")
         }
-        // The archive's one top entry is the directory itself, with its owner and mode: it becomes _data.
-        let data = paths.volumeData(name)
-        guard rmdir(data) == 0, Glibc.rename(staging + "/" + found.name, data) == 0 else {
-            throw ContainerError.invalid("filling volume \(name): \(String(cString: strerror(errno)))")
-        }
-        if idOffset > 0 {
-            let relatives = [""] + (FileManager.default.subpaths(atPath: data) ?? []).map { "/" + $0 }
-            for relative in relatives {
-                var info = stat()
-                guard lstat(data + relative, &info) == 0 else { continue }
-                lchown(data + relative, info.st_uid &+ idOffset, info.st_gid &+ idOffset)
-            }
-        }
+        return found
     }
 }

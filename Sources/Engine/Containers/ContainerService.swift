@@ -54,6 +54,8 @@ public actor ContainerService {
     let packetFilter = PacketFilter()
     /// Networks whose bridge, rules and name server this daemon run has set up.
     var preparedNetworks: Set<String> = []
+    /// Whether Berth's iptables chains and their jumps were checked this daemon run.
+    var packetFilterPrepared = false
     var nameServers: [String: NameServer] = [:]
     /// Per container: the sockets holding its published ports.
     var portReservations: [String: [Int32]] = [:]

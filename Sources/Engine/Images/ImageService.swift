@@ -309,6 +309,23 @@ public final class ImageService: Sendable {
         try catalog.resolve(name, platform: platform, hostPlatform: hostPlatform)
     }
 
+    /// The image's merged files, read-only, while `body` runs: its only layer's directory, or an
+    /// overlay of its layers mounted under the snapshot store; nil for no image or one without layers.
+    public func withMergedRoot<T>(_ image: ImageRecord?, _ body: (String?) throws -> T) throws -> T {
+        guard let image, !image.layers.isEmpty else { return try body(nil) }
+        let layers = image.layers.reversed().map { snapshots.diffPath($0.chainID) }
+        if layers.count == 1 { return try body(layers[0]) }
+        let mountPoint = snapshots.root + "/.merged-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        defer { rmdir(mountPoint) }
+        // Read-only: overlay needs no upper directory for that.
+        guard mount("overlay", mountPoint, "overlay", UInt(MS_RDONLY), "lowerdir=" + layers.joined(separator: ":")) == 0 else {
+            throw ImageError.conflict("mounting the image's files: \(String(cString: strerror(errno)))")
+        }
+        defer { umount2(mountPoint, Int32(MNT_DETACH)) }
+        return try body(mountPoint)
+    }
+
     public func config(of image: ImageRecord) throws -> ImageConfig {
         try decodeConfig(image.id)
     }
