@@ -1,33 +1,47 @@
 # Berth: `make demo` shows it working, `make test` runs every test. Both install what is missing.
+# Long steps (packages, compiles, guest kernels, Debian images) log to .build/logs and show one line each.
 SWIFT ?= swift
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path)
+RELEASE_BIN_DIR = $(shell $(SWIFT) build -c release --show-bin-path)
+LOGS = $(CURDIR)/.build/logs
+STEP = ./scripts/step
+ARCHES = x86_64 arm64 arm
 
-.PHONY: deps build test demo bench images clean
+.PHONY: deps build release guests images test demo bench clean
 
 deps:
-	./scripts/install-deps
+	@$(STEP) "installing what is missing (scripts/install-deps)" $(LOGS)/deps.log ./scripts/install-deps
 
 build: deps
-	$(SWIFT) build
-	$(MAKE) -C shim BIN_DIR="$(BIN_DIR)"
-	for arch in x86_64 arm64 arm; do ./vm-images/build $$arch > /dev/null || exit 1; done
+	@$(STEP) "building berth, berthd and berth-shim (debug)" $(LOGS)/build.log \
+		sh -c '$(SWIFT) build && $(MAKE) -C shim BIN_DIR="$(BIN_DIR)"'
+
+# Optimised binaries with the Swift runtime linked in, as a shipped CLI would have it (a dynamic
+# Foundation costs each CLI start ~7 ms): what the demo and the bench time.
+release: deps
+	@$(STEP) "building berth, berthd and berth-shim (release)" $(LOGS)/release.log \
+		sh -c '$(SWIFT) build -c release -Xswiftc -static-stdlib && $(MAKE) -C shim BIN_DIR="$(RELEASE_BIN_DIR)"'
+
+# Every architecture's minimal guest kernel and agent initramfs (minutes each the first time, then cached).
+guests: deps
+	@for arch in $(ARCHES); do \
+		$(STEP) "guest kernel for $$arch VMs (guest-kernel/build $$arch)" $(LOGS)/guest-kernel-$$arch.log ./guest-kernel/build $$arch || exit 1; \
+		$(STEP) "guest agent and initramfs for $$arch VMs (vm-images/build $$arch)" $(LOGS)/vm-images-$$arch.log ./vm-images/build $$arch || exit 1; \
+	done
 
 images: deps
-	./scripts/make-test-images > /dev/null
+	@$(STEP) "test images: busybox, hello-world, Debian amd64 and arm64 (scripts/make-test-images)" $(LOGS)/images.log \
+		./scripts/make-test-images
 
-test: build images
-	$(SWIFT) build --build-tests
+test: build guests images
+	@$(STEP) "building the tests" $(LOGS)/build-tests.log $(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-demo: build images
-	BERTH_BIN_DIR="$(BIN_DIR)" ./scripts/demo
+demo: release guests images
+	@BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./scripts/demo
 
-# Timings come from optimised binaries, with the Swift runtime linked in as a shipped CLI would
-# have it (a dynamic Foundation costs each CLI start ~7 ms); the debug build is for tests.
-bench: deps images
-	$(SWIFT) build -c release -Xswiftc -static-stdlib
-	$(MAKE) -C shim BIN_DIR="$$($(SWIFT) build -c release --show-bin-path)"
-	BERTH_BIN_DIR="$$($(SWIFT) build -c release --show-bin-path)" ./bench/run
+bench: release guests images
+	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/run
 
 clean:
 	rm -rf .build

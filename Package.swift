@@ -62,6 +62,7 @@ let package = Package(
             dependencies: [
                 "OCI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
@@ -131,11 +132,21 @@ let package = Package(
             ]
         ),
 
+        // berthd's settings: its flags and dockerd's daemon.json format, checked and merged.
+        .target(
+            name: "DaemonConfiguration",
+            dependencies: [
+                "APIModels", "Engine", "Networking", "Registry",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // The Docker-compatible HTTP API served on a unix socket.
         .target(
             name: "API",
             dependencies: [
                 "APIModels", "Engine", "HostModel", "ImageStore", "NativeRuntime", "OCI", "Registry", "SystemSupport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -159,7 +170,8 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "API", "APIModels", "Engine", "HostProbe", "ImageStore", "NativeRuntime", "Networking", "Registry", "SystemSupport",
+                "API", "APIModels", "DaemonConfiguration", "Engine", "HostProbe", "ImageStore", "NativeRuntime", "Networking", "Registry",
+                "SystemSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -168,7 +180,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "APIClient", "APIModels", "HostModel", "SystemSupport",
+                "APIClient", "APIModels", "HostModel", "OCI", "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -180,7 +192,7 @@ let package = Package(
             name: "HostProbeTests",
             dependencies: ["HostProbe", "HostModel", "OCI", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "APIModels"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "APIModels", "OCI", "Registry"]),
         .testTarget(name: "NativeRuntimeTests", dependencies: ["NativeRuntime"]),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking"]),
         .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "OCI"]),
@@ -188,7 +200,8 @@ let package = Package(
             name: "ImageStoreTests",
             dependencies: ["ImageStore", "OCI", "CLinux", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI"]),
+        .testTarget(name: "DaemonConfigurationTests", dependencies: ["DaemonConfiguration", "APIModels", "Engine"]),
         .testTarget(
             name: "APITests",
             dependencies: [

@@ -2,6 +2,7 @@ import APIModels
 import Engine
 import Foundation
 import NIOHTTP1
+import OCI
 import Registry
 
 /// `POST /auth`: checks credentials against a registry, as `docker login` asks the daemon to.
@@ -22,9 +23,8 @@ public enum AuthRoutes {
             guard let config = try? JSONDecoder().decode(AuthConfig.self, from: Data(request.body.readableBytesView)) else {
                 throw APIError.badRequest("invalid auth configuration in the request body")
             }
-            guard let server = config.serveraddress.map(registryDomain), !server.isEmpty else {
-                throw APIError.badRequest("serveraddress is required: Berth has no default registry")
-            }
+            // No address is Docker Hub, as in Docker.
+            let server = registryDomain(config.serveraddress ?? "")
             guard let username = config.username, !username.isEmpty else { throw APIError.badRequest("username is required") }
             do {
                 try await registry.login(domain: server, credentials: RegistryCredentials(username: username, password: config.password ?? ""))
@@ -36,10 +36,11 @@ public enum AuthRoutes {
         }
     }
 
-    /// `https://host:port/v2/` or `host:port` → `host:port`.
+    /// `https://host:port/v2/` or `host:port` → `host:port`; Docker Hub's addresses (and none) → `docker.io`.
     static func registryDomain(_ address: String) -> String {
         var text = Substring(address)
         for scheme in ["https://", "http://"] where text.hasPrefix(scheme) { text = text.dropFirst(scheme.count) }
-        return String(text.split(separator: "/").first ?? "")
+        let host = String(text.split(separator: "/").first ?? "")
+        return ["", Reference.dockerHub, "index.docker.io", RegistrySettings.dockerHubRegistry].contains(host) ? Reference.dockerHub : host
     }
 }

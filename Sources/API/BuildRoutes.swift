@@ -18,7 +18,8 @@ public enum BuildRoutes {
             build.labels = try jsonObject(request.queryValue("labels"), "labels").compactMapValues { $0 }
             build.target = request.queryValue("target").flatMap { $0.isEmpty ? nil : $0 }
             build.noCache = request.queryFlag("nocache")
-            build.pull = request.queryFlag("pull")
+            build.pull = try pullPolicy(request.queryValue("pull"))
+            build.credentials = try RegistryAuthHeader.credentialsByRegistry(from: request.headers)
             build.platform = try request.queryValue("platform").flatMap { $0.isEmpty ? nil : $0 }.map(ImageRoutes.parsePlatform)
             if let remote = request.queryValue("remote"), !remote.isEmpty {
                 throw APIError.badRequest("remote build contexts are not available: builds run offline; send the context")
@@ -38,10 +39,13 @@ public enum BuildRoutes {
                 data.append(UInt8(ascii: "\n"))
                 continuation.yield(ByteBuffer(bytes: data))
             }
+            // `q=1` (`docker build -q`): the steps' output stays in the daemon, the image's ID is the answer.
+            let quiet = request.queryFlag("q")
             let task = Task {
                 do {
-                    let image = try await builder.build(build) { emit(ProgressMessage(stream: $0)) }
+                    let image = try await builder.build(build) { if !quiet { emit(ProgressMessage(stream: $0)) } }
                     emit(ProgressMessage(aux: ["ID": image.id.description]))
+                    if quiet { emit(ProgressMessage(stream: image.id.description + "\n")) }
                 } catch {
                     emit(ProgressMessage(error: "\(error)"))
                 }
@@ -50,6 +54,17 @@ public enum BuildRoutes {
             }
             continuation.onTermination = { _ in task.cancel() }
             return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(stream))
+        }
+    }
+
+    /// Docker sends `pull=1` for `--pull`; podman's spellings name the policy. Without it a base
+    /// image is pulled only when missing, as Docker's classic builder does.
+    static func pullPolicy(_ value: String?) throws -> ImageBuilder.PullPolicy {
+        switch value?.lowercased() {
+        case nil, "", "0", "false", "missing", "ifmissing": return .missing
+        case "1", "true", "always": return .always
+        case "never": return .never
+        case let other?: throw APIError.badRequest("invalid pull policy \"\(other)\": use always, missing or never")
         }
     }
 

@@ -1,4 +1,5 @@
 import Engine
+import Registry
 
 /// What routes need from the running daemon.
 public struct DaemonContext: Sendable {
@@ -9,10 +10,12 @@ public struct DaemonContext: Sendable {
     public var events: EventBus
     public var host: HostState
     public var images: ImageService
+    public var registry: RegistryClient
     public var debug: Bool
 
     public init(root: String, execRoot: String, socketPath: String, store: StateStore, events: EventBus,
-                host: HostState, images: ImageService, debug: Bool) {
+                host: HostState, images: ImageService, registry: RegistryClient, debug: Bool) {
+        self.registry = registry
         self.root = root
         self.execRoot = execRoot
         self.socketPath = socketPath

@@ -10,8 +10,9 @@ import Registry
 /// `/images/*`: pull, list, inspect, history, tag, remove, prune.
 public enum ImageRoutes {
     /// `intermediateImages`: what builds made along the way, which `images` lists only with `all`.
-    public static func register(on router: inout Router, images: ImageService, spoolDirectory: String,
+    public static func register(on router: inout Router, images: ImageService, registry: RegistryClient, spoolDirectory: String,
                                 intermediateImages: @escaping @Sendable () throws -> Set<Digest> = { [] }) {
+        router.add(.GET, "/images/search") { request in try await search(request, registry: registry) }
         router.add(.GET, "/images/get") { request in
             try await save(request.query["names"] ?? [], images: images, spoolDirectory: spoolDirectory)
         }
@@ -21,7 +22,7 @@ public enum ImageRoutes {
         router.add(.POST, "/images/load", spoolBody: true) { request in
             try await load(request, images: images, spoolDirectory: spoolDirectory)
         }
-        router.add(.POST, "/images/create") { request in try pull(request, images: images) }
+        router.add(.POST, "/images/create") { request in try await pull(request, images: images) }
         router.add(.GET, "/images/json") { request in
             let filters = try QueryFilters.parse(request.queryValue("filters"))
             for key in filters.keys where !["reference", "dangling"].contains(key) {
@@ -34,7 +35,10 @@ public enum ImageRoutes {
                     guard image.tags.isEmpty == ["true", "1"].contains(dangling.lowercased()) else { return false }
                 }
                 if let patterns = filters["reference"], !patterns.isEmpty {
-                    return image.tags.contains { tag in patterns.contains { ReferencePattern.matches($0, tag) } }
+                    // Every spelling matches: `alpine`, `docker.io/library/alpine:latest`.
+                    return image.tags.contains { tag in
+                        patterns.contains { ReferencePattern.matches($0, Reference.familiar(tag)) || ReferencePattern.matches($0, tag) }
+                    }
                 }
                 return true
             }
@@ -80,7 +84,6 @@ public enum ImageRoutes {
         }
         router.add(.GET, "/distribution/{name*}/json") { request in
             let reference = try parseReference(request.parameters["name"] ?? "")
-            guard reference.domain != nil else { throw APIError.badRequest("\"\(reference)\" names no registry") }
             let credentials = try RegistryAuthHeader.credentials(from: request.headers)
             do {
                 let (descriptor, platforms) = try await images.distribution(reference, credentials: credentials)
@@ -109,9 +112,11 @@ public enum ImageRoutes {
 
     // MARK: Pull
 
-    /// Streams Docker's progress JSON while the pull runs; a failure after the stream started is an
-    /// `errorDetail` line, which the docker CLI prints as `Error response from daemon`.
-    static func pull(_ request: HTTPRequest, images: ImageService) throws -> HTTPResponse {
+    /// Streams Docker's progress JSON while the pull runs. As dockerd does, the answer waits until
+    /// the registry has the image: a name it does not know, a registry it cannot reach, is an error
+    /// status the docker CLI prints as `Error response from daemon`; a failure after that is an
+    /// `errorDetail` line in the stream.
+    static func pull(_ request: HTTPRequest, images: ImageService) async throws -> HTTPResponse {
         guard let fromImage = request.queryValue("fromImage"), !fromImage.isEmpty else {
             throw APIError.badRequest("fromImage is required (importing from a tarball is not supported)")
         }
@@ -125,16 +130,28 @@ public enum ImageRoutes {
 
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
         let renderer = ProgressRenderer(continuation: continuation)
+        let start = StreamStart()
         let task = Task {
-            renderer.emit(ProgressMessage(status: "Pulling from \(reference.repository)", id: reference.tag ?? reference.withDefaultTag.tag))
             do {
-                _ = try await images.pull(reference, platform: platform, credentials: credentials) { renderer.render($0) }
+                _ = try await images.pull(reference, platform: platform, credentials: credentials) { progress in
+                    if case .started(let selector) = progress {
+                        start.open()
+                        renderer.emit(ProgressMessage(status: "Pulling from \(reference.path)", id: selector))
+                    }
+                    renderer.render(progress)
+                }
+                start.open()
             } catch {
-                renderer.emit(ProgressMessage(error: "\(error)"))
+                if !start.fail(error) { renderer.emit(ProgressMessage(error: "\(error)")) }
             }
             continuation.finish()
         }
         continuation.onTermination = { _ in task.cancel() }
+        do {
+            try await start.wait()
+        } catch {
+            throw translate(error)
+        }
         return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(stream))
     }
 
@@ -142,10 +159,13 @@ public enum ImageRoutes {
         var name = request.parameters["name"] ?? ""
         if let tag = request.queryValue("tag"), !tag.isEmpty { name += ":\(tag)" }
         let reference = try parseReference(name)
-        guard reference.domain != nil else {
-            throw APIError.badRequest("\"\(name)\" names no registry: tag it as host[:port]/\(name) first")
+        do {
+            _ = try images.resolve(reference.withDefaultTag.description)
+        } catch CatalogError.notFound {
+            throw APIError(.notFound, "An image does not exist locally with the tag: \(reference.familiarRepository)")
+        } catch {
+            throw translate(error)
         }
-        _ = try mapErrors { try images.resolve(reference.withDefaultTag.description) }
         let credentials = try RegistryAuthHeader.credentials(from: request.headers)
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
         let renderer = ProgressRenderer(continuation: continuation)
@@ -160,6 +180,45 @@ public enum ImageRoutes {
         }
         continuation.onTermination = { _ in task.cancel() }
         return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(stream))
+    }
+
+    // MARK: Search
+
+    /// `GET /images/search?term=&limit=&filters=`: Docker Hub's index for bare terms, a registry's
+    /// catalog for `host[:port]/term`; `is-official`, `is-automated` and `stars` filters as dockerd's.
+    static func search(_ request: HTTPRequest, registry: RegistryClient) async throws -> HTTPResponse {
+        guard let term = request.queryValue("term"), !term.isEmpty else { throw APIError.badRequest("term is required") }
+        let limit = Int(request.queryValue("limit") ?? "") ?? 25
+        guard (1...100).contains(limit) else { throw APIError.badRequest("limit \(limit) is outside the range of [1, 100]") }
+        let filters = try QueryFilters.parse(request.queryValue("filters"))
+        for key in filters.keys where !["is-official", "is-automated", "stars"].contains(key) {
+            throw APIError.badRequest("invalid filter '\(key)'")
+        }
+        func flag(_ key: String) throws -> Bool? {
+            guard let value = filters[key]?.first else { return nil }
+            switch value.lowercased() {
+            case "true", "1": return true
+            case "false", "0": return false
+            default: throw APIError.badRequest("invalid filter '\(key)=\(value)'")
+            }
+        }
+        let official = try flag("is-official")
+        let automated = try flag("is-automated")
+        let stars = try filters["stars"]?.map { value -> Int in
+            guard let number = Int(value) else { throw APIError.badRequest("invalid filter 'stars=\(value)'") }
+            return number
+        }.max()
+        let results: [SearchResult]
+        do {
+            results = try await registry.search(term, limit: limit, credentials: try RegistryAuthHeader.credentials(from: request.headers))
+        } catch let error as RegistryError {
+            if case .unauthorized = error { throw APIError(.unauthorized, error.description) }
+            throw APIError(.internalServerError, error.description)
+        }
+        return .json(results.filter { result in
+            official.map { $0 == result.is_official } ?? true && automated.map { $0 == result.is_automated } ?? true
+                && stars.map { result.star_count >= $0 } ?? true
+        })
     }
 
     // MARK: Save and load
@@ -205,7 +264,7 @@ public enum ImageRoutes {
     static func summary(_ image: ImageRecord, images: ImageService) throws -> ImageSummary {
         let config = try? images.config(of: image)
         return ImageSummary(
-            Id: image.id.description, RepoTags: image.tags, RepoDigests: image.repoDigests,
+            Id: image.id.description, RepoTags: image.tags.map(Reference.familiar), RepoDigests: image.repoDigests.map(Reference.familiar),
             Created: epochSeconds(image.created), Size: image.size, Labels: config?.config?.Labels,
             Platform: image.platform.description)
     }
@@ -214,7 +273,7 @@ public enum ImageRoutes {
         let raw = try JSONDecoder().decode(JSONValue.self, from: images.rawConfig(of: image))
         let snapshotPaths = image.layers.reversed().map { images.snapshots.diffPath($0.chainID) }
         return ImageInspect(
-            Id: image.id.description, RepoTags: image.tags, RepoDigests: image.repoDigests,
+            Id: image.id.description, RepoTags: image.tags.map(Reference.familiar), RepoDigests: image.repoDigests.map(Reference.familiar),
             Created: image.created ?? "", Author: raw["author"]?.stringValue ?? "",
             Config: raw["config"], Architecture: image.platform.architecture, Variant: image.platform.variant,
             Os: image.platform.os, Size: image.size,
@@ -243,7 +302,7 @@ public enum ImageRoutes {
         items.reverse()
         if !items.isEmpty {
             items[0].Id = image.id.description
-            items[0].Tags = image.tags
+            items[0].Tags = image.tags.map(Reference.familiar)
         }
         return items
     }
@@ -291,9 +350,16 @@ public enum ImageRoutes {
         case let error as ImageError:
             switch error {
             case .conflict: return APIError(.conflict, error.description)
+            case .notInRegistry: return APIError(.notFound, error.description)
             default: return APIError(.badRequest, error.description)
             }
         case let error as ReferenceError: return APIError(.badRequest, error.description)
+        case let error as RegistryError:
+            switch error {
+            case .unauthorized: return APIError(.unauthorized, error.description)
+            case .notFound, .noMatchingPlatform: return APIError(.notFound, error.description)
+            default: return APIError(.internalServerError, error.description)
+            }
         default: return APIError(.internalServerError, "\(error)")
         }
     }

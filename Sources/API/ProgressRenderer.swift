@@ -30,7 +30,7 @@ final class ProgressRenderer: Sendable {
 
     func render(_ progress: PullProgress) {
         switch progress {
-        case .resolving:
+        case .started:
             break
         case .layerQueued(let digest):
             emit("Pulling fs layer", layer: digest)

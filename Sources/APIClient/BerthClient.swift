@@ -127,6 +127,16 @@ public final class BerthClient: Sendable {
         try await get("/images/json")
     }
 
+    /// `GET /images/search`: Docker Hub for a bare term, a registry's catalog for `host[:port]/term`.
+    public func searchImages(_ term: String, limit: Int, filters: [String: [String]], registryAuth: String?) async throws -> [ImageSearchResult] {
+        var query = [("term", term), ("limit", "\(limit)")]
+        if !filters.isEmpty { query.append(("filters", String(decoding: try JSONEncoder().encode(filters), as: UTF8.self))) }
+        var headers = HTTPHeaders()
+        if let registryAuth { headers.add(name: "X-Registry-Auth", value: registryAuth) }
+        return try await decode(try await send(method: .GET, path: "/images/search", query: query, headers: headers, timeout: .seconds(120)),
+                                path: "/images/search")
+    }
+
     public func inspectImage(_ name: String) async throws -> JSONValue {
         try await get("/images/\(name)/json")
     }

@@ -146,3 +146,12 @@ public struct ProgressMessage: Codable, Sendable, Equatable {
         self.aux = aux
     }
 }
+
+/// One entry of `GET /images/search`, as clients read it (berthd writes the registry client's own).
+public struct ImageSearchResult: Codable, Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var star_count: Int
+    public var is_official: Bool
+    public var is_automated: Bool
+}

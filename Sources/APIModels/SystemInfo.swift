@@ -18,6 +18,13 @@ public struct SystemInfo: Codable, Sendable {
         public var Mirrors: [String]
         public var Secure: Bool
         public var Official: Bool
+
+        public init(Name: String, Mirrors: [String], Secure: Bool, Official: Bool) {
+            self.Name = Name
+            self.Mirrors = Mirrors
+            self.Secure = Secure
+            self.Official = Official
+        }
     }
 
     public struct SwarmInfo: Codable, Sendable {

@@ -57,6 +57,7 @@ public final class StateStore: Sendable {
         VolumeCatalog.registerMigrations(&migrator)
         NetworkCatalog.registerMigrations(&migrator)
         BuildCache.registerMigrations(&migrator)
+        ImageCatalog.registerNameMigration(&migrator)
         return migrator
     }
 

@@ -64,7 +64,7 @@ public enum ImageArchive {
             }
             dockerManifest.append([
                 "Config": "blobs/sha256/\(image.id.encoded)",
-                "RepoTags": entry.names.map(\.description),
+                "RepoTags": entry.names.map(\.familiarDescription),
                 "Layers": image.layers.map { "blobs/sha256/\($0.blob.encoded)" },
             ])
         }

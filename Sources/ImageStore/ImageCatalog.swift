@@ -48,6 +48,23 @@ public final class ImageCatalog: Sendable {
         }
     }
 
+    /// Names stored before references were normalised as Docker's (`berth-test/busybox:amd64` is
+    /// `docker.io/berth-test/busybox:amd64`) are rewritten to their normal form; the state store runs
+    /// it after every other migration.
+    public static func registerNameMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v7: normalised image names") { db in
+            for table in ["imageTag", "imageDigestRef"] {
+                for row in try Row.fetchAll(db, sql: "SELECT rowid, reference FROM \(table)") {
+                    let stored: String = row["reference"]
+                    guard let normal = try? Reference(parsing: stored).description, normal != stored else { continue }
+                    // A name already present in its normal form wins over the old spelling.
+                    try db.execute(sql: "UPDATE OR IGNORE \(table) SET reference = ? WHERE rowid = ?", arguments: [normal, row["rowid"]])
+                    try db.execute(sql: "DELETE FROM \(table) WHERE rowid = ? AND reference = ?", arguments: [row["rowid"], stored])
+                }
+            }
+        }
+    }
+
     /// Records an image (or refreshes it) and points `tag` (for the image's platform) and `repoDigest` at it.
     public func add(_ image: ImageRecord, tag: Reference?, repoDigest: Reference?) throws {
         try database.write { db in

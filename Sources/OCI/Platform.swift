@@ -1,3 +1,5 @@
+import Foundation
+
 /// An OCI platform: the `os`, `architecture` and optional `variant` an image was built for.
 ///
 /// Values are kept in their normalised OCI spelling (`amd64`, `arm64`, `arm` + `v7`), so two
@@ -14,7 +16,9 @@ public struct Platform: Hashable, Sendable, Codable, CustomStringConvertible {
         self.variant = normalised.variant
     }
 
-    /// Parses `os/arch[/variant]` (or a bare `arch`, taken as linux), with Docker's aliases.
+    /// Parses `os/arch[/variant]` with Docker's aliases. A single word is an OS when it names one
+    /// (`linux`: this machine's architecture for that OS, Docker's rule for hosts of two OSes), else
+    /// an architecture for linux.
     public init(parsing text: String) throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard (1...3).contains(parts.count), !parts.contains(where: { $0.isEmpty }) else {
@@ -24,12 +28,29 @@ public struct Platform: Hashable, Sendable, Codable, CustomStringConvertible {
         guard parts.allSatisfy({ $0.lowercased().allSatisfy(allowed.contains) }) else {
             throw PlatformError.malformed(text)
         }
-        if parts.count == 1 {
+        if parts.count == 1, Self.knownOperatingSystems.contains(parts[0].lowercased()) {
+            let machine = Self.currentMachine
+            self.init(os: parts[0], architecture: machine.architecture, variant: machine.variant)
+        } else if parts.count == 1 {
             self.init(os: "linux", architecture: parts[0])
         } else {
             self.init(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
         }
     }
+
+    /// The operating systems Go (and so Docker's platform parser) knows by name.
+    static let knownOperatingSystems: Set<String> = [
+        "aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js", "linux", "nacl",
+        "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows", "zos",
+    ]
+
+    /// This machine's CPU, as a linux platform.
+    static let currentMachine: Platform = {
+        var name = utsname()
+        uname(&name)
+        let machine = withUnsafeBytes(of: name.machine) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        return Platform.host(machine: machine)
+    }()
 
     public var description: String {
         [os, architecture, variant].compactMap { $0 }.joined(separator: "/")

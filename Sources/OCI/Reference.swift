@@ -1,16 +1,25 @@
 /// An image reference: `[domain[:port]/]path[:tag][@digest]`, checked against the distribution
-/// grammar. A reference without a domain is a local name; Berth has no implicit default registry.
+/// grammar and normalised as Docker does: a first component is a registry only if it holds a `.` or
+/// a `:` or is `localhost`; anything else lives on Docker Hub (`docker.io`), and a one-component
+/// Docker Hub name is an official image under `library/`. `alpine`, `library/alpine`,
+/// `docker.io/library/alpine` and `index.docker.io/library/alpine` are one reference.
 public struct Reference: Hashable, Sendable, CustomStringConvertible {
-    /// `registry.example:5000`, or nil for a local name.
-    public var domain: String?
+    /// `docker.io`, `registry.example:5000`, `localhost`.
+    public var domain: String
     /// `library/busybox`, `berth-test/busybox`.
     public var path: String
     public var tag: String?
     public var digest: Digest?
 
     public static let defaultTag = "latest"
+    /// Docker Hub, the registry of names that give none.
+    public static let dockerHub = "docker.io"
+    /// The namespace of Docker Hub's official images.
+    static let officialNamespace = "library"
+    /// Docker Hub's legacy name, read as `docker.io`.
+    static let legacyDockerHub = "index.docker.io"
 
-    public init(domain: String?, path: String, tag: String?, digest: Digest?) {
+    public init(domain: String, path: String, tag: String?, digest: Digest?) {
         self.domain = domain
         self.path = path
         self.tag = tag
@@ -19,6 +28,9 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
 
     public init(parsing text: String) throws {
         guard !text.isEmpty, text.utf8.count <= 4096 else { throw ReferenceError.malformed(text, "empty or too long") }
+        if text.utf8.count == 64, text.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) {
+            throw ReferenceError.malformed(text, "cannot specify 64-byte hexadecimal strings")
+        }
         var rest = Substring(text)
         var digest: Digest?
         if let at = rest.firstIndex(of: "@") {
@@ -39,11 +51,11 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
             }
         }
         var components = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        var domain: String?
+        var domain = Self.dockerHub
         if components.count > 1, let first = components.first,
            first.contains(".") || first.contains(":") || first == "localhost" || first.contains(where: \.isUppercase) {
             guard Self.isValidDomain(first) else { throw ReferenceError.malformed(text, "invalid registry \"\(first)\"") }
-            domain = first
+            domain = first == Self.legacyDockerHub ? Self.dockerHub : first
             components.removeFirst()
         }
         guard !components.isEmpty, components.allSatisfy(Self.isValidPathComponent) else {
@@ -52,17 +64,32 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
             }
             throw ReferenceError.malformed(text, "invalid repository name")
         }
+        if domain == Self.dockerHub && components.count == 1 { components.insert(Self.officialNamespace, at: 0) }
         let path = components.joined(separator: "/")
-        guard ((domain.map { $0.count + 1 } ?? 0) + path.count) <= 255 else {
+        guard domain.count + 1 + path.count <= 255 else {
             throw ReferenceError.malformed(text, "repository name longer than 255 characters")
         }
         self.init(domain: domain, path: path, tag: tag, digest: digest)
     }
 
-    /// `domain/path` or `path`.
+    /// `domain/path`, as stored and as sent to registries: `docker.io/library/alpine`.
     public var repository: String {
-        domain.map { "\($0)/\(path)" } ?? path
+        "\(domain)/\(path)"
     }
+
+    /// The repository as Docker shows it: Docker Hub's domain and `library/` left out (`alpine`,
+    /// `berth-test/busybox`), other registries' names in full.
+    public var familiarRepository: String {
+        guard domain == Self.dockerHub else { return repository }
+        let namespace = Self.officialNamespace + "/"
+        if path.hasPrefix(namespace), !path.dropFirst(namespace.count).contains("/") {
+            return String(path.dropFirst(namespace.count))
+        }
+        return path
+    }
+
+    /// Whether the image lives on Docker Hub.
+    public var isDockerHub: Bool { domain == Self.dockerHub }
 
     /// With `latest` filled in when there is neither tag nor digest.
     public var withDefaultTag: Reference {
@@ -71,8 +98,23 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// The full, normalised name: `docker.io/library/alpine:latest`.
     public var description: String {
-        var text = repository
+        repository + suffix
+    }
+
+    /// The name as Docker shows it: `alpine:latest`, `registry.example:5000/x:v1`.
+    public var familiarDescription: String {
+        familiarRepository + suffix
+    }
+
+    /// A stored (normalised) name as Docker shows it; text that is no reference is kept as is.
+    public static func familiar(_ name: String) -> String {
+        (try? Reference(parsing: name))?.familiarDescription ?? name
+    }
+
+    private var suffix: String {
+        var text = ""
         if let tag { text += ":" + tag }
         if let digest { text += "@" + digest.description }
         return text

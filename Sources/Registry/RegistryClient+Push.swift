@@ -17,9 +17,10 @@ extension RegistryClient {
 
     /// HEAD `/v2/<path>/blobs/<digest>`.
     public func blobExists(_ digest: Digest, repository: Reference, credentials: RegistryCredentials?) async throws -> Bool {
-        let url = baseURL(try Self.domain(of: repository)) + "/v2/\(repository.path)/blobs/\(digest)"
+        let endpoint = settings.endpoint(for: repository.domain)
+        let url = endpoint.baseURL + "/v2/\(repository.path)/blobs/\(digest)"
         do {
-            _ = try await send(.HEAD, url: url, headers: [:], repository: repository, credentials: credentials, push: true)
+            _ = try await send(.HEAD, url: url, headers: [:], endpoint: endpoint, repository: repository, credentials: credentials, push: true)
             return true
         } catch RegistryError.notFound {
             return false
@@ -35,10 +36,11 @@ extension RegistryClient {
         if try await blobExists(descriptor.digest, repository: repository, credentials: credentials) {
             return .alreadyExists
         }
-        let base = baseURL(try Self.domain(of: repository))
+        let endpoint = settings.endpoint(for: repository.domain)
+        let base = endpoint.baseURL
         var startURL = base + "/v2/\(repository.path)/blobs/uploads/"
         if let mountFrom { startURL += "?mount=\(descriptor.digest)&from=\(mountFrom)" }
-        let started = try await send(.POST, url: startURL, headers: ["Content-Length": "0"], repository: repository,
+        let started = try await send(.POST, url: startURL, headers: ["Content-Length": "0"], endpoint: endpoint, repository: repository,
                                      credentials: credentials, push: true)
         if started.status == .created, mountFrom != nil { return .mounted(from: mountFrom!) }
         var location = try Self.location(started, base: base)
@@ -52,21 +54,21 @@ extension RegistryClient {
                 let response = try await send(
                     .PATCH, url: location,
                     headers: ["Content-Type": "application/octet-stream", "Content-Range": range, "Content-Length": "\(length)"],
-                    repository: repository, credentials: credentials, push: true, retry: false
+                    endpoint: endpoint, repository: repository, credentials: credentials, push: true, retry: false
                 ) { .stream(FileChunks(path: file, offset: chunkStart, length: length), length: .known(length)) }
                 location = try Self.location(response, base: base)
                 offset += length
                 progress(offset)
             }
             _ = try await send(.PUT, url: Self.appendingDigest(location, descriptor.digest),
-                               headers: ["Content-Length": "0"], repository: repository, credentials: credentials,
+                               headers: ["Content-Length": "0"], endpoint: endpoint, repository: repository, credentials: credentials,
                                push: true, retry: false)
         } else {
             let size = descriptor.size
             _ = try await send(
                 .PUT, url: Self.appendingDigest(location, descriptor.digest),
                 headers: ["Content-Type": "application/octet-stream", "Content-Length": "\(size)"],
-                repository: repository, credentials: credentials, push: true, retry: false
+                endpoint: endpoint, repository: repository, credentials: credentials, push: true, retry: false
             ) { .stream(FileChunks(path: file, offset: 0, length: size), length: .known(size)) }
             progress(size)
         }
@@ -76,11 +78,12 @@ extension RegistryClient {
     /// PUT `/v2/<path>/manifests/<tag>` with the manifest's exact bytes, so its digest is kept.
     public func pushManifest(_ data: Data, mediaType: String, repository: Reference, tag: String,
                              credentials: RegistryCredentials?) async throws -> Digest {
-        let url = baseURL(try Self.domain(of: repository)) + "/v2/\(repository.path)/manifests/\(tag)"
+        let endpoint = settings.endpoint(for: repository.domain)
+        let url = endpoint.baseURL + "/v2/\(repository.path)/manifests/\(tag)"
         let bytes = ByteBuffer(bytes: data)
         let response = try await send(
             .PUT, url: url, headers: ["Content-Type": mediaType, "Content-Length": "\(data.count)"],
-            repository: repository, credentials: credentials, push: true
+            endpoint: endpoint, repository: repository, credentials: credentials, push: true
         ) { .bytes(bytes) }
         let digest = DigestHasher.digest(of: data)
         if let header = response.headers.first(name: "Docker-Content-Digest"), let announced = try? Digest(parsing: header),

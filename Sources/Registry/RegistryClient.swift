@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import OCI
@@ -8,42 +9,56 @@ import OCI
 /// into a sink with their digest checked, bearer-token and basic auth, retries with backoff.
 public final class RegistryClient: Sendable {
     public struct Configuration: Sendable {
-        /// Registries spoken to over plain HTTP. Loopback registries always are.
-        public var insecureRegistries: Set<String>
         public var attempts: Int
         public var maximumManifestSize: Int
 
-        public init(insecureRegistries: Set<String> = [], attempts: Int = 4, maximumManifestSize: Int = 4 << 20) {
-            self.insecureRegistries = insecureRegistries
+        public init(attempts: Int = 4, maximumManifestSize: Int = 4 << 20) {
             self.attempts = attempts
             self.maximumManifestSize = maximumManifestSize
         }
     }
 
-    /// A fetched manifest or index, verified against its digest.
+    /// A fetched manifest or index, verified against its digest, and the host that served it.
     public struct FetchedManifest: Sendable {
         public var data: Data
         public var mediaType: String
         public var digest: Digest
+        public var source: RegistryEndpoint
     }
 
     private let http: HTTPClient
     private let configuration: Configuration
+    private let currentSettings: NIOLockedValueBox<RegistrySettings>
     private let tokens = TokenCache()
 
-    public init(http: HTTPClient, configuration: Configuration = .init()) {
+    public init(http: HTTPClient, settings: RegistrySettings, configuration: Configuration = .init()) {
         self.http = http
         self.configuration = configuration
+        currentSettings = NIOLockedValueBox(settings)
     }
 
-    /// GET `/v2/<path>/manifests/<tag or digest>`.
+    /// Mirrors and insecure registries; replaced when the daemon reloads its configuration.
+    public var settings: RegistrySettings {
+        get { currentSettings.withLockedValue { $0 } }
+        set { currentSettings.withLockedValue { $0 = newValue } }
+    }
+
+    /// GET `/v2/<path>/manifests/<tag or digest>`, from the first of the registry's hosts (Docker
+    /// Hub's mirrors, then Docker Hub) that has it.
     public func manifest(_ reference: Reference, credentials: RegistryCredentials?) async throws -> FetchedManifest {
-        let domain = try Self.domain(of: reference)
+        try await withFallback(settings.pullEndpoints(for: reference.domain)) { endpoint in
+            try await self.manifest(reference, from: endpoint, credentials: credentials)
+        }
+    }
+
+    private func manifest(_ reference: Reference, from endpoint: RegistryEndpoint, credentials: RegistryCredentials?) async throws
+        -> FetchedManifest
+    {
         let selector = reference.digest?.description ?? reference.tag ?? Reference.defaultTag
-        let url = baseURL(domain) + "/v2/\(reference.path)/manifests/\(selector)"
+        let url = endpoint.baseURL + "/v2/\(reference.path)/manifests/\(selector)"
         var headers = HTTPHeaders()
         headers.add(name: "Accept", value: MediaType.manifestAccept.joined(separator: ", "))
-        let response = try await send(url: url, headers: headers, repository: reference, credentials: credentials)
+        let response = try await send(url: url, headers: headers, endpoint: endpoint, repository: reference, credentials: credentials)
         let body = try await collect(response, limit: configuration.maximumManifestSize, what: "manifest \(reference)")
         let data = Data(body.readableBytesView)
         let digest = DigestHasher.digest(of: data)
@@ -59,69 +74,87 @@ public final class RegistryClient: Sendable {
         guard let mediaType = kind?.resolvedMediaType ?? headerType else {
             throw RegistryError.badManifest("\(reference): neither an image manifest nor an index")
         }
-        return FetchedManifest(data: data, mediaType: mediaType, digest: digest)
+        return FetchedManifest(data: data, mediaType: mediaType, digest: digest, source: endpoint)
     }
 
-    /// GET `/v2/<path>/blobs/<digest>`, handing each chunk to `sink` as it arrives.
+    /// GET `/v2/<path>/blobs/<digest>`, handing each chunk to `sink` as it arrives: from `source`
+    /// (the host that served the manifest) first, then the registry's other hosts after it.
     /// The sink verifies size and digest; a failed attempt is retried from the start with a fresh sink.
     public func blob(
-        _ descriptor: Descriptor, repository: Reference, credentials: RegistryCredentials?,
-        sink: @Sendable () throws -> BlobSink
+        _ descriptor: Descriptor, repository: Reference, source: RegistryEndpoint?, credentials: RegistryCredentials?,
+        sink: @escaping @Sendable () throws -> BlobSink
     ) async throws {
-        let domain = try Self.domain(of: repository)
-        let url = baseURL(domain) + "/v2/\(repository.path)/blobs/\(descriptor.digest)"
-        try await withRetries(url: url) {
-            let response = try await self.send(url: url, headers: [:], repository: repository, credentials: credentials, retry: false)
-            let destination = try sink()
-            var body = response.body.makeAsyncIterator()
-            do {
-                while true {
-                    let chunk: ByteBuffer?
-                    do {
-                        chunk = try await body.next()
-                    } catch {
-                        // A broken transfer: worth another attempt.
-                        throw RegistryError.unreachable(url, "transfer interrupted: \(error)")
+        var endpoints = settings.pullEndpoints(for: repository.domain)
+        if let source, let position = endpoints.firstIndex(of: source) {
+            endpoints = Array(endpoints[position...])
+        }
+        try await withFallback(endpoints) { endpoint in
+            let url = endpoint.baseURL + "/v2/\(repository.path)/blobs/\(descriptor.digest)"
+            try await self.withRetries(url: url, attempts: endpoint.isMirror ? 1 : self.configuration.attempts) {
+                let response = try await self.send(url: url, headers: [:], endpoint: endpoint, repository: repository,
+                                                   credentials: credentials, retry: false)
+                let destination = try sink()
+                var body = response.body.makeAsyncIterator()
+                do {
+                    while true {
+                        let chunk: ByteBuffer?
+                        do {
+                            chunk = try await body.next()
+                        } catch {
+                            // A broken transfer: worth another attempt.
+                            throw RegistryError.unreachable(url, "transfer interrupted: \(error)")
+                        }
+                        guard let chunk else { break }
+                        try destination.write(chunk.readableBytesView)
                     }
-                    guard let chunk else { break }
-                    try destination.write(chunk.readableBytesView)
+                    try destination.commit()
+                } catch {
+                    destination.abort()
+                    throw error
                 }
-                try destination.commit()
-            } catch {
-                destination.abort()
-                throw error
             }
+        }
+    }
+
+    /// Tries each host in turn. A mirror that fails in any way (down, an error status, content it
+    /// lacks or serves wrong) hands over to the next, as dockerd does. The last host's error is the
+    /// one reported, unless it could not be reached at all and a mirror had answered that the
+    /// content does not exist: then that answer is the more useful one.
+    func withFallback<T>(_ endpoints: [RegistryEndpoint], _ body: (RegistryEndpoint) async throws -> T) async throws -> T {
+        var mirrorAnswer: RegistryError?
+        for endpoint in endpoints.dropLast() {
+            do {
+                return try await body(endpoint)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch let error as RegistryError {
+                if case .notFound = error, mirrorAnswer == nil { mirrorAnswer = error }
+            } catch {
+                continue
+            }
+        }
+        guard let last = endpoints.last else { throw RegistryError.unreachable("", "no registry host configured") }
+        do {
+            return try await body(last)
+        } catch RegistryError.unreachable(let url, let reason) {
+            if let mirrorAnswer { throw mirrorAnswer }
+            throw RegistryError.unreachable(url, reason)
         }
     }
 
     // MARK: - HTTP
 
-    func baseURL(_ domain: String) -> String {
-        (Self.isLoopback(domain) || configuration.insecureRegistries.contains(domain) ? "http://" : "https://") + domain
-    }
-
-    static func domain(of reference: Reference) throws -> String {
-        guard let domain = reference.domain else { throw RegistryError.noRegistry(reference.description) }
-        return domain
-    }
-
-    static func isLoopback(_ domain: String) -> Bool {
-        let host = domain.hasPrefix("[") ? String(domain.prefix(while: { $0 != "]" }).dropFirst())
-            : String(domain.split(separator: ":").first ?? "")
-        return host == "localhost" || host.hasPrefix("127.") || host == "::1"
-    }
-
     /// Sends a request about one repository (pull scope, or pull+push), answering an auth challenge
-    /// once; retries 5xx and broken connections unless told not to. `body` makes the request body
-    /// afresh for every attempt.
+    /// once; retries 5xx and broken connections (not on a mirror, which hands over instead) unless
+    /// told not to. `body` makes the request body afresh for every attempt.
     func send(
-        _ method: HTTPMethod = .GET, url: String, headers: HTTPHeaders, repository: Reference,
+        _ method: HTTPMethod = .GET, url: String, headers: HTTPHeaders, endpoint: RegistryEndpoint, repository: Reference,
         credentials: RegistryCredentials?, push: Bool = false, retry: Bool = true,
         body: (@Sendable () throws -> HTTPClientRequest.Body)? = nil
     ) async throws -> HTTPClientResponse {
-        try await send(method, url: url, headers: headers, domain: try Self.domain(of: repository),
+        try await send(method, url: url, headers: headers, domain: endpoint.host,
                        scope: "repository:\(repository.path):\(push ? "pull,push" : "pull")",
-                       credentials: credentials, retry: retry, body: body)
+                       credentials: credentials, retry: retry && !endpoint.isMirror, body: body)
     }
 
     func send(
@@ -157,7 +190,8 @@ public final class RegistryClient: Sendable {
 
     /// Checks credentials against a registry's `/v2/` endpoint, as `docker login` does.
     public func login(domain: String, credentials: RegistryCredentials) async throws {
-        let response = try await send(.GET, url: baseURL(domain) + "/v2/", headers: [:], domain: domain, scope: nil,
+        let endpoint = settings.endpoint(for: domain)
+        let response = try await send(.GET, url: endpoint.baseURL + "/v2/", headers: [:], domain: endpoint.host, scope: nil,
                                       credentials: credentials, retry: true, body: nil)
         _ = try? await response.body.collect(upTo: 1 << 16)
     }
@@ -182,14 +216,18 @@ public final class RegistryClient: Sendable {
         }
     }
 
-    /// The distribution API's `{"errors":[{"code":..., "message":...}]}`, flattened.
+    /// The distribution API's `{"errors":[{"code":..., "message":...}]}`, flattened as dockerd prints it.
     static func registryErrorMessage(_ body: String) -> String {
         struct Errors: Decodable {
             struct Entry: Decodable { var code: String?; var message: String? }
             var errors: [Entry]
         }
         guard let errors = try? JSONDecoder().decode(Errors.self, from: Data(body.utf8)) else { return "" }
-        return errors.errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
+        // Docker's spelling of a code: MANIFEST_UNKNOWN is "manifest unknown".
+        return errors.errors.map { entry in
+            [entry.code.map { $0.lowercased().replacingOccurrences(of: "_", with: " ") }, entry.message].compactMap { $0 }
+                .joined(separator: ": ")
+        }.joined(separator: "; ")
     }
 
     func collect(_ response: HTTPClientResponse, limit: Int, what: String) async throws -> ByteBuffer {
@@ -201,7 +239,7 @@ public final class RegistryClient: Sendable {
     }
 
     /// Retries server errors and broken connections with exponential backoff (0.2 s, 0.4 s, 0.8 s …).
-    func withRetries<T>(url: String, _ body: () async throws -> T) async throws -> T {
+    func withRetries<T>(url: String, attempts: Int? = nil, _ body: () async throws -> T) async throws -> T {
         var delay: UInt64 = 200_000_000
         for attemptNumber in 1... {
             do {
@@ -213,7 +251,7 @@ public final class RegistryClient: Sendable {
                 case .unreachable: transient = true
                 default: transient = false
                 }
-                guard transient, attemptNumber < configuration.attempts else { throw error }
+                guard transient, attemptNumber < (attempts ?? configuration.attempts) else { throw error }
             }
             try await Task.sleep(nanoseconds: delay)
             delay *= 2

@@ -1,8 +1,6 @@
 import OCI
 
 public enum RegistryError: Error, Equatable, CustomStringConvertible {
-    /// The reference has no registry and none is configured.
-    case noRegistry(String)
     case unauthorized(String)
     case notFound(String)
     case http(status: Int, url: String, message: String)
@@ -14,8 +12,6 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .noRegistry(let reference):
-            return "\"\(reference)\" names no registry (use host[:port]/\(reference)); Berth has no default registry"
         case .unauthorized(let detail): return "unauthorized: \(detail)"
         case .notFound(let detail): return "not found: \(detail)"
         case .http(let status, let url, let message): return "\(url): HTTP \(status)\(message.isEmpty ? "" : ": \(message)")"

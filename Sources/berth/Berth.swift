@@ -17,7 +17,7 @@ struct Berth: AsyncParsableCommand {
             RmCommand.self, WaitCommand.self, PsCommand.self, LogsCommand.self, ContainerInspectCommand.self,
             ExecCommand.self, AttachCommand.self, PauseCommand.self, UnpauseCommand.self, RenameCommand.self,
             CommitCommand.self, TopCommand.self, StatsCommand.self, DiffCommand.self, ExportCommand.self, CopyCommand.self,
-            ContainerCommand.self, VolumeCommand.self, NetworkCommand.self, PortCommand.self,
+            ContainerCommand.self, VolumeCommand.self, NetworkCommand.self, PortCommand.self, SearchCommand.self,
         ])
 
     /// Accepts Docker's global `-H ADDR` before the command (`berth -H unix:///s version`) by
@@ -39,6 +39,7 @@ struct Berth: AsyncParsableCommand {
             guard let value else { break }
             setenv("BERTH_HOST", value, 1)
         }
+        arguments = BuildCommand.spellingBarePull(arguments)
         do {
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {

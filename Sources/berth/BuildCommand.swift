@@ -25,8 +25,8 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-cache"), help: "Run every step, whatever the cache holds.")
     var noCache = false
 
-    @Flag(help: "Pull each base image from its registry again before its stage.")
-    var pull = false
+    @Option(help: "When base images come from their registry: always (a bare --pull), missing (when not here) or never.")
+    var pull: PullPolicy = .missing
 
     @Option(help: "Build for this platform, e.g. linux/arm64.")
     var platform: String?
@@ -39,6 +39,23 @@ struct BuildCommand: AsyncParsableCommand {
 
     @Argument(help: "The build context's directory.")
     var context: String
+
+    /// `docker build --pull` takes no value; `--pull=never` names a policy. A bare `--pull` after
+    /// `build` becomes `--pull=always` before the arguments are parsed.
+    static func spellingBarePull(_ arguments: [String]) -> [String] {
+        guard let command = arguments.firstIndex(where: { !$0.hasPrefix("-") }), arguments[command] == "build" else { return arguments }
+        var rewritten = arguments
+        var index = command + 1
+        while index < rewritten.count {
+            if rewritten[index] == "--" { break }
+            let next = index + 1 < rewritten.count ? rewritten[index + 1] : nil
+            if rewritten[index] == "--pull", !(next.map { PullPolicy(rawValue: $0) != nil } ?? false) {
+                rewritten[index] = "--pull=always"
+            }
+            index += 1
+        }
+        return rewritten
+    }
 
     func run() async throws {
         var isDirectory: ObjCBool = false
@@ -74,7 +91,7 @@ struct BuildCommand: AsyncParsableCommand {
         if let target { query.append(("target", target)) }
         if let platform { query.append(("platform", platform)) }
         if noCache { query.append(("nocache", "1")) }
-        if pull { query.append(("pull", "1")) }
+        if pull != .missing { query.append(("pull", pull == .always ? "1" : pull.rawValue)) }
         let quiet = self.quiet
         try await connection.withClient { client in
             var stepStarted: Date?

@@ -17,7 +17,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let request = try options.request()
         let code = try await connection.withDockerExitCodes { client in
-            let created = try await client.createContainer(request, name: options.name, platform: options.platform)
+            let created = try await options.createContainer(request, client: client)
             for warning in created.Warnings { Output.error("warning: \(warning)") }
             if detach {
                 try await client.startContainer(created.Id)
@@ -55,7 +55,7 @@ struct CreateCommand: AsyncParsableCommand {
     func run() async throws {
         let request = try options.request()
         _ = try await connection.withDockerExitCodes { client in
-            let created = try await client.createContainer(request, name: options.name, platform: options.platform)
+            let created = try await options.createContainer(request, client: client)
             for warning in created.Warnings { Output.error("warning: \(warning)") }
             print(created.Id)
             return 0

@@ -121,6 +121,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "Platform of the image, e.g. linux/amd64.")
     var platform: String?
 
+    @Option(help: "When to pull the image first: always, missing (when it is not here) or never.")
+    var pull: PullPolicy = .missing
+
     @Flag(help: "Remove the container when it exits.")
     var rm = false
 

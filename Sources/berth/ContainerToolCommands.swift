@@ -145,7 +145,7 @@ struct CommitCommand: AsyncParsableCommand {
     var pause = true
 
     @Argument(help: "Container, by name or ID.") var container: String
-    @Argument(help: "Image name: registry/repository[:tag] (localhost/name for a local one).") var image: String?
+    @Argument(help: "Image name: [registry/]repository[:tag].") var image: String?
 
     func run() async throws {
         let (repository, tag) = image.map(splitTag) ?? (nil, nil)

@@ -34,19 +34,37 @@ enum CredentialStore {
         try AtomicFile.write(data, to: configPath, permissions: 0o600)
     }
 
+    /// The docker CLI's key for Docker Hub in `config.json`.
+    static let dockerHubKey = "https://index.docker.io/v1/"
+
+    /// The key credentials for `server` are kept under: Docker Hub's spellings share the docker CLI's.
+    static func key(for server: String) -> String {
+        var host = Substring(server)
+        for scheme in ["https://", "http://"] where host.hasPrefix(scheme) { host = host.dropFirst(scheme.count) }
+        host = host.split(separator: "/").first ?? ""
+        return ["", "docker.io", "index.docker.io", "registry-1.docker.io"].contains(host) ? dockerHubKey : String(host)
+    }
+
+    /// The registry a reference names, by Docker's rule: a first component with a `.` or `:`, or
+    /// `localhost`; anything else is Docker Hub.
+    static func registry(of reference: String) -> String {
+        let first = reference.split(separator: "/").first.map(String.init) ?? ""
+        let named = reference.contains("/") && (first.contains(".") || first.contains(":") || first == "localhost")
+        return key(for: named ? first : "")
+    }
+
     /// The header value for the registry `reference` names, or nil when no credentials are saved.
     static func registryAuthHeader(for reference: String) throws -> String? {
-        let first = reference.split(separator: "/").first.map(String.init) ?? ""
-        guard reference.contains("/"), first.contains(".") || first.contains(":") || first == "localhost",
-              let data = FileManager.default.contents(atPath: configPath) else { return nil }
+        let server = registry(of: reference)
+        guard let data = FileManager.default.contents(atPath: configPath) else { return nil }
         struct Config: Decodable {
             struct Entry: Decodable { var auth: String? }
             var auths: [String: Entry]?
         }
         guard let config = try? JSONDecoder().decode(Config.self, from: data),
-              let encoded = config.auths?[first]?.auth, let decoded = Data(base64Encoded: encoded),
+              let encoded = config.auths?[server]?.auth, let decoded = Data(base64Encoded: encoded),
               let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":") else { return nil }
-        let auth = ["username": String(pair[..<colon]), "password": String(pair[pair.index(after: colon)...]), "serveraddress": first]
+        let auth = ["username": String(pair[..<colon]), "password": String(pair[pair.index(after: colon)...]), "serveraddress": server]
         let json = try JSONSerialization.data(withJSONObject: auth, options: [.sortedKeys])
         return json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }

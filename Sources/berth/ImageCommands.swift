@@ -2,9 +2,10 @@ import APIClient
 import APIModels
 import ArgumentParser
 import Foundation
+import OCI
 
 struct PullCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "pull", abstract: "Download an image from a registry.")
+    static let configuration = CommandConfiguration(commandName: "pull", abstract: "Download an image from a registry (Docker Hub unless it names another).")
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -14,15 +15,28 @@ struct PullCommand: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Print only the image reference when done.")
     var quiet = false
 
-    @Argument(help: "Image reference: registry/repository[:tag|@digest].")
+    @Argument(help: "Image reference: [registry/]repository[:tag|@digest]; a name without a registry is Docker Hub's.")
     var image: String
 
     func run() async throws {
-        let auth = try CredentialStore.registryAuthHeader(for: image)
         try await connection.withClient { client in
-            try await ProgressDisplay().follow(try await client.pull(image, platform: platform, registryAuth: auth), quiet: quiet)
-            if quiet { print(image) }
+            try await ImagePull.pull(image, platform: platform, client: client, destination: .standardOutput, quiet: quiet)
         }
+    }
+}
+
+/// A pull as the docker CLI shows it: the registry's progress; for `pull` itself also the default
+/// tag named when none was given and the full name pulled at the end (`named`).
+enum ImagePull {
+    static func pull(_ image: String, platform: String?, client: BerthClient, destination: FileHandle, quiet: Bool,
+                     named: Bool = true) async throws {
+        let reference = try? Reference(parsing: image)
+        if named, !quiet, let reference, reference.tag == nil, reference.digest == nil {
+            destination.write(Data("Using default tag: \(Reference.defaultTag)\n".utf8))
+        }
+        let auth = try CredentialStore.registryAuthHeader(for: image)
+        try await ProgressDisplay(destination: destination).follow(try await client.pull(image, platform: platform, registryAuth: auth), quiet: quiet)
+        if named { destination.write(Data("\(reference?.withDefaultTag.description ?? image)\n".utf8)) }
     }
 }
 

@@ -48,6 +48,15 @@ enum InfoTable {
             " ID: \(info.ID)",
             " Root Dir: \(info.DockerRootDir)",
             " Exec Root: \(info.Berth.ExecRoot)",
+            " Insecure Registries:",
+        ]
+        lines += info.RegistryConfig.IndexConfigs.values.filter { !$0.Secure }.map(\.Name).sorted().map { "  " + $0 }
+        lines += info.RegistryConfig.InsecureRegistryCIDRs.map { "  " + $0 }
+        if !info.RegistryConfig.Mirrors.isEmpty {
+            lines.append(" Registry Mirrors:")
+            lines += info.RegistryConfig.Mirrors.map { "  " + $0 }
+        }
+        lines += [
             "",
             "Host:",
             " Overlayfs: \(check(host.overlayfs))",

@@ -17,10 +17,11 @@ struct LoginCommand: AsyncParsableCommand {
     @Flag(help: "Read the password from standard input.")
     var passwordStdin = false
 
-    @Argument(help: "Registry, host[:port].")
-    var server: String
+    @Argument(help: "Registry, host[:port] (default: Docker Hub).")
+    var server: String = CredentialStore.dockerHubKey
 
     func run() async throws {
+        let server = CredentialStore.key(for: server)
         guard let username else { throw ValidationError("--username is required") }
         var secret = password
         if passwordStdin {
@@ -37,10 +38,11 @@ struct LoginCommand: AsyncParsableCommand {
 struct LogoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logout", abstract: "Forget a registry's credentials.")
 
-    @Argument(help: "Registry, host[:port].")
-    var server: String
+    @Argument(help: "Registry, host[:port] (default: Docker Hub).")
+    var server: String = CredentialStore.dockerHubKey
 
     func run() async throws {
+        let server = CredentialStore.key(for: server)
         try CredentialStore.store(server: server, username: nil, password: nil)
         print("Removing login credentials for \(server)")
     }

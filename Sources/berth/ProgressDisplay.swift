@@ -2,9 +2,11 @@ import APIModels
 import Foundation
 
 /// Shows Docker progress messages: on a terminal one live line per layer (bars redrawn in place),
-/// otherwise plain lines, one per change of status, without the byte-by-byte bars.
+/// otherwise plain lines, one per change of status, without the byte-by-byte bars. A pull that
+/// `run` makes on its own shows on standard error, keeping standard output the container's.
 final class ProgressDisplay {
     private let interactive: Bool
+    private let destination: FileHandle
     private var order: [String] = []
     private var lines: [String: String] = [:]
     private var printedStatus: [String: String] = [:]
@@ -13,8 +15,9 @@ final class ProgressDisplay {
     /// First sighting of each layer's transfer, for its average speed.
     private var transferStart: [String: (time: Date, bytes: Int64)] = [:]
 
-    init(interactive: Bool = isatty(STDOUT_FILENO) != 0) {
-        self.interactive = interactive
+    init(destination: FileHandle = .standardOutput) {
+        self.destination = destination
+        interactive = isatty(destination.fileDescriptor) != 0
     }
 
     /// Shows a whole stream (or, quiet, just drains it: errors still end it).
@@ -29,7 +32,7 @@ final class ProgressDisplay {
         guard let status = message.status else { return }
         guard let id = message.id else {
             finishLayers()
-            print(status)
+            write(status + "\n")
             return
         }
         if interactive {
@@ -42,7 +45,7 @@ final class ProgressDisplay {
             }
         } else if printedStatus[id] != status {
             printedStatus[id] = status
-            print("\(id): \(status)")
+            write("\(id): \(status)\n")
         }
     }
 
@@ -75,6 +78,11 @@ final class ProgressDisplay {
             output += "\u{1B}[2K" + (lines[id] ?? "") + "\n"
         }
         drawnLines = order.count
-        FileHandle.standardOutput.write(Data(output.utf8))
+        write(output)
+    }
+
+    private func write(_ text: String) {
+        if destination === FileHandle.standardOutput { fflush(stdout) }
+        destination.write(Data(text.utf8))
     }
 }

@@ -2,6 +2,7 @@ import API
 import APIModels
 import ArgumentParser
 import AsyncHTTPClient
+import DaemonConfiguration
 import Engine
 import Foundation
 import HostProbe
@@ -19,14 +20,17 @@ struct Berthd: AsyncParsableCommand {
         abstract: "The Berth daemon: runs OCI images of any platform, serving the Docker Engine API.",
         version: BerthVersion.version)
 
-    @Option(help: "Directory for persistent state.")
-    var root = "/var/lib/berth"
+    @Option(name: [.customLong("root"), .customLong("data-root")], help: "Directory for persistent state (default: /var/lib/berth).")
+    var root: String?
 
-    @Option(help: "Directory for runtime files (sockets, pids).")
-    var execRoot = "/run/berth"
+    @Option(help: "Directory for runtime files: sockets, pids (default: /run/berth).")
+    var execRoot: String?
 
     @Option(help: "Unix socket the API listens on (created with mode 0660).")
     var socket = "/run/berth/berth.sock"
+
+    @Option(help: "Daemon configuration file in dockerd's daemon.json format; flags win over it (default: \(DaemonConfig.defaultPath)).")
+    var configFile: String?
 
     @Option(help: "Directory for host-wide caches (the KVM verdict, built guest kernels).")
     var cacheDir = "/var/cache/berth"
@@ -37,7 +41,11 @@ struct Berthd: AsyncParsableCommand {
     @Option(help: "Seconds a utility VM's guest agent has to answer after the VM is created before the start fails.")
     var vmAgentTimeout = 30
 
-    @Option(name: .customLong("insecure-registry"), help: "A registry (host:port) to reach over plain HTTP. Loopback registries always are. Repeatable.")
+    @Option(name: .customLong("registry-mirror"), help: "A mirror of Docker Hub (http[s]://host[:port]), tried before it. Repeatable.")
+    var registryMirrors: [String] = []
+
+    @Option(name: .customLong("insecure-registry"),
+            help: "A registry (host[:port]) or address range (CIDR) to reach over plain HTTP. Loopback registries always are. Repeatable.")
     var insecureRegistries: [String] = []
 
     @Option(help: "The berth-shim executable (default: next to berthd).")
@@ -45,19 +53,76 @@ struct Berthd: AsyncParsableCommand {
 
     @Option(name: .customLong("userns-remap"),
             help: "Give every container its own user namespace unless it asks for --userns=host: auto (or default), or empty.")
-    var usernsRemap = ""
+    var usernsRemap: String?
 
-    @Option(help: "The default network's bridge device, made if missing (at most 15 characters, starting with berth).")
-    var bridge = "berth0"
+    @Option(help: "The default network's bridge device, made if missing (at most 15 characters, starting with berth; default berth0).")
+    var bridge: String?
 
     @Option(help: "The default network's gateway address and subnet, as 172.17.0.1/16 (default: a free /16 found when first needed).")
     var bip: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    @Option(help: "Log level: debug, info, warn, error, fatal (default: info).")
+    var logLevel: String?
+
+    @Option(name: .customLong("log-opt"), help: "A default json-file log option for containers, KEY=VALUE (max-size, max-file). Repeatable.")
+    var logOptions: [String] = []
+
+    @Option(name: .customLong("default-ulimit"), help: "A default ulimit for containers, NAME=SOFT[:HARD]. Repeatable.")
+    var defaultUlimits: [String] = []
+
+    /// The settings the flags give; unset ones come from the configuration file.
+    func flagConfig() throws -> DaemonConfig {
+        var config = DaemonConfig()
+        config.dataRoot = root
+        config.execRoot = execRoot
+        config.bridge = bridge
+        config.bridgeAddress = bip
+        config.usernsRemap = usernsRemap
+        config.logLevel = logLevel
+        config.registryMirrors = registryMirrors.isEmpty ? nil : registryMirrors
+        config.insecureRegistries = insecureRegistries.isEmpty ? nil : insecureRegistries
+        if !logOptions.isEmpty {
+            config.logOptions = try Dictionary(logOptions.map { option in
+                guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
+                    throw ValidationError("--log-opt: KEY=VALUE, not \(option)")
+                }
+                return (String(option[..<equals]), String(option[option.index(after: equals)...]))
+            }) { _, last in last }
+        }
+        if !defaultUlimits.isEmpty {
+            config.defaultUlimits = try defaultUlimits.map { text in
+                let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+                let values = parts.count == 2 ? parts[1].split(separator: ":").map { Int64($0) } : []
+                guard parts.count == 2, (1...2).contains(values.count), let soft = values[0], let hard = values.last ?? nil else {
+                    throw ValidationError("--default-ulimit: NAME=SOFT[:HARD], not \(text)")
+                }
+                return Ulimit(Name: parts[0], Soft: soft, Hard: hard)
+            }
+        }
+        do {
+            try config.check()
+        } catch let problem as DaemonConfigError.Problem {
+            throw ValidationError(problem.message)
+        }
+        return config
+    }
+
+    /// Flags over the configuration file.
+    func effectiveConfig() throws -> DaemonConfig {
+        let file = try DaemonConfig.read(path: configFile ?? DaemonConfig.defaultPath, explicitlyRequested: configFile != nil)
+        return try flagConfig().overriding(file)
+    }
 
     func run() async throws {
-        let level = logLevel
+        let config: DaemonConfig
+        let level: Logger.Level
+        do {
+            config = try effectiveConfig()
+            level = try config.resolvedLogLevel()
+        } catch {
+            FileHandle.standardError.write(Data("berthd: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -65,7 +130,7 @@ struct Berthd: AsyncParsableCommand {
         }
         let logger = Logger(label: "berthd")
         do {
-            try await serve(logger: logger)
+            try await serve(config: config, logger: logger)
         } catch {
             // One clear line, then a failing exit: the caller (a person, a service manager) sees why.
             FileHandle.standardError.write(Data("berthd: \(error)\n".utf8))
@@ -73,7 +138,27 @@ struct Berthd: AsyncParsableCommand {
         }
     }
 
-    private func serve(logger: Logger) async throws {
+    /// The registry client's connections are closed however serving ends.
+    private func serve(config: DaemonConfig, logger: Logger) async throws {
+        // A registry that cannot be reached fails a pull in seconds: the registry client retries a
+        // failed connection itself (a few times, backing off), so the pool must not keep trying
+        // until its connect timeout for every one of those attempts.
+        var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        do {
+            try await serve(config: config, logger: logger, http: http)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try? await http.shutdown()
+    }
+
+    private func serve(config: DaemonConfig, logger: Logger, http: HTTPClient) async throws {
+        let root = config.resolvedDataRoot
+        let execRoot = config.resolvedExecRoot
+        let bridge = config.resolvedBridge
         guard geteuid() == 0 else {
             throw ValidationError("berthd must run as root (namespaces, mounts, cgroups and VMs need it)")
         }
@@ -91,10 +176,9 @@ struct Berthd: AsyncParsableCommand {
 
         let store = try StateStore(directory: root)
         let prober = HostProber(configuration: .init(libvirtURI: libvirtURI, scratchDirectory: root, cacheDirectory: cacheDir))
-        let host = HostState(report: await prober.probe(logger: logger))
+        let host = HostState(report: await prober.probe(logger: logger), cacheDirectory: cacheDir)
         let events = EventBus()
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let registry = RegistryClient(http: http, configuration: .init(insecureRegistries: Set(insecureRegistries)))
+        let registry = RegistryClient(http: http, settings: try config.registrySettings())
         let images = ImageService(
             content: try ContentStore(root: root + "/content"),
             snapshots: try SnapshotStore(root: root + "/snapshots"),
@@ -105,28 +189,14 @@ struct Berthd: AsyncParsableCommand {
             imagesInUse: { [catalog = ContainerCatalog(database: store.database)] in try catalog.imageIDsInUse() })
         let shimPath = shim ?? (URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("berth-shim").path)
-        // Isolation between networks drops forwarding from one berth* bridge to another.
-        guard bridge.hasPrefix("berth"), bridge.utf8.count <= 15 else {
-            throw ValidationError("--bridge: a name of at most 15 characters starting with berth")
-        }
-        var bridgeAddress: (gateway: IPv4Address, subnet: IPv4Subnet)?
-        if let bip {
-            let parts = bip.split(separator: "/")
-            guard parts.count == 2, let gateway = IPv4Address(parts[0]), let length = Int(parts[1]), (8...30).contains(length) else {
-                throw ValidationError("--bip: an address and prefix length, as 172.17.0.1/16")
-            }
-            bridgeAddress = (gateway, IPv4Subnet(gateway, prefixLength: length))
-        }
-        guard ["", "auto", "default"].contains(usernsRemap) else {
-            throw ValidationError("--userns-remap: use auto (or default); Berth picks the ids itself")
-        }
+        let bridgeAddress = try config.resolvedBridgeAddress()
         guard FileManager.default.isExecutableFile(atPath: shimPath) else {
             throw ValidationError("berth-shim not found at \(shimPath): build it with `make build` (shim/), or pass --shim")
         }
         let containers = try ContainerService(
             paths: ContainerPaths(root: root, execRoot: execRoot), catalog: ContainerCatalog(database: store.database),
             images: images, events: events, cgroups: CgroupManager(), launcher: ShimLauncher(shimPath: shimPath, setupTimeout: .seconds(max(60, vmAgentTimeout + 30))),
-            logger: logger, defaultUsernsMode: usernsRemap == "default" ? "auto" : usernsRemap,
+            logger: logger, defaultUsernsMode: config.resolvedUsernsMode, containerDefaults: config.containerDefaults,
             utilityVMs: UtilityVMSettings(cacheDirectory: cacheDir, libvirtURI: libvirtURI,
                                           accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg,
                                           agentTimeoutSeconds: vmAgentTimeout),
@@ -135,7 +205,7 @@ struct Berthd: AsyncParsableCommand {
         await containers.restore()
         let context = DaemonContext(
             root: root, execRoot: execRoot, socketPath: socket, store: store, events: events, host: host,
-            images: images, debug: logLevel <= .debug)
+            images: images, registry: registry, debug: logger.logLevel <= .debug)
 
         var router = Router()
         SystemRoutes.register(on: &router, context: context)
@@ -144,13 +214,14 @@ struct Berthd: AsyncParsableCommand {
         try? FileManager.default.removeItem(atPath: spool)
         try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let builder = ImageBuilder(containers: containers, images: images)
-        ImageRoutes.register(on: &router, images: images, spoolDirectory: spool, intermediateImages: { try builder.cache.images() })
+        ImageRoutes.register(on: &router, images: images, registry: registry, spoolDirectory: spool, intermediateImages: { try builder.cache.images() })
         AuthRoutes.register(on: &router, registry: registry)
         ContainerRoutes.register(on: &router, containers: containers, spoolDirectory: spool)
         VolumeRoutes.register(on: &router, containers: containers)
         NetworkRoutes.register(on: &router, containers: containers)
         BuildRoutes.register(on: &router, builder: builder, spoolDirectory: spool)
         let signals = SignalWatcher()
+        let reprober = Reprober(prober: prober, host: host, logger: logger)
         let server = try await APIServer.bind(
             socketPath: socket, mode: 0o660, router: router, spoolDirectory: spool, logger: logger)
         let report = await host.report
@@ -166,7 +237,9 @@ struct Berthd: AsyncParsableCommand {
                 for await request in signals.requests {
                     switch request {
                     case .reload:
-                        await reprobe(prober: prober, host: host, events: events, store: store, logger: logger)
+                        reloadRegistries(registry, logger: logger)
+                        await publishReload(host: host, events: events, store: store)
+                        await reprober.request()
                     case .shutdown(let signal):
                         logger.info("shutting down", metadata: ["signal": "\(signal)"])
                         return
@@ -187,20 +260,29 @@ struct Berthd: AsyncParsableCommand {
             try await group.waitForAll()
             watchdog.cancel()
         }
-        try? await http.shutdown()
         logger.info("stopped")
     }
 
-    /// SIGHUP: probe the host again (a new qemu, libvirt restarted, binfmt registered) and say so.
-    private func reprobe(prober: HostProber, host: HostState, events: EventBus, store: StateStore, logger: Logger) async {
-        let report = await prober.probe(logger: logger)
-        await host.replace(with: report)
+    /// SIGHUP: the configuration file's mirrors and insecure registries apply from the next pull
+    /// (flags still win). A file that no longer reads leaves the running settings as they were.
+    private func reloadRegistries(_ registry: RegistryClient, logger: Logger) {
+        do {
+            let settings = try effectiveConfig().registrySettings()
+            registry.settings = settings
+            logger.info("registry settings reloaded", metadata: [
+                "mirrors": "\(settings.mirrors)", "insecure": "\(settings.insecureRegistries + settings.insecureCIDRs.map(\.description))",
+            ])
+        } catch {
+            logger.error("configuration not reloaded: \(error)")
+        }
+    }
+
+    /// SIGHUP's event goes out at once, with what the host report says now; the probe that may
+    /// change it runs after, in the background (see `Reprober`).
+    private func publishReload(host: HostState, events: EventBus, store: StateStore) async {
         let daemonID = (try? store.daemonID()) ?? ""
         await events.publish(EngineEvent(
             type: "daemon", action: "reload", actorID: daemonID,
-            attributes: ["name": ProcessInfo.processInfo.hostName, "accelerator": report.accelerator.kind.rawValue]))
-        logger.info("host re-probed on SIGHUP")
+            attributes: ["name": ProcessInfo.processInfo.hostName, "accelerator": await host.report.accelerator.kind.rawValue]))
     }
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -50,4 +50,43 @@ import Testing
         try catalog.delete(amd64.id)
         #expect(try catalog.referenced().blobs.isEmpty && catalog.referenced().chainIDs.isEmpty)
     }
+
+    @Test func everySpellingResolvesToOneImage() throws {
+        let catalog = try catalog()
+        let host = try Platform(parsing: "linux/amd64")
+        let amd64 = try image("a", "linux/amd64")
+        try catalog.add(amd64, tag: try Reference(parsing: "alpine"), repoDigest: nil)
+        for spelling in ["alpine", "alpine:latest", "library/alpine", "docker.io/library/alpine:latest", "index.docker.io/alpine"] {
+            #expect(try catalog.resolve(spelling, platform: nil, hostPlatform: host).id == amd64.id, "\(spelling)")
+        }
+        #expect(try catalog.image(id: amd64.id)?.tags == ["docker.io/library/alpine:latest"])
+    }
+
+    /// Names stored before normalisation (`x:latest`, `berth-test/busybox:amd64`) become their normal
+    /// form; one already stored normally wins over its old spelling.
+    @Test func nameMigrationNormalisesStoredNames() throws {
+        let queue = try DatabaseQueue()
+        var migrator = DatabaseMigrator()
+        ImageCatalog.registerMigrations(&migrator)
+        ImageCatalog.registerNameMigration(&migrator)
+        try migrator.migrate(queue, upTo: "v2: image store")
+        let catalog = ImageCatalog(database: queue)
+        let amd64 = try image("a", "linux/amd64"), other = try image("b", "linux/amd64")
+        try catalog.add(amd64, tag: nil, repoDigest: nil)
+        try catalog.add(other, tag: nil, repoDigest: nil)
+        try queue.write { db in
+            for (reference, id) in [("berth-test/busybox:amd64", amd64.id), ("x:latest", amd64.id), ("docker.io/library/x:latest", other.id),
+                                    ("127.0.0.1:5000/a/b:v1", amd64.id)] {
+                try db.execute(sql: "INSERT INTO imageTag (reference, platform, imageID) VALUES (?, 'linux/amd64', ?)",
+                               arguments: [reference, id.description])
+            }
+            try db.execute(sql: "INSERT INTO imageDigestRef (reference, imageID) VALUES (?, ?)",
+                           arguments: ["bb@" + amd64.id.description, amd64.id.description])
+        }
+        try migrator.migrate(queue)
+        let migrated = try #require(try catalog.image(id: amd64.id))
+        #expect(migrated.tags == ["127.0.0.1:5000/a/b:v1", "docker.io/berth-test/busybox:amd64"])
+        #expect(migrated.repoDigests == ["docker.io/library/bb@" + amd64.id.description])
+        #expect(try catalog.image(id: other.id)?.tags == ["docker.io/library/x:latest"])
+    }
 }

@@ -15,6 +15,32 @@ import Testing
         #expect(daemon.log.contains("stopped"))
     }
 
+    /// A guest kernel built after berthd started is the one `info` names (and the next VM boots),
+    /// without a restart or SIGHUP.
+    @Test func guestKernelsBuiltLaterShowAtOnce() async throws {
+        let kernel = try ContainerLifecycleTests.guestKernel()
+        let scratch = try TestPaths.makeScratch("late-kernel")
+        defer { TestPaths.removeScratch(scratch) }
+        let cache = try ContainerLifecycleTests.scratchCache(in: scratch)
+        try FileManager.default.createSymbolicLink(atPath: cache + "/vm-images", withDestinationPath: "/var/cache/berth/vm-images")
+        try await DaemonFixture.with(options: ["--cache-dir", cache]) { daemon in
+            func amd64Kernel() throws -> String {
+                let info = try daemon.berth(["info", "--format", "json"]).stdout
+                let object = try JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any]
+                let platforms = ((object?["Berth"] as? [String: Any])?["Host"] as? [String: Any])?["platforms"] as? [[String: Any]] ?? []
+                let vm = platforms.first { ($0["mode"] as? String) == "system-vm" && ($0["platform"] as? [String: Any])?["architecture"] as? String == "amd64" }
+                return vm?["guestKernel"] as? String ?? ""
+            }
+            let before = try amd64Kernel()
+            #expect(before.contains("Debian stock"), "\(before)")
+            try FileManager.default.createDirectory(atPath: cache + "/guest-kernels", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: cache + "/guest-kernels/" + (kernel as NSString).lastPathComponent,
+                                                       withDestinationPath: kernel)
+            let after = try amd64Kernel()
+            #expect(after.hasSuffix("(minimal)"), "\(after)")
+        }
+    }
+
     @Test func secondDaemonOnSameRootRefuses() async throws {
         try await DaemonFixture.with { daemon in
             let second = try daemon.launch()

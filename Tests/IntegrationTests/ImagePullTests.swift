@@ -105,8 +105,6 @@ import Testing
             let noPlatform = try daemon.berth(["pull", "--platform", "linux/s390x", "\(registry.address)/berth-test/busybox"])
             #expect(noPlatform.status == 1)
             #expect(noPlatform.stderr.contains("no matching manifest for linux/s390x") && noPlatform.stderr.contains("linux/arm64"))
-            let noRegistry = try daemon.berth(["pull", "berth-test/busybox"])
-            #expect(noRegistry.status == 1 && noRegistry.stderr.contains("names no registry"))
             let malformed = try daemon.berth(["pull", "\(registry.address)/UPPER/case"])
             #expect(malformed.status == 1 && malformed.stderr.contains("invalid reference format"))
             let badPlatform = try daemon.berth(["pull", "--platform", "linux//", "\(registry.address)/berth-test/busybox"])
@@ -122,7 +120,10 @@ import Testing
         try await Self.withPushedImage(credentials: ("berth", "s3cret")) { registry, daemon, _ in
             let name = "\(registry.address)/berth-test/busybox:latest"
             let denied = try daemon.berth(["pull", name])
-            #expect(denied.status == 1 && denied.stderr.contains("unauthorized"))
+            #expect(denied.status == 1, "\(denied)")
+            #expect(denied.stderr.contains(
+                "pull access denied for \(registry.address)/berth-test/busybox, repository does not exist or may require 'docker login'"),
+                "\(denied.stderr)")
 
             let config = daemon.scratch + "/docker-config"
             try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)

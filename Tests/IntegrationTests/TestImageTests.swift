@@ -14,13 +14,23 @@ import Testing
         var layout: String
         var refs: [String: String]
         var layers: Layout
+        var helloWorld: Layout
+        /// Absent when built with `--no-debian`.
+        var debian: Layout?
+
+        enum CodingKeys: String, CodingKey {
+            case layout, refs, layers, debian
+            case helloWorld = "hello-world"
+        }
     }
 
+    /// The cached images (`make images` builds them before the tests: Debian's take minutes), or a
+    /// fresh build into `output` without Debian's.
     static func build(into output: String?, force: Bool = false) throws -> Built {
         var arguments = [script]
-        if let output { arguments += ["--output", output] }
+        if let output { arguments += ["--output", output, "--no-debian"] }
         if force { arguments.append("--force") }
-        let json = try Command.succeed(arguments, timeout: 600)
+        let json = try Command.succeed(arguments, timeout: 2400)
         return try JSONDecoder().decode(Built.self, from: Data(json.utf8))
     }
 
@@ -31,6 +41,9 @@ import Testing
         let fresh = try Self.build(into: scratch, force: true)
         #expect(cached.refs == fresh.refs)
         #expect(cached.layers.refs == fresh.layers.refs && fresh.layers.refs.keys.sorted() == ["berth-test/layers:latest"])
+        #expect(cached.helloWorld.refs == fresh.helloWorld.refs && fresh.helloWorld.refs.keys.sorted() == ["berth-test/hello-world:latest"])
+        #expect(fresh.debian == nil && cached.debian?.refs.keys.sorted() == ["berth-test/debian:amd64", "berth-test/debian:arm64",
+                                                                              "berth-test/debian:latest"])
         #expect(Set(fresh.refs.keys) == [
             "berth-test/busybox:latest", "berth-test/busybox:amd64", "berth-test/busybox:arm64",
             "berth-test/busybox:arm-v7",

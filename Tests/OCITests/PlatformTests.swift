@@ -1,3 +1,4 @@
+import Foundation
 import OCI
 import Testing
 
@@ -21,6 +22,19 @@ import Testing
     @Test(arguments: ["", "/", "linux/", "linux//v7", "a/b/c/d", "linux/arm 64", "linux/amd64\n"])
     func refusesMalformedPlatforms(input: String) {
         #expect(throws: PlatformError.malformed(input)) { try Platform(parsing: input) }
+    }
+
+    /// Docker's rule for a single word: an OS name means this machine's architecture for that OS.
+    @Test func aBareOperatingSystemIsThisMachinesArchitecture() throws {
+        var name = utsname()
+        uname(&name)
+        let machine = withUnsafeBytes(of: name.machine) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let here = Platform.host(machine: machine)
+        #expect(try Platform(parsing: "linux") == here)
+        #expect(try Platform(parsing: "Linux") == here)
+        #expect(try Platform(parsing: "windows").os == "windows")
+        #expect(try Platform(parsing: "windows").architecture == here.architecture)
+        #expect(try Platform(parsing: "riscv64") == Platform(os: "linux", architecture: "riscv64"))
     }
 
     @Test func sameMeaningComparesEqual() throws {

@@ -3,32 +3,42 @@ import Testing
 
 @Suite struct ReferenceTests {
     @Test(arguments: [
-        ("busybox", nil, "busybox", nil),
-        ("berth-test/busybox:latest", nil, "berth-test/busybox", "latest"),
-        ("127.0.0.1:5000/berth-test/busybox:v1.2", "127.0.0.1:5000", "berth-test/busybox", "v1.2"),
-        ("localhost/a/b", "localhost", "a/b", nil),
-        ("registry.example/a__b/c-d.e:tag_1", "registry.example", "a__b/c-d.e", "tag_1"),
-        ("localhost:5000/x", "localhost:5000", "x", nil),
-    ] as [(String, String?, String, String?)])
-    func parsesDistributionGrammar(text: String, domain: String?, path: String, tag: String?) throws {
+        ("busybox", "docker.io", "library/busybox", nil, "docker.io/library/busybox", "busybox"),
+        ("berth-test/busybox:latest", "docker.io", "berth-test/busybox", "latest", "docker.io/berth-test/busybox:latest",
+         "berth-test/busybox:latest"),
+        ("127.0.0.1:5000/berth-test/busybox:v1.2", "127.0.0.1:5000", "berth-test/busybox", "v1.2",
+         "127.0.0.1:5000/berth-test/busybox:v1.2", "127.0.0.1:5000/berth-test/busybox:v1.2"),
+        ("localhost/a/b", "localhost", "a/b", nil, "localhost/a/b", "localhost/a/b"),
+        ("registry.example/a__b/c-d.e:tag_1", "registry.example", "a__b/c-d.e", "tag_1", "registry.example/a__b/c-d.e:tag_1",
+         "registry.example/a__b/c-d.e:tag_1"),
+        ("localhost:5000/x", "localhost:5000", "x", nil, "localhost:5000/x", "localhost:5000/x"),
+        ("docker.io/library/alpine:3.10", "docker.io", "library/alpine", "3.10", "docker.io/library/alpine:3.10", "alpine:3.10"),
+        ("index.docker.io/alpine", "docker.io", "library/alpine", nil, "docker.io/library/alpine", "alpine"),
+        ("docker.io/library/a/b", "docker.io", "library/a/b", nil, "docker.io/library/a/b", "library/a/b"),
+    ] as [(String, String, String, String?, String, String)])
+    func normalisesAsDockerDoes(text: String, domain: String, path: String, tag: String?, full: String, familiar: String) throws {
         let reference = try Reference(parsing: text)
         #expect(reference.domain == domain)
         #expect(reference.path == path)
         #expect(reference.tag == tag)
-        #expect(reference.description == text)
+        #expect(reference.description == full)
+        #expect(reference.familiarDescription == familiar)
     }
 
-    @Test func digestsAndDefaultTag() throws {
-        let digest = "sha256:" + String(repeating: "a", count: 64)
-        let pinned = try Reference(parsing: "r.example/x@\(digest)")
-        #expect(pinned.digest?.description == digest && pinned.tag == nil)
-        #expect(pinned.withDefaultTag.tag == nil)
-        #expect(try Reference(parsing: "x").withDefaultTag.description == "x:latest")
-        #expect(try Reference(parsing: "r.example/x:t@\(digest)").description == "r.example/x:t@\(digest)")
+    @Test func everySpellingOfAnOfficialImageIsOne() throws {
+        let spellings = ["alpine", "library/alpine", "docker.io/library/alpine:latest", "index.docker.io/library/alpine",
+                         "docker.io/alpine:latest"]
+        let normal = try Set(spellings.map { try Reference(parsing: $0).withDefaultTag })
+        #expect(normal.count == 1)
+        #expect(normal.first?.description == "docker.io/library/alpine:latest")
+        #expect(Reference.familiar("docker.io/library/alpine:latest") == "alpine:latest")
+        #expect(Reference.familiar("not a reference") == "not a reference")
+        #expect(try Reference(parsing: "alpine").isDockerHub && !(try Reference(parsing: "localhost/alpine").isDockerHub))
     }
 
     @Test(arguments: ["", "r.example/UPPER", "a//b", "-a", "a-", "x:", "x:-tag", "r.example/x@sha256:short", "x@md5:00",
-                      "a..b", "host:99999/x", String(repeating: "a", count: 256), "a/b:" + String(repeating: "t", count: 129)])
+                      "a..b", "host:99999/x", String(repeating: "a", count: 256), "a/b:" + String(repeating: "t", count: 129),
+                      String(repeating: "ab", count: 32)])
     func refusesMalformedReferences(text: String) {
         #expect(throws: ReferenceError.self) { try Reference(parsing: text) }
     }

@@ -15,12 +15,9 @@ import Testing
         #expect(AuthChallenge(header: "") == nil)
     }
 
-    @Test func loopbackRegistriesUsePlainHTTP() {
-        #expect(RegistryClient.isLoopback("127.0.0.1:5000"))
-        #expect(RegistryClient.isLoopback("localhost:5000"))
-        #expect(RegistryClient.isLoopback("[::1]:5000"))
-        #expect(!RegistryClient.isLoopback("registry.example:5000"))
+    @Test func registryErrorsReadAsDockerdPrintsThem() {
         #expect(RegistryClient.registryErrorMessage(#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#)
-            == "MANIFEST_UNKNOWN: manifest unknown")
+            == "manifest unknown: manifest unknown")
+        #expect(RegistryClient.registryErrorMessage("not json") == "")
     }
 }

@@ -3,12 +3,17 @@ import Foundation
 import ImageBuild
 import ImageStore
 import OCI
+import Registry
 
 /// Builds an image from a Dockerfile as Docker's classic builder does: each instruction on the
 /// image the one before made. RUN runs in a container of its own (natively, or through qemu-user
 /// for another architecture), whose changes are committed as a layer and which is then removed;
 /// COPY stages the context's files as a layer; the others change only the image's settings.
 public struct ImageBuilder: Sendable {
+    public enum PullPolicy: String, Sendable, CaseIterable {
+        case always, missing, never
+    }
+
     public struct Request: Sendable {
         /// The context's directory.
         public var context: String
@@ -21,8 +26,11 @@ public struct ImageBuilder: Sendable {
         public var labels: [String: String] = [:]
         /// `--no-cache`: every step runs; what they make is still remembered.
         public var noCache = false
-        /// `--pull`: each base image is pulled again from its registry before its stage starts.
-        public var pull = false
+        /// When base images come from their registry: `always` before each stage (`--pull`),
+        /// `missing` only when not present (Docker's classic builder), `never`.
+        public var pull = PullPolicy.missing
+        /// Credentials per registry (`docker.io`, `host:port`), as the client sent them.
+        public var credentials: [String: RegistryCredentials] = [:]
 
         public init(context: String) {
             self.context = context
@@ -72,15 +80,8 @@ public struct ImageBuilder: Sendable {
         for (index, stage) in plan.stages.enumerated() {
             step += 1
             await progress("Step \(step)/\(total) : FROM \(stage.base)\(stage.name.map { " AS " + $0 } ?? "")\n")
-            if request.pull, stage.base.lowercased() != "scratch", plan.stageIndex(stage.base, before: index) == nil {
-                do {
-                    let reference = try Reference(parsing: stage.base)
-                    await progress("Pulling \(reference.withDefaultTag)\n")
-                    _ = try await images.pull(reference, platform: try stage.platform.map(Platform.init(parsing:)) ?? platform,
-                                              credentials: nil) { _ in }
-                } catch {
-                    throw DockerfileError(line: stage.line, "pulling \(stage.base): \(error)")
-                }
+            if stage.base.lowercased() != "scratch", plan.stageIndex(stage.base, before: index) == nil {
+                try await pullBase(stage, policy: request.pull, platform: platform, credentials: request.credentials, progress: progress)
             }
             var state = try startStage(stage, index: index, plan: plan, finished: finished, platform: platform)
             await progress(" ---> \(state.image.map { String($0.id.encoded.prefix(12)) } ?? "scratch")\n")
@@ -134,9 +135,27 @@ public struct ImageBuilder: Sendable {
         await progress("Successfully built \(image.id.encoded.prefix(12))\n")
         for tag in request.tags {
             try await images.tag(image.id.description, as: tag)
-            await progress("Successfully tagged \(tag.withDefaultTag)\n")
+            await progress("Successfully tagged \(tag.withDefaultTag.familiarDescription)\n")
         }
         return image
+    }
+
+    /// Fetches a stage's base image as the policy says: always, or when it is not present.
+    func pullBase(_ stage: BuildPlan.Stage, policy: PullPolicy, platform: Platform, credentials: [String: RegistryCredentials],
+                  progress: Progress) async throws {
+        let stagePlatform = try stage.platform.map(Platform.init(parsing:)) ?? platform
+        switch policy {
+        case .never: return
+        case .missing: if (try? images.resolve(stage.base, platform: stagePlatform)) != nil { return }
+        case .always: break
+        }
+        do {
+            let reference = try Reference(parsing: stage.base)
+            await progress("Pulling \(reference.withDefaultTag.familiarDescription) (\(stagePlatform))\n")
+            _ = try await images.pull(reference, platform: stagePlatform, credentials: credentials[reference.domain]) { _ in }
+        } catch {
+            throw DockerfileError(line: stage.line, "pulling \(stage.base): \(error)")
+        }
     }
 
     /// The stage's base: nothing for scratch, an earlier stage's result, or a local image of the stage's platform.
@@ -155,7 +174,7 @@ public struct ImageBuilder: Sendable {
             do {
                 image = try images.resolve(stage.base, platform: stagePlatform)
             } catch {
-                throw DockerfileError(line: stage.line, "No such image: \(stage.base) for \(stagePlatform) (builds use local images: pull it first)")
+                throw DockerfileError(line: stage.line, "No such image: \(stage.base) for \(stagePlatform)")
             }
         }
         let config = try settings(of: image)

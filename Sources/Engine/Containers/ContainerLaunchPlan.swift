@@ -217,14 +217,16 @@ struct ContainerLaunchPlan {
         return variables
     }
 
+    /// `--ulimit` names and their `RLIMIT_*` numbers.
+    static let resourceNumbers: [String: Int32] = [
+        "core": 4, "cpu": 0, "data": 2, "fsize": 1, "locks": 10, "memlock": 8, "msgqueue": 12, "nice": 13,
+        "nofile": 7, "nproc": 6, "rss": 5, "rtprio": 14, "rttime": 15, "sigpending": 11, "stack": 3, "as": 9,
+    ]
+
     /// `--ulimit`s; never above what the daemon itself may have, which would fail in the kernel.
     func resourceLimits() throws -> [LaunchSpec.ResourceLimit] {
-        let resources: [String: Int32] = [
-            "core": 4, "cpu": 0, "data": 2, "fsize": 1, "locks": 10, "memlock": 8, "msgqueue": 12, "nice": 13,
-            "nofile": 7, "nproc": 6, "rss": 5, "rtprio": 14, "rttime": 15, "sigpending": 11, "stack": 3, "as": 9,
-        ]
         return try (record.hostConfig.Ulimits ?? []).map { limit in
-            guard let resource = resources[limit.Name] else { throw ContainerError.invalid("invalid ulimit type: \(limit.Name)") }
+            guard let resource = Self.resourceNumbers[limit.Name] else { throw ContainerError.invalid("invalid ulimit type: \(limit.Name)") }
             guard limit.Soft <= limit.Hard else {
                 throw ContainerError.invalid("ulimit soft limit must be less than or equal to hard limit: \(limit.Soft) > \(limit.Hard)")
             }

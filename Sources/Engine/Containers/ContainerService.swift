@@ -34,6 +34,8 @@ public actor ContainerService {
     let logger: Logger
     /// berthd's `--userns-remap`: the mode of containers that name none ("auto" or empty).
     let defaultUsernsMode: String
+    /// berthd's `--log-opt`s and `--default-ulimit`s, for containers that set none of their own.
+    let containerDefaults: ContainerDefaults
     /// nil: this berthd runs no utility VMs.
     let utilityVMs: UtilityVMSettings?
     /// What the host probe found, for the platform decision.
@@ -69,7 +71,7 @@ public actor ContainerService {
 
     public init(paths: ContainerPaths, catalog: ContainerCatalog, images: ImageService, events: EventBus,
                 cgroups: CgroupManager, launcher: ShimLauncher, logger: Logger, defaultUsernsMode: String = "",
-                utilityVMs: UtilityVMSettings? = nil, hostState: HostState? = nil, defaultBridge: String = "berth0",
+                containerDefaults: ContainerDefaults = ContainerDefaults(), utilityVMs: UtilityVMSettings? = nil, hostState: HostState? = nil, defaultBridge: String = "berth0",
                 defaultBridgeAddress: (gateway: IPv4Address, subnet: IPv4Subnet)? = nil) throws {
         self.paths = paths
         self.catalog = catalog
@@ -83,6 +85,7 @@ public actor ContainerService {
         self.launcher = launcher
         self.logger = logger
         self.defaultUsernsMode = defaultUsernsMode
+        self.containerDefaults = containerDefaults
         self.utilityVMs = utilityVMs
         self.hostState = hostState
         for directory in [paths.root, paths.execRoot, paths.seccompCache] {
@@ -131,7 +134,10 @@ public actor ContainerService {
         do {
             image = try images.resolve(imageName, platform: platform)
         } catch let error as CatalogError {
-            if case .notFound = error { throw ContainerError.notFound("No such image: \(imageName)") }
+            if case .notFound = error {
+                let shown = (try? Reference(parsing: imageName))?.withDefaultTag.familiarDescription ?? imageName
+                throw ContainerError.notFound("No such image: \(shown)")
+            }
             throw ContainerError.notFound(error.description)
         }
         // The resolved image has the requested platform when one was given.
@@ -146,6 +152,7 @@ public actor ContainerService {
         let imageConfig = try images.config(of: image).config
         var config = request.config
         var host = request.hostConfig
+        containerDefaults.apply(to: &host)
         // Entrypoint and command: the request's replace the image's; a new entrypoint drops the image's command.
         let entrypoint = config.Entrypoint.map(\.values) ?? imageConfig?.Entrypoint ?? []
         let command = config.Cmd.map(\.values) ?? (config.Entrypoint == nil ? imageConfig?.Cmd ?? [] : [])

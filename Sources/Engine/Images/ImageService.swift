@@ -43,9 +43,14 @@ public final class ImageService: Sendable {
     ) async throws -> ImageRecord {
         let reference = requested.withDefaultTag
         let platform = requestedPlatform ?? hostPlatform
-        progress(.resolving(reference.tag ?? reference.digest?.description ?? Reference.defaultTag))
 
-        let top = try await registry.manifest(reference, credentials: credentials)
+        let top: RegistryClient.FetchedManifest
+        do {
+            top = try await registry.manifest(reference, credentials: credentials)
+        } catch let error as RegistryError {
+            throw ImageError.pullFailed(reference, error)
+        }
+        progress(.started(reference.tag ?? reference.digest?.description ?? Reference.defaultTag))
         var manifestFetch = top
         if MediaType.indexTypes.contains(top.mediaType) {
             let index: ImageIndex
@@ -75,7 +80,7 @@ public final class ImageService: Sendable {
             throw RegistryError.badManifest("\(reference): layer \(layer.digest) has unsupported media type \(layer.mediaType)")
         }
 
-        try await fetch(manifest.config, from: reference, credentials: credentials, progress: nil)
+        try await fetch(manifest.config, from: reference, source: manifestFetch.source, credentials: credentials, progress: nil)
         let config = try decodeConfig(manifest.config.digest)
         if requestedPlatform != nil, config.platform != platform {
             throw ImageError.platformMismatch(reference.description, wanted: platform, actual: config.platform)
@@ -87,7 +92,7 @@ public final class ImageService: Sendable {
 
         let size = try await fetchAndUnpack(
             manifest.layers, chainIDs: chainIDs, diffIDs: config.rootfs.diff_ids, from: reference,
-            credentials: credentials, progress: progress)
+            source: manifestFetch.source, credentials: credentials, progress: progress)
 
         try content.write(manifestFetch.data, expected: manifestFetch.digest)
         let existing = try catalog.image(id: manifest.config.digest)
@@ -97,9 +102,9 @@ public final class ImageService: Sendable {
         repoDigest.tag = nil
         repoDigest.digest = top.digest
         try catalog.add(record, tag: reference.tag != nil ? reference : nil, repoDigest: repoDigest)
-        await events.publish(EngineEvent(type: "image", action: "pull", actorID: reference.description,
-                                         attributes: ["name": reference.description, "platform": config.platform.description]))
-        progress(.finished(digest: top.digest, reference: reference.description, newImage: existing == nil))
+        await events.publish(EngineEvent(type: "image", action: "pull", actorID: reference.familiarDescription,
+                                         attributes: ["name": reference.familiarDescription, "platform": config.platform.description]))
+        progress(.finished(digest: top.digest, reference: reference.familiarDescription, newImage: existing == nil))
         return try catalog.image(id: record.id) ?? record
     }
 
@@ -107,7 +112,7 @@ public final class ImageService: Sendable {
     /// as each one and all below it are present. Returns the unpacked size of the whole image.
     private func fetchAndUnpack(
         _ layers: [Descriptor], chainIDs: [Digest], diffIDs: [Digest], from reference: Reference,
-        credentials: RegistryCredentials?, progress: @escaping @Sendable (PullProgress) -> Void
+        source: RegistryEndpoint, credentials: RegistryCredentials?, progress: @escaping @Sendable (PullProgress) -> Void
     ) async throws -> Int64 {
         for layer in layers {
             progress(content.contains(layer.digest) ? .layerPresent(layer.digest) : .layerQueued(layer.digest))
@@ -119,7 +124,7 @@ public final class ImageService: Sendable {
                 let index = next
                 next += 1
                 group.addTask {
-                    try await self.fetch(layers[index], from: reference, credentials: credentials, progress: progress)
+                    try await self.fetch(layers[index], from: reference, source: source, credentials: credentials, progress: progress)
                     return index
                 }
             }
@@ -167,13 +172,14 @@ public final class ImageService: Sendable {
             })
     }
 
-    /// Makes sure a blob is in the content store, downloading it if needed.
-    private func fetch(_ descriptor: Descriptor, from reference: Reference, credentials: RegistryCredentials?,
+    /// Makes sure a blob is in the content store, downloading it if needed, from the host that
+    /// served the manifest first.
+    private func fetch(_ descriptor: Descriptor, from reference: Reference, source: RegistryEndpoint?, credentials: RegistryCredentials?,
                        progress: (@Sendable (PullProgress) -> Void)?) async throws {
         if content.contains(descriptor.digest) { return }
         let content = content
         let reporter = DownloadReporter(digest: descriptor.digest, total: descriptor.size, progress: progress)
-        try await registry.blob(descriptor, repository: reference, credentials: credentials) {
+        try await registry.blob(descriptor, repository: reference, source: source, credentials: credentials) {
             ReportingSink(writer: try content.ingest(descriptor), reporter: reporter)
         }
         progress?(.downloaded(descriptor.digest))
@@ -235,8 +241,8 @@ public final class ImageService: Sendable {
         repoDigest.tag = nil
         repoDigest.digest = digest
         try catalog.add(image, tag: nil, repoDigest: repoDigest)
-        await events.publish(EngineEvent(type: "image", action: "push", actorID: reference.description,
-                                         attributes: ["name": reference.description]))
+        await events.publish(EngineEvent(type: "image", action: "push", actorID: reference.familiarDescription,
+                                         attributes: ["name": reference.familiarDescription]))
         progress(.finished(tag: tag, digest: digest, size: manifestData.count))
         return digest
     }
@@ -290,11 +296,11 @@ public final class ImageService: Sendable {
             try catalog.add(record, tag: nil, repoDigest: nil)
             for name in image.names {
                 try catalog.add(record, tag: name.withDefaultTag, repoDigest: nil)
-                messages.append("Loaded image: \(name.withDefaultTag)")
+                messages.append("Loaded image: \(name.withDefaultTag.familiarDescription)")
             }
             if image.names.isEmpty { messages.append("Loaded image ID: \(record.id)") }
             await events.publish(EngineEvent(type: "image", action: "load", actorID: record.id.description,
-                                             attributes: ["name": image.names.first?.description ?? record.id.description]))
+                                             attributes: ["name": image.names.first?.familiarDescription ?? record.id.description]))
         }
         return messages
     }
@@ -340,7 +346,7 @@ public final class ImageService: Sendable {
         let image = try resolve(source)
         try catalog.add(image, tag: target.withDefaultTag, repoDigest: nil)
         await events.publish(EngineEvent(type: "image", action: "tag", actorID: image.id.description,
-                                         attributes: ["name": target.withDefaultTag.description]))
+                                         attributes: ["name": target.withDefaultTag.familiarDescription]))
     }
 
     /// Docker's `rmi`: untags the name; deletes the image when no name is left (or when forced).
@@ -357,9 +363,9 @@ public final class ImageService: Sendable {
         } ?? false
         if byName, let reference = try? Reference(parsing: name) {
             if try catalog.untag(reference, imageID: image.id) {
-                deletions.append(.untagged(reference.digest == nil ? reference.withDefaultTag.description : reference.description))
+                deletions.append(.untagged((reference.digest == nil ? reference.withDefaultTag : reference).familiarDescription))
                 await events.publish(EngineEvent(type: "image", action: "untag", actorID: image.id.description,
-                                                 attributes: ["name": reference.description]))
+                                                 attributes: ["name": reference.familiarDescription]))
             }
             let remaining = try catalog.image(id: image.id)
             // An image a container runs from stays, nameless, until that container is gone.
@@ -371,8 +377,7 @@ public final class ImageService: Sendable {
             throw ImageError.conflict("unable to delete \(image.id.shortID) (cannot be forced) - image is being used by a container")
         }
         let current = try catalog.image(id: image.id) ?? image
-        for tag in current.tags { deletions.append(.untagged(tag)) }
-        for digest in current.repoDigests { deletions.append(.untagged(digest)) }
+        for name in current.tags + current.repoDigests { deletions.append(.untagged(Reference.familiar(name))) }
         try catalog.delete(image.id)
         deletions.append(.deleted(image.id.description))
         await events.publish(EngineEvent(type: "image", action: "delete", actorID: image.id.description,
@@ -406,7 +411,7 @@ public final class ImageService: Sendable {
             return (descriptor, index.platforms)
         }
         let manifest = try JSONDecoder().decode(ImageManifest.self, from: fetched.data)
-        try await fetch(manifest.config, from: reference, credentials: credentials, progress: nil)
+        try await fetch(manifest.config, from: reference, source: fetched.source, credentials: credentials, progress: nil)
         return (descriptor, [try decodeConfig(manifest.config.digest).platform])
     }
 
@@ -436,6 +441,8 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
     case platformMismatch(String, wanted: Platform, actual: Platform)
     case invalidTag(String)
     case conflict(String)
+    /// The registry has no such repository or tag, or will not say without a login.
+    case notInRegistry(String)
 
     public var description: String {
         switch self {
@@ -443,7 +450,29 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
             return "image with reference \(reference) was found but its platform (\(actual)) does not match the specified platform (\(wanted))"
         case .invalidTag(let tag): return "refusing to create a tag with a digest reference: \(tag)"
         case .conflict(let message): return "conflict: \(message)"
+        case .notInRegistry(let message): return message
         }
+    }
+
+    /// A registry's refusal in dockerd's words: `manifest for alpine:nope not found: …` for a
+    /// missing tag, `pull access denied for nosuch, repository does not exist or may require
+    /// 'docker login': …` for a missing (or private) repository. Other failures pass unchanged.
+    static func pullFailed(_ reference: Reference, _ error: RegistryError) -> Error {
+        switch error {
+        case .notFound(let detail) where detail.contains("manifest unknown"):
+            return ImageError.notInRegistry("manifest for \(reference.familiarDescription) not found: \(cause(detail))")
+        case .notFound(let detail), .unauthorized(let detail):
+            return ImageError.notInRegistry(
+                "pull access denied for \(reference.familiarRepository), repository does not exist or may require 'docker login': \(cause(detail))")
+        default:
+            return error
+        }
+    }
+
+    /// The registry's own words without the URL that `RegistryError` puts in front.
+    private static func cause(_ detail: String) -> String {
+        guard detail.hasPrefix("http"), let separator = detail.range(of: ": ") else { return detail }
+        return String(detail[separator.upperBound...])
     }
 }
 

@@ -11,6 +11,8 @@ final class DaemonFixture: @unchecked Sendable {
     private(set) var process: Process?
     /// berthd flags beyond the paths, e.g. `--userns-remap`.
     let options: [String]
+    /// The namespace berthd runs in; nil for the host's own.
+    let network: IsolatedNetwork?
 
     var host: String { "unix://\(socketPath)" }
     var pid: Int32 { process?.processIdentifier ?? 0 }
@@ -20,7 +22,8 @@ final class DaemonFixture: @unchecked Sendable {
     let bridge: String
     let bridgeAddress: String
 
-    init(scratch: String? = nil, options: [String] = []) throws {
+    init(scratch: String? = nil, options: [String] = [], network: IsolatedNetwork? = nil) throws {
+        self.network = network
         let tag = UInt32.random(in: 0...UInt32.max)
         bridge = "berth-t" + String(format: "%08x", tag)
         bridgeAddress = "10.\(200 + tag % 50).\(tag >> 8 & 0xff).1/24"
@@ -33,8 +36,9 @@ final class DaemonFixture: @unchecked Sendable {
     }
 
     /// Runs `body` against a started daemon; always stops it and removes its files.
-    static func with<T>(options: [String] = [], _ body: (DaemonFixture) async throws -> T) async throws -> T {
-        let daemon = try DaemonFixture(options: options)
+    static func with<T>(options: [String] = [], network: IsolatedNetwork? = nil,
+                        _ body: (DaemonFixture) async throws -> T) async throws -> T {
+        let daemon = try DaemonFixture(options: options, network: network)
         defer { daemon.tearDown() }
         try daemon.start()
         return try await body(daemon)
@@ -57,8 +61,10 @@ final class DaemonFixture: @unchecked Sendable {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
+        // `ip netns exec` enters the namespace and execs berthd: the pid stays berthd's.
+        let launch = network?.command(arguments) ?? arguments
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = launch
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice

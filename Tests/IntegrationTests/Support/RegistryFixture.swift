@@ -6,21 +6,30 @@ final class RegistryFixture: @unchecked Sendable {
     let scratch: String
     let port: Int
     let credentials: (user: String, password: String)?
+    /// The namespace the registry listens in; nil for the host's own.
+    let network: IsolatedNetwork?
     private var process: Process?
 
     var address: String { "127.0.0.1:\(port)" }
 
-    static func with<T>(credentials: (String, String)? = nil, _ body: (RegistryFixture) async throws -> T) async throws -> T {
-        let registry = try RegistryFixture(credentials: credentials)
+    static func with<T>(credentials: (String, String)? = nil, network: IsolatedNetwork? = nil,
+                        _ body: (RegistryFixture) async throws -> T) async throws -> T {
+        let registry = try RegistryFixture(credentials: credentials, network: network)
         defer { registry.tearDown() }
         try registry.start()
         return try await body(registry)
     }
 
-    init(credentials: (String, String)?) throws {
+    init(credentials: (String, String)?, network: IsolatedNetwork? = nil) throws {
         scratch = try TestPaths.makeScratch("registry")
         port = try Self.freePort()
         self.credentials = credentials.map { (user: $0.0, password: $0.1) }
+        self.network = network
+    }
+
+    /// `arguments` run where the registry is reachable.
+    func command(_ arguments: [String]) -> [String] {
+        network?.command(arguments) ?? arguments
     }
 
     func start() throws {
@@ -51,8 +60,9 @@ final class RegistryFixture: @unchecked Sendable {
             """
         try config.write(toFile: scratch + "/config.yml", atomically: true, encoding: .utf8)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
-        process.arguments = ["serve", scratch + "/config.yml"]
+        let launch = command(["/usr/bin/docker-registry", "serve", scratch + "/config.yml"])
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = launch
         let log = FileManager.default.createFile(atPath: scratch + "/registry.log", contents: nil)
             ? try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/registry.log")) : nil
         process.standardOutput = log
@@ -63,11 +73,23 @@ final class RegistryFixture: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             guard process.isRunning else { throw TestFailure("docker-registry exited: \(registryLog)") }
-            let probe = try Command.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://\(address)/v2/"], timeout: 5)
+            let probe = try Command.run(command(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://\(address)/v2/"]), timeout: 5)
             if probe.stdout == "200" || probe.stdout == "401" { return }
             usleep(100_000)
         }
         throw TestFailure("docker-registry did not answer on \(address): \(registryLog)")
+    }
+
+    /// Copies an image (all platforms of an index) from an OCI layout into this registry.
+    func push(layout: String, tag: String, as repository: String) throws {
+        try Command.succeed(command(["skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false",
+                                     "oci:\(layout):\(tag)", "docker://\(address)/\(repository)"]), timeout: 300)
+    }
+
+    /// Where the registry keeps a blob's bytes (to take one away, as a broken mirror would).
+    func blobPath(_ digest: String) -> String {
+        let hex = digest.split(separator: ":").last.map(String.init) ?? digest
+        return "\(scratch)/storage/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
     }
 
     var registryLog: String { (try? String(contentsOfFile: scratch + "/registry.log", encoding: .utf8)) ?? "" }
