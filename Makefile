@@ -7,7 +7,7 @@ LOGS = $(CURDIR)/.build/logs
 STEP = ./scripts/step
 ARCHES = x86_64 arm64 arm
 
-.PHONY: deps build release guests images test demo bench clean
+.PHONY: deps build release guests images demo-images test demo bench clean
 
 deps:
 	@$(STEP) "installing what is missing (scripts/install-deps)" $(LOGS)/deps.log ./scripts/install-deps
@@ -37,7 +37,13 @@ test: build guests images
 	@$(STEP) "building the tests" $(LOGS)/build-tests.log $(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-demo: release guests images
+# The demo shows the Debian image when `make images` (or `make test`) has built it: its first
+# build (two debootstraps) would double a first demo's wait.
+demo-images: deps
+	@$(STEP) "test images: busybox and hello-world (scripts/make-test-images --no-debian)" $(LOGS)/images.log \
+		./scripts/make-test-images --no-debian
+
+demo: release guests demo-images
 	@BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./scripts/demo
 
 bench: release guests images

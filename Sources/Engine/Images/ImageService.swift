@@ -114,8 +114,10 @@ public final class ImageService: Sendable {
         _ layers: [Descriptor], chainIDs: [Digest], diffIDs: [Digest], from reference: Reference,
         source: RegistryEndpoint, credentials: RegistryCredentials?, progress: @escaping @Sendable (PullProgress) -> Void
     ) async throws -> Int64 {
-        for layer in layers {
-            progress(content.contains(layer.digest) ? .layerPresent(layer.digest) : .layerQueued(layer.digest))
+        // As Docker: a layer already unpacked here is "Already exists" and nothing more.
+        let alreadyHere = Set(layers.indices.filter { content.contains(layers[$0].digest) && snapshots.contains(chainIDs[$0]) })
+        for (index, layer) in layers.enumerated() {
+            progress(alreadyHere.contains(index) ? .layerPresent(layer.digest) : .layerQueued(layer.digest))
         }
         return try await withThrowingTaskGroup(of: Int.self) { group in
             var next = 0
@@ -144,7 +146,7 @@ public final class ImageService: Sendable {
                         try await unpack(layer, chainID: chainID, diffID: diffID)
                     }
                     total += snapshots.size(chainID)
-                    progress(.layerDone(layer.digest))
+                    if !alreadyHere.contains(unpacked) { progress(.layerDone(layer.digest)) }
                     unpacked += 1
                 }
             }
