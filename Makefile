@@ -35,6 +35,7 @@ images: deps
 
 test: build guests images
 	@$(STEP) "building the tests" $(LOGS)/build-tests.log $(SWIFT) build --build-tests
+	$(MAKE) -s -C shim check
 	$(SWIFT) test --skip-build
 
 # The demo shows the Debian image when `make images` (or `make test`) has built it: its first

@@ -1,13 +1,14 @@
 import Foundation
+import VMRuntime
 
-/// The host's end of a guest agent's port: the unix socket QEMU (or libvirt) binds for the
-/// virtio-serial channel. Blocking; run it off the cooperative pool.
-public final class AgentChannel {
+/// The tests' client of a guest agent's port, the unix socket QEMU (or libvirt) binds for the
+/// virtio-serial channel (berthd's own client is the shim's, in C). Blocking.
+final class AgentChannel {
     private var fd: Int32
     private var reader = AgentFrameReader()
 
     /// Connects to `socketPath`, waiting up to `timeout` for QEMU to create it.
-    public init(socketPath: String, timeout: TimeInterval) throws {
+    init(socketPath: String, timeout: TimeInterval) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let candidate = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -36,12 +37,12 @@ public final class AgentChannel {
     deinit { close() }
 
     /// Lets go of the port (QEMU serves one client at a time) so another client can connect.
-    public func close() {
+    func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
     }
 
-    public func send(_ frame: AgentFrame) throws {
+    func send(_ frame: AgentFrame) throws {
         let bytes = frame.encoded()
         var offset = 0
         while offset < bytes.count {
@@ -53,7 +54,7 @@ public final class AgentChannel {
     }
 
     /// The next frame, or nil when `timeout` passes first; throws when the agent's side closes.
-    public func receive(timeout: TimeInterval) throws -> AgentFrame? {
+    func receive(timeout: TimeInterval) throws -> AgentFrame? {
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -72,12 +73,12 @@ public final class AgentChannel {
     }
 }
 
-public enum AgentChannelError: Error, CustomStringConvertible, Equatable {
+enum AgentChannelError: Error, CustomStringConvertible, Equatable {
     case system(String, Int32)
     case pathTooLong(String)
     case closed
 
-    public var description: String {
+    var description: String {
         switch self {
         case .system(let operation, let code): return "\(operation): \(String(cString: strerror(code)))"
         case .pathTooLong(let path): return "socket path too long: \(path)"

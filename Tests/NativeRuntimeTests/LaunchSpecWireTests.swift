@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+@testable import NativeRuntime
+
+/// The launch spec's bytes against the golden files in Tests/Fixtures/wire, which the shim's own
+/// test (`make -C shim check`) parses: a change on one side that the other does not share fails here
+/// or there. After a deliberate change of the format, `BERTH_REWRITE_WIRE_FIXTURES=1` rewrites the
+/// .bin files (and still fails, so that the shim's side and its .txt are looked at too).
+struct LaunchSpecWireTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/wire")
+
+    static func base() -> LaunchSpec {
+        LaunchSpec(id: "c0ffee", arguments: ["sh", "-c", "echo \"$GREETING\""], environment: ["GREETING=hello world", "EMPTY="],
+                   rootfs: "/run/berth/c0ffee/rootfs", lowerDirectories: ["/var/lib/berth/snapshots/b/fs", "/var/lib/berth/snapshots/a/fs"],
+                   upperDirectory: "/var/lib/berth/containers/c0ffee/upper", workDirectory: "/var/lib/berth/containers/c0ffee/work",
+                   logPath: "/var/lib/berth/containers/c0ffee/json.log", exitPath: "/run/berth/c0ffee/exit",
+                   socketPath: "/run/berth/c0ffee/shim.sock")
+    }
+
+    /// A native container with every setting the shim reads: a user namespace, a pinned network
+    /// namespace, mounts, masks, groups, capabilities, seccomp, limits, a terminal and log rotation.
+    static func native() -> LaunchSpec {
+        var spec = base()
+        spec.workingDirectory = "/srv"
+        spec.hostname = "c0ffee"
+        spec.mounts = [
+            .init(source: "proc", target: "/proc", type: "proc", flags: [.noSetuid, .noDevices, .noExec]),
+            .init(source: "/var/lib/berth/volumes/data/_data", target: "/data", type: "none", flags: [.bind, .recursive]),
+            .init(source: "tmpfs", target: "/dev/shm", type: "tmpfs", flags: [.noSetuid, .noDevices, .noExec], data: "mode=1777,size=65536k"),
+        ]
+        spec.maskedPaths = ["/proc/kcore", "/sys/firmware"]
+        spec.readonlyPaths = ["/proc/sys"]
+        spec.uid = 65534
+        spec.gid = 65534
+        spec.additionalGroups = [10, 100]
+        spec.bounding = .dockerDefault
+        spec.effective = .dockerDefault
+        spec.permitted = .dockerDefault
+        spec.noNewPrivileges = true
+        spec.seccompFilter = "/run/berth/c0ffee/seccomp.bpf"
+        spec.resourceLimits = [.init(resource: 7, soft: 1024, hard: 4096)]
+        spec.namespaces = [.pid, .mount, .uts, .ipc, .net, .user, .cgroup]
+        spec.networkNamespace = "/run/berth/c0ffee/netns"
+        spec.uidMap = UserNamespaceMapping(hostBase: 1 << 30).idMap
+        spec.gidMap = UserNamespaceMapping(hostBase: 1 << 30).idMap
+        spec.cgroupProcs = ["/sys/fs/cgroup/memory/berth/c0ffee/cgroup.procs", "/sys/fs/cgroup/unified/berth/c0ffee/cgroup.procs"]
+        spec.readonlyRootfs = true
+        spec.tty = true
+        spec.consoleSize = LaunchSpec.ConsoleSize(docker: [40, 120])
+        spec.openStdin = true
+        spec.reaper = true
+        spec.oomScoreAdjust = -500
+        spec.logMaxSize = 10_000_000
+        spec.logMaxFiles = 3
+        return spec
+    }
+
+    /// A container in a utility VM: the agent's socket, requests before the mounts, the guest's mounts.
+    static func utilityVM() -> LaunchSpec {
+        var spec = base()
+        spec.vmSocket = "/run/berth/c0ffee/agent.sock"
+        spec.vmAgentTimeoutSeconds = 90
+        spec.vmRequests = [
+            .init(kind: "a", tokens: [("mac", "02:42:ac:11:00:02"), ("address", "172.17.0.2"), ("prefix", "16"), ("gateway", "172.17.0.1")]),
+            .init(kind: "w", tokens: [("path", "/run/berth/hosts"), ("data", "127.0.0.1\tlocalhost\n172.17.0.2\tc0ffee\n")]),
+        ]
+        spec.vmMounts = [
+            .init(source: "/dev/vda", target: "/layers/0", type: "ext4", flags: [.readOnly]),
+            .init(source: "overlay", target: "/rootfs", type: "overlay", flags: [], data: "lowerdir=/layers/0,upperdir=/rw/upper,workdir=/rw/work"),
+        ]
+        spec.vmRoot = "/rootfs"
+        return spec
+    }
+
+    /// An exec into a running native container: it joins the init's namespaces and has no root or log.
+    static func exec() -> LaunchSpec {
+        var spec = base()
+        spec.arguments = ["ps", "-o", "pid,comm"]
+        spec.joinPID = 4242
+        spec.uid = 1000
+        spec.gid = 1000
+        return spec
+    }
+
+    /// An exec into a utility-VM container: relayed through the container's shim to the agent.
+    static func utilityVMExec() -> LaunchSpec {
+        var spec = exec()
+        spec.joinPID = nil
+        spec.vmRelay = "/run/berth/c0ffee/shim.sock"
+        spec.vmRoot = "/rootfs"
+        spec.socketPath = "/run/berth/c0ffee/exec-1.sock"
+        return spec
+    }
+
+    static let cases: [(name: String, spec: LaunchSpec)] = [
+        ("native", native()), ("utility-vm", utilityVM()), ("exec", exec()), ("utility-vm-exec", utilityVMExec()),
+    ]
+
+    @Test(arguments: cases.map(\.name))
+    func encodesExactlyTheGoldenBytes(_ name: String) throws {
+        let spec = try #require(Self.cases.first { $0.name == name }).spec
+        let golden = Self.fixtures.appendingPathComponent("launch-spec-\(name).bin")
+        let encoded = try spec.encoded()
+        if ProcessInfo.processInfo.environment["BERTH_REWRITE_WIRE_FIXTURES"] == "1" {
+            try encoded.write(to: golden, options: .atomic)
+            Issue.record("rewrote \(golden.path): check the shim's side (make -C shim check) and commit both")
+            return
+        }
+        #expect(encoded == (try Data(contentsOf: golden)), "launch-spec-\(name).bin: the shim reads these bytes")
+    }
+}
