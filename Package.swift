@@ -145,7 +145,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "APIModels", "Engine", "HostModel", "ImageStore", "NativeRuntime", "OCI", "Registry", "SystemSupport",
+                "APIModels", "Engine", "HostModel", "ImageStore", "OCI", "Registry", "SystemSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -192,7 +192,7 @@ let package = Package(
             name: "HostProbeTests",
             dependencies: ["HostProbe", "HostModel", "OCI", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "APIModels", "OCI", "Registry"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "APIModels", "ImageStore", "NativeRuntime", "OCI", "Registry"]),
         .testTarget(name: "NativeRuntimeTests", dependencies: ["NativeRuntime"]),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking"]),
         .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "OCI"]),

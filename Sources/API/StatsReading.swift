@@ -1,21 +1,20 @@
 import APIModels
 import Engine
 import Foundation
-import NativeRuntime
 
 /// `GET /containers/{id}/stats` in Docker's shape, from a cgroup reading and the host's CPU time.
 enum StatsReading {
     /// One reading: the container's cgroups and the host's CPU time, taken together.
     struct Sample {
-        var stats: CgroupStats?
+        var usage: ContainerResourceUsage?
         var system: UInt64
     }
 
     static func json(_ record: ContainerRecord, _ sample: Sample, previous: Sample?) -> JSONValue {
         let now = ContainerTime.rfc3339(Date())
-        let stats = sample.stats
-        let current = stats ?? CgroupStats()
-        func cpu(_ reading: CgroupStats?, system: UInt64) -> JSONValue {
+        let usage = sample.usage
+        let current = usage ?? ContainerResourceUsage()
+        func cpu(_ reading: ContainerResourceUsage?, system: UInt64) -> JSONValue {
             guard let reading else { return .object(["cpu_usage": .object(["total_usage": .number(0)]), "throttling_data": .object([:])]) }
             return .object([
                 "cpu_usage": .object([
@@ -34,8 +33,8 @@ enum StatsReading {
             "read": .string(now),
             "preread": .string(previous == nil ? "0001-01-01T00:00:00Z" : now),
             "cpu_stats": cpu(current, system: sample.system),
-            "precpu_stats": cpu(previous?.stats, system: previous?.system ?? 0),
-            "memory_stats": stats == nil ? .object([:]) : .object([
+            "precpu_stats": cpu(previous?.usage, system: previous?.system ?? 0),
+            "memory_stats": usage == nil ? .object([:]) : .object([
                 "usage": number(current.memoryUsage), "max_usage": number(current.memoryMaxUsage),
                 "limit": number(current.memoryLimit),
                 "stats": .object(current.memoryStat.mapValues(number)),

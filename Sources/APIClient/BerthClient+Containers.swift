@@ -181,7 +181,6 @@ extension BerthClient {
 
     /// Whether `path` in the container is a directory; nil when nothing is there.
     public func pathIsDirectory(_ id: String, path: String) async throws -> Bool? {
-        struct PathStat: Decodable { var mode: UInt32 }
         let response: DaemonExchange.Response
         do {
             response = try await send(method: .HEAD, path: "/containers/\(id)/archive", query: [("path", path)], headers: [:],
@@ -190,7 +189,7 @@ extension BerthClient {
             return nil
         }
         guard let header = response.headers.first(name: "X-Docker-Container-Path-Stat"), let data = Data(base64Encoded: header),
-              let stat = try? JSONDecoder().decode(PathStat.self, from: data) else {
+              let stat = try? JSONDecoder().decode(ContainerPathStat.self, from: data) else {
             throw ClientError.malformedResponse("no path stat for \(path)")
         }
         return stat.mode & (1 << 31) != 0

@@ -451,3 +451,22 @@ public struct ExecInspect: Codable, Sendable, Equatable {
         self.Pid = Pid
     }
 }
+
+/// `X-Docker-Container-Path-Stat` (base64 of this as JSON): a path in a container, as `docker cp` sees it.
+public struct ContainerPathStat: Codable, Sendable, Equatable {
+    public var name: String
+    public var size: Int64
+    /// Go's FileMode: permission bits, plus 1<<31 for a directory and 1<<27 for a symlink.
+    public var mode: UInt32
+    /// RFC 3339.
+    public var mtime: String
+    public var linkTarget: String
+
+    public init(name: String, size: Int64, mode: UInt32, mtime: String, linkTarget: String) {
+        self.name = name
+        self.size = size
+        self.mode = mode
+        self.mtime = mtime
+        self.linkTarget = linkTarget
+    }
+}

@@ -92,14 +92,14 @@ extension ContainerService {
 
     /// Starts an exec with its stdio attached; returns once its output has ended and its exit is recorded.
     public nonisolated func startExecAttached(
-        _ id: String, _ body: @escaping @Sendable (ShimAttachment) async throws -> Void
+        _ id: String, _ body: @escaping @Sendable (ContainerAttachment) async throws -> Void
     ) async throws {
         let (shim, exec) = try await prepareExec(id)
         do {
             try await shim.attach(stdin: exec.config.AttachStdin == true, stdout: exec.config.AttachStdout != false,
                                   stderr: exec.config.AttachStderr != false, stdinOnce: exec.config.Tty != true) { attachment in
                 await self.execStarted(id, pid: try await shim.start())
-                try await body(attachment)
+                try await body(ContainerAttachment(attachment))
             }
         } catch {
             // Once started, a failing stream is the client's connection going, not the exec failing:
@@ -109,7 +109,7 @@ extension ContainerService {
                     let code = try? await shim.wait()
                     await execFinished(id, reportedCode: code)
                 }
-                throw error
+                throw ContainerError.translating(error)
             }
             let failure = Self.startFailure(error)
             await execFinished(id, reportedCode: failure.code)
@@ -134,6 +134,8 @@ extension ContainerService {
             execs[id] = exec
             return
         }
-        try await ShimClient(socketPath: paths.execSocket(exec.containerID, id)).resize(rows: rows, columns: columns)
+        try await ContainerError.translatingErrors {
+            try await ShimClient(socketPath: paths.execSocket(exec.containerID, id)).resize(rows: rows, columns: columns)
+        }
     }
 }

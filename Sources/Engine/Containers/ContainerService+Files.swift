@@ -1,11 +1,39 @@
+import APIModels
 import Foundation
 import ImageStore
 import NativeRuntime
 
 extension ContainerService {
+    /// `path` in the container, as `docker cp` checks it, and, given an `output`, a tar of it there.
+    public func archive(_ reference: String, path: String, to output: String?) async throws -> ContainerPathStat {
+        try await ContainerError.translatingErrors {
+            let stat = try withRoot(reference) { root in
+                let stat = try root.stat(path)
+                if let output { try root.archive(path, to: output) }
+                return stat
+            }
+            return ContainerPathStat(name: stat.name, size: stat.size, mode: stat.mode, mtime: ContainerTime.rfc3339(stat.modified),
+                                     linkTarget: stat.linkTarget)
+        }
+    }
+
+    /// Unpacks the tar at `archive` into the directory `path` of the container, every entry kept inside its root.
+    public func extract(_ reference: String, archive: String, into path: String) async throws {
+        try await ContainerError.translatingErrors {
+            try withRoot(reference) { try $0.extract(archive, into: path) }
+        }
+    }
+
+    /// The container's whole filesystem as a tar at `output` (`docker export`).
+    public func export(_ reference: String, to output: String) async throws {
+        try await ContainerError.translatingErrors {
+            try withRoot(reference) { try $0.archive("/", to: output) }
+        }
+    }
+
     /// Runs `body` with the container's root: a running container's through its init, a stopped
     /// one's overlay mounted for the call (in the daemon's namespace) and unmounted after.
-    public func withRoot<T: Sendable>(_ reference: String, _ body: @Sendable (RootedFiles) throws -> T) throws -> T {
+    func withRoot<T: Sendable>(_ reference: String, _ body: @Sendable (RootedFiles) throws -> T) throws -> T {
         let record = try find(reference)
         try requireNative(record, "copying files")
         if record.state.isActive, record.state.pid > 0 {

@@ -150,9 +150,9 @@ extension ContainerService {
         return (["UID", "PID", "PPID", "TIME", "CMD"], processes)
     }
 
-    public func stats(_ reference: String) throws -> (record: ContainerRecord, stats: CgroupStats?) {
+    public func stats(_ reference: String) throws -> (record: ContainerRecord, usage: ContainerResourceUsage?) {
         let record = try find(reference)
-        return (record, record.state.cgroup.map { cgroups.stats($0) })
+        return (record, record.state.cgroup.map { ContainerResourceUsage(cgroups.stats($0)) })
     }
 
     /// Bytes in the container's upper directory, and those plus its image's layers.

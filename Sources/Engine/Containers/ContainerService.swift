@@ -561,7 +561,7 @@ public actor ContainerService {
             throw ContainerError.conflict("Container \(record.id) is not running")
         }
         if signal == SIGKILL || signal == SIGTERM { record = markManuallyStopped(record) }
-        try await ShimClient(socketPath: paths.socket(record.id)).kill(signal: signal)
+        try await ContainerError.translatingErrors { try await ShimClient(socketPath: paths.socket(record.id)).kill(signal: signal) }
         await publish("kill", record, extra: ["signal": String(signal)])
     }
 
@@ -703,7 +703,7 @@ public actor ContainerService {
     /// Attaches to a container's stdio; an attach before start holds the start until connected.
     public nonisolated func attach<Result: Sendable>(
         _ reference: String, stdin: Bool, stdout: Bool, stderr: Bool,
-        _ body: @escaping @Sendable (ShimAttachment) async throws -> Result
+        _ body: @escaping @Sendable (ContainerAttachment) async throws -> Result
     ) async throws -> Result {
         let (shim, pending, record) = try await shimForAttach(reference)
         do {
@@ -711,18 +711,20 @@ public actor ContainerService {
                                          // Like Docker, a tty's input never ends with a client's.
                                          stdinOnce: record.config.StdinOnce == true && record.config.Tty != true) { attachment in
                 pending?.connected.resolve(true)
-                return try await body(attachment)
+                return try await body(ContainerAttachment(attachment))
             }
         } catch {
             pending?.connected.resolve(false)
-            throw error
+            throw ContainerError.translating(error)
         }
     }
 
     public func resize(_ reference: String, rows: Int, columns: Int) async throws {
         let record = try find(reference)
         guard record.state.isActive else { throw ContainerError.conflict("Container \(record.id) is not running") }
-        try await ShimClient(socketPath: paths.socket(record.id)).resize(rows: rows, columns: columns)
+        try await ContainerError.translatingErrors {
+            try await ShimClient(socketPath: paths.socket(record.id)).resize(rows: rows, columns: columns)
+        }
     }
 
     // MARK: Restart of the daemon
