@@ -415,14 +415,9 @@ extension ContainerService {
     func portRules(_ record: ContainerRecord, networks: [NetworkRecord]) -> [FilterRule] {
         guard let first = record.attachments.first, let address = first.address,
               let network = networks.first(where: { $0.id == first.networkID }) else { return [] }
-        return (record.state.publishedPorts ?? []).flatMap { port -> [FilterRule] in
-            let destination = ["-p", port.proto] + (port.hostAddress.map { ["-d", $0.description] } ?? []) + ["--dport", String(port.hostPort)]
-            return [
-                FilterRule("nat", PacketFilter.translationChain,
-                           destination + ["-j", "DNAT", "--to-destination", "\(address):\(port.containerPort)"]),
-                FilterRule("filter", PacketFilter.forwardChain,
-                           ["-d", address.description, "-o", network.bridge, "-p", port.proto, "--dport", String(port.containerPort), "-j", "ACCEPT"]),
-            ]
+        return (record.state.publishedPorts ?? []).flatMap { port in
+            BridgeRules.publishedPort(proto: port.proto, hostAddress: port.hostAddress, hostPort: port.hostPort,
+                                      container: address, containerPort: port.containerPort, bridge: network.bridge)
         }
     }
 
@@ -459,7 +454,7 @@ extension ContainerService {
         preparedNetworks.insert(network.id)
         if network.hasNameServer {
             do {
-                nameServers[network.id] = try await NameServer.start(on: network.gateway, upstream: Self.hostNameServer())
+                nameServers[network.id] = try await NameServer.start(on: network.gateway, upstream: ResolvConf.host().nameservers.first)
             } catch {
                 logger.warning("no name server on network \(network.name): \(error)")
             }
@@ -477,69 +472,13 @@ extension ContainerService {
         }
     }
 
-    /// Masquerading off the host (not for internal networks), loopback sources for published ports,
-    /// and forwarding: within the bridge, not to other Berth bridges, out and back for the rest.
     static func networkRules(_ network: NetworkRecord) -> [FilterRule] {
-        let bridge = network.bridge, subnet = network.subnet.description
-        var rules = [
-            FilterRule("nat", PacketFilter.masqueradeChain, ["-s", "127.0.0.0/8", "-o", bridge, "-j", "MASQUERADE"]),
-            FilterRule("filter", PacketFilter.forwardChain, ["-i", bridge, "-o", bridge, "-j", "ACCEPT"]),
-            FilterRule("filter", PacketFilter.forwardChain, ["-i", bridge, "-o", "berth+", "-j", "DROP"]),
-        ]
-        if network.internal {
-            rules += [
-                FilterRule("filter", PacketFilter.forwardChain, ["-i", bridge, "-j", "DROP"]),
-                FilterRule("filter", PacketFilter.forwardChain, ["-o", bridge, "-j", "DROP"]),
-            ]
-        } else {
-            rules += [
-                FilterRule("nat", PacketFilter.masqueradeChain, ["-s", subnet, "!", "-o", bridge, "-j", "MASQUERADE"]),
-                FilterRule("filter", PacketFilter.forwardChain, ["-i", bridge, "-j", "ACCEPT"]),
-                FilterRule("filter", PacketFilter.forwardChain,
-                           ["-o", bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]),
-            ]
-        }
-        return rules
+        BridgeRules.network(bridge: network.bridge, subnet: network.subnet, isInternal: network.internal)
     }
 
-    /// A /16 of 172.17–31 or a /20 of 192.168, overlapping no network's and no route of the host's.
+    /// A default pool's subnet that no network and no route of the host's overlaps.
     func freeSubnet() throws -> IPv4Subnet? {
-        let taken = try networkCatalog.all().map(\.subnet) + Self.hostRoutes()
-        let candidates = (17...31).map { IPv4Subnet(IPv4Address(172 << 24 | UInt32($0) << 16), prefixLength: 16) }
-            + stride(from: 0, to: 256, by: 16).map { IPv4Subnet(IPv4Address(192 << 24 | 168 << 16 | UInt32($0) << 8), prefixLength: 20) }
-        return candidates.first { candidate in !taken.contains { $0.overlaps(candidate) } }
-    }
-
-    /// The host's IPv4 routes but the default one; /proc/net/route prints each address's network-order bits as a host-order number.
-    static func hostRoutes() -> [IPv4Subnet] {
-        guard let table = try? String(contentsOfFile: "/proc/net/route", encoding: .utf8) else { return [] }
-        return table.split(separator: "\n").dropFirst().compactMap { line in
-            let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
-            guard fields.count >= 8, let destination = UInt32(fields[1], radix: 16), let mask = UInt32(fields[7], radix: 16),
-                  mask != 0 else { return nil }
-            let length = UInt32(bigEndian: mask).nonzeroBitCount
-            return IPv4Subnet(IPv4Address(UInt32(bigEndian: destination)), prefixLength: length)
-        }
-    }
-
-    /// The host's first nameserver, where a network's name server sends the questions it cannot answer.
-    static func hostNameServer() -> IPv4Address? {
-        hostResolvConf().nameservers.first
-    }
-
-    static func hostResolvConf() -> (nameservers: [IPv4Address], rest: [String]) {
-        let text = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
-        var nameservers: [IPv4Address] = []
-        var rest: [String] = []
-        for line in text.split(separator: "\n").map(String.init) {
-            let words = line.split(separator: " ", omittingEmptySubsequences: true)
-            if words.first == "nameserver" {
-                if words.count > 1, let address = IPv4Address(words[1]) { nameservers.append(address) }
-            } else if !line.hasPrefix("#"), !line.isEmpty {
-                rest.append(line)
-            }
-        }
-        return (nameservers, rest)
+        SubnetPool.firstFree(avoiding: try networkCatalog.all().map(\.subnet) + HostRouteTable.read())
     }
 
     // MARK: Names
@@ -574,12 +513,9 @@ extension ContainerService {
             \(address)\t\(hostname)
 
             """
-        let host = Self.hostResolvConf()
-        var nameservers = network.hasNameServer && nameServers[network.id] != nil
-            ? [network.gateway] : host.nameservers.filter { $0.value >> 24 != 127 }
-        if nameservers.isEmpty { nameservers = [IPv4Address("8.8.8.8")!, IPv4Address("8.8.4.4")!] }
-        let resolv = nameservers.map { "nameserver \($0)\n" }.joined() + host.rest.map { $0 + "\n" }.joined()
-            + (network.hasNameServer ? "options ndots:0\n" : "")
+        let resolv = ResolvConf.host().forContainer(
+            networkNameServer: network.hasNameServer && nameServers[network.id] != nil ? network.gateway : nil,
+            userNetwork: network.hasNameServer)
         // Rewritten in place: the files keep the owner a user namespace gave them.
         try Data(hosts.utf8).write(to: URL(fileURLWithPath: paths.hosts(record.id)))
         try Data(resolv.utf8).write(to: URL(fileURLWithPath: paths.resolvConf(record.id)))
