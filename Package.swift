@@ -187,6 +187,8 @@ let package = Package(
         ),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        // The module boundaries, read from the sources' imports.
+        .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "VMRuntimeTests", dependencies: ["VMRuntime"]),
         .testTarget(
             name: "HostProbeTests",
