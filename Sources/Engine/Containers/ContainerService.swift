@@ -25,7 +25,7 @@ public actor ContainerService {
 
     public nonisolated let paths: ContainerPaths
     let catalog: ContainerCatalog
-    let volumes: VolumeCatalog
+    let volumes: VolumeService
     let networkCatalog: NetworkCatalog
     let images: ImageService
     let events: EventBus
@@ -75,7 +75,7 @@ public actor ContainerService {
                 defaultBridgeAddress: (gateway: IPv4Address, subnet: IPv4Subnet)? = nil) throws {
         self.paths = paths
         self.catalog = catalog
-        volumes = VolumeCatalog(database: catalog.database)
+        volumes = VolumeService(catalog: VolumeCatalog(database: catalog.database), paths: paths, images: images, events: events)
         networkCatalog = NetworkCatalog(database: catalog.database)
         self.defaultBridge = defaultBridge
         self.defaultBridgeAddress = defaultBridgeAddress
@@ -237,12 +237,12 @@ public actor ContainerService {
         } catch {
             if let cgroup = record.state.cgroup { cgroups.remove(cgroup) }
             try? FileManager.default.removeItem(atPath: paths.directory(id))
-            for volume in madeVolumes { try? deleteVolume(volume) }
+            for volume in madeVolumes { try? volumes.delete(volume) }
             throw error
         }
         // A start usually follows at once (docker run): by then the lock is ready for the shim.
         if !record.runsInVM { cgroups.beginAttachGracePeriod() }
-        for volume in madeVolumes { await publishVolume("create", volume) }
+        for volume in madeVolumes { await volumes.publish("create", volume) }
         await publish("create", record)
         return (id, warnings)
     }
