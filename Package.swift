@@ -17,7 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
     ],
     targets: [
-        // Image-spec vocabulary shared by every layer: platforms (and later references, digests).
+        // Image-spec vocabulary shared by every layer: platforms, references, digests.
         .target(name: "OCI", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // Linux headers Swift's Glibc module lacks (xattrs, statfs).
@@ -101,7 +101,7 @@ let package = Package(
         // Image builds from Dockerfiles: the parser and Docker's word and variable processing.
         .target(name: "ImageBuild", dependencies: ["OCI", .product(name: "Crypto", package: "swift-crypto")]),
 
-        // Utility VMs: the guest agent's protocol (its frame codec is compiled into the agent too).
+        // Utility VMs: libvirt domains, guest kernels and disks, and the agent's frame codec (compiled into the agent too).
         .target(name: "VMRuntime", dependencies: ["CLibvirt"]),
 
         // What the host can run, as plain values: shared by the prober, the daemon and clients.
@@ -119,7 +119,7 @@ let package = Package(
         // The Docker Engine API's wire types, shared by the server and clients.
         .target(name: "APIModels", dependencies: ["HostModel"]),
 
-        // Daemon state (SQLite), the event bus and, later, container and image lifecycles.
+        // Daemon state (SQLite), the event bus, and the lifecycles of containers, images, builds and volumes.
         .target(
             name: "Engine",
             dependencies: [

@@ -8,9 +8,11 @@ import OCI
 import SystemSupport
 import VMRuntime
 
-/// Native containers: create, start, stop, wait, remove, and follow them across daemon restarts.
+/// Containers, native and in utility VMs: create, start, stop, wait, remove, and follow them across
+/// daemon restarts.
 ///
-/// Each started container has a `berth-shim` that outlives berthd; the service keeps one `wait`
+/// Each started container has a `berth-shim` that outlives berthd (for a VM container, the shim holds
+/// the guest agent's port); the service keeps one `wait`
 /// connection per shim and records the exit when it answers, or, after a restart, reads the
 /// status the shim left on disk.
 public actor ContainerService {
