@@ -24,7 +24,7 @@ public enum AuthRoutes {
                 throw APIError.badRequest("invalid auth configuration in the request body")
             }
             // No address is Docker Hub, as in Docker.
-            let server = registryDomain(config.serveraddress ?? "")
+            let server = Reference.domain(ofServerAddress: config.serveraddress ?? "")
             guard let username = config.username, !username.isEmpty else { throw APIError.badRequest("username is required") }
             do {
                 try await registry.login(domain: server, credentials: RegistryCredentials(username: username, password: config.password ?? ""))
@@ -34,13 +34,5 @@ public enum AuthRoutes {
             }
             return .json(AuthResponse(Status: "Login Succeeded", IdentityToken: ""))
         }
-    }
-
-    /// `https://host:port/v2/` or `host:port` → `host:port`; Docker Hub's addresses (and none) → `docker.io`.
-    static func registryDomain(_ address: String) -> String {
-        var text = Substring(address)
-        for scheme in ["https://", "http://"] where text.hasPrefix(scheme) { text = text.dropFirst(scheme.count) }
-        let host = String(text.split(separator: "/").first ?? "")
-        return ["", Reference.dockerHub, "index.docker.io", RegistrySettings.dockerHubRegistry].contains(host) ? Reference.dockerHub : host
     }
 }

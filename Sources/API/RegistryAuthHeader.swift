@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import OCI
 import Registry
 
 /// Decodes `X-Registry-Auth`: base64url JSON `{"username", "password", "serveraddress"}` as the docker CLI sends it.
@@ -34,7 +35,7 @@ enum RegistryAuthHeader {
         var byRegistry: [String: RegistryCredentials] = [:]
         for (address, config) in configs {
             guard let credentials = config.credentials else { continue }
-            byRegistry[AuthRoutes.registryDomain(address)] = credentials
+            byRegistry[Reference.domain(ofServerAddress: address)] = credentials
         }
         return byRegistry
     }

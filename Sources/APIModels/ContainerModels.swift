@@ -92,6 +92,14 @@ public struct Ulimit: Codable, Sendable, Equatable {
         self.Soft = Soft
         self.Hard = Hard
     }
+
+    /// The command line's `NAME=SOFT[:HARD]` (`--ulimit`, `--default-ulimit`); nil when malformed.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        let values = parts.count == 2 ? parts[1].split(separator: ":").map { Int64($0) } : []
+        guard parts.count == 2, (1...2).contains(values.count), let soft = values[0], let hard = values.last ?? nil else { return nil }
+        self.init(Name: parts[0], Soft: soft, Hard: hard)
+    }
 }
 
 public struct LogConfig: Codable, Sendable, Equatable {

@@ -22,8 +22,8 @@ public actor HostState {
         guard let cacheDirectory else { return report }
         var fresh = report
         for index in fresh.platforms.indices where fresh.platforms[index].mode == .systemVM {
-            let architecture = GuestKernel.architecture(forPlatform: fresh.platforms[index].platform.architecture)
-            fresh.platforms[index].guestKernel = GuestKernel.select(architecture: architecture, cacheDirectory: cacheDirectory)?.summary
+            fresh.platforms[index].guestKernel = GuestKernel.select(
+                platformArchitecture: fresh.platforms[index].platform.architecture, cacheDirectory: cacheDirectory)?.summary
         }
         return fresh
     }

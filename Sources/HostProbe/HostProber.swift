@@ -66,8 +66,7 @@ public struct HostProber: Sendable {
         guard let cache = configuration.cacheDirectory else { return [:] }
         var kernels: [String: String] = [:]
         for platform in emulators.flatMap(\.platforms) {
-            let architecture = GuestKernel.architecture(forPlatform: platform.architecture)
-            if let kernel = GuestKernel.select(architecture: architecture, cacheDirectory: cache) {
+            if let kernel = GuestKernel.select(platformArchitecture: platform.architecture, cacheDirectory: cache) {
                 kernels[platform.architecture] = kernel.summary
             }
         }

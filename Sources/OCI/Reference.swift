@@ -18,6 +18,18 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
     static let officialNamespace = "library"
     /// Docker Hub's legacy name, read as `docker.io`.
     static let legacyDockerHub = "index.docker.io"
+    /// Docker Hub's registry API host, where its images are served from.
+    public static let dockerHubRegistryHost = "registry-1.docker.io"
+
+    /// The registry a server address names, as `docker login` reads it: `https://host:port/v2/` or
+    /// `host:port` is `host:port`; Docker Hub's addresses (its index, its registry host), and none,
+    /// are `docker.io`.
+    public static func domain(ofServerAddress address: String) -> String {
+        var text = Substring(address)
+        for scheme in ["https://", "http://"] where text.hasPrefix(scheme) { text = text.dropFirst(scheme.count) }
+        let host = String(text.split(separator: "/").first ?? "")
+        return ["", dockerHub, legacyDockerHub, dockerHubRegistryHost].contains(host) ? dockerHub : host
+    }
 
     public init(domain: String, path: String, tag: String?, digest: Digest?) {
         self.domain = domain

@@ -13,7 +13,7 @@ public struct RegistrySettings: Sendable, Equatable {
     public private(set) var insecureCIDRs: [AddressRange]
 
     /// Docker Hub's registry API, where `docker.io` images come from when no mirror has them.
-    public static let dockerHubRegistry = "registry-1.docker.io"
+    public static let dockerHubRegistry = Reference.dockerHubRegistryHost
     /// Docker Hub's index, whose v1 search API answers `search` for bare terms.
     public static let dockerHubIndex = "index.docker.io"
     /// What dockerd reports as its index server.
@@ -54,7 +54,7 @@ public struct RegistrySettings: Sendable, Equatable {
 
     /// The host a registry's API answers on: Docker Hub's names map to its registry host.
     public static func host(for domain: String) -> String {
-        [Reference.dockerHub, dockerHubIndex, "registry-1.docker.io"].contains(domain) ? dockerHubRegistry : domain
+        Reference.domain(ofServerAddress: domain) == Reference.dockerHub ? dockerHubRegistry : domain
     }
 
     /// Whether a registry is reached over plain HTTP: loopback, a listed name, or an address in a

@@ -47,6 +47,11 @@ public struct GuestKernel: Sendable, Equatable {
         architecture == "amd64" ? "x86_64" : architecture
     }
 
+    /// What a VM for an image of this OCI architecture (`amd64`, `arm64`, `arm`) would boot.
+    public static func select(platformArchitecture: String, cacheDirectory: String) -> GuestKernel? {
+        select(architecture: architecture(forPlatform: platformArchitecture), cacheDirectory: cacheDirectory)
+    }
+
     /// One line for `berth info`.
     public var summary: String {
         origin == .minimal ? "\(release) (minimal)" : "\(release) (Debian stock; guest-kernel/build makes a faster one)"

@@ -238,10 +238,8 @@ struct ContainerOptions: ParsableArguments {
         host.Init = `init`
         host.SecurityOpt = securityOptions
         host.Ulimits = try ulimit.map { text in
-            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-            let values = parts.count == 2 ? parts[1].split(separator: ":").compactMap { Int64($0) } : []
-            guard parts.count == 2, (1...2).contains(values.count) else { throw ValidationError("invalid ulimit: \(text)") }
-            return Ulimit(Name: parts[0], Soft: values[0], Hard: values.last!)
+            guard let limit = Ulimit(parsing: text) else { throw ValidationError("invalid ulimit: \(text)") }
+            return limit
         }
         if !logOptions.isEmpty {
             host.LogConfig = LogConfig(Type: "json-file", Config: Dictionary(try logOptions.map { text in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OCI
 import SystemSupport
 
 /// Registry credentials saved by `berth login` (or `docker login`) in Docker's `config.json`
@@ -39,18 +40,13 @@ enum CredentialStore {
 
     /// The key credentials for `server` are kept under: Docker Hub's spellings share the docker CLI's.
     static func key(for server: String) -> String {
-        var host = Substring(server)
-        for scheme in ["https://", "http://"] where host.hasPrefix(scheme) { host = host.dropFirst(scheme.count) }
-        host = host.split(separator: "/").first ?? ""
-        return ["", "docker.io", "index.docker.io", "registry-1.docker.io"].contains(host) ? dockerHubKey : String(host)
+        let domain = Reference.domain(ofServerAddress: server)
+        return domain == Reference.dockerHub ? dockerHubKey : domain
     }
 
-    /// The registry a reference names, by Docker's rule: a first component with a `.` or `:`, or
-    /// `localhost`; anything else is Docker Hub.
+    /// The key of the registry a reference names (Docker Hub's for a name without one).
     static func registry(of reference: String) -> String {
-        let first = reference.split(separator: "/").first.map(String.init) ?? ""
-        let named = reference.contains("/") && (first.contains(".") || first.contains(":") || first == "localhost")
-        return key(for: named ? first : "")
+        key(for: (try? Reference(parsing: reference))?.domain ?? "")
     }
 
     /// The header value for the registry `reference` names, or nil when no credentials are saved.

@@ -91,12 +91,8 @@ struct Berthd: AsyncParsableCommand {
         }
         if !defaultUlimits.isEmpty {
             config.defaultUlimits = try defaultUlimits.map { text in
-                let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-                let values = parts.count == 2 ? parts[1].split(separator: ":").map { Int64($0) } : []
-                guard parts.count == 2, (1...2).contains(values.count), let soft = values[0], let hard = values.last ?? nil else {
-                    throw ValidationError("--default-ulimit: NAME=SOFT[:HARD], not \(text)")
-                }
-                return Ulimit(Name: parts[0], Soft: soft, Hard: hard)
+                guard let limit = Ulimit(parsing: text) else { throw ValidationError("--default-ulimit: NAME=SOFT[:HARD], not \(text)") }
+                return limit
             }
         }
         do {

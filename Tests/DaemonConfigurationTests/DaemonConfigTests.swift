@@ -84,4 +84,12 @@ import Testing
             #expect("\(error)" == "unable to configure berthd with file \(path): the following directives don't match any configuration option: bogus")
         }
     }
+
+    @Test func ulimitsReadAsTheCommandLineWritesThem() {
+        #expect(Ulimit(parsing: "nofile=1024:2048") == Ulimit(Name: "nofile", Soft: 1024, Hard: 2048))
+        #expect(Ulimit(parsing: "nproc=512") == Ulimit(Name: "nproc", Soft: 512, Hard: 512))
+        for malformed in ["nofile", "nofile=", "nofile=a:10", "nofile=1:2:3", "nofile=1:b"] {
+            #expect(Ulimit(parsing: malformed) == nil, "\(malformed)")
+        }
+    }
 }

@@ -68,4 +68,12 @@ import Testing
         #expect(index.manifest(for: try Platform(parsing: "linux/s390x")) == nil, "attestations are not images")
         #expect(index.platforms.map(\.description) == ["linux/amd64", "linux/arm64", "linux/arm/v7"])
     }
+
+    @Test func serverAddressesNameTheirRegistryAndDockerHubByAnySpelling() {
+        for address in ["", "docker.io", "index.docker.io", "https://index.docker.io/v1/", "registry-1.docker.io", "https://registry-1.docker.io/v2/"] {
+            #expect(Reference.domain(ofServerAddress: address) == "docker.io", "\(address)")
+        }
+        #expect(Reference.domain(ofServerAddress: "http://127.0.0.1:5000/v2/") == "127.0.0.1:5000")
+        #expect(Reference.domain(ofServerAddress: "registry.example:5000") == "registry.example:5000")
+    }
 }

@@ -14,22 +14,16 @@ public struct ContainerDefaults: Sendable, Equatable {
 
     /// The json-file driver's options with their values checked, as a container's would be.
     public static func checkLogOptions(_ options: [String: String]) throws {
-        for (key, value) in options {
-            switch key {
-            case "max-size":
-                guard ContainerLaunchPlan.parseSize(value) != nil else { throw ContainerError.invalid("invalid max-size: \(value)") }
-            case "max-file":
-                guard let count = UInt32(value), count > 0 else { throw ContainerError.invalid("invalid max-file: \(value)") }
-            default:
-                throw ContainerError.invalid("unknown log opt '\(key)' for json-file log driver")
-            }
+        if let unknown = options.keys.sorted().first(where: { $0 != "max-size" && $0 != "max-file" }) {
+            throw ContainerError.invalid("unknown log opt '\(unknown)' for json-file log driver")
         }
+        _ = try ContainerLaunchPlan.logRotation(options)
     }
 
     /// A ulimit's name and range checked, as a container's would be.
     public static func checkUlimit(_ limit: Ulimit) throws {
-        guard ContainerLaunchPlan.resourceNumbers[limit.Name] != nil else { throw ContainerError.invalid("invalid ulimit type: \(limit.Name)") }
-        guard limit.Soft <= limit.Hard, limit.Soft >= -1 else {
+        _ = try ContainerLaunchPlan.resourceNumber(of: limit)
+        guard limit.Soft >= -1 else {
             throw ContainerError.invalid("ulimit soft limit must be less than or equal to hard limit: \(limit.Soft) > \(limit.Hard)")
         }
     }

@@ -151,15 +151,9 @@ struct ContainerLaunchPlan {
         spec.oomScoreAdjust = host.OomScoreAdj
         spec.resourceLimits = try resourceLimits()
         spec.cgroupProcs = cgroup.procsFiles
-        let logOptions = host.LogConfig?.Config ?? [:]
-        if let size = logOptions["max-size"] {
-            guard let bytes = Self.parseSize(size) else { throw ContainerError.invalid("invalid max-size: \(size)") }
-            spec.logMaxSize = UInt64(bytes)
-        }
-        if let files = logOptions["max-file"] {
-            guard let count = UInt32(files), count > 0 else { throw ContainerError.invalid("invalid max-file: \(files)") }
-            spec.logMaxFiles = count
-        }
+        let rotation = try Self.logRotation(host.LogConfig?.Config ?? [:])
+        if let maxSize = rotation.maxSize { spec.logMaxSize = maxSize }
+        if let maxFiles = rotation.maxFiles { spec.logMaxFiles = maxFiles }
         return spec
     }
 
@@ -223,13 +217,33 @@ struct ContainerLaunchPlan {
         "nofile": 7, "nproc": 6, "rss": 5, "rtprio": 14, "rttime": 15, "sigpending": 11, "stack": 3, "as": 9,
     ]
 
+    /// json-file's rotation: `max-size` in bytes and `max-file`, each checked when given.
+    static func logRotation(_ options: [String: String]) throws -> (maxSize: UInt64?, maxFiles: UInt32?) {
+        var rotation: (maxSize: UInt64?, maxFiles: UInt32?) = (nil, nil)
+        if let size = options["max-size"] {
+            guard let bytes = parseSize(size) else { throw ContainerError.invalid("invalid max-size: \(size)") }
+            rotation.maxSize = UInt64(bytes)
+        }
+        if let files = options["max-file"] {
+            guard let count = UInt32(files), count > 0 else { throw ContainerError.invalid("invalid max-file: \(files)") }
+            rotation.maxFiles = count
+        }
+        return rotation
+    }
+
+    /// A `--ulimit`'s `RLIMIT_*` number, its name and its soft-to-hard order checked.
+    static func resourceNumber(of limit: Ulimit) throws -> Int32 {
+        guard let resource = resourceNumbers[limit.Name] else { throw ContainerError.invalid("invalid ulimit type: \(limit.Name)") }
+        guard limit.Soft <= limit.Hard else {
+            throw ContainerError.invalid("ulimit soft limit must be less than or equal to hard limit: \(limit.Soft) > \(limit.Hard)")
+        }
+        return resource
+    }
+
     /// `--ulimit`s; never above what the daemon itself may have, which would fail in the kernel.
     func resourceLimits() throws -> [LaunchSpec.ResourceLimit] {
         return try (record.hostConfig.Ulimits ?? []).map { limit in
-            guard let resource = Self.resourceNumbers[limit.Name] else { throw ContainerError.invalid("invalid ulimit type: \(limit.Name)") }
-            guard limit.Soft <= limit.Hard else {
-                throw ContainerError.invalid("ulimit soft limit must be less than or equal to hard limit: \(limit.Soft) > \(limit.Hard)")
-            }
+            let resource = try Self.resourceNumber(of: limit)
             var current = rlimit()
             getrlimit(__rlimit_resource_t(UInt32(resource)), &current)
             let requestedHard = UInt64(bitPattern: limit.Hard)

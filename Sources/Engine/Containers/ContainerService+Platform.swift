@@ -15,8 +15,7 @@ extension ContainerService {
                 image: platform, host: images.hostPlatform, isolation: host.Isolation,
                 emulation: host.Annotations?[HostConfig.emulationAnnotation], supported: supported,
                 guestKernelAvailable: { architecture in
-                    cache.flatMap { GuestKernel.select(architecture: GuestKernel.architecture(forPlatform: architecture), cacheDirectory: $0) }
-                        != nil
+                    cache.flatMap { GuestKernel.select(platformArchitecture: architecture, cacheDirectory: $0) } != nil
                 })
         } catch let refusal as PlatformDecisionError {
             throw ContainerError.invalid(refusal.description)
