@@ -94,13 +94,12 @@ import Testing
     }
 
     private func waitForListeners(_ daemon: DaemonFixture, count: Int) async throws {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
+        let registered = try await poll(seconds: 60, every: .milliseconds(50)) { () -> Bool? in
             let result = try daemon.berth(["info", "--format", "json"])
-            if let info = try? JSONDecoder().decode(SystemInfo.self, from: Data(result.stdout.utf8)),
-               info.NEventsListener >= count { return }
-            try await Task.sleep(for: .milliseconds(50))
+            let info = try? JSONDecoder().decode(SystemInfo.self, from: Data(result.stdout.utf8))
+            return (info?.NEventsListener ?? 0) >= count ? true : nil
         }
+        if registered != nil { return }
         throw TestFailure("no events listener registered")
     }
 }

@@ -61,27 +61,21 @@ import Testing
         try await DaemonFixture.with { daemon in
             let started = Date().timeIntervalSince1970
             daemon.signal(SIGHUP)
-            var output = ""
-            let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline, output.isEmpty {
+            let output = try await poll(seconds: 30) { () -> String? in
                 let until = String(format: "%.3f", Date().timeIntervalSince1970)
-                output = try Command.succeed([
+                let seen = try Command.succeed([
                     "docker", "-H", daemon.host, "events", "--since", String(format: "%.3f", started - 1), "--until", until,
                     "--filter", "type=daemon", "--format", "{{.Type}} {{.Action}}",
                 ], timeout: 30).trimmingCharacters(in: .whitespacesAndNewlines)
-                if output.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+                return seen.isEmpty ? nil : seen
             }
-            #expect(output == "daemon reload")
+            #expect(output == "daemon reload", Comment(rawValue: daemon.log))
             try await waitForLog(daemon, containing: "re-probed", timeout: 120)
         }
     }
 }
 
 func waitForLog(_ daemon: DaemonFixture, containing text: String, timeout: TimeInterval = 30) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if daemon.log.contains(text) { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
+    if try await poll(seconds: timeout, every: .milliseconds(50), { daemon.log.contains(text) ? true : nil }) != nil { return }
     throw TestFailure("berthd log never showed \"\(text)\":\n\(daemon.log)")
 }
