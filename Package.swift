@@ -194,7 +194,11 @@ let package = Package(
             name: "HostProbeTests",
             dependencies: ["HostProbe", "HostModel", "OCI", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "APIModels", "ImageStore", "NativeRuntime", "OCI", "Registry"]),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["Engine", "APIModels", "ImageStore", "NativeRuntime", "OCI", "Registry",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "NativeRuntimeTests", dependencies: ["NativeRuntime"]),
         .testTarget(name: "NetworkingTests", dependencies: ["Networking"]),
         .testTarget(name: "ImageBuildTests", dependencies: ["ImageBuild", "OCI"]),

@@ -189,14 +189,18 @@ struct Berthd: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: shimPath) else {
             throw ValidationError("berth-shim not found at \(shimPath): build it with `make build` (shim/), or pass --shim")
         }
+        let containerPaths = ContainerPaths(root: root, execRoot: execRoot)
+        let launcher = ShimLauncher(shimPath: shimPath, setupTimeout: .seconds(max(60, vmAgentTimeout + 30)))
+        let utilityVMs = UtilityVMSettings(cacheDirectory: cacheDir, libvirtURI: libvirtURI,
+                                           accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg,
+                                           agentTimeoutSeconds: vmAgentTimeout)
+        let runtimes = ContainerRuntimes(
+            native: NativeContainerRuntime(cgroups: CgroupManager(), launcher: launcher, paths: containerPaths),
+            utilityVM: UtilityVMContainerRuntime(settings: utilityVMs, launcher: launcher, paths: containerPaths))
         let containers = try ContainerService(
-            paths: ContainerPaths(root: root, execRoot: execRoot), catalog: ContainerCatalog(database: store.database),
-            images: images, events: events, cgroups: CgroupManager(), launcher: ShimLauncher(shimPath: shimPath, setupTimeout: .seconds(max(60, vmAgentTimeout + 30))),
-            logger: logger, defaultUsernsMode: config.resolvedUsernsMode, containerDefaults: config.containerDefaults,
-            utilityVMs: UtilityVMSettings(cacheDirectory: cacheDir, libvirtURI: libvirtURI,
-                                          accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg,
-                                          agentTimeoutSeconds: vmAgentTimeout),
-            hostState: host, defaultBridge: bridge, defaultBridgeAddress: bridgeAddress)
+            paths: containerPaths, catalog: ContainerCatalog(database: store.database), images: images, events: events,
+            runtimes: runtimes, logger: logger, defaultUsernsMode: config.resolvedUsernsMode, containerDefaults: config.containerDefaults,
+            guestKernelCache: cacheDir, hostState: host, defaultBridge: bridge, defaultBridgeAddress: bridgeAddress)
         // Shims kept containers running while berthd was away; follow them again before serving.
         await containers.restore()
         let context = DaemonContext(

@@ -5,7 +5,7 @@ import NativeRuntime
 
 /// Turns a container's record into what `berth-shim` applies: the command and its environment,
 /// user, capabilities, mounts, namespaces, limits and log settings.
-struct ContainerLaunchPlan {
+public struct ContainerLaunchPlan {
     let record: ContainerRecord
     let paths: ContainerPaths
     /// Snapshot directories of the image, top layer first.

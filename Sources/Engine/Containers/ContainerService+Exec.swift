@@ -1,7 +1,5 @@
 import APIModels
 import Foundation
-import NativeRuntime
-import SystemSupport
 
 extension ContainerService {
     public func createExec(_ reference: String, _ config: ExecConfig) throws -> String {
@@ -22,30 +20,17 @@ extension ContainerService {
         return exec
     }
 
-    /// Sets up the exec's process in the container (a shim joining its namespaces), ready to start.
-    func prepareExec(_ id: String) async throws -> (ShimClient, ExecRecord) {
+    /// Sets up the exec's process in the container, ready to start.
+    func prepareExec(_ id: String) async throws -> (any ContainerProcess, ExecRecord) {
         var exec = try self.exec(id)
         guard !exec.running, exec.exitCode == nil else { throw ContainerError.conflict("Error: Exec command \(id) has already run") }
         let record = try find(exec.containerID)
         guard record.state.status == .running else { throw ContainerError.conflict("Container \(record.id) is not running") }
         let plan = try launchPlan(record)
-        let spec: LaunchSpec
-        if record.runsInVM {
-            spec = try vmExecSpec(plan, exec.config, execID: id)
-        } else {
-            guard let cgroup = record.state.cgroup else { throw ContainerError.conflict("Container \(record.id) is not running") }
-            let filter = plan.securityOptions.seccomp && exec.config.Privileged != true
-                ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
-            spec = try plan.nativeExecSpec(exec.config, execID: id, containerPID: record.state.pid, cgroup: cgroup, seccompFilter: filter)
-        }
-        let specPath = paths.execSpec(record.id, id)
-        try spec.encoded().write(to: URL(fileURLWithPath: specPath), options: .atomic)
-        let launcher = self.launcher
-        let diagnostics = paths.shimDiagnostics(record.id)
+        let process: any ContainerProcess
         do {
-            _ = try await runBlocking { try launcher.launch(specPath: specPath, diagnosticsPath: diagnostics) }
+            process = try await runtime(for: record).launchExec(record, plan: plan, config: exec.config, execID: id)
         } catch {
-            unlink(specPath)
             let failure = Self.startFailure(error)
             exec.exitCode = failure.code
             execs[id] = exec
@@ -54,38 +39,43 @@ extension ContainerService {
         // Only the flag: a resize may have been recorded while the process was being set up.
         execs[id]?.running = true
         exec.running = true
-        return (ShimClient(socketPath: paths.execSocket(record.id, id)), exec)
+        return (process, exec)
     }
 
     func execStarted(_ id: String, pid: Int32) async {
         execs[id]?.pid = pid
         if let exec = execs[id], let rows = exec.pendingRows, let columns = exec.pendingColumns {
-            try? await ShimClient(socketPath: paths.execSocket(exec.containerID, id)).resize(rows: rows, columns: columns)
+            try? await execRuntime(exec).execProcess(containerID: exec.containerID, execID: id).resize(rows: rows, columns: columns)
         }
     }
 
-    /// Records the exit the exec's shim left on disk, and removes its files.
+    /// Records the exit the exec's runtime recorded, and removes its files.
     func execFinished(_ id: String, reportedCode: Int32?) {
         guard var exec = execs[id] else { return }
-        let exitPath = paths.execExit(exec.containerID, id)
-        exec.exitCode = ExitRecord.read(exitPath)?.code ?? reportedCode ?? 126
+        let runtime = execRuntime(exec)
+        exec.exitCode = runtime.recordedExecExit(containerID: exec.containerID, execID: id) ?? reportedCode ?? 126
         exec.running = false
         execs[id] = exec
-        unlink(exitPath)
-        unlink(paths.execSpec(exec.containerID, id))
+        runtime.removeExecFiles(containerID: exec.containerID, execID: id)
+    }
+
+    /// The runtime of the exec's container (the native one when the container is gone: an exec's
+    /// files are the same for both).
+    func execRuntime(_ exec: ExecRecord) -> any ContainerRuntime {
+        (try? find(exec.containerID)).map(runtime(for:)) ?? runtimes.native
     }
 
     /// Starts an exec in the background; its exit code is recorded when it ends.
     public func startExecDetached(_ id: String) async throws {
-        let (shim, _) = try await prepareExec(id)
+        let (process, _) = try await prepareExec(id)
         do {
-            await execStarted(id, pid: try await shim.start())
+            await execStarted(id, pid: try await process.start())
         } catch {
             execFinished(id, reportedCode: nil)
             throw Self.startFailure(error)
         }
         Task { [self] in
-            let code = try? await shim.wait()
+            let code = try? await process.wait()
             execFinished(id, reportedCode: code)
         }
     }
@@ -94,19 +84,19 @@ extension ContainerService {
     public nonisolated func startExecAttached(
         _ id: String, _ body: @escaping @Sendable (ContainerAttachment) async throws -> Void
     ) async throws {
-        let (shim, exec) = try await prepareExec(id)
+        let (process, exec) = try await prepareExec(id)
         do {
-            try await shim.attach(stdin: exec.config.AttachStdin == true, stdout: exec.config.AttachStdout != false,
-                                  stderr: exec.config.AttachStderr != false, stdinOnce: exec.config.Tty != true) { attachment in
-                await self.execStarted(id, pid: try await shim.start())
-                try await body(ContainerAttachment(attachment))
+            try await process.attach(stdin: exec.config.AttachStdin == true, stdout: exec.config.AttachStdout != false,
+                                     stderr: exec.config.AttachStderr != false, stdinOnce: exec.config.Tty != true) { attachment in
+                await self.execStarted(id, pid: try await process.start())
+                try await body(attachment)
             }
         } catch {
             // Once started, a failing stream is the client's connection going, not the exec failing:
             // the process runs on, and its exit is recorded when it comes.
             if (try? await self.exec(id))?.pid ?? 0 > 0 {
                 Task { [self] in
-                    let code = try? await shim.wait()
+                    let code = try? await process.wait()
                     await execFinished(id, reportedCode: code)
                 }
                 throw ContainerError.translating(error)
@@ -116,9 +106,10 @@ extension ContainerService {
             throw failure
         }
         // The shim records the exit before it ends the output; a moment for the rename to land.
+        let runtime = await execRuntime(exec)
         var code: Int32?
         for _ in 0..<100 {
-            if let recorded = ExitRecord.read(paths.execExit(exec.containerID, id)) { code = recorded.code; break }
+            if let recorded = runtime.recordedExecExit(containerID: exec.containerID, execID: id) { code = recorded; break }
             try? await Task.sleep(nanoseconds: 10_000_000)
         }
         await execFinished(id, reportedCode: code)
@@ -135,7 +126,7 @@ extension ContainerService {
             return
         }
         try await ContainerError.translatingErrors {
-            try await ShimClient(socketPath: paths.execSocket(exec.containerID, id)).resize(rows: rows, columns: columns)
+            try await execRuntime(exec).execProcess(containerID: exec.containerID, execID: id).resize(rows: rows, columns: columns)
         }
     }
 }

@@ -35,7 +35,7 @@ extension ContainerService {
     /// one's overlay mounted for the call (in the daemon's namespace) and unmounted after.
     func withRoot<T: Sendable>(_ reference: String, _ body: @Sendable (RootedFiles) throws -> T) throws -> T {
         let record = try find(reference)
-        try requireNative(record, "copying files")
+        try require(.hostFileAccess, of: record, "copying files")
         if record.state.isActive, record.state.pid > 0 {
             let fd = open("/proc/\(record.state.pid)/root", RootedFiles.rootOpenFlags)
             guard fd >= 0 else { throw ContainerError.conflict("the root of container \(record.id) is not reachable") }
@@ -58,7 +58,7 @@ extension ContainerService {
     /// Docker's `changes`: paths added (1), changed (0) or deleted (2) in the container's upper directory.
     public func changes(_ reference: String) throws -> [(path: String, kind: Int)] {
         let record = try find(reference)
-        try requireNative(record, "diff")
+        try require(.hostFileAccess, of: record, "diff")
         let plan = try launchPlan(record)
         let upper = paths.upper(record.id)
         let placeholders: Set<String> = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]

@@ -1,7 +1,5 @@
 import APIModels
 import Foundation
-import ImageStore
-import NativeRuntime
 import OCI
 
 extension ContainerService {
@@ -10,7 +8,7 @@ extension ContainerService {
     public func commit(_ reference: String, name: Reference?, comment: String, author: String, pause: Bool,
                        overrides: ContainerConfig?, changes: [String]) async throws -> String {
         let record = try find(reference)
-        try requireNative(record, "commit")
+        try require(.hostFileAccess, of: record, "commit")
         guard let base = try? images.catalog.image(id: try Digest(parsing: record.imageID)) else {
             throw ContainerError.conflict("the image of container \(record.name) is gone")
         }
@@ -25,9 +23,10 @@ extension ContainerService {
             if let exposed = overrides.ExposedPorts { config.ExposedPorts = exposed }
         }
         for change in changes { try Self.apply(change, to: &config) }
-        let freeze = pause && record.state.status == .running ? record.state.cgroup : nil
-        if let freeze { try cgroups.setFrozen(true, freeze) }
-        defer { if let freeze { try? cgroups.setFrozen(false, freeze) } }
+        let runtime = runtime(for: record)
+        let freeze = pause && record.state.status == .running && runtime.capabilities.contains(.pause)
+        if freeze { try runtime.setFrozen(true, record) }
+        defer { if freeze { try? runtime.setFrozen(false, record) } }
         let image = try await images.commit(
             base: base, upperDirectory: paths.upper(record.id),
             details: .init(config: config, comment: comment, author: author,
@@ -76,12 +75,12 @@ extension ContainerService {
 
     public func pause(_ reference: String) async throws {
         var record = try find(reference)
-        try requireNative(record, "pause")
-        guard record.state.status == .running, let cgroup = record.state.cgroup else {
+        try require(.pause, of: record, "pause")
+        guard record.state.status == .running else {
             throw ContainerError.conflict(record.state.status == .paused
                 ? "Container \(record.id) is already paused" : "Container \(record.id) is not running")
         }
-        try cgroups.setFrozen(true, cgroup)
+        try runtime(for: record).setFrozen(true, record)
         record.state.status = .paused
         try catalog.updateState(record.id, record.state)
         await publish("pause", record)
@@ -89,10 +88,8 @@ extension ContainerService {
 
     public func unpause(_ reference: String) async throws {
         var record = try find(reference)
-        guard record.state.status == .paused, let cgroup = record.state.cgroup else {
-            throw ContainerError.conflict("Container \(record.id) is not paused")
-        }
-        try cgroups.setFrozen(false, cgroup)
+        guard record.state.status == .paused else { throw ContainerError.conflict("Container \(record.id) is not paused") }
+        try runtime(for: record).setFrozen(false, record)
         record.state.status = .running
         try catalog.updateState(record.id, record.state)
         await publish("unpause", record)
@@ -128,12 +125,10 @@ extension ContainerService {
     /// `ps` of the container's processes, from its cgroup and /proc.
     public func top(_ reference: String) throws -> (titles: [String], processes: [[String]]) {
         let record = try find(reference)
-        try requireNative(record, "top")
-        guard record.state.isActive, let cgroup = record.state.cgroup else {
-            throw ContainerError.conflict("Container \(record.id) is not running")
-        }
+        try require(.processList, of: record, "top")
+        guard record.state.isActive else { throw ContainerError.conflict("Container \(record.id) is not running") }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let processes = cgroups.processes(cgroup).compactMap { pid -> [String]? in
+        let processes = runtime(for: record).processIDs(of: record).compactMap { pid -> [String]? in
             guard let line = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                   let close = line.lastIndex(of: ")") else { return nil }
             let fields = line[line.index(after: close)...].split(separator: " ")
@@ -152,7 +147,7 @@ extension ContainerService {
 
     public func stats(_ reference: String) throws -> (record: ContainerRecord, usage: ContainerResourceUsage?) {
         let record = try find(reference)
-        return (record, record.state.cgroup.map { ContainerResourceUsage(cgroups.stats($0)) })
+        return (record, runtime(for: record).usage(of: record))
     }
 
     /// Bytes in the container's upper directory, and those plus its image's layers.

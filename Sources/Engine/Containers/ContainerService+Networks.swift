@@ -136,7 +136,7 @@ extension ContainerService {
         }
         var attachment = try Self.attachment(to: network, endpoint: endpoint)
         if record.state.isActive {
-            try requireNative(record, "connecting a running container to a network")
+            try require(.liveNetworkChanges, of: record, "connecting a running container to a network")
             try await prepareNetwork(network)
             let taken = try addressesInUse()
             attachment = try addressed(attachment, on: network, taken: taken, interfaceIndex: record.attachments.count,
@@ -164,7 +164,7 @@ extension ContainerService {
             throw ContainerError.invalid("container \(record.id) is not connected to network \(network.name)")
         }
         if record.state.isActive {
-            try requireNative(record, "disconnecting a running container from a network")
+            try require(.liveNetworkChanges, of: record, "disconnecting a running container from a network")
             if let interface = attachment.hostInterface { try? await runBlocking { try RouteSocket().deleteLink(interface) } }
         }
         record.state.networks = record.attachments.filter { $0.networkID != network.id }
@@ -263,7 +263,7 @@ extension ContainerService {
             attachments.append(try addressed(attachment, on: network, taken: taken, interfaceIndex: index, containerID: record.id))
             networks.append(network)
         }
-        guard !record.runsInVM else { return attachments }
+        guard runtime(for: record).capabilities.contains(.hostNetworkNamespace) else { return attachments }
         let path = paths.networkNamespace(record.id), plumbed = attachments, joined = networks
         try await runBlocking {
             NetworkNamespace.remove(at: path)
@@ -309,7 +309,7 @@ extension ContainerService {
         for descriptor in portReservations.removeValue(forKey: record.id) ?? [] { close(descriptor) }
         let interfaces = record.attachments.compactMap(\.hostInterface)
         // A VM's TAPs go with the VM.
-        if !record.runsInVM {
+        if runtime(for: record).capabilities.contains(.hostNetworkNamespace) {
             let path = paths.networkNamespace(record.id)
             try? await runBlocking {
                 // Deleting the host's end takes the container's with it at once, rather than when the namespace ends.

@@ -9,7 +9,7 @@ extension ContainerService {
     func decidePlatform(_ platform: Platform, _ host: HostConfig) async throws -> PlatformDecision {
         let supported = await hostState?.report.platforms
             ?? [PlatformSupport(platform: images.hostPlatform, mode: .native, via: "host kernel")]
-        let cache = utilityVMs?.cacheDirectory
+        let cache = guestKernelCache
         do {
             return try PlatformDecision.decide(
                 image: platform, host: images.hostPlatform, isolation: host.Isolation,

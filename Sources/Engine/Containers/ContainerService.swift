@@ -5,8 +5,6 @@ import Logging
 import NativeRuntime
 import Networking
 import OCI
-import SystemSupport
-import VMRuntime
 
 /// Containers, native and in utility VMs: create, start, stop, wait, remove, and follow them across
 /// daemon restarts.
@@ -31,21 +29,16 @@ public actor ContainerService {
     let networkCatalog: NetworkCatalog
     let images: ImageService
     let events: EventBus
-    let cgroups: CgroupManager
-    let launcher: ShimLauncher
+    let runtimes: ContainerRuntimes
     let logger: Logger
     /// berthd's `--userns-remap`: the mode of containers that name none ("auto" or empty).
     let defaultUsernsMode: String
     /// berthd's `--log-opt`s and `--default-ulimit`s, for containers that set none of their own.
     let containerDefaults: ContainerDefaults
-    /// nil: this berthd runs no utility VMs.
-    let utilityVMs: UtilityVMSettings?
+    /// Where guest kernels are cached, for the platform decision; nil: this berthd runs no utility VMs.
+    let guestKernelCache: String?
     /// What the host probe found, for the platform decision.
     let hostState: HostState?
-    private var libvirt: LibvirtHypervisor?
-    /// VMs being ended in the background (libvirt takes a second or more); a restart of the same
-    /// container waits for its old VM to be gone.
-    var vmTeardowns: [String: Task<Void, Never>] = [:]
     /// Resolved at the next exit, and at removal; a waiter registers before it awaits, so an exit
     /// right after registration is never missed.
     private var exitLatches: [String: [Latch<ExitStatus>]] = [:]
@@ -67,13 +60,14 @@ public actor ContainerService {
     /// An attach made before start: it gets the shim once the container is set up, and start
     /// waits until it is connected so no output is missed.
     final class PendingAttachment: Sendable {
-        let shim = Latch<ShimClient?>()
+        let process = Latch<(any ContainerProcess)?>()
         let connected = Latch<Bool>()
     }
 
     public init(paths: ContainerPaths, catalog: ContainerCatalog, images: ImageService, events: EventBus,
-                cgroups: CgroupManager, launcher: ShimLauncher, logger: Logger, defaultUsernsMode: String = "",
-                containerDefaults: ContainerDefaults = ContainerDefaults(), utilityVMs: UtilityVMSettings? = nil, hostState: HostState? = nil, defaultBridge: String = "berth0",
+                runtimes: ContainerRuntimes, logger: Logger, defaultUsernsMode: String = "",
+                containerDefaults: ContainerDefaults = ContainerDefaults(), guestKernelCache: String? = nil, hostState: HostState? = nil,
+                defaultBridge: String = "berth0",
                 defaultBridgeAddress: (gateway: IPv4Address, subnet: IPv4Subnet)? = nil) throws {
         self.paths = paths
         self.catalog = catalog
@@ -83,12 +77,11 @@ public actor ContainerService {
         self.defaultBridgeAddress = defaultBridgeAddress
         self.images = images
         self.events = events
-        self.cgroups = cgroups
-        self.launcher = launcher
+        self.runtimes = runtimes
         self.logger = logger
         self.defaultUsernsMode = defaultUsernsMode
         self.containerDefaults = containerDefaults
-        self.utilityVMs = utilityVMs
+        self.guestKernelCache = guestKernelCache
         self.hostState = hostState
         for directory in [paths.root, paths.execRoot, paths.seccompCache] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
@@ -96,12 +89,13 @@ public actor ContainerService {
         }
     }
 
-    /// One libvirt connection, made when the first VM is needed.
-    func hypervisor(_ settings: UtilityVMSettings) throws -> LibvirtHypervisor {
-        if let libvirt, libvirt.answers { return libvirt }
-        let made = try LibvirtHypervisor(uri: settings.libvirtURI)
-        libvirt = made
-        return made
+    func runtime(for record: ContainerRecord) -> any ContainerRuntime { runtimes.runtime(for: record) }
+
+    /// Refuses what the container's runtime cannot do, with the operation named.
+    func require(_ capability: ContainerRuntimeCapabilities, of record: ContainerRecord, _ operation: String) throws {
+        guard runtime(for: record).capabilities.contains(capability) else {
+            throw ContainerError.invalid("\(operation) is not available for containers in utility VMs yet (container \(record.name))")
+        }
     }
 
     // MARK: Lookup
@@ -228,22 +222,17 @@ public actor ContainerService {
             id: id, name: name, imageName: imageName, imageID: image.id.description, platform: image.platform.description,
             created: Date(), request: ContainerCreateRequest(config: config, hostConfig: host), path: path,
             arguments: Array(full.dropFirst()), state: state)
+        let runtime = runtime(for: record)
         do {
             try prepareDirectories(record)
-            // Made now rather than at start, so that start only has to move the container in.
-            if !record.runsInVM {
-                record.state.cgroup = try cgroups.create(id: id, limits: ContainerLaunchPlan.cgroupLimits(host),
-                                                         privileged: host.Privileged == true)
-            }
+            try runtime.prepare(record, state: &record.state)
             try catalog.insert(record)
         } catch {
-            if let cgroup = record.state.cgroup { cgroups.remove(cgroup) }
+            await runtime.remove(record)
             try? FileManager.default.removeItem(atPath: paths.directory(id))
             for volume in madeVolumes { try? volumes.delete(volume) }
             throw error
         }
-        // A start usually follows at once (docker run): by then the lock is ready for the shim.
-        if !record.runsInVM { cgroups.beginAttachGracePeriod() }
         for volume in madeVolumes { await volumes.publish("create", volume) }
         await publish("create", record)
         return (id, warnings)
@@ -338,11 +327,9 @@ public actor ContainerService {
         }
         let id = record.id
         let plan = try launchPlan(record)
+        let runtime = runtime(for: record)
         var phases = PhaseTimer()
-        var cgroup: ContainerCgroup?
-        var vmPID: Int32?
-        var vm: ContainerRuntimeDetails.UtilityVM?
-        let process: ShimProcess
+        let launched: LaunchedContainer
         do {
             try FileManager.default.createDirectory(atPath: paths.runtimeDirectory(id), withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -352,83 +339,58 @@ public actor ContainerService {
                 try writeNetworkFiles(record)
                 phases.mark("network")
             }
-            var spec: LaunchSpec
-            if record.runsInVM {
-                (spec, vmPID, vm) = try await bootVM(record, plan: plan)
-                phases.mark("VM booted")
-            } else {
-                // An exit removes the cgroups; a restart makes them again.
-                let made = try record.state.cgroup
-                    ?? cgroups.create(id: id, limits: plan.cgroupLimits, privileged: record.hostConfig.Privileged == true)
-                // Not before the mkdirs above: the kernel holds its cgroup mutex through the wait.
-                if record.state.cgroup == nil { cgroups.beginAttachGracePeriod() }
-                cgroup = made
-                phases.mark("cgroups")
-                let filter = plan.securityOptions.seccomp
-                    ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
-                spec = try plan.launchSpec(cgroup: made, seccompFilter: filter)
-                if !record.attachments.isEmpty { spec.networkNamespace = paths.networkNamespace(id) }
-            }
-            unlink(paths.exit(id))
-            // A runtime file, read once right away: written whole, but not worth an fsync.
-            try spec.encoded().write(to: URL(fileURLWithPath: paths.spec(id)), options: .atomic)
-            let launcher = self.launcher
-            let specPath = paths.spec(id), diagnostics = paths.shimDiagnostics(id)
-            phases.mark("spec")
-            process = try await runBlocking { try launcher.launch(specPath: specPath, diagnosticsPath: diagnostics) }
-            phases.mark("shim setup")
+            launched = try await runtime.launch(record, plan: plan, networks: try networkCatalog.all())
+            phases.mark("launched")
         } catch {
-            // The cgroups made at creation too, when the start failed before it moved into them.
-            if let made = cgroup ?? record.state.cgroup { cgroups.remove(made) }
+            // The launch took what it had made, the cgroups made at creation included.
             record.state.cgroup = nil
-            if record.runsInVM { endVM(id) }
             await releaseNetworks(&record)
             try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
             var failure = Self.startFailure(error)
             // What the guest printed is the best clue to a VM that never came up.
-            if record.runsInVM, case .startFailed(let code, let message) = failure {
-                failure = .startFailed(code: code, message: message + consoleTail(record))
+            if case .startFailed(let code, let message) = failure {
+                failure = .startFailed(code: code, message: message + runtime.failureDetail(of: record))
             }
             record.state.exitCode = failure.code
             record.state.error = failure.description
             try? catalog.updateState(id, record.state)
-            for attachment in pendingAttachments.removeValue(forKey: id) ?? [] { attachment.shim.resolve(nil) }
+            for attachment in pendingAttachments.removeValue(forKey: id) ?? [] { attachment.process.resolve(nil) }
             // Docker removes an --rm container whose start failed; its client waits for that.
             if record.hostConfig.AutoRemove == true { try? await remove(id, force: true, removeVolumes: true) }
             throw failure
         }
 
-        let shim = ShimClient(socketPath: paths.socket(id))
+        let process = runtime.process(of: id)
         let waiting = pendingAttachments.removeValue(forKey: id) ?? []
-        for attachment in waiting { attachment.shim.resolve(shim) }
+        for attachment in waiting { attachment.process.resolve(process) }
         for attachment in waiting { _ = await attachment.connected.wait() }
         do {
-            _ = try await shim.start()
+            _ = try await process.start()
             phases.mark("exec")
         } catch {
             // The shim records the failed exec as the container's exit; pick that up like any exit.
             let failure = Self.startFailure(error)
-            _ = try? await shim.wait()
+            _ = try? await process.wait()
             await containerExited(id, reportedCode: failure.code, error: failure.description)
             throw failure
         }
         record.state.status = .running
-        record.state.pid = vmPID ?? process.containerPID
-        record.state.utilityVM = vm
-        record.state.shimPID = process.shimPID
+        record.state.pid = launched.pid
+        record.state.utilityVM = launched.utilityVM
+        record.state.shimPID = launched.supervisorPID
         record.state.startedAt = Date()
         record.state.finishedAt = nil
         record.state.exitCode = 0
         record.state.error = ""
         record.state.oomKilled = false
-        record.state.cgroup = cgroup
+        record.state.cgroup = launched.cgroup
         record.state.manuallyStopped = nil
         try catalog.updateState(id, record.state)
         for attachment in record.attachments { await refreshNameServer(attachment.networkID) }
         phases.mark("recorded")
         logger.debug("started", metadata: ["id": "\(id.prefix(12))", "ms": "\(phases.summary)"])
         await publish("start", record)
-        monitor(id)
+        monitor(id, runtime: runtime)
     }
 
     func launchPlan(_ record: ContainerRecord) throws -> ContainerLaunchPlan {
@@ -449,51 +411,35 @@ public actor ContainerService {
         }
     }
 
-    /// Compiled once per capability set and architecture.
-    func seccompFilter(capabilities: CapabilitySet, architecture: String) throws -> String {
-        let path = "\(paths.seccompCache)/\(String(capabilities.rawValue, radix: 16))-\(architecture).bpf"
-        if !FileManager.default.fileExists(atPath: path) {
-            try SeccompProfile.default(capabilities: capabilities, architecture: architecture).writeFilter(to: path)
-        }
-        return path
-    }
-
-    /// Follows the shim until the container exits, or until the shim itself is gone.
-    private func monitor(_ id: String) {
-        let shim = ShimClient(socketPath: paths.socket(id))
+    /// Follows the container's process until it exits, or until the runtime loses it.
+    private func monitor(_ id: String, runtime: any ContainerRuntime) {
+        let process = runtime.process(of: id)
         let logger = logger
         Task {
-            let code = try? await shim.wait()
+            let code = try? await process.wait()
             logger.debug("shim reported the exit", metadata: ["id": "\(id.prefix(12))", "uptime": "\(PhaseTimer.uptime)"])
             await self.containerExited(id, reportedCode: code, error: nil)
         }
     }
 
-    /// Records an exit: the shim's status file is authoritative, then the cgroup tells about OOM.
+    /// Records an exit: what the runtime recorded is authoritative, then it tells about OOM.
     func containerExited(_ id: String, reportedCode: Int32?, error: String?) async {
         guard var record = try? find(id), record.state.isActive || error != nil else { return }
         var phases = PhaseTimer()
-        let recorded = ExitRecord.read(paths.exit(id))
+        let runtime = runtime(for: record)
+        let recorded = runtime.recordedExit(of: id)
         record.state.status = .exited
         record.state.exitCode = recorded?.code ?? reportedCode ?? 255
         record.state.finishedAt = recorded?.finishedAt ?? Date()
         record.state.pid = 0
         record.state.shimPID = 0
         if let error { record.state.error = error }
-        if let reason = recorded?.reason { record.state.error = reason + consoleTail(record) }
+        if let reason = recorded?.reason { record.state.error = reason + runtime.failureDetail(of: record) }
         if recorded == nil, reportedCode == nil {
             record.state.error = "the container's shim exited without recording the container's status"
         }
-        if let cgroup = record.state.cgroup {
-            record.state.oomKilled = cgroups.oomKilled(cgroup)
-            killRemaining(cgroup)
-            phases.mark("oom check")
-            cgroups.remove(cgroup)
-            phases.mark("cgroups removed")
-            record.state.cgroup = nil
-        }
-        // The shim powers the VM off as the container ends; this ends one whose shim died first.
-        if record.runsInVM { endVM(id) }
+        await runtime.cleanUp(after: record, state: &record.state)
+        phases.mark("runtime cleaned up")
         await releaseNetworks(&record)
         phases.mark("network released")
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
@@ -550,11 +496,6 @@ public actor ContainerService {
         return record
     }
 
-    /// A container's init is gone; anything it left (it should have taken all with it) goes too.
-    private func killRemaining(_ cgroup: ContainerCgroup) {
-        for pid in cgroups.processes(cgroup) { Glibc.kill(pid, SIGKILL) }
-    }
-
     // MARK: Signals and stopping
 
     public func kill(_ reference: String, signal: Int32) async throws {
@@ -563,7 +504,7 @@ public actor ContainerService {
             throw ContainerError.conflict("Container \(record.id) is not running")
         }
         if signal == SIGKILL || signal == SIGTERM { record = markManuallyStopped(record) }
-        try await ContainerError.translatingErrors { try await ShimClient(socketPath: paths.socket(record.id)).kill(signal: signal) }
+        try await ContainerError.translatingErrors { try await runtime(for: record).process(of: record.id).kill(signal: signal) }
         await publish("kill", record, extra: ["signal": String(signal)])
     }
 
@@ -575,16 +516,14 @@ public actor ContainerService {
         // Between two runs there is no process to signal.
         if record.state.status != .running && record.state.status != .paused { return }
         let id = record.id
-        if record.state.status == .paused, let cgroup = record.state.cgroup {
-            try? cgroups.setFrozen(false, cgroup)
-        }
+        if record.state.status == .paused { try? runtime(for: record).setFrozen(false, record) }
         let stopSignal = signal ?? record.config.StopSignal.flatMap(ContainerLaunchPlan.signal(named:)) ?? SIGTERM
         let seconds = timeout ?? record.config.StopTimeout ?? 10
-        let shim = ShimClient(socketPath: paths.socket(id))
-        try? await shim.kill(signal: stopSignal)
+        let process = runtime(for: record).process(of: id)
+        try? await process.kill(signal: stopSignal)
         let exited = await waitForExit(id, seconds: seconds)
         if !exited {
-            try? await shim.kill(signal: SIGKILL)
+            try? await process.kill(signal: SIGKILL)
             _ = await waitForExit(id, seconds: 30)
         }
         await publish("stop", record)
@@ -650,22 +589,15 @@ public actor ContainerService {
                     "cannot remove container \"/\(record.name)\": container is \(record.state.status.rawValue): "
                         + "stop the container before removing or force remove")
             }
-            try? await ShimClient(socketPath: paths.socket(record.id)).kill(signal: SIGKILL)
+            try? await runtime(for: record).process(of: record.id).kill(signal: SIGKILL)
             if !(await waitForExit(record.id, seconds: 30)) {
                 throw ContainerError.conflict("could not kill container \(record.id)")
             }
             record = try find(record.id)
         }
         let id = record.id
-        for attachment in pendingAttachments.removeValue(forKey: id) ?? [] { attachment.shim.resolve(nil) }
-        // A container created and never started still has the cgroups made for it.
-        if let cgroup = record.state.cgroup { cgroups.remove(cgroup) }
-        if record.runsInVM {
-            endVM(id)
-            // QEMU may still hold the disks open while it ends; their space is freed when it lets go.
-            vmTeardowns[id] = nil
-            try? FileManager.default.removeItem(atPath: paths.vmDirectory(id))
-        }
+        for attachment in pendingAttachments.removeValue(forKey: id) ?? [] { attachment.process.resolve(nil) }
+        await runtime(for: record).remove(record)
         try FileManager.default.removeItem(atPath: paths.directory(id))
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
         try catalog.delete(id)
@@ -679,27 +611,27 @@ public actor ContainerService {
 
     // MARK: Attach
 
-    /// The shim of a running container, or, for one not started yet, the shim once it is set
-    /// up; `connected` must then be called once attached, which lets the container start.
-    func shimForAttach(_ reference: String) async throws -> (ShimClient, PendingAttachment?, ContainerRecord) {
+    /// The process of a running container, or, for one not started yet, its process once it is
+    /// set up; `connected` must then be called once attached, which lets the container start.
+    func processForAttach(_ reference: String) async throws -> (any ContainerProcess, PendingAttachment?, ContainerRecord) {
         let record = try find(reference)
         switch record.state.status {
         case .running, .paused, .restarting:
-            return (ShimClient(socketPath: paths.socket(record.id)), nil, record)
+            return (runtime(for: record).process(of: record.id), nil, record)
         case .created, .exited:
             let pending = PendingAttachment()
             pendingAttachments[record.id, default: []].append(pending)
-            return (try await pendingShim(pending, name: record.name), pending, record)
+            return (try await pendingProcess(pending, name: record.name), pending, record)
         case .removing, .dead:
             throw ContainerError.conflict("You cannot attach to a stopped container, start it first")
         }
     }
 
-    private nonisolated func pendingShim(_ pending: PendingAttachment, name: String) async throws -> ShimClient {
-        guard let shim = await pending.shim.wait() ?? nil else {
+    private nonisolated func pendingProcess(_ pending: PendingAttachment, name: String) async throws -> any ContainerProcess {
+        guard let process = await pending.process.wait() ?? nil else {
             throw ContainerError.conflict("container \(name) was removed before it started")
         }
-        return shim
+        return process
     }
 
     /// Attaches to a container's stdio; an attach before start holds the start until connected.
@@ -707,13 +639,13 @@ public actor ContainerService {
         _ reference: String, stdin: Bool, stdout: Bool, stderr: Bool,
         _ body: @escaping @Sendable (ContainerAttachment) async throws -> Result
     ) async throws -> Result {
-        let (shim, pending, record) = try await shimForAttach(reference)
+        let (process, pending, record) = try await processForAttach(reference)
         do {
-            return try await shim.attach(stdin: stdin, stdout: stdout, stderr: stderr,
-                                         // Like Docker, a tty's input never ends with a client's.
-                                         stdinOnce: record.config.StdinOnce == true && record.config.Tty != true) { attachment in
+            return try await process.attach(stdin: stdin, stdout: stdout, stderr: stderr,
+                                            // Like Docker, a tty's input never ends with a client's.
+                                            stdinOnce: record.config.StdinOnce == true && record.config.Tty != true) { attachment in
                 pending?.connected.resolve(true)
-                return try await body(ContainerAttachment(attachment))
+                return try await body(attachment)
             }
         } catch {
             pending?.connected.resolve(false)
@@ -725,7 +657,7 @@ public actor ContainerService {
         let record = try find(reference)
         guard record.state.isActive else { throw ContainerError.conflict("Container \(record.id) is not running") }
         try await ContainerError.translatingErrors {
-            try await ShimClient(socketPath: paths.socket(record.id)).resize(rows: rows, columns: columns)
+            try await runtime(for: record).process(of: record.id).resize(rows: rows, columns: columns)
         }
     }
 
@@ -739,22 +671,17 @@ public actor ContainerService {
             Task { await self.restartIfStillWanted(record.id, afterDaemonStart: true) }
         }
         for record in all where record.state.isActive && record.state.status != .restarting {
-            if Self.shimAlive(record.state.shimPID), FileManager.default.fileExists(atPath: paths.socket(record.id)) {
+            let runtime = runtime(for: record)
+            if runtime.isStillRunning(record) {
                 logger.info("re-attached to running container", metadata: ["id": "\(record.id.prefix(12))"])
                 await restoreNetworks(record)
-                monitor(record.id)
+                monitor(record.id, runtime: runtime)
             } else {
-                let reason = ExitRecord.read(paths.exit(record.id)) == nil
+                let reason = runtime.recordedExit(of: record.id) == nil
                     ? "the container's shim vanished while berthd was down" : nil
                 await containerExited(record.id, reportedCode: nil, error: reason)
             }
         }
-    }
-
-    private static func shimAlive(_ pid: Int32) -> Bool {
-        guard pid > 0, Glibc.kill(pid, 0) == 0 else { return false }
-        let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-        return command.contains("berth-shim")
     }
 
     /// Docker's signal names (`TERM`, `SIGKILL`) and numbers.

@@ -2,74 +2,142 @@ import APIModels
 import Foundation
 import NativeRuntime
 import OCI
+import Synchronization
 import VMRuntime
-
-/// Where utility VMs come from: the cache holding guest kernels, agents and layer disks, and
-/// libvirt.
-public struct UtilityVMSettings: Sendable {
-    public var cacheDirectory: String
-    public var libvirtURI: String
-    public var accelerator: UtilityVMDefinition.Accelerator
-    /// How long a booting VM's agent may take to answer; under the shim launcher's own limit.
-    public var agentTimeoutSeconds: Int
-
-    public init(cacheDirectory: String, libvirtURI: String, accelerator: UtilityVMDefinition.Accelerator, agentTimeoutSeconds: Int = 30) {
-        self.cacheDirectory = cacheDirectory
-        self.libvirtURI = libvirtURI
-        self.accelerator = accelerator
-        self.agentTimeoutSeconds = agentTimeoutSeconds
-    }
-}
-
-extension ContainerRecord {
-    /// The platform decision put it in a utility VM (a foreign architecture, or `--isolation=vm`; a
-    /// container made before decisions were recorded: `vm`, or `hyperv` as the docker CLI says it).
-    public var runsInVM: Bool {
-        state.platformDecision.map { $0.mode == .systemVM } ?? ["vm", "hyperv"].contains(hostConfig.Isolation?.lowercased() ?? "")
-    }
-
-    /// The accelerator the user forced, checked at creation. KVM runs only the host's own architecture.
-    static func requestedAccelerator(_ host: HostConfig, decision: PlatformDecision?, foreign: Bool) throws
-        -> UtilityVMDefinition.Accelerator?
-    {
-        guard let text = host.Annotations?[HostConfig.vmAcceleratorAnnotation] else { return nil }
-        guard let accelerator = UtilityVMDefinition.Accelerator(rawValue: text.lowercased()) else {
-            throw ContainerError.invalid("invalid VM accelerator: \(text) (use kvm or tcg)")
-        }
-        guard decision.map({ $0.mode == .systemVM }) ?? true else {
-            throw ContainerError.invalid("a VM accelerator applies only to containers in utility VMs (--isolation=vm)")
-        }
-        if accelerator == .kvm, foreign {
-            throw ContainerError.invalid("KVM runs only this host's own architecture: use --vm-accel tcg for another")
-        }
-        if accelerator == .kvm, access("/dev/kvm", R_OK | W_OK) != 0 {
-            throw ContainerError.invalid("KVM is not available on this host: /dev/kvm cannot be opened")
-        }
-        return accelerator
-    }
-}
 
 /// Containers in utility VMs: the VM is a transient libvirt domain booting the guest kernel; each
 /// image layer is a read-only disk, the container's writable layer a disk of its own, and the
-/// guest agent assembles the overlay and runs the process for the container's shim.
-extension ContainerService {
+/// guest agent assembles the overlay and runs the process for the container's shim, which holds
+/// the agent's port.
+public final class UtilityVMContainerRuntime: ContainerRuntime {
+    let settings: UtilityVMSettings
+    let paths: ContainerPaths
+    let shims: ShimHost
+    private let state = Mutex(MutableState())
+
+    private struct MutableState {
+        /// One libvirt connection, made when the first VM is needed.
+        var libvirt: LibvirtHypervisor?
+        /// VMs being ended in the background (libvirt takes a second or more); a restart of the
+        /// same container waits for its old VM to be gone.
+        var teardowns: [String: Task<Void, Never>] = [:]
+    }
+
+    public init(settings: UtilityVMSettings, launcher: ShimLauncher, paths: ContainerPaths) {
+        self.settings = settings
+        self.paths = paths
+        shims = ShimHost(launcher: launcher, paths: paths)
+    }
+
+    public var capabilities: ContainerRuntimeCapabilities { [] }
+
     static func domainName(_ id: String) -> String { "berth-\(id.prefix(12))" }
 
     /// Where the agent assembles the container's root in the guest.
     static let guestRoot = "/rootfs"
 
-    /// Refuses what utility-VM containers cannot do yet, with a clear reason.
-    func requireNative(_ record: ContainerRecord, _ operation: String) throws {
-        if record.runsInVM {
-            throw ContainerError.invalid("\(operation) is not available for containers in utility VMs yet (container \(record.name))")
+    /// The VM is made at start: nothing to prepare.
+    public func prepare(_ record: ContainerRecord, state: inout ContainerRecord.State) throws {}
+
+    public func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
+        -> LaunchedContainer
+    {
+        do {
+            let (spec, qemuPID, details) = try await boot(record, plan: plan, networks: networks)
+            let shim = try await shims.launch(spec, containerID: record.id)
+            return LaunchedContainer(pid: qemuPID, supervisorPID: shim.shimPID, cgroup: nil, utilityVM: details)
+        } catch {
+            endVM(record.id)
+            throw error
         }
     }
 
-    /// Boots the container's VM and returns the shim's spec, QEMU's pid and what was booted. On failure the VM is gone.
-    func bootVM(_ record: ContainerRecord, plan: ContainerLaunchPlan) async throws
+    public func process(of id: String) -> any ContainerProcess { shims.process(of: id) }
+
+    public func recordedExit(of id: String) -> ContainerExit? { shims.recordedExit(of: id) }
+
+    public func isStillRunning(_ record: ContainerRecord) -> Bool { shims.isStillRunning(record) }
+
+    /// The shim powers the VM off as the container ends; this ends one whose shim died first.
+    public func cleanUp(after record: ContainerRecord, state: inout ContainerRecord.State) async {
+        endVM(record.id)
+    }
+
+    public func remove(_ record: ContainerRecord) async {
+        endVM(record.id)
+        // QEMU may still hold the disks open while it ends; their space is freed when it lets go.
+        _ = state.withLock { $0.teardowns.removeValue(forKey: record.id) }
+        try? FileManager.default.removeItem(atPath: paths.vmDirectory(record.id))
+    }
+
+    /// An exec in a VM container: the container's shim relays it to the agent, which runs it in
+    /// the container's root.
+    public func launchExec(_ record: ContainerRecord, plan: ContainerLaunchPlan, config: ExecConfig, execID: String) async throws
+        -> any ContainerProcess
+    {
+        var spec = try plan.execSpec(config, execID: execID)
+        spec.vmRelay = paths.socket(record.id)
+        spec.vmRoot = Self.guestRoot
+        return try await shims.launchExec(spec, containerID: record.id, execID: execID)
+    }
+
+    public func execProcess(containerID: String, execID: String) -> any ContainerProcess {
+        shims.execProcess(containerID: containerID, execID: execID)
+    }
+
+    public func recordedExecExit(containerID: String, execID: String) -> Int32? {
+        shims.recordedExecExit(containerID: containerID, execID: execID)
+    }
+
+    public func removeExecFiles(containerID: String, execID: String) {
+        shims.removeExecFiles(containerID: containerID, execID: execID)
+    }
+
+    public func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws {
+        throw ContainerError.invalid("pause is not available for containers in utility VMs yet (container \(record.name))")
+    }
+
+    public func processIDs(of record: ContainerRecord) -> [Int32] { [] }
+
+    public func usage(of record: ContainerRecord) -> ContainerResourceUsage? { nil }
+
+    /// The last lines of the VM's serial console, to say why it ended.
+    public func failureDetail(of record: ContainerRecord) -> String {
+        guard let text = try? String(contentsOfFile: paths.vmDirectory(record.id) + "/console.log", encoding: .utf8) else { return "" }
+        let lines = text.split(whereSeparator: \.isNewline).suffix(5)
+        return lines.isEmpty ? "" : "; its console ended with: " + lines.joined(separator: " | ")
+    }
+
+    /// One libvirt connection, made when the first VM is needed; made again when libvirtd went away.
+    private func hypervisor() throws -> LibvirtHypervisor {
+        try state.withLock { state in
+            if let libvirt = state.libvirt, libvirt.answers { return libvirt }
+            let made = try LibvirtHypervisor(uri: settings.libvirtURI)
+            state.libvirt = made
+            return made
+        }
+    }
+
+    /// Ends the container's VM if it still runs, in the background: nothing of a transient domain
+    /// remains after, and its agent's socket goes too (QEMU leaves it when killed). The writable
+    /// disk stays with the container.
+    private func endVM(_ id: String) {
+        let hypervisor = try? self.hypervisor()
+        let name = Self.domainName(id), socket = paths.vmDirectory(id) + "/agent.sock"
+        state.withLock { state in
+            let previous = state.teardowns[id]
+            state.teardowns[id] = Task.detached {
+                await previous?.value
+                try? hypervisor?.destroy(name)
+                unlink(socket)
+            }
+        }
+    }
+
+    /// Boots the container's VM and returns the shim's spec, QEMU's pid and what was booted.
+    private func boot(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
         -> (spec: LaunchSpec, qemuPID: Int32, details: ContainerRuntimeDetails.UtilityVM)
     {
-        guard let settings = utilityVMs else { throw ContainerError.invalid("this berthd was started without utility VMs") }
         // The image's architecture: the host's for --isolation=vm, another for a foreign image.
         let imageArchitecture = (try? Platform(parsing: record.platform))?.architecture ?? plan.hostArchitecture
         let architecture = GuestKernel.architecture(forPlatform: imageArchitecture)
@@ -81,8 +149,8 @@ extension ContainerService {
                 + "\(architecture)` (make build does), and `guest-kernel/build \(architecture)` for the faster minimal kernel")
         }
         // Before anything is made: libvirtd may be down.
-        let hypervisor = try self.hypervisor(settings)
-        await vmTeardowns.removeValue(forKey: record.id)?.value
+        let hypervisor = try self.hypervisor()
+        await state.withLock { $0.teardowns.removeValue(forKey: record.id) }?.value
         let id = record.id
         let directory = paths.vmDirectory(id)
         // QEMU runs as libvirt-qemu: it must be able to pass through berthd's directories.
@@ -113,7 +181,6 @@ extension ContainerService {
         definition.disks = layerDisks.map { .init(path: $0, readOnly: true) } + [.init(path: writable, readOnly: false)]
         let userMounts = Self.guestUserMounts(record, paths: paths)
         definition.shares = userMounts.shares
-        let networks = try networkCatalog.all()
         definition.interfaces = record.attachments.compactMap { attachment in
             guard let network = networks.first(where: { $0.id == attachment.networkID }), let mac = attachment.macAddress,
                   let device = attachment.hostInterface else { return nil }
@@ -178,7 +245,7 @@ extension ContainerService {
     /// The guest's side of the container's networks: each interface (found by its MAC address)
     /// addressed, the default route through the first network that leaves the host, and this
     /// start's /etc/hosts and /etc/resolv.conf written in the guest and bound over the image's.
-    func guestNetwork(_ record: ContainerRecord, networks: [NetworkRecord], mounts: [LaunchSpec.Mount]) throws
+    private func guestNetwork(_ record: ContainerRecord, networks: [NetworkRecord], mounts: [LaunchSpec.Mount]) throws
         -> (requests: [LaunchSpec.VMRequest], mounts: [LaunchSpec.Mount])
     {
         var requests: [LaunchSpec.VMRequest] = []
@@ -212,36 +279,5 @@ extension ContainerService {
          .init(source: "sysfs", target: guestRoot + "/sys", type: "sysfs", flags: [.readOnly]),
          .init(source: "/dev", target: guestRoot + "/dev", type: "", flags: [.bind]),
          .init(source: "shm", target: guestRoot + "/dev/shm", type: "tmpfs", flags: [], data: "mode=1777,size=\(shmSize)")]
-    }
-
-    /// An exec in a VM container: the container's shim relays it to the agent, which runs it in the
-    /// container's root.
-    func vmExecSpec(_ plan: ContainerLaunchPlan, _ exec: ExecConfig, execID: String) throws -> LaunchSpec {
-        var spec = try plan.execSpec(exec, execID: execID)
-        spec.vmRelay = paths.socket(plan.record.id)
-        spec.vmRoot = Self.guestRoot
-        return spec
-    }
-
-    /// The last lines of a VM container's serial console, to say why its VM ended.
-    func consoleTail(_ record: ContainerRecord) -> String {
-        guard record.runsInVM,
-              let text = try? String(contentsOfFile: paths.vmDirectory(record.id) + "/console.log", encoding: .utf8) else { return "" }
-        let lines = text.split(whereSeparator: \.isNewline).suffix(5)
-        return lines.isEmpty ? "" : "; its console ended with: " + lines.joined(separator: " | ")
-    }
-
-    /// Ends the container's VM if it still runs, in the background: nothing of a transient domain
-    /// remains after, and its agent's socket goes too (QEMU leaves it when killed). The writable
-    /// disk stays with the container.
-    func endVM(_ id: String) {
-        let hypervisor = utilityVMs.flatMap { try? self.hypervisor($0) }
-        let name = Self.domainName(id), socket = paths.vmDirectory(id) + "/agent.sock"
-        let previous = vmTeardowns[id]
-        vmTeardowns[id] = Task.detached {
-            await previous?.value
-            try? hypervisor?.destroy(name)
-            unlink(socket)
-        }
     }
 }

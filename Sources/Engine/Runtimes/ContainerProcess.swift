@@ -1,0 +1,32 @@
+import Foundation
+
+/// A container's (or an exec's) process as its runtime holds it: set up and waiting for
+/// `start`, then running until `wait` answers.
+public protocol ContainerProcess: Sendable {
+    /// Lets the process run its command; returns its pid as the host sees it, or throws why the exec failed.
+    func start() async throws -> Int32
+    func kill(signal: Int32) async throws
+    func resize(rows: Int, columns: Int) async throws
+    /// Waits for the process to exit and returns its code; throws when the runtime lost it without an answer.
+    func wait() async throws -> Int32
+    /// Attaches to the process's stdio for the length of `body`. With `stdinOnce`, the end of
+    /// this client's input ends the process's stdin.
+    func attach<Result: Sendable>(
+        stdin: Bool, stdout: Bool, stderr: Bool, stdinOnce: Bool,
+        _ body: @escaping @Sendable (ContainerAttachment) async throws -> Result
+    ) async throws -> Result
+}
+
+/// How a container's process ended, as its runtime recorded it.
+public struct ContainerExit: Sendable, Equatable {
+    public var code: Int32
+    public var finishedAt: Date
+    /// Why the runtime ended it, when it was not the process's own doing (a VM that died, a setup failure).
+    public var reason: String?
+
+    public init(code: Int32, finishedAt: Date, reason: String? = nil) {
+        self.code = code
+        self.finishedAt = finishedAt
+        self.reason = reason
+    }
+}

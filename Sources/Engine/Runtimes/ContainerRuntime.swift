@@ -1,0 +1,70 @@
+import APIModels
+import Foundation
+import NativeRuntime
+
+/// How one kind of container runs: natively on the host kernel, or in a utility VM. The
+/// container service owns records, names, networks, volumes, restart policies and events; a
+/// runtime owns the container's process and what it runs in. The service picks the runtime once
+/// per container, from its platform decision.
+public protocol ContainerRuntime: Sendable {
+    var capabilities: ContainerRuntimeCapabilities { get }
+
+    /// At creation: what a start should find ready, recorded in `state` (a native container's cgroups).
+    func prepare(_ record: ContainerRecord, state: inout ContainerRecord.State) throws
+
+    /// Sets the container's process up, held before its command until `process(of:).start()`.
+    /// On failure nothing of the launch remains, whatever `prepare` made included.
+    func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws -> LaunchedContainer
+
+    /// The process of a launched container.
+    func process(of id: String) -> any ContainerProcess
+
+    /// How the container's last process ended, if it recorded an end.
+    func recordedExit(of id: String) -> ContainerExit?
+
+    /// After a daemon restart: whether the container's process is still there to follow.
+    func isStillRunning(_ record: ContainerRecord) -> Bool
+
+    /// After the process ended (or its launch failed): ends what is left of it and releases what
+    /// it ran in; records in `state` whether the kernel's OOM killer ended it.
+    func cleanUp(after record: ContainerRecord, state: inout ContainerRecord.State) async
+
+    /// At removal: whatever of the container's runtime is left, its disks included.
+    func remove(_ record: ContainerRecord) async
+
+    /// Sets up an exec's process in the running container, held until its `start()`.
+    func launchExec(_ record: ContainerRecord, plan: ContainerLaunchPlan, config: ExecConfig, execID: String) async throws
+        -> any ContainerProcess
+
+    /// The process of an exec set up earlier.
+    func execProcess(containerID: String, execID: String) -> any ContainerProcess
+
+    /// How an exec ended, if it recorded it yet.
+    func recordedExecExit(containerID: String, execID: String) -> Int32?
+
+    /// An exec's files, once its end is recorded.
+    func removeExecFiles(containerID: String, execID: String)
+
+    /// Freezes or thaws the container's processes (requires `.pause`).
+    func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws
+
+    /// The container's processes as host pids (requires `.processList`).
+    func processIDs(of record: ContainerRecord) -> [Int32]
+
+    /// The container's resource counters, when it has any now.
+    func usage(of record: ContainerRecord) -> ContainerResourceUsage?
+
+    /// What the runtime saw of a container that ended badly (a VM's last console lines), to add
+    /// to its error; empty when there is nothing to say.
+    func failureDetail(of record: ContainerRecord) -> String
+}
+
+/// What a launch leaves running, for the container's state.
+public struct LaunchedContainer: Sendable {
+    /// The container's process as the host sees it (QEMU's for a container in a VM).
+    public var pid: Int32
+    /// The process that holds the container and outlives berthd.
+    public var supervisorPID: Int32
+    public var cgroup: ContainerCgroup?
+    public var utilityVM: ContainerRuntimeDetails.UtilityVM?
+}

@@ -1,0 +1,70 @@
+import Foundation
+import NativeRuntime
+
+/// The part both runtimes share: each container (and each exec) is held by a `berth-shim` that
+/// outlives berthd, launched from a spec file and reached on its control socket; it writes the
+/// exit record when the process ends.
+struct ShimHost: Sendable {
+    let launcher: ShimLauncher
+    let paths: ContainerPaths
+
+    /// Writes the container's spec and launches its shim; returns once the process is set up.
+    func launch(_ spec: LaunchSpec, containerID id: String) async throws -> ShimProcess {
+        unlink(paths.exit(id))
+        // A runtime file, read once right away: written whole, but not worth an fsync.
+        try spec.encoded().write(to: URL(fileURLWithPath: paths.spec(id)), options: .atomic)
+        let launcher = launcher, specPath = paths.spec(id), diagnostics = paths.shimDiagnostics(id)
+        return try await runBlocking { try launcher.launch(specPath: specPath, diagnosticsPath: diagnostics) }
+    }
+
+    func launchExec(_ spec: LaunchSpec, containerID id: String, execID: String) async throws -> any ContainerProcess {
+        let specPath = paths.execSpec(id, execID)
+        try spec.encoded().write(to: URL(fileURLWithPath: specPath), options: .atomic)
+        let launcher = launcher, diagnostics = paths.shimDiagnostics(id)
+        do {
+            _ = try await runBlocking { try launcher.launch(specPath: specPath, diagnosticsPath: diagnostics) }
+        } catch {
+            unlink(specPath)
+            throw error
+        }
+        return execProcess(containerID: id, execID: execID)
+    }
+
+    func process(of id: String) -> any ContainerProcess { ShimClient(socketPath: paths.socket(id)) }
+
+    func execProcess(containerID: String, execID: String) -> any ContainerProcess {
+        ShimClient(socketPath: paths.execSocket(containerID, execID))
+    }
+
+    func recordedExit(of id: String) -> ContainerExit? {
+        ExitRecord.read(paths.exit(id)).map { ContainerExit(code: $0.code, finishedAt: $0.finishedAt, reason: $0.reason) }
+    }
+
+    func recordedExecExit(containerID: String, execID: String) -> Int32? {
+        ExitRecord.read(paths.execExit(containerID, execID))?.code
+    }
+
+    func removeExecFiles(containerID: String, execID: String) {
+        unlink(paths.execExit(containerID, execID))
+        unlink(paths.execSpec(containerID, execID))
+    }
+
+    /// The shim is still there (its pid not reused by another program) and answers on its socket's path.
+    func isStillRunning(_ record: ContainerRecord) -> Bool {
+        let pid = record.state.shimPID
+        guard pid > 0, Glibc.kill(pid, 0) == 0 else { return false }
+        let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+        return command.contains("berth-shim") && FileManager.default.fileExists(atPath: paths.socket(record.id))
+    }
+}
+
+extension ShimClient: ContainerProcess {
+    public func attach<Result: Sendable>(
+        stdin: Bool, stdout: Bool, stderr: Bool, stdinOnce: Bool,
+        _ body: @escaping @Sendable (ContainerAttachment) async throws -> Result
+    ) async throws -> Result {
+        try await attach(stdin: stdin, stdout: stdout, stderr: stderr, stdinOnce: stdinOnce) { (session: ShimAttachment) in
+            try await body(ContainerAttachment(session))
+        }
+    }
+}

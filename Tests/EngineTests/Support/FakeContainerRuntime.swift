@@ -1,0 +1,126 @@
+import APIModels
+import Foundation
+import NativeRuntime
+import Synchronization
+@testable import Engine
+
+/// A runtime without a kernel behind it: a launch makes a process that runs until the test (or a
+/// signal) ends it, and every call is written down for the test to read.
+final class FakeContainerRuntime: ContainerRuntime {
+    let capabilities: ContainerRuntimeCapabilities
+    private let state = Mutex(State())
+
+    private struct State {
+        var processes: [String: FakeProcess] = [:]
+        var exits: [String: ContainerExit] = [:]
+        var launchFailure: String?
+        var calls: [String] = []
+        var nextPID: Int32 = 1000
+    }
+
+    init(capabilities: ContainerRuntimeCapabilities = [.pause, .processList, .hostFileAccess, .liveNetworkChanges]) {
+        self.capabilities = capabilities
+    }
+
+    /// What the runtime was asked, in order: "launch <id>", "cleanUp <id>", "remove <id>", "freeze <id>"…
+    var calls: [String] { state.withLock { $0.calls } }
+
+    /// The next launch fails, as a shim that cannot set the container up does.
+    func failNextLaunch(_ message: String) { state.withLock { $0.launchFailure = message } }
+
+    /// Ends the container's running process with `code`, as its command exiting would.
+    func exit(_ id: String, code: Int32) {
+        let process = state.withLock { state -> FakeProcess? in
+            guard let process = state.processes[id] else { return nil }
+            state.exits[id] = ContainerExit(code: code, finishedAt: Date())
+            return process
+        }
+        process?.end(code)
+    }
+
+    private func record(_ call: String) { state.withLock { $0.calls.append(call) } }
+
+    func prepare(_ record: ContainerRecord, state: inout ContainerRecord.State) throws { self.record("prepare \(record.id)") }
+
+    func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws -> LaunchedContainer {
+        let result = state.withLock { state -> Result<LaunchedContainer, Error> in
+            state.calls.append("launch \(record.id)")
+            if let message = state.launchFailure {
+                state.launchFailure = nil
+                return .failure(ShimError.setup(code: 127, message: message))
+            }
+            state.nextPID += 2
+            let pid = state.nextPID
+            state.exits[record.id] = nil
+            state.processes[record.id] = FakeProcess(pid: pid) { [weak self] signal in self?.exit(record.id, code: 128 + signal) }
+            return .success(LaunchedContainer(pid: pid, supervisorPID: pid + 1, cgroup: nil, utilityVM: nil))
+        }
+        return try result.get()
+    }
+
+    func process(of id: String) -> any ContainerProcess {
+        state.withLock { $0.processes[id] } ?? FakeProcess(pid: 0) { _ in }
+    }
+
+    func recordedExit(of id: String) -> ContainerExit? { state.withLock { $0.exits[id] } }
+
+    func isStillRunning(_ record: ContainerRecord) -> Bool { false }
+
+    func cleanUp(after record: ContainerRecord, state: inout ContainerRecord.State) async { self.record("cleanUp \(record.id)") }
+
+    func remove(_ record: ContainerRecord) async { self.record("remove \(record.id)") }
+
+    func launchExec(_ record: ContainerRecord, plan: ContainerLaunchPlan, config: ExecConfig, execID: String) async throws
+        -> any ContainerProcess
+    {
+        throw ContainerError.invalid("the fake runtime runs no execs")
+    }
+
+    func execProcess(containerID: String, execID: String) -> any ContainerProcess { FakeProcess(pid: 0) { _ in } }
+
+    func recordedExecExit(containerID: String, execID: String) -> Int32? { nil }
+
+    func removeExecFiles(containerID: String, execID: String) {}
+
+    func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws { self.record("\(frozen ? "freeze" : "thaw") \(record.id)") }
+
+    func processIDs(of record: ContainerRecord) -> [Int32] { [] }
+
+    func usage(of record: ContainerRecord) -> ContainerResourceUsage? { nil }
+
+    func failureDetail(of record: ContainerRecord) -> String { "" }
+}
+
+/// A process that runs until `end`; SIGTERM and SIGKILL end it as they would a shell.
+final class FakeProcess: ContainerProcess {
+    let pid: Int32
+    private let exitCode = Latch<Int32>()
+    private let onSignal: @Sendable (Int32) -> Void
+
+    init(pid: Int32, onSignal: @escaping @Sendable (Int32) -> Void) {
+        self.pid = pid
+        self.onSignal = onSignal
+    }
+
+    func end(_ code: Int32) { exitCode.resolve(code) }
+
+    func start() async throws -> Int32 { pid }
+
+    func kill(signal: Int32) async throws {
+        if signal == SIGTERM || signal == SIGKILL { onSignal(signal) }
+    }
+
+    func resize(rows: Int, columns: Int) async throws {}
+
+    func wait() async throws -> Int32 {
+        guard let code = await exitCode.wait() else { throw CancellationError() }
+        return code
+    }
+
+    func attach<Result: Sendable>(
+        stdin: Bool, stdout: Bool, stderr: Bool, stdinOnce: Bool,
+        _ body: @escaping @Sendable (ContainerAttachment) async throws -> Result
+    ) async throws -> Result {
+        throw ContainerError.invalid("the fake runtime has no stdio")
+    }
+}
