@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "Registry",
             dependencies: [
-                "OCI",
+                "APIModels", "OCI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -145,7 +145,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "APIModels", "Engine", "HostModel", "ImageStore", "OCI", "Registry", "SystemSupport",
+                "APIModels", "Engine", "HostModel", "OCI", "SystemSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -3,7 +3,6 @@ import Engine
 import Foundation
 import NIOHTTP1
 import OCI
-import Registry
 
 /// `POST /auth`: checks credentials against a registry, as `docker login` asks the daemon to.
 public enum AuthRoutes {
@@ -18,7 +17,7 @@ public enum AuthRoutes {
         var IdentityToken: String
     }
 
-    public static func register(on router: inout Router, registry: RegistryClient) {
+    public static func register(on router: inout Router, registry: RegistryService) {
         router.add(.POST, "/auth") { request in
             guard let config = try? JSONDecoder().decode(AuthConfig.self, from: Data(request.body.readableBytesView)) else {
                 throw APIError.badRequest("invalid auth configuration in the request body")
@@ -28,8 +27,9 @@ public enum AuthRoutes {
             guard let username = config.username, !username.isEmpty else { throw APIError.badRequest("username is required") }
             do {
                 try await registry.login(domain: server, credentials: RegistryCredentials(username: username, password: config.password ?? ""))
-            } catch let error as RegistryError {
-                if case .unauthorized = error { throw APIError(.unauthorized, "login to \(server) failed: \(error)") }
+            } catch ImageError.unauthorized(let message) {
+                throw APIError(.unauthorized, "login to \(server) failed: \(message)")
+            } catch {
                 throw APIError(.internalServerError, "login to \(server) failed: \(error)")
             }
             return .json(AuthResponse(Status: "Login Succeeded", IdentityToken: ""))

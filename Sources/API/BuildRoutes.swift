@@ -1,7 +1,6 @@
 import APIModels
 import Engine
 import Foundation
-import ImageStore
 import NIOCore
 import OCI
 
@@ -27,7 +26,7 @@ public enum BuildRoutes {
             let context = spoolDirectory + "/build-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
             do {
-                try unpack(request.bodyFile, into: context)
+                try ImageBuilder.unpackContext(request.bodyFile, into: context)
             } catch {
                 try? FileManager.default.removeItem(atPath: context)
                 throw APIError.badRequest("reading the build context: \(error)")
@@ -75,14 +74,5 @@ public enum BuildRoutes {
             throw APIError.badRequest("invalid \(name): a JSON object of strings")
         }
         return object
-    }
-
-    /// The context archive into `directory`, every entry kept inside it.
-    static func unpack(_ archive: String?, into directory: String) throws {
-        guard let archive, let size = try? FileManager.default.attributesOfItem(atPath: archive)[.size] as? Int, size > 0 else { return }
-        let root = open(directory, RootedFiles.rootOpenFlags)
-        guard root >= 0 else { throw APIError(.internalServerError, "opening \(directory)") }
-        defer { close(root) }
-        try RootedFiles(rootFD: root).extract(archive, into: "/")
     }
 }

@@ -1,5 +1,4 @@
 import Engine
-import Registry
 
 /// What routes need from the running daemon.
 public struct DaemonContext: Sendable {
@@ -10,11 +9,11 @@ public struct DaemonContext: Sendable {
     public var events: EventBus
     public var host: HostState
     public var images: ImageService
-    public var registry: RegistryClient
+    public var registry: RegistryService
     public var debug: Bool
 
     public init(root: String, execRoot: String, socketPath: String, store: StateStore, events: EventBus,
-                host: HostState, images: ImageService, registry: RegistryClient, debug: Bool) {
+                host: HostState, images: ImageService, registry: RegistryService, debug: Bool) {
         self.registry = registry
         self.root = root
         self.execRoot = execRoot

@@ -1,16 +1,14 @@
 import APIModels
 import Engine
 import Foundation
-import ImageStore
 import NIOCore
 import NIOHTTP1
 import OCI
-import Registry
 
 /// `/images/*`: pull, list, inspect, history, tag, remove, prune.
 public enum ImageRoutes {
     /// `intermediateImages`: what builds made along the way, which `images` lists only with `all`.
-    public static func register(on router: inout Router, images: ImageService, registry: RegistryClient, spoolDirectory: String,
+    public static func register(on router: inout Router, images: ImageService, registry: RegistryService, spoolDirectory: String,
                                 intermediateImages: @escaping @Sendable () throws -> Set<Digest> = { [] }) {
         router.add(.GET, "/images/search") { request in try await search(request, registry: registry) }
         router.add(.GET, "/images/get") { request in
@@ -29,7 +27,7 @@ public enum ImageRoutes {
                 throw APIError.badRequest("invalid filter '\(key)'")
             }
             let hidden = request.queryFlag("all") ? [] : try intermediateImages()
-            let matching = try images.list().filter { image in
+            return .json(try images.summaries { image in
                 if image.tags.isEmpty, hidden.contains(image.id) { return false }
                 if let dangling = filters["dangling"]?.first {
                     guard image.tags.isEmpty == ["true", "1"].contains(dangling.lowercased()) else { return false }
@@ -41,15 +39,13 @@ public enum ImageRoutes {
                     }
                 }
                 return true
-            }
-            return .json(try matching.map { try summary($0, images: images) })
+            })
         }
         router.add(.GET, "/images/{name*}/json") { request in
-            let image = try resolve(request, images: images)
-            return .json(try inspect(image, images: images))
+            .json(try mapErrors { try images.inspect(request.parameters["name"] ?? "", platform: try platform(request)) })
         }
         router.add(.GET, "/images/{name*}/history") { request in
-            .json(try history(resolve(request, images: images), images: images))
+            .json(try mapErrors { try images.history(request.parameters["name"] ?? "", platform: try platform(request)) })
         }
         router.add(.POST, "/images/{name*}/tag") { request in
             guard let repository = request.queryValue("repo"), !repository.isEmpty else {
@@ -90,10 +86,8 @@ public enum ImageRoutes {
                 return .json(DistributionInspect(
                     Descriptor: .init(mediaType: descriptor.mediaType, digest: descriptor.digest.description, size: descriptor.size),
                     Platforms: platforms.map { .init(architecture: $0.architecture, os: $0.os, variant: $0.variant) }))
-            } catch let error as RegistryError {
-                if case .unauthorized = error { throw APIError(.unauthorized, error.description) }
-                if case .notFound = error { throw APIError(.notFound, error.description) }
-                throw APIError(.internalServerError, error.description)
+            } catch {
+                throw translate(error)
             }
         }
     }
@@ -161,10 +155,9 @@ public enum ImageRoutes {
         let reference = try parseReference(name)
         do {
             _ = try images.resolve(reference.withDefaultTag.description)
-        } catch CatalogError.notFound {
-            throw APIError(.notFound, "An image does not exist locally with the tag: \(reference.familiarRepository)")
         } catch {
-            throw translate(error)
+            guard case ImageError.notFound = ImageError.translating(error) else { throw translate(error) }
+            throw APIError(.notFound, "An image does not exist locally with the tag: \(reference.familiarRepository)")
         }
         let credentials = try RegistryAuthHeader.credentials(from: request.headers)
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
@@ -186,7 +179,7 @@ public enum ImageRoutes {
 
     /// `GET /images/search?term=&limit=&filters=`: Docker Hub's index for bare terms, a registry's
     /// catalog for `host[:port]/term`; `is-official`, `is-automated` and `stars` filters as dockerd's.
-    static func search(_ request: HTTPRequest, registry: RegistryClient) async throws -> HTTPResponse {
+    static func search(_ request: HTTPRequest, registry: RegistryService) async throws -> HTTPResponse {
         guard let term = request.queryValue("term"), !term.isEmpty else { throw APIError.badRequest("term is required") }
         let limit = Int(request.queryValue("limit") ?? "") ?? 25
         guard (1...100).contains(limit) else { throw APIError.badRequest("limit \(limit) is outside the range of [1, 100]") }
@@ -211,9 +204,10 @@ public enum ImageRoutes {
         let results: [SearchResult]
         do {
             results = try await registry.search(term, limit: limit, credentials: try RegistryAuthHeader.credentials(from: request.headers))
-        } catch let error as RegistryError {
-            if case .unauthorized = error { throw APIError(.unauthorized, error.description) }
-            throw APIError(.internalServerError, error.description)
+        } catch ImageError.unauthorized(let message) {
+            throw APIError(.unauthorized, message)
+        } catch {
+            throw APIError(.internalServerError, "\(error)")
         }
         return .json(results.filter { result in
             official.map { $0 == result.is_official } ?? true && automated.map { $0 == result.is_automated } ?? true
@@ -244,8 +238,6 @@ public enum ImageRoutes {
         let messages: [String]
         do {
             messages = try await images.load(archive: archive, scratch: scratch)
-        } catch let error as ArchiveError {
-            throw APIError.badRequest(error.description)
         } catch {
             throw translate(error)
         }
@@ -259,59 +251,11 @@ public enum ImageRoutes {
                             body: .bytes(ByteBuffer(bytes: lines.reduce(Data(), +))))
     }
 
-    // MARK: Shapes
-
-    static func summary(_ image: ImageRecord, images: ImageService) throws -> ImageSummary {
-        let config = try? images.config(of: image)
-        return ImageSummary(
-            Id: image.id.description, RepoTags: image.tags.map(Reference.familiar), RepoDigests: image.repoDigests.map(Reference.familiar),
-            Created: epochSeconds(image.created), Size: image.size, Labels: config?.config?.Labels,
-            Platform: image.platform.description)
-    }
-
-    static func inspect(_ image: ImageRecord, images: ImageService) throws -> ImageInspect {
-        let raw = try JSONDecoder().decode(JSONValue.self, from: images.rawConfig(of: image))
-        let snapshotPaths = image.layers.reversed().map { images.snapshots.diffPath($0.chainID) }
-        return ImageInspect(
-            Id: image.id.description, RepoTags: image.tags.map(Reference.familiar), RepoDigests: image.repoDigests.map(Reference.familiar),
-            Created: image.created ?? "", Author: raw["author"]?.stringValue ?? "",
-            Config: raw["config"], Architecture: image.platform.architecture, Variant: image.platform.variant,
-            Os: image.platform.os, Size: image.size,
-            GraphDriver: .init(Name: "overlay2", Data: ["LowerDir": snapshotPaths.joined(separator: ":")]),
-            RootFS: .init(Layers: image.layers.map(\.diffID.description)))
-    }
-
-    struct HistoryItem: Encodable {
-        var Id: String
-        var Created: Int64
-        var CreatedBy: String
-        var Tags: [String]?
-        var Size: Int64
-        var Comment: String
-    }
-
-    /// Newest first; the entry that made a layer carries the image ID on the top one, `<missing>` below.
-    static func history(_ image: ImageRecord, images: ImageService) throws -> [HistoryItem] {
-        let config = try images.config(of: image)
-        var layerSizes = image.layers.map { images.snapshots.size($0.chainID) }.makeIterator()
-        var items = (config.history ?? []).map { entry -> HistoryItem in
-            let size = entry.empty_layer == true ? 0 : (layerSizes.next() ?? 0)
-            return HistoryItem(Id: "<missing>", Created: epochSeconds(entry.created), CreatedBy: entry.created_by ?? "",
-                               Tags: nil, Size: size, Comment: entry.comment ?? "")
-        }
-        items.reverse()
-        if !items.isEmpty {
-            items[0].Id = image.id.description
-            items[0].Tags = image.tags.map(Reference.familiar)
-        }
-        return items
-    }
-
     // MARK: Helpers
 
-    static func resolve(_ request: HTTPRequest, images: ImageService) throws -> ImageRecord {
-        let platform = try request.queryValue("platform").flatMap { $0.isEmpty ? nil : $0 }.map(parsePlatform)
-        return try mapErrors { try images.resolve(request.parameters["name"] ?? "", platform: platform) }
+    /// The `platform` query parameter, when given.
+    static func platform(_ request: HTTPRequest) throws -> Platform? {
+        try request.queryValue("platform").flatMap { $0.isEmpty ? nil : $0 }.map(parsePlatform)
     }
 
     static func parseReference(_ text: String) throws -> Reference {
@@ -320,14 +264,6 @@ public enum ImageRoutes {
 
     static func parsePlatform(_ text: String) throws -> Platform {
         do { return try Platform(parsing: text) } catch { throw APIError.badRequest("\(error)") }
-    }
-
-    static func epochSeconds(_ rfc3339: String?) -> Int64 {
-        guard let rfc3339 else { return 0 }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let date = formatter.date(from: rfc3339) ?? ISO8601DateFormatter().date(from: rfc3339)
-        return Int64(date?.timeIntervalSince1970 ?? 0)
     }
 
     /// Maps engine errors onto Docker's status codes.
@@ -340,27 +276,18 @@ public enum ImageRoutes {
     }
 
     static func translate(_ error: Error) -> Error {
-        switch error {
+        switch ImageError.translating(error) {
         case let error as APIError: return error
-        case let error as CatalogError:
-            switch error {
-            case .notFound, .platformNotPresent: return APIError(.notFound, error.description)
-            case .ambiguous: return APIError(.badRequest, error.description)
-            }
         case let error as ImageError:
             switch error {
             case .conflict: return APIError(.conflict, error.description)
-            case .notInRegistry: return APIError(.notFound, error.description)
-            default: return APIError(.badRequest, error.description)
+            case .notInRegistry, .notFound: return APIError(.notFound, error.description)
+            case .unauthorized: return APIError(.unauthorized, error.description)
+            case .registryFailed: return APIError(.internalServerError, error.description)
+            case .platformMismatch, .invalidTag, .invalid: return APIError(.badRequest, error.description)
             }
         case let error as ReferenceError: return APIError(.badRequest, error.description)
-        case let error as RegistryError:
-            switch error {
-            case .unauthorized: return APIError(.unauthorized, error.description)
-            case .notFound, .noMatchingPlatform: return APIError(.notFound, error.description)
-            default: return APIError(.internalServerError, error.description)
-            }
-        default: return APIError(.internalServerError, "\(error)")
+        case let other: return APIError(.internalServerError, "\(other)")
         }
     }
 }

@@ -2,13 +2,11 @@ import APIModels
 import Engine
 import Foundation
 import HostModel
-import Registry
 
 /// Assembles `GET /info` from the state store, the host report and the live process.
 enum InfoBuilder {
     static func info(context: DaemonContext) async throws -> SystemInfo {
         let host = await context.host.current()
-        let registries = context.registry.settings
         let counts = try context.store.counts()
         let controllers = Set(host.cgroups.v1Controllers + host.cgroups.v2Controllers)
         let memoryRoot = host.cgroups.layout == .v2 ? nil : "/sys/fs/cgroup/memory"
@@ -55,13 +53,8 @@ enum InfoBuilder {
             OSVersion: host.osVersion,
             OSType: "linux",
             Architecture: host.machine,
-            IndexServerAddress: RegistrySettings.indexServerAddress,
-            RegistryConfig: .init(
-                InsecureRegistryCIDRs: registries.insecureCIDRs.map(\.description),
-                IndexConfigs: registries.indexConfigs.mapValues {
-                    .init(Name: $0.name, Mirrors: $0.mirrors, Secure: $0.secure, Official: $0.official)
-                },
-                Mirrors: registries.mirrors.map { $0 + "/" }),
+            IndexServerAddress: RegistryService.indexServerAddress,
+            RegistryConfig: context.registry.configuration,
             NCPU: host.cpus,
             MemTotal: host.memoryBytes,
             DockerRootDir: context.root,

@@ -1,7 +1,6 @@
 import Foundation
 import NIOHTTP1
 import OCI
-import Registry
 
 /// Decodes `X-Registry-Auth`: base64url JSON `{"username", "password", "serveraddress"}` as the docker CLI sends it.
 /// `X-Registry-Config` (builds): the same, one entry per registry address.

@@ -155,3 +155,22 @@ public struct ImageSearchResult: Codable, Sendable, Equatable {
     public var is_official: Bool
     public var is_automated: Bool
 }
+
+/// One entry of `GET /images/{name}/history`, newest first.
+public struct ImageHistoryItem: Codable, Sendable, Equatable {
+    public var Id: String
+    public var Created: Int64
+    public var CreatedBy: String
+    public var Tags: [String]?
+    public var Size: Int64
+    public var Comment: String
+
+    public init(Id: String, Created: Int64, CreatedBy: String, Tags: [String]?, Size: Int64, Comment: String) {
+        self.Id = Id
+        self.Created = Created
+        self.CreatedBy = CreatedBy
+        self.Tags = Tags
+        self.Size = Size
+        self.Comment = Comment
+    }
+}

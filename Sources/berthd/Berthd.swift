@@ -203,9 +203,10 @@ struct Berthd: AsyncParsableCommand {
             guestKernelCache: cacheDir, hostState: host, defaultBridge: bridge, defaultBridgeAddress: bridgeAddress)
         // Shims kept containers running while berthd was away; follow them again before serving.
         await containers.restore()
+        let registries = RegistryService(client: registry)
         let context = DaemonContext(
             root: root, execRoot: execRoot, socketPath: socket, store: store, events: events, host: host,
-            images: images, registry: registry, debug: logger.logLevel <= .debug)
+            images: images, registry: registries, debug: logger.logLevel <= .debug)
 
         var router = Router()
         SystemRoutes.register(on: &router, context: context)
@@ -214,8 +215,8 @@ struct Berthd: AsyncParsableCommand {
         try? FileManager.default.removeItem(atPath: spool)
         try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let builder = ImageBuilder(containers: containers, images: images)
-        ImageRoutes.register(on: &router, images: images, registry: registry, spoolDirectory: spool, intermediateImages: { try builder.cache.images() })
-        AuthRoutes.register(on: &router, registry: registry)
+        ImageRoutes.register(on: &router, images: images, registry: registries, spoolDirectory: spool, intermediateImages: { try builder.cache.images() })
+        AuthRoutes.register(on: &router, registry: registries)
         ContainerRoutes.register(on: &router, containers: containers, spoolDirectory: spool)
         VolumeRoutes.register(on: &router, containers: containers)
         NetworkRoutes.register(on: &router, containers: containers)

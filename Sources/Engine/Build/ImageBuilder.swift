@@ -60,6 +60,15 @@ public struct ImageBuilder: Sendable {
         var arguments: [String: String] = [:]
     }
 
+    /// The context archive into `directory`, every entry kept inside it.
+    public static func unpackContext(_ archive: String?, into directory: String) throws {
+        guard let archive, let size = try? FileManager.default.attributesOfItem(atPath: archive)[.size] as? Int, size > 0 else { return }
+        let root = open(directory, RootedFiles.rootOpenFlags)
+        guard root >= 0 else { throw ContainerError.failed("opening \(directory): \(String(cString: strerror(errno)))") }
+        defer { close(root) }
+        try RootedFiles(rootFD: root).extract(archive, into: "/")
+    }
+
     public func build(_ request: Request, progress: Progress) async throws -> ImageRecord {
         let context = BuildContext(root: request.context)
         let dockerfilePath = context.path(BuildContext.clean(request.dockerfile).joined(separator: "/"))

@@ -439,45 +439,6 @@ public enum ImageDeletion: Sendable, Equatable {
     case deleted(String)
 }
 
-public enum ImageError: Error, Equatable, CustomStringConvertible {
-    case platformMismatch(String, wanted: Platform, actual: Platform)
-    case invalidTag(String)
-    case conflict(String)
-    /// The registry has no such repository or tag, or will not say without a login.
-    case notInRegistry(String)
-
-    public var description: String {
-        switch self {
-        case .platformMismatch(let reference, let wanted, let actual):
-            return "image with reference \(reference) was found but its platform (\(actual)) does not match the specified platform (\(wanted))"
-        case .invalidTag(let tag): return "refusing to create a tag with a digest reference: \(tag)"
-        case .conflict(let message): return "conflict: \(message)"
-        case .notInRegistry(let message): return message
-        }
-    }
-
-    /// A registry's refusal in dockerd's words: `manifest for alpine:nope not found: …` for a
-    /// missing tag, `pull access denied for nosuch, repository does not exist or may require
-    /// 'docker login': …` for a missing (or private) repository. Other failures pass unchanged.
-    static func pullFailed(_ reference: Reference, _ error: RegistryError) -> Error {
-        switch error {
-        case .notFound(let detail) where detail.contains("manifest unknown"):
-            return ImageError.notInRegistry("manifest for \(reference.familiarDescription) not found: \(cause(detail))")
-        case .notFound(let detail), .unauthorized(let detail):
-            return ImageError.notInRegistry(
-                "pull access denied for \(reference.familiarRepository), repository does not exist or may require 'docker login': \(cause(detail))")
-        default:
-            return error
-        }
-    }
-
-    /// The registry's own words without the URL that `RegistryError` puts in front.
-    private static func cause(_ detail: String) -> String {
-        guard detail.hasPrefix("http"), let separator = detail.range(of: ": ") else { return detail }
-        return String(detail[separator.upperBound...])
-    }
-}
-
 /// Reports download progress about every 512 KiB.
 final class DownloadReporter: @unchecked Sendable {
     let digest: Digest
