@@ -28,7 +28,7 @@ extension ContainerRoutes {
                 (request.queryFlag("all") || record.state.isActive) && matches(record, filters)
             }
             if let limit = request.queryValue("limit").flatMap(Int.init), limit > 0 { records = Array(records.prefix(limit)) }
-            let networks = try await containers.listNetworks()
+            let networks = try await containers.networks.listNetworks()
             var summaries = records.map { summary($0, paths: containers.paths, networks: networks) }
             if request.queryFlag("size") {
                 // The writable layer's bytes, and those plus the image's.
@@ -41,7 +41,7 @@ extension ContainerRoutes {
             return .json(summaries)
         }
         router.add(.GET, "/containers/{id}/json") { request in
-            .json(inspect(try await find(request, containers), paths: containers.paths, networks: try await containers.listNetworks()))
+            .json(inspect(try await find(request, containers), paths: containers.paths, networks: try await containers.networks.listNetworks()))
         }
         router.add(.POST, "/containers/{id}/start") { request in
             do {

@@ -10,7 +10,7 @@ public enum NetworkRoutes {
     public static func register(on router: inout Router, containers: ContainerService) {
         router.add(.POST, "/networks/create") { request in
             let body = try decode(NetworkCreateRequest.self, request, what: "network config")
-            let network = try await ContainerRoutes.mapErrors { try await containers.createNetwork(body) }
+            let network = try await ContainerRoutes.mapErrors { try await containers.networks.createNetwork(body) }
             return .json(NetworkCreateResponse(Id: network.id), status: .created)
         }
         router.add(.GET, "/networks") { request in
@@ -19,8 +19,8 @@ public enum NetworkRoutes {
                 throw APIError.badRequest("invalid filter '\(key)'")
             }
             var shown: [(resource: NetworkResource, builtin: Bool, used: Bool)] = []
-            for network in try await ContainerRoutes.mapErrors({ try await containers.listNetworks() }) {
-                shown.append((try await shape(network, containers), network.isDefault, try await !containers.members(of: network).isEmpty))
+            for network in try await ContainerRoutes.mapErrors({ try await containers.networks.listNetworks() }) {
+                shown.append((try await shape(network, containers), network.isDefault, try await !containers.networks.members(of: network).isEmpty))
             }
             shown += pseudoNetworks.map { ($0, true, false) }
             let matching = shown.filter { entry in
@@ -40,7 +40,7 @@ public enum NetworkRoutes {
         router.add(.GET, "/networks/{id}") { request in
             let reference = request.parameters["id"] ?? ""
             if let pseudo = pseudoNetworks.first(where: { $0.Name == reference || $0.Id == reference }) { return .json(pseudo) }
-            let network = try await ContainerRoutes.mapErrors { try await containers.network(reference) }
+            let network = try await ContainerRoutes.mapErrors { try await containers.networks.network(reference) }
             return .json(try await shape(network, containers))
         }
         router.add(.DELETE, "/networks/{id}") { request in
@@ -48,13 +48,13 @@ public enum NetworkRoutes {
             if pseudoNetworks.contains(where: { $0.Name == reference || $0.Id == reference }) {
                 throw APIError(.forbidden, "\(reference) is a pre-defined network and cannot be removed")
             }
-            try await ContainerRoutes.mapErrors { try await containers.removeNetwork(reference) }
+            try await ContainerRoutes.mapErrors { try await containers.networks.removeNetwork(reference) }
             return HTTPResponse(status: .noContent)
         }
         router.add(.POST, "/networks/prune") { request in
             let filters = try QueryFilters.parse(request.queryValue("filters"))
             for key in filters.keys where key != "label" { throw APIError.badRequest("invalid filter '\(key)'") }
-            let removed = try await ContainerRoutes.mapErrors { try await containers.pruneNetworks(labels: filters["label"] ?? []) }
+            let removed = try await ContainerRoutes.mapErrors { try await containers.networks.pruneNetworks(labels: filters["label"] ?? []) }
             return .json(NetworkPruneResponse(NetworksDeleted: removed))
         }
         router.add(.POST, "/networks/{id}/connect") { request in
@@ -87,7 +87,7 @@ public enum NetworkRoutes {
 
     static func shape(_ network: NetworkRecord, _ containers: ContainerService) async throws -> NetworkResource {
         var members: [String: NetworkContainer] = [:]
-        for (record, attachment) in try await containers.members(of: network) {
+        for (record, attachment) in try await containers.networks.members(of: network) {
             guard let address = attachment.address else { continue }
             members[record.id] = NetworkContainer(Name: record.name, EndpointID: ContainerRoutes.endpointID(record.id, network.id),
                                                   MacAddress: attachment.macAddress ?? "",

@@ -84,7 +84,8 @@ public struct SeccompProfile: Sendable {
                 }
             }
         }
-        let temporary = path + ".tmp"
+        // A name of its own: starts that run at once may compile the same filter side by side.
+        let temporary = path + ".tmp-" + UUID().uuidString
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SeccompError.libseccomp("open \(temporary)", -errno) }
         let exported = seccomp_export_bpf(context, fd)

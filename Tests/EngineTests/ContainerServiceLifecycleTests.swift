@@ -112,6 +112,8 @@ struct ContainerServiceLifecycleTests {
             let state = try await fixture.status(id)
             #expect(state.status == .created && state.exitCode == 127 && state.error.contains("executable file not found"))
             #expect(try await fixture.containerActions(id) == ["create"])
+            // What creation prepared is released, as after an exit.
+            #expect(fixture.runtime.calls == ["prepare \(id)", "launch \(id)", "cleanUp \(id)"])
             try await fixture.containers.start(id)
             #expect(try await fixture.status(id).status == .running)
         }

@@ -26,7 +26,8 @@ public actor ContainerService {
     public nonisolated let paths: ContainerPaths
     let catalog: ContainerCatalog
     let volumes: VolumeService
-    let networkCatalog: NetworkCatalog
+    /// Bridges, addresses, published ports and name servers of the containers' networks.
+    public nonisolated let networks: NetworkController
     let images: ImageService
     let events: EventBus
     let runtimes: ContainerRuntimes
@@ -45,17 +46,6 @@ public actor ContainerService {
     private var removalLatches: [String: [Latch<ExitStatus>]] = [:]
     private var pendingAttachments: [String: [PendingAttachment]] = [:]
     var execs: [String: ExecRecord] = [:]
-    /// The default network's bridge device and, when given, its gateway and subnet (berthd's `--bridge`, `--bip`).
-    let defaultBridge: String
-    let defaultBridgeAddress: (gateway: IPv4Address, subnet: IPv4Subnet)?
-    let packetFilter = PacketFilter()
-    /// Networks whose bridge, rules and name server this daemon run has set up.
-    var preparedNetworks: Set<String> = []
-    /// Whether Berth's iptables chains and their jumps were checked this daemon run.
-    var packetFilterPrepared = false
-    var nameServers: [String: NameServer] = [:]
-    /// Per container: the sockets holding its published ports.
-    var portReservations: [String: [Int32]] = [:]
 
     /// An attach made before start: it gets the shim once the container is set up, and start
     /// waits until it is connected so no output is missed.
@@ -72,9 +62,9 @@ public actor ContainerService {
         self.paths = paths
         self.catalog = catalog
         volumes = VolumeService(catalog: VolumeCatalog(database: catalog.database), paths: paths, images: images, events: events)
-        networkCatalog = NetworkCatalog(database: catalog.database)
-        self.defaultBridge = defaultBridge
-        self.defaultBridgeAddress = defaultBridgeAddress
+        networks = NetworkController(catalog: NetworkCatalog(database: catalog.database), containers: catalog, paths: paths,
+                                     events: events, logger: logger, defaultBridge: defaultBridge,
+                                     defaultBridgeAddress: defaultBridgeAddress)
         self.images = images
         self.events = events
         self.runtimes = runtimes
@@ -157,7 +147,7 @@ public actor ContainerService {
         guard let path = full.first else { throw ContainerError.invalid("no command specified") }
 
         if config.NetworkDisabled == true { host.NetworkMode = "none" }
-        let attachments = try requestedAttachments(&host, request.networkingConfig)
+        let attachments = try await networks.requestedAttachments(&host, request.networkingConfig)
         _ = try ContainerRecord.requestedAccelerator(host, decision: decision,
                                                      foreign: image.platform.architecture != images.hostPlatform.architecture)
         let restart = try RestartRule(host.RestartPolicy)
@@ -328,23 +318,23 @@ public actor ContainerService {
         let id = record.id
         let plan = try launchPlan(record)
         let runtime = runtime(for: record)
+        let inHostNamespace = runtime.capabilities.contains(.hostNetworkNamespace)
         var phases = PhaseTimer()
         let launched: LaunchedContainer
         do {
             try FileManager.default.createDirectory(atPath: paths.runtimeDirectory(id), withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             if !record.attachments.isEmpty {
-                record.state.networks = try await bringUpNetworks(record)
-                try publishPorts(&record)
-                try writeNetworkFiles(record)
+                record.state.networks = try await networks.bringUp(record, inHostNamespace: inHostNamespace)
+                try await networks.publishPorts(&record)
+                try await networks.writeNetworkFiles(record)
                 phases.mark("network")
             }
-            launched = try await runtime.launch(record, plan: plan, networks: try networkCatalog.all())
+            launched = try await runtime.launch(record, plan: plan, networks: try networks.catalog.all())
             phases.mark("launched")
         } catch {
-            // The launch took what it had made, the cgroups made at creation included.
-            record.state.cgroup = nil
-            await releaseNetworks(&record)
+            await runtime.cleanUp(after: record, state: &record.state)
+            await networks.release(&record, inHostNamespace: inHostNamespace)
             try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
             var failure = Self.startFailure(error)
             // What the guest printed is the best clue to a VM that never came up.
@@ -386,7 +376,7 @@ public actor ContainerService {
         record.state.cgroup = launched.cgroup
         record.state.manuallyStopped = nil
         try catalog.updateState(id, record.state)
-        for attachment in record.attachments { await refreshNameServer(attachment.networkID) }
+        for attachment in record.attachments { await networks.refreshNameServer(attachment.networkID) }
         phases.mark("recorded")
         logger.debug("started", metadata: ["id": "\(id.prefix(12))", "ms": "\(phases.summary)"])
         await publish("start", record)
@@ -440,7 +430,7 @@ public actor ContainerService {
         }
         await runtime.cleanUp(after: record, state: &record.state)
         phases.mark("runtime cleaned up")
-        await releaseNetworks(&record)
+        await networks.release(&record, inHostNamespace: runtime.capabilities.contains(.hostNetworkNamespace))
         phases.mark("network released")
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
         try? catalog.updateState(id, record.state)
@@ -674,7 +664,7 @@ public actor ContainerService {
             let runtime = runtime(for: record)
             if runtime.isStillRunning(record) {
                 logger.info("re-attached to running container", metadata: ["id": "\(record.id.prefix(12))"])
-                await restoreNetworks(record)
+                await networks.restore(record)
                 monitor(record.id, runtime: runtime)
             } else {
                 let reason = runtime.recordedExit(of: record.id) == nil

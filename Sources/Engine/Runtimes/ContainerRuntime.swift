@@ -13,7 +13,8 @@ public protocol ContainerRuntime: Sendable {
     func prepare(_ record: ContainerRecord, state: inout ContainerRecord.State) throws
 
     /// Sets the container's process up, held before its command until `process(of:).start()`.
-    /// On failure nothing of the launch remains, whatever `prepare` made included.
+    /// A failed launch (or a start that failed before it) is followed by `cleanUp(after:)`, which
+    /// releases what the state holds; the launch itself leaves nothing the state does not name.
     func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws -> LaunchedContainer
 
     /// The process of a launched container.

@@ -31,11 +31,12 @@ public struct NativeContainerRuntime: ContainerRuntime {
         -> LaunchedContainer
     {
         // An exit removes the cgroups; a restart makes them again.
+        let madeNow = record.state.cgroup == nil
         let cgroup = try record.state.cgroup
             ?? cgroups.create(id: record.id, limits: plan.cgroupLimits, privileged: record.hostConfig.Privileged == true)
         do {
             // Not before the mkdirs above: the kernel holds its cgroup mutex through the wait.
-            if record.state.cgroup == nil { cgroups.beginAttachGracePeriod() }
+            if madeNow { cgroups.beginAttachGracePeriod() }
             let filter = plan.securityOptions.seccomp
                 ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
             var spec = try plan.launchSpec(cgroup: cgroup, seccompFilter: filter)
@@ -43,7 +44,8 @@ public struct NativeContainerRuntime: ContainerRuntime {
             let process = try await shims.launch(spec, containerID: record.id)
             return LaunchedContainer(pid: process.containerPID, supervisorPID: process.shimPID, cgroup: cgroup, utilityVM: nil)
         } catch {
-            cgroups.remove(cgroup)
+            // Those made at creation are the state's, which `cleanUp(after:)` removes.
+            if madeNow { cgroups.remove(cgroup) }
             throw error
         }
     }

@@ -42,14 +42,10 @@ public final class UtilityVMContainerRuntime: ContainerRuntime {
     public func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
         -> LaunchedContainer
     {
-        do {
-            let (spec, qemuPID, details) = try await boot(record, plan: plan, networks: networks)
-            let shim = try await shims.launch(spec, containerID: record.id)
-            return LaunchedContainer(pid: qemuPID, supervisorPID: shim.shimPID, cgroup: nil, utilityVM: details)
-        } catch {
-            endVM(record.id)
-            throw error
-        }
+        // A VM that booted is ended by `cleanUp(after:)` when what follows fails.
+        let (spec, qemuPID, details) = try await boot(record, plan: plan, networks: networks)
+        let shim = try await shims.launch(spec, containerID: record.id)
+        return LaunchedContainer(pid: qemuPID, supervisorPID: shim.shimPID, cgroup: nil, utilityVM: details)
     }
 
     public func process(of id: String) -> any ContainerProcess { shims.process(of: id) }
