@@ -140,6 +140,10 @@ import Testing
             let ids = started.stdout.split(separator: "\n").map(String.init)
             #expect(started.status == 0 && ids.count == 50 && Set(ids).count == 50, "\(started.stderr)")
             #expect(try Self.docker(daemon, ["ps", "-q"]).stdout.split(separator: "\n").count == 50)
+            // Starts side by side still get addresses of their own.
+            let addresses = try Self.docker(daemon, ["inspect", "-f", "{{.NetworkSettings.IPAddress}}"] + ids).stdout
+                .split(separator: "\n").map(String.init)
+            #expect(addresses.count == 50 && Set(addresses).count == 50 && !addresses.contains(""), "\(addresses.sorted())")
             #expect(try Self.docker(daemon, ["rm", "-f"] + ids, timeout: 300).status == 0)
             let mountInfo = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
             #expect(!mountInfo.contains(daemon.root), "mounts left under \(daemon.root)")

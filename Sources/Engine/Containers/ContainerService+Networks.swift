@@ -33,7 +33,7 @@ extension ContainerService {
         }
         if record.state.isActive {
             try require(.liveNetworkChanges, of: record, "disconnecting a running container from a network")
-            await networks.unplug(attachment)
+            await networks.unplug(attachment, of: record.id)
         }
         record.state.networks = record.attachments.filter { $0.networkID != network.id }
         try catalog.updateState(record.id, record.state)

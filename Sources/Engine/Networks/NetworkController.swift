@@ -26,6 +26,9 @@ public actor NetworkController {
     private var nameServers: [String: NameServer] = [:]
     /// Per container: the sockets holding its published ports.
     private var portReservations: [String: [Int32]] = [:]
+    /// Per container: the addresses this daemon run handed it. The catalog shows a start's
+    /// addresses only once the start is recorded, and starts run side by side.
+    private var leases: [String: Set<IPv4Address>] = [:]
 
     init(catalog: NetworkCatalog, containers: ContainerCatalog, paths: ContainerPaths, events: EventBus, logger: Logger,
          defaultBridge: String, defaultBridgeAddress: (gateway: IPv4Address, subnet: IPv4Subnet)?) {
@@ -227,24 +230,30 @@ public actor NetworkController {
     /// Every address a running container holds, on any network.
     func addressesInUse() throws -> Set<IPv4Address> {
         Set(try containers.all().filter(\.state.isActive).flatMap { $0.attachments.compactMap(\.address) })
+            .union(leases.values.joined())
     }
 
     /// Addresses the container's attachments for this start and, for a container whose network
     /// namespace is on this host, makes it with a veth on each network's bridge. On failure nothing
     /// of it is left.
     func bringUp(_ record: ContainerRecord, inHostNamespace: Bool) async throws -> [NetworkAttachment] {
-        var attachments: [NetworkAttachment] = []
-        var networks: [NetworkRecord] = []
-        let taken = try addressesInUse()
         let known = try catalog.all()
-        for (index, attachment) in record.attachments.enumerated() {
+        let networks = try record.attachments.map { attachment in
             guard let network = known.first(where: { $0.id == attachment.networkID }) else {
                 throw ContainerError.notFound("network \(attachment.networkName) not found")
             }
-            try await prepareNetwork(network)
-            attachments.append(try addressed(attachment, on: network, taken: taken, interfaceIndex: index, containerID: record.id))
-            networks.append(network)
+            return network
         }
+        for network in networks { try await prepareNetwork(network) }
+        // From here to the lease, no suspension: another start must see these addresses as taken.
+        var taken = try addressesInUse()
+        var attachments: [NetworkAttachment] = []
+        for (index, (attachment, network)) in zip(record.attachments, networks).enumerated() {
+            let addressed = try addressed(attachment, on: network, taken: taken, interfaceIndex: index, containerID: record.id)
+            attachments.append(addressed)
+            if let address = addressed.address { taken.insert(address) }
+        }
+        leases[record.id] = Set(attachments.compactMap(\.address))
         guard inHostNamespace else { return attachments }
         let path = paths.networkNamespace(record.id), plumbed = attachments, joined = networks
         try await runBlocking {
@@ -289,6 +298,7 @@ public actor NetworkController {
         let networks = (try? catalog.all()) ?? []
         packetFilter.delete(portRules(record, networks: networks))
         for descriptor in portReservations.removeValue(forKey: record.id) ?? [] { close(descriptor) }
+        leases[record.id] = nil
         let interfaces = record.attachments.compactMap(\.hostInterface)
         // A VM's TAPs go with the VM.
         if inHostNamespace {
@@ -539,6 +549,7 @@ public actor NetworkController {
         try await prepareNetwork(network)
         let addressed = try addressed(attachment, on: network, taken: try addressesInUse(), interfaceIndex: record.attachments.count,
                                       containerID: record.id)
+        if let address = addressed.address { leases[record.id, default: []].insert(address) }
         let path = paths.networkNamespace(record.id), interface = "eth\(record.attachments.count)"
         try await runBlocking {
             let host = try RouteSocket()
@@ -551,7 +562,8 @@ public actor NetworkController {
     }
 
     /// Takes a running container's link to a network away (its end in the container goes with the host's).
-    func unplug(_ attachment: NetworkAttachment) async {
+    func unplug(_ attachment: NetworkAttachment, of containerID: String) async {
+        if let address = attachment.address { leases[containerID]?.remove(address) }
         if let interface = attachment.hostInterface { try? await runBlocking { try RouteSocket().deleteLink(interface) } }
     }
 }
