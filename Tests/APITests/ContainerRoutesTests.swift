@@ -15,14 +15,12 @@ struct ContainerRoutesTests {
         let now = Date()
         var state = ContainerRecord.State()
         #expect(ContainerRoutes.status(state) == "Created")
-        state.status = .running
-        state.startedAt = now.addingTimeInterval(-3)
+        let run = ContainerRecord.Run(pid: 42, supervisorPID: 41, startedAt: now.addingTimeInterval(-3))
+        state.phase = .running(run)
         #expect(ContainerRoutes.status(state, now: now) == "Up 3 seconds")
-        state.status = .paused
+        state.phase = .paused(run)
         #expect(ContainerRoutes.status(state, now: now) == "Up 3 seconds (Paused)")
-        state.status = .exited
-        state.exitCode = 137
-        state.finishedAt = now.addingTimeInterval(-7200)
+        state.phase = .exited(.init(code: 137, startedAt: run.startedAt, finishedAt: now.addingTimeInterval(-7200)), failure: nil)
         #expect(ContainerRoutes.status(state, now: now) == "Exited (137) 2 hours ago")
         #expect(ContainerRoutes.humanDuration(0.5) == "Less than a second" && ContainerRoutes.humanDuration(90) == "About a minute")
     }

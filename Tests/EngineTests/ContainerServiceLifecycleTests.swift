@@ -119,6 +119,21 @@ struct ContainerServiceLifecycleTests {
         }
     }
 
+    @Test func aCommandThatCannotRunEndsTheRunItWasLaunchedIn() async throws {
+        try await EngineFixture.with { fixture in
+            let id = try await fixture.create()
+            fixture.runtime.failNextExec("exec: \"nosuch\": executable file not found in $PATH")
+            await #expect(throws: ContainerError.startFailed(code: 127, message: "exec: \"nosuch\": executable file not found in $PATH")) {
+                try await fixture.containers.start(id)
+            }
+            let state = try await fixture.status(id)
+            #expect(state.status == .exited && state.exitCode == 127 && state.error.contains("executable file not found"))
+            // The clean-up saw the launched run (its cgroups, VM and ports), not the state before it.
+            #expect(fixture.runtime.cleanedUpPIDs.count == 1 && fixture.runtime.cleanedUpPIDs[0] > 0)
+            #expect(try await fixture.containerActions(id) == ["create", "die"])
+        }
+    }
+
     @Test func pauseGoesThroughTheRuntimeAndOnlyWhenItCan() async throws {
         try await EngineFixture.with { fixture in
             let id = try await fixture.create()

@@ -76,21 +76,21 @@ extension ContainerService {
     public func pause(_ reference: String) async throws {
         var record = try find(reference)
         try require(.pause, of: record, "pause")
-        guard record.state.status == .running else {
+        guard case .running(let run) = record.state.phase else {
             throw ContainerError.conflict(record.state.status == .paused
                 ? "Container \(record.id) is already paused" : "Container \(record.id) is not running")
         }
         try runtime(for: record).setFrozen(true, record)
-        record.state.status = .paused
+        record.state.phase = .paused(run)
         try catalog.updateState(record.id, record.state)
         await publish("pause", record)
     }
 
     public func unpause(_ reference: String) async throws {
         var record = try find(reference)
-        guard record.state.status == .paused else { throw ContainerError.conflict("Container \(record.id) is not paused") }
+        guard case .paused(let run) = record.state.phase else { throw ContainerError.conflict("Container \(record.id) is not paused") }
         try runtime(for: record).setFrozen(false, record)
-        record.state.status = .running
+        record.state.phase = .running(run)
         try catalog.updateState(record.id, record.state)
         await publish("unpause", record)
     }

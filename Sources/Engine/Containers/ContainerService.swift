@@ -215,7 +215,7 @@ public actor ContainerService {
         let runtime = runtime(for: record)
         do {
             try prepareDirectories(record)
-            try runtime.prepare(record, state: &record.state)
+            record.state.phase = .created(preparedCgroup: try runtime.prepare(record), failure: nil)
             try catalog.insert(record)
         } catch {
             await runtime.remove(record)
@@ -321,28 +321,28 @@ public actor ContainerService {
         let inHostNamespace = runtime.capabilities.contains(.hostNetworkNamespace)
         var phases = PhaseTimer()
         let launched: LaunchedContainer
+        var ports: [PublishedPort] = []
         do {
             try FileManager.default.createDirectory(atPath: paths.runtimeDirectory(id), withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             if !record.attachments.isEmpty {
                 record.state.networks = try await networks.bringUp(record, inHostNamespace: inHostNamespace)
-                try await networks.publishPorts(&record)
+                ports = try await networks.publishPorts(record)
                 try await networks.writeNetworkFiles(record)
                 phases.mark("network")
             }
             launched = try await runtime.launch(record, plan: plan, networks: try networks.catalog.all())
             phases.mark("launched")
         } catch {
-            await runtime.cleanUp(after: record, state: &record.state)
-            await networks.release(&record, inHostNamespace: inHostNamespace)
+            _ = await runtime.cleanUp(after: record)
+            await networks.release(&record, ports: ports, inHostNamespace: inHostNamespace)
             try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
             var failure = Self.startFailure(error)
             // What the guest printed is the best clue to a VM that never came up.
             if case .startFailed(let code, let message) = failure {
                 failure = .startFailed(code: code, message: message + runtime.failureDetail(of: record))
             }
-            record.state.exitCode = failure.code
-            record.state.error = failure.description
+            record.state.recordStartFailure(.init(code: failure.code, message: failure.description))
             try? catalog.updateState(id, record.state)
             for attachment in pendingAttachments.removeValue(forKey: id) ?? [] { attachment.process.resolve(nil) }
             // Docker removes an --rm container whose start failed; its client waits for that.
@@ -350,6 +350,8 @@ public actor ContainerService {
             throw failure
         }
 
+        let run = ContainerRecord.Run(pid: launched.pid, supervisorPID: launched.supervisorPID, startedAt: Date(),
+                                      cgroup: launched.cgroup, utilityVM: launched.utilityVM, publishedPorts: ports)
         let process = runtime.process(of: id)
         let waiting = pendingAttachments.removeValue(forKey: id) ?? []
         for attachment in waiting { attachment.process.resolve(process) }
@@ -361,19 +363,10 @@ public actor ContainerService {
             // The shim records the failed exec as the container's exit; pick that up like any exit.
             let failure = Self.startFailure(error)
             _ = try? await process.wait()
-            await containerExited(id, reportedCode: failure.code, error: failure.description)
+            await containerExited(id, reportedCode: failure.code, error: failure.description, unrecordedRun: run)
             throw failure
         }
-        record.state.status = .running
-        record.state.pid = launched.pid
-        record.state.utilityVM = launched.utilityVM
-        record.state.shimPID = launched.supervisorPID
-        record.state.startedAt = Date()
-        record.state.finishedAt = nil
-        record.state.exitCode = 0
-        record.state.error = ""
-        record.state.oomKilled = false
-        record.state.cgroup = launched.cgroup
+        record.state.phase = .running(run)
         record.state.manuallyStopped = nil
         try catalog.updateState(id, record.state)
         for attachment in record.attachments { await networks.refreshNameServer(attachment.networkID) }
@@ -413,25 +406,25 @@ public actor ContainerService {
     }
 
     /// Records an exit: what the runtime recorded is authoritative, then it tells about OOM.
-    func containerExited(_ id: String, reportedCode: Int32?, error: String?) async {
+    /// `unrecordedRun`: a run whose command failed to start, not in the catalog yet, whose
+    /// cgroups, VM and ports are released like any run's.
+    func containerExited(_ id: String, reportedCode: Int32?, error: String?, unrecordedRun: ContainerRecord.Run? = nil) async {
         guard var record = try? find(id), record.state.isActive || error != nil else { return }
+        if let unrecordedRun { record.state.phase = .running(unrecordedRun) }
         var phases = PhaseTimer()
         let runtime = runtime(for: record)
         let recorded = runtime.recordedExit(of: id)
-        record.state.status = .exited
-        record.state.exitCode = recorded?.code ?? reportedCode ?? 255
-        record.state.finishedAt = recorded?.finishedAt ?? Date()
-        record.state.pid = 0
-        record.state.shimPID = 0
-        if let error { record.state.error = error }
-        if let reason = recorded?.reason { record.state.error = reason + runtime.failureDetail(of: record) }
-        if recorded == nil, reportedCode == nil {
-            record.state.error = "the container's shim exited without recording the container's status"
-        }
-        await runtime.cleanUp(after: record, state: &record.state)
+        var message = error ?? ""
+        if let reason = recorded?.reason { message = reason + runtime.failureDetail(of: record) }
+        if recorded == nil, reportedCode == nil { message = "the container's shim exited without recording the container's status" }
+        let oomKilled = await runtime.cleanUp(after: record)
         phases.mark("runtime cleaned up")
-        await networks.release(&record, inHostNamespace: runtime.capabilities.contains(.hostNetworkNamespace))
+        await networks.release(&record, ports: record.state.publishedPorts ?? [],
+                               inHostNamespace: runtime.capabilities.contains(.hostNetworkNamespace))
         phases.mark("network released")
+        record.state.phase = .exited(ContainerRecord.Exit(
+            code: recorded?.code ?? reportedCode ?? 255, error: message, oomKilled: oomKilled, startedAt: record.state.startedAt,
+            finishedAt: recorded?.finishedAt ?? Date(), utilityVM: record.state.utilityVM), failure: nil)
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
         try? catalog.updateState(id, record.state)
         phases.mark("recorded")
@@ -454,7 +447,8 @@ public actor ContainerService {
         var record = record
         let ranLong = (record.state.finishedAt ?? Date()).timeIntervalSince(record.state.startedAt ?? Date()) >= 10
         let delay = ranLong ? 0.1 : min(0.1 * pow(2, Double(min(record.state.restartCount, 10))), 60)
-        record.state.status = .restarting
+        guard let exit = record.state.lastExit else { return }
+        record.state.phase = .restarting(after: exit)
         record.state.restartCount += 1
         try? catalog.updateState(record.id, record.state)
         let id = record.id
@@ -472,7 +466,7 @@ public actor ContainerService {
         } catch {
             logger.warning("restart failed", metadata: ["id": "\(id.prefix(12))", "error": "\(error)"])
             var failed = record
-            failed.state.status = .exited
+            if case .restarting(let exit) = failed.state.phase { failed.state.phase = .exited(exit, failure: nil) }
             try? catalog.updateState(id, failed.state)
         }
     }
@@ -481,7 +475,7 @@ public actor ContainerService {
     private func markManuallyStopped(_ record: ContainerRecord) -> ContainerRecord {
         var record = record
         record.state.manuallyStopped = true
-        if record.state.status == .restarting { record.state.status = .exited }
+        if case .restarting(let exit) = record.state.phase { record.state.phase = .exited(exit, failure: nil) }
         try? catalog.updateState(record.id, record.state)
         return record
     }

@@ -293,10 +293,10 @@ public actor NetworkController {
     }
 
     /// Undoes a start's networking: published ports, the namespace and its veths, the addresses.
-    func release(_ record: inout ContainerRecord, inHostNamespace: Bool) async {
+    func release(_ record: inout ContainerRecord, ports: [PublishedPort], inHostNamespace: Bool) async {
         guard !record.attachments.isEmpty else { return }
         let networks = (try? catalog.all()) ?? []
-        packetFilter.delete(portRules(record, networks: networks))
+        packetFilter.delete(portRules(record, ports: ports, networks: networks))
         for descriptor in portReservations.removeValue(forKey: record.id) ?? [] { close(descriptor) }
         leases[record.id] = nil
         let interfaces = record.attachments.compactMap(\.hostInterface)
@@ -309,7 +309,6 @@ public actor NetworkController {
                 NetworkNamespace.remove(at: path)
             }
         }
-        record.state.publishedPorts = nil
         record.state.networks = record.state.networks?.map { attachment in
             var cleared = attachment
             cleared.address = nil
@@ -324,8 +323,8 @@ public actor NetworkController {
 
     /// `-p` and `-P`: each binding reserved on the host (so a port in use fails the start, and stays
     /// ours while the container runs) and forwarded to the container's first network address.
-    func publishPorts(_ record: inout ContainerRecord) throws {
-        guard let first = record.attachments.first, first.address != nil else { return }
+    func publishPorts(_ record: ContainerRecord) throws -> [PublishedPort] {
+        guard let first = record.attachments.first, first.address != nil else { return [] }
         var requested: [(containerPort: UInt16, proto: String, binding: PortBinding)] = []
         for (key, bindings) in (record.hostConfig.PortBindings ?? [:]).sorted(by: { $0.key < $1.key }) {
             let (port, proto) = try Self.portKey(key)
@@ -337,7 +336,7 @@ public actor NetworkController {
                 if !requested.contains(where: { $0.containerPort == port && $0.proto == proto }) { requested.append((port, proto, PortBinding())) }
             }
         }
-        guard !requested.isEmpty else { return }
+        guard !requested.isEmpty else { return [] }
         var published: [PublishedPort] = []
         var descriptors: [Int32] = []
         do {
@@ -356,14 +355,13 @@ public actor NetworkController {
                 descriptors.append(descriptor)
                 published.append(PublishedPort(hostAddress: hostAddress, hostPort: port, containerPort: request.containerPort, proto: request.proto))
             }
-            record.state.publishedPorts = published
-            try packetFilter.add(portRules(record, networks: try catalog.all()))
+            try packetFilter.add(portRules(record, ports: published, networks: try catalog.all()))
         } catch {
             for descriptor in descriptors { close(descriptor) }
-            record.state.publishedPorts = nil
             throw error
         }
         portReservations[record.id] = descriptors
+        return published
     }
 
     /// "80/tcp" (the protocol defaults to tcp).
@@ -404,10 +402,10 @@ public actor NetworkController {
     }
 
     /// The translation and forwarding rules of a container's published ports.
-    func portRules(_ record: ContainerRecord, networks: [NetworkRecord]) -> [FilterRule] {
+    func portRules(_ record: ContainerRecord, ports: [PublishedPort], networks: [NetworkRecord]) -> [FilterRule] {
         guard let first = record.attachments.first, let address = first.address,
               let network = networks.first(where: { $0.id == first.networkID }) else { return [] }
-        return (record.state.publishedPorts ?? []).flatMap { port in
+        return ports.flatMap { port in
             BridgeRules.publishedPort(proto: port.proto, hostAddress: port.hostAddress, hostPort: port.hostPort,
                                       container: address, containerPort: port.containerPort, bridge: network.bridge)
         }

@@ -9,8 +9,8 @@ import NativeRuntime
 public protocol ContainerRuntime: Sendable {
     var capabilities: ContainerRuntimeCapabilities { get }
 
-    /// At creation: what a start should find ready, recorded in `state` (a native container's cgroups).
-    func prepare(_ record: ContainerRecord, state: inout ContainerRecord.State) throws
+    /// At creation: what a start should find ready; a native container's cgroups, nil for none.
+    func prepare(_ record: ContainerRecord) throws -> ContainerCgroup?
 
     /// Sets the container's process up, held before its command until `process(of:).start()`.
     /// A failed launch (or a start that failed before it) is followed by `cleanUp(after:)`, which
@@ -27,8 +27,8 @@ public protocol ContainerRuntime: Sendable {
     func isStillRunning(_ record: ContainerRecord) -> Bool
 
     /// After the process ended (or its launch failed): ends what is left of it and releases what
-    /// it ran in; records in `state` whether the kernel's OOM killer ended it.
-    func cleanUp(after record: ContainerRecord, state: inout ContainerRecord.State) async
+    /// it ran in (the state's cgroups); returns whether the kernel's OOM killer ended it.
+    func cleanUp(after record: ContainerRecord) async -> Bool
 
     /// At removal: whatever of the container's runtime is left, its disks included.
     func remove(_ record: ContainerRecord) async

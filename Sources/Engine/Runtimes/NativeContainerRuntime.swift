@@ -20,11 +20,12 @@ public struct NativeContainerRuntime: ContainerRuntime {
     }
 
     /// The cgroups are made at creation, so that start only has to move the container in.
-    public func prepare(_ record: ContainerRecord, state: inout ContainerRecord.State) throws {
-        state.cgroup = try cgroups.create(id: record.id, limits: ContainerLaunchPlan.cgroupLimits(record.hostConfig),
-                                          privileged: record.hostConfig.Privileged == true)
+    public func prepare(_ record: ContainerRecord) throws -> ContainerCgroup? {
+        let cgroup = try cgroups.create(id: record.id, limits: ContainerLaunchPlan.cgroupLimits(record.hostConfig),
+                                        privileged: record.hostConfig.Privileged == true)
         // A start usually follows at once (docker run): by then the lock is ready for the shim.
         cgroups.beginAttachGracePeriod()
+        return cgroup
     }
 
     public func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
@@ -57,12 +58,12 @@ public struct NativeContainerRuntime: ContainerRuntime {
     public func isStillRunning(_ record: ContainerRecord) -> Bool { shims.isStillRunning(record) }
 
     /// The container's init is gone; anything it left (it should have taken all with it) goes too.
-    public func cleanUp(after record: ContainerRecord, state: inout ContainerRecord.State) async {
-        guard let cgroup = state.cgroup else { return }
-        state.oomKilled = cgroups.oomKilled(cgroup)
+    public func cleanUp(after record: ContainerRecord) async -> Bool {
+        guard let cgroup = record.state.cgroup else { return false }
+        let oomKilled = cgroups.oomKilled(cgroup)
         for pid in cgroups.processes(cgroup) { Glibc.kill(pid, SIGKILL) }
         cgroups.remove(cgroup)
-        state.cgroup = nil
+        return oomKilled
     }
 
     /// A container created and never started still has the cgroups made for it.

@@ -37,7 +37,7 @@ public final class UtilityVMContainerRuntime: ContainerRuntime {
     static let guestRoot = "/rootfs"
 
     /// The VM is made at start: nothing to prepare.
-    public func prepare(_ record: ContainerRecord, state: inout ContainerRecord.State) throws {}
+    public func prepare(_ record: ContainerRecord) throws -> ContainerCgroup? { nil }
 
     public func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
         -> LaunchedContainer
@@ -55,8 +55,9 @@ public final class UtilityVMContainerRuntime: ContainerRuntime {
     public func isStillRunning(_ record: ContainerRecord) -> Bool { shims.isStillRunning(record) }
 
     /// The shim powers the VM off as the container ends; this ends one whose shim died first.
-    public func cleanUp(after record: ContainerRecord, state: inout ContainerRecord.State) async {
+    public func cleanUp(after record: ContainerRecord) async -> Bool {
         endVM(record.id)
+        return false
     }
 
     public func remove(_ record: ContainerRecord) async {

@@ -14,7 +14,9 @@ final class FakeContainerRuntime: ContainerRuntime {
         var processes: [String: FakeProcess] = [:]
         var exits: [String: ContainerExit] = [:]
         var launchFailure: String?
+        var execFailure: String?
         var calls: [String] = []
+        var cleanedUpPIDs: [Int32] = []
         var nextPID: Int32 = 1000
     }
 
@@ -28,6 +30,12 @@ final class FakeContainerRuntime: ContainerRuntime {
     /// The next launch fails, as a shim that cannot set the container up does.
     func failNextLaunch(_ message: String) { state.withLock { $0.launchFailure = message } }
 
+    /// The next launched process fails to run its command, as an exec of a missing file does.
+    func failNextExec(_ message: String) { state.withLock { $0.execFailure = message } }
+
+    /// The pid each clean-up found in the container's state: that of the run it cleaned up after.
+    var cleanedUpPIDs: [Int32] { state.withLock { $0.cleanedUpPIDs } }
+
     /// Ends the container's running process with `code`, as its command exiting would.
     func exit(_ id: String, code: Int32) {
         let process = state.withLock { state -> FakeProcess? in
@@ -40,7 +48,10 @@ final class FakeContainerRuntime: ContainerRuntime {
 
     private func record(_ call: String) { state.withLock { $0.calls.append(call) } }
 
-    func prepare(_ record: ContainerRecord, state: inout ContainerRecord.State) throws { self.record("prepare \(record.id)") }
+    func prepare(_ record: ContainerRecord) throws -> ContainerCgroup? {
+        self.record("prepare \(record.id)")
+        return nil
+    }
 
     func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws -> LaunchedContainer {
         let result = state.withLock { state -> Result<LaunchedContainer, Error> in
@@ -52,7 +63,11 @@ final class FakeContainerRuntime: ContainerRuntime {
             state.nextPID += 2
             let pid = state.nextPID
             state.exits[record.id] = nil
-            state.processes[record.id] = FakeProcess(pid: pid) { [weak self] signal in self?.exit(record.id, code: 128 + signal) }
+            let execFailure = state.execFailure
+            state.execFailure = nil
+            state.processes[record.id] = FakeProcess(pid: pid, execFailure: execFailure) { [weak self] signal in
+                self?.exit(record.id, code: 128 + signal)
+            }
             return .success(LaunchedContainer(pid: pid, supervisorPID: pid + 1, cgroup: nil, utilityVM: nil))
         }
         return try result.get()
@@ -66,7 +81,13 @@ final class FakeContainerRuntime: ContainerRuntime {
 
     func isStillRunning(_ record: ContainerRecord) -> Bool { false }
 
-    func cleanUp(after record: ContainerRecord, state: inout ContainerRecord.State) async { self.record("cleanUp \(record.id)") }
+    func cleanUp(after record: ContainerRecord) async -> Bool {
+        state.withLock {
+            $0.calls.append("cleanUp \(record.id)")
+            $0.cleanedUpPIDs.append(record.state.pid)
+        }
+        return false
+    }
 
     func remove(_ record: ContainerRecord) async { self.record("remove \(record.id)") }
 
@@ -94,17 +115,26 @@ final class FakeContainerRuntime: ContainerRuntime {
 /// A process that runs until `end`; SIGTERM and SIGKILL end it as they would a shell.
 final class FakeProcess: ContainerProcess {
     let pid: Int32
+    private let execFailure: String?
     private let exitCode = Latch<Int32>()
     private let onSignal: @Sendable (Int32) -> Void
 
-    init(pid: Int32, onSignal: @escaping @Sendable (Int32) -> Void) {
+    init(pid: Int32, execFailure: String? = nil, onSignal: @escaping @Sendable (Int32) -> Void) {
         self.pid = pid
+        self.execFailure = execFailure
         self.onSignal = onSignal
     }
 
     func end(_ code: Int32) { exitCode.resolve(code) }
 
-    func start() async throws -> Int32 { pid }
+    /// A failed exec ends the process with 127, as the shim records it.
+    func start() async throws -> Int32 {
+        if let execFailure {
+            end(127)
+            throw ShimError.setup(code: 127, message: execFailure)
+        }
+        return pid
+    }
 
     func kill(signal: Int32) async throws {
         if signal == SIGTERM || signal == SIGKILL { onSignal(signal) }
