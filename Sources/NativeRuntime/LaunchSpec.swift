@@ -97,17 +97,43 @@ public struct LaunchSpec: Sendable, Equatable {
     public var logMaxFiles: UInt32 = 1
     public var exitPath: String
     public var socketPath: String
-    /// For an exec: the container init whose namespaces the process joins (no root or log of its own).
-    public var joinPID: Int32?
-    /// A container in a utility VM: the agent's socket; `vmMounts` build its root in the guest at
-    /// `vmRoot` (flags: `.readOnly` only), and no namespace, rootfs or cgroup is made here.
-    public var vmSocket: String?
-    public var vmMounts: [Mount] = []
-    public var vmRoot: String?
-    /// Agent messages sent before the mounts (a network interface's address, a file to write): a
-    /// kind and its key–value tokens, as vm-images/PROTOCOL.md describes them.
-    public var vmRequests: [VMRequest] = []
+    /// Where the process gets its root and namespaces.
+    public var placement: Placement = .host
 
+    public enum Placement: Sendable, Equatable {
+        /// The shim makes the root (the overlay of the layers) and the namespaces on this host.
+        case host
+        /// An exec: it joins the namespaces of the container's init (no root or log of its own).
+        case joining(pid: Int32)
+        /// A container in a utility VM: the shim speaks to the guest's agent, and no namespace,
+        /// rootfs or cgroup is made here.
+        case utilityVM(UtilityVM)
+        /// An exec in a utility VM: the container shim's socket relays it to the agent, which runs
+        /// it in the container's root in the guest (`root`).
+        case utilityVMExec(relay: String, root: String)
+    }
+
+    /// What the guest's agent is asked to set up for a container.
+    public struct UtilityVM: Sendable, Equatable {
+        public var agentSocket: String
+        /// How long the booting VM's agent has to say hello.
+        public var agentTimeoutSeconds: Int
+        /// Agent messages sent before the mounts (a network interface's address, a file to write).
+        public var requests: [VMRequest]
+        /// The guest's mounts that build the container's root at `root` (flags: `.readOnly` only).
+        public var mounts: [Mount]
+        public var root: String
+
+        public init(agentSocket: String, agentTimeoutSeconds: Int = 30, requests: [VMRequest] = [], mounts: [Mount] = [], root: String) {
+            self.agentSocket = agentSocket
+            self.agentTimeoutSeconds = agentTimeoutSeconds
+            self.requests = requests
+            self.mounts = mounts
+            self.root = root
+        }
+    }
+
+    /// One agent message: a kind and its key–value tokens, as vm-images/PROTOCOL.md describes them.
     public struct VMRequest: Sendable, Equatable {
         public var kind: Character
         public var tokens: [(key: String, value: String)]
@@ -121,10 +147,6 @@ public struct LaunchSpec: Sendable, Equatable {
             lhs.kind == rhs.kind && lhs.tokens.map(\.key) == rhs.tokens.map(\.key) && lhs.tokens.map(\.value) == rhs.tokens.map(\.value)
         }
     }
-    /// How long the booting VM's agent has to say hello.
-    public var vmAgentTimeoutSeconds = 30
-    /// An exec in a utility VM: the container shim's socket, which relays to the VM's agent.
-    public var vmRelay: String?
 
     public init(id: String, arguments: [String], environment: [String], rootfs: String, lowerDirectories: [String],
                 upperDirectory: String, workDirectory: String, logPath: String, exitPath: String, socketPath: String) {
@@ -158,20 +180,20 @@ public struct LaunchSpec: Sendable, Equatable {
         for variable in environment { add("env", variable) }
         add("cwd", workingDirectory)
         if let hostname { add("hostname", hostname) }
-        if let vmSocket {
-            add("vm-socket", vmSocket, "vm-agent-timeout", String(vmAgentTimeoutSeconds))
-            for request in vmRequests {
+        switch placement {
+        case .utilityVM(let vm):
+            add("vm-socket", vm.agentSocket, "vm-agent-timeout", String(vm.agentTimeoutSeconds))
+            for request in vm.requests {
                 add("vm-request", String(request.kind), String(request.tokens.count))
                 for token in request.tokens { add(token.key, token.value) }
             }
-            for mount in vmMounts { add("vm-mount", mount.source, mount.target, mount.type, String(mount.flags.rawValue), mount.data) }
-            if let vmRoot { add("vm-root", vmRoot) }
-        } else if let vmRelay {
-            add("vm-relay", vmRelay)
-            if let vmRoot { add("vm-root", vmRoot) }
-        } else if let joinPID {
-            add("join-pid", String(joinPID))
-        } else {
+            for mount in vm.mounts { add("vm-mount", mount.source, mount.target, mount.type, String(mount.flags.rawValue), mount.data) }
+            add("vm-root", vm.root)
+        case .utilityVMExec(let relay, let root):
+            add("vm-relay", relay, "vm-root", root)
+        case .joining(let pid):
+            add("join-pid", String(pid))
+        case .host:
             add("rootfs", rootfs)
             if namespaces.contains(.user) {
                 // The shim idmaps each layer itself, so it needs them one by one.
@@ -207,8 +229,11 @@ public struct LaunchSpec: Sendable, Equatable {
         if tty, let consoleSize { add("console-size", String(consoleSize.rows), String(consoleSize.columns)) }
         if let oomScoreAdjust { add("oom-score-adj", String(oomScoreAdjust)) }
         // An exec (joining a native container, or relayed into a VM) has no log of its own.
-        if joinPID == nil, vmRelay == nil {
+        switch placement {
+        case .host, .utilityVM:
             add("log", logPath, "log-max-size", String(logMaxSize), "log-max-files", String(logMaxFiles))
+        case .joining, .utilityVMExec:
+            break
         }
         add("exit", exitPath, "socket", socketPath)
         var data = Data()

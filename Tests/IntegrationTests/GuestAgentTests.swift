@@ -255,9 +255,7 @@ import VMRuntime
                               workDirectory: "", logPath: vm.scratch + "/vm1-json.log", exitPath: vm.scratch + "/exit",
                               socketPath: runtime + "/shim.sock")
         spec.namespaces = []
-        spec.vmSocket = vm.scratch + "/agent.sock"
-        spec.vmMounts = Self.rootMounts
-        spec.vmRoot = "/rootfs"
+        spec.placement = .utilityVM(.init(agentSocket: vm.scratch + "/agent.sock", mounts: Self.rootMounts, root: "/rootfs"))
         try spec.encoded().write(to: URL(fileURLWithPath: runtime + "/spec"))
         // The test takes the boot-time hello; the shim, connecting after, must ask for its own.
         try vm.expectHello()

@@ -28,7 +28,7 @@ struct LaunchSpecTests {
 
     @Test func anExecJoinsAContainerAndHasNoRootOrLog() throws {
         var spec = makeSpec()
-        spec.joinPID = 42
+        spec.placement = .joining(pid: 42)
         let list = try tokens(spec)
         #expect(list.contains("join-pid") && list.contains("42"))
         #expect(!list.contains("rootfs") && !list.contains("overlay") && !list.contains("log"))
@@ -47,8 +47,7 @@ struct LaunchSpecTests {
 
     @Test func aVMExecIsRelayedAndHasNoRootOrLog() throws {
         var spec = makeSpec()
-        spec.vmRelay = "/run/c1/shim.sock"
-        spec.vmRoot = "/rootfs"
+        spec.placement = .utilityVMExec(relay: "/run/c1/shim.sock", root: "/rootfs")
         let list = try tokens(spec)
         let relay = list.firstIndex(of: "vm-relay")!
         #expect(Array(list[relay...(relay + 3)]) == ["vm-relay", "/run/c1/shim.sock", "vm-root", "/rootfs"])

@@ -59,17 +59,17 @@ struct LaunchSpecWireTests {
     /// A container in a utility VM: the agent's socket, requests before the mounts, the guest's mounts.
     static func utilityVM() -> LaunchSpec {
         var spec = base()
-        spec.vmSocket = "/run/berth/c0ffee/agent.sock"
-        spec.vmAgentTimeoutSeconds = 90
-        spec.vmRequests = [
-            .init(kind: "a", tokens: [("mac", "02:42:ac:11:00:02"), ("address", "172.17.0.2"), ("prefix", "16"), ("gateway", "172.17.0.1")]),
-            .init(kind: "w", tokens: [("path", "/run/berth/hosts"), ("data", "127.0.0.1\tlocalhost\n172.17.0.2\tc0ffee\n")]),
-        ]
-        spec.vmMounts = [
-            .init(source: "/dev/vda", target: "/layers/0", type: "ext4", flags: [.readOnly]),
-            .init(source: "overlay", target: "/rootfs", type: "overlay", flags: [], data: "lowerdir=/layers/0,upperdir=/rw/upper,workdir=/rw/work"),
-        ]
-        spec.vmRoot = "/rootfs"
+        spec.placement = .utilityVM(.init(
+            agentSocket: "/run/berth/c0ffee/agent.sock", agentTimeoutSeconds: 90,
+            requests: [
+                .init(kind: "a", tokens: [("mac", "02:42:ac:11:00:02"), ("address", "172.17.0.2"), ("prefix", "16"), ("gateway", "172.17.0.1")]),
+                .init(kind: "w", tokens: [("path", "/run/berth/hosts"), ("data", "127.0.0.1\tlocalhost\n172.17.0.2\tc0ffee\n")]),
+            ],
+            mounts: [
+                .init(source: "/dev/vda", target: "/layers/0", type: "ext4", flags: [.readOnly]),
+                .init(source: "overlay", target: "/rootfs", type: "overlay", flags: [], data: "lowerdir=/layers/0,upperdir=/rw/upper,workdir=/rw/work"),
+            ],
+            root: "/rootfs"))
         return spec
     }
 
@@ -77,7 +77,7 @@ struct LaunchSpecWireTests {
     static func exec() -> LaunchSpec {
         var spec = base()
         spec.arguments = ["ps", "-o", "pid,comm"]
-        spec.joinPID = 4242
+        spec.placement = .joining(pid: 4242)
         spec.uid = 1000
         spec.gid = 1000
         return spec
@@ -86,9 +86,7 @@ struct LaunchSpecWireTests {
     /// An exec into a utility-VM container: relayed through the container's shim to the agent.
     static func utilityVMExec() -> LaunchSpec {
         var spec = exec()
-        spec.joinPID = nil
-        spec.vmRelay = "/run/berth/c0ffee/shim.sock"
-        spec.vmRoot = "/rootfs"
+        spec.placement = .utilityVMExec(relay: "/run/berth/c0ffee/shim.sock", root: "/rootfs")
         spec.socketPath = "/run/berth/c0ffee/exec-1.sock"
         return spec
     }

@@ -189,7 +189,7 @@ public struct ContainerLaunchPlan {
         throws -> LaunchSpec
     {
         var spec = try execSpec(exec, execID: execID)
-        spec.joinPID = containerPID
+        spec.placement = .joining(pid: containerPID)
         let capabilities = exec.Privileged == true ? CapabilitySet.daemonBounding : try self.capabilities
         spec.bounding = capabilities
         spec.effective = capabilities

@@ -73,8 +73,7 @@ public final class UtilityVMContainerRuntime: ContainerRuntime {
         -> any ContainerProcess
     {
         var spec = try plan.execSpec(config, execID: execID)
-        spec.vmRelay = paths.socket(record.id)
-        spec.vmRoot = Self.guestRoot
+        spec.placement = .utilityVMExec(relay: paths.socket(record.id), root: Self.guestRoot)
         return try await shims.launchExec(spec, containerID: record.id, execID: execID)
     }
 
@@ -192,11 +191,11 @@ public final class UtilityVMContainerRuntime: ContainerRuntime {
         var spec = try plan.launchSpec(cgroup: ContainerCgroup(v1: [:], unified: nil, unifiedHasControllers: false), seccompFilter: nil)
         spec.namespaces = []
         spec.mounts = []
-        spec.vmSocket = definition.agentSocket
-        spec.vmAgentTimeoutSeconds = settings.agentTimeoutSeconds
         // Disks appear in order: vda… for the layers (top first, as overlay lists them), the last for writes.
         func device(_ index: Int) -> String { "/dev/" + UtilityVMDefinition.diskName(index) }
-        spec.vmMounts = layerDisks.indices.map { .init(source: device($0), target: "/layers/\($0)", type: "ext4", flags: [.readOnly]) }
+        var agent = LaunchSpec.UtilityVM(agentSocket: definition.agentSocket, agentTimeoutSeconds: settings.agentTimeoutSeconds,
+                                          root: Self.guestRoot)
+        agent.mounts = layerDisks.indices.map { .init(source: device($0), target: "/layers/\($0)", type: "ext4", flags: [.readOnly]) }
             + [.init(source: device(layerDisks.count), target: "/writable", type: "ext4", flags: []),
                .init(source: "overlay", target: Self.guestRoot, type: "overlay", flags: [],
                      data: "lowerdir=" + layerDisks.indices.map { "/layers/\($0)" }.joined(separator: ":")
@@ -204,9 +203,9 @@ public final class UtilityVMContainerRuntime: ContainerRuntime {
             + Self.guestKernelFilesystems(shmSize: record.hostConfig.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20)
             + userMounts.mounts
         if !record.attachments.isEmpty {
-            (spec.vmRequests, spec.vmMounts) = try guestNetwork(record, networks: networks, mounts: spec.vmMounts)
+            (agent.requests, agent.mounts) = try guestNetwork(record, networks: networks, mounts: agent.mounts)
         }
-        spec.vmRoot = Self.guestRoot
+        spec.placement = .utilityVM(agent)
         let details = ContainerRuntimeDetails.UtilityVM(
             Domain: definition.name, Accelerator: definition.accelerator.rawValue, GuestKernel: "\(guest.release) (\(guest.origin.rawValue))",
             MemoryMiB: definition.memoryMiB, VCPUs: definition.vcpus)
