@@ -1,0 +1,194 @@
+import APIModels
+import Foundation
+import Networking
+
+/// Which networks a container joins, the addresses it gets, and its links on each start.
+extension NetworkController {
+    /// The networks a new container joins: its network mode's and any others its create names.
+    func requestedAttachments(_ host: inout HostConfig, _ networking: NetworkingConfig?) throws -> [NetworkAttachment] {
+        let endpoints = networking?.EndpointsConfig ?? [:]
+        let mode = host.NetworkMode ?? ""
+        switch mode {
+        case "none", "host":
+            if let other = endpoints.keys.first(where: { $0 != mode }) {
+                throw ContainerError.invalid("container cannot be connected to network \(other) with network mode \(mode)")
+            }
+            return []
+        case let mode where mode.hasPrefix("container:"):
+            throw ContainerError.invalid("network mode \(mode) is not available in this version of Berth")
+        default:
+            let primary = mode.isEmpty || mode == "default" ? try defaultNetwork() : try network(mode)
+            host.NetworkMode = primary.name
+            var attachments = [try Self.attachment(to: primary, endpoint: endpoints[primary.name] ?? endpoints[primary.id] ?? endpoints[mode])]
+            for (name, endpoint) in endpoints.sorted(by: { $0.key < $1.key }) where name != mode && name != primary.name && name != primary.id {
+                let network = try network(name)
+                if attachments.contains(where: { $0.networkID == network.id }) { continue }
+                attachments.append(try Self.attachment(to: network, endpoint: endpoint))
+            }
+            return attachments
+        }
+    }
+
+    static func attachment(to network: NetworkRecord, endpoint: EndpointSettings?) throws -> NetworkAttachment {
+        let aliases = endpoint?.Aliases ?? []
+        if network.isDefault, !aliases.isEmpty {
+            throw ContainerError.invalid("network-scoped alias is supported only for containers in user defined networks")
+        }
+        var requested: IPv4Address?
+        if let text = endpoint?.IPAMConfig?.IPv4Address, !text.isEmpty {
+            guard let address = IPv4Address(text), network.subnet.contains(address), address != network.gateway,
+                  address != network.subnet.network, address != network.subnet.broadcast else {
+                throw ContainerError.invalid("invalid IPv4 address \(text) for network \(network.name) (\(network.subnet))")
+            }
+            requested = address
+        }
+        return NetworkAttachment(networkID: network.id, networkName: network.name, aliases: aliases, requestedAddress: requested)
+    }
+
+    /// Gives the attachment an address, a MAC address made from it (as Docker does) and the name
+    /// of the host's end of its link.
+    func addressed(_ attachment: NetworkAttachment, on network: NetworkRecord, taken: Set<IPv4Address>, interfaceIndex: Int,
+                   containerID: String? = nil) throws -> NetworkAttachment {
+        var attachment = attachment
+        let address: IPv4Address
+        if let requested = attachment.requestedAddress {
+            guard !taken.contains(requested) else {
+                throw ContainerError.conflict("Address already in use: \(requested) on network \(network.name)")
+            }
+            address = requested
+        } else {
+            var index: UInt32 = 1
+            var found: IPv4Address?
+            while let candidate = network.subnet.host(index) {
+                if candidate != network.gateway, !taken.contains(candidate) { found = candidate; break }
+                index += 1
+            }
+            guard let found else { throw ContainerError.conflict("no available IPv4 addresses on network \(network.name)") }
+            address = found
+        }
+        attachment.address = address
+        attachment.macAddress = (["02", "42"] + address.octets.map { String(format: "%02x", $0) }).joined(separator: ":")
+        attachment.hostInterface = "vb\((containerID ?? "").prefix(9))\(interfaceIndex)"
+        return attachment
+    }
+
+    /// Every address a running container holds, on any network.
+    func addressesInUse() throws -> Set<IPv4Address> {
+        Set(try containers.all().filter(\.state.isActive).flatMap { $0.attachments.compactMap(\.address) })
+            .union(leases.values.joined())
+    }
+
+    /// Addresses the container's attachments for this start and, for a container whose network
+    /// namespace is on this host, makes it with a veth on each network's bridge. On failure nothing
+    /// of it is left.
+    func bringUp(_ record: ContainerRecord, inHostNamespace: Bool) async throws -> [NetworkAttachment] {
+        let known = try catalog.all()
+        let networks = try record.attachments.map { attachment in
+            guard let network = known.first(where: { $0.id == attachment.networkID }) else {
+                throw ContainerError.notFound("network \(attachment.networkName) not found")
+            }
+            return network
+        }
+        for network in networks { try await prepareNetwork(network) }
+        // From here to the lease, no suspension: another start must see these addresses as taken.
+        var taken = try addressesInUse()
+        var attachments: [NetworkAttachment] = []
+        for (index, (attachment, network)) in zip(record.attachments, networks).enumerated() {
+            let addressed = try addressed(attachment, on: network, taken: taken, interfaceIndex: index, containerID: record.id)
+            attachments.append(addressed)
+            if let address = addressed.address { taken.insert(address) }
+        }
+        leases[record.id] = Set(attachments.compactMap(\.address))
+        guard inHostNamespace else { return attachments }
+        let path = paths.networkNamespace(record.id), plumbed = attachments, joined = networks
+        try await runBlocking {
+            NetworkNamespace.remove(at: path)
+            let inside = try NetworkNamespace.create(at: path)
+            do {
+                let host = try RouteSocket()
+                // The first network that reaches beyond the host carries the default route.
+                let routed = zip(plumbed, joined).first { !$0.1.internal }?.0.networkID
+                for (index, (attachment, network)) in zip(plumbed, joined).enumerated() {
+                    guard let bridge = host.index(of: network.bridge) else { throw ContainerError.conflict("bridge \(network.bridge) is gone") }
+                    try Self.plumbVeth(attachment, network: network, host: host, bridge: bridge, inside: inside, interface: "eth\(index)",
+                                       namespacePath: path, defaultRoute: attachment.networkID == routed)
+                }
+            } catch {
+                for attachment in plumbed { if let name = attachment.hostInterface { try? RouteSocket().deleteLink(name) } }
+                NetworkNamespace.remove(at: path)
+                throw error
+            }
+        }
+        return attachments
+    }
+
+    /// One veth: the host's end on the bridge, the other as `interface` in the container's namespace, addressed and up.
+    static func plumbVeth(_ attachment: NetworkAttachment, network: NetworkRecord, host: RouteSocket, bridge: Int32, inside: RouteSocket,
+                          interface: String, namespacePath: String, defaultRoute: Bool) throws {
+        guard let address = attachment.address, let mac = attachment.macAddress, let hostName = attachment.hostInterface else { return }
+        let namespace = open(namespacePath, O_RDONLY | O_CLOEXEC)
+        guard namespace >= 0 else { throw ContainerError.conflict("opening \(namespacePath): \(String(cString: strerror(errno)))") }
+        defer { close(namespace) }
+        try host.createVethPair(hostName: hostName, master: bridge, peerName: interface, peerNamespace: namespace,
+                                peerMAC: mac.split(separator: ":").compactMap { UInt8($0, radix: 16) })
+        guard let index = inside.index(of: interface) else { throw ContainerError.conflict("\(interface) did not appear in the container") }
+        try inside.addAddress(address, prefixLength: network.subnet.prefixLength, to: index)
+        try inside.setUp(index)
+        if defaultRoute { try inside.addDefaultRoute(via: network.gateway, on: index) }
+    }
+
+    /// Undoes a start's networking: published ports, the namespace and its veths, the addresses.
+    func release(_ record: inout ContainerRecord, ports: [PublishedPort], inHostNamespace: Bool) async {
+        guard !record.attachments.isEmpty else { return }
+        let networks = (try? catalog.all()) ?? []
+        packetFilter.delete(portRules(record, ports: ports, networks: networks))
+        for descriptor in portReservations.removeValue(forKey: record.id) ?? [] { close(descriptor) }
+        leases[record.id] = nil
+        let interfaces = record.attachments.compactMap(\.hostInterface)
+        // A VM's TAPs go with the VM.
+        if inHostNamespace {
+            let path = paths.networkNamespace(record.id)
+            try? await runBlocking {
+                // Deleting the host's end takes the container's with it at once, rather than when the namespace ends.
+                if let socket = try? RouteSocket() { for name in interfaces { try? socket.deleteLink(name) } }
+                NetworkNamespace.remove(at: path)
+            }
+        }
+        record.state.networks = record.state.networks?.map { attachment in
+            var cleared = attachment
+            cleared.address = nil
+            cleared.macAddress = nil
+            cleared.hostInterface = nil
+            return cleared
+        }
+        for networkID in Set(record.attachments.map(\.networkID)) { await refreshNameServer(networkID, excluding: record.id) }
+    }
+
+
+
+    /// Joins a running container (its namespace on this host) to one more network: the network
+    /// set up, an address chosen, a veth plumbed in as the next `ethN`.
+    func plumbRunning(_ record: ContainerRecord, into network: NetworkRecord, _ attachment: NetworkAttachment) async throws
+        -> NetworkAttachment
+    {
+        try await prepareNetwork(network)
+        let addressed = try addressed(attachment, on: network, taken: try addressesInUse(), interfaceIndex: record.attachments.count,
+                                      containerID: record.id)
+        if let address = addressed.address { leases[record.id, default: []].insert(address) }
+        let path = paths.networkNamespace(record.id), interface = "eth\(record.attachments.count)"
+        try await runBlocking {
+            let host = try RouteSocket()
+            guard let bridge = host.index(of: network.bridge) else { throw ContainerError.conflict("bridge \(network.bridge) is gone") }
+            let inside = try NetworkNamespace.socket(inNamespaceAt: path)
+            try Self.plumbVeth(addressed, network: network, host: host, bridge: bridge, inside: inside, interface: interface,
+                               namespacePath: path, defaultRoute: false)
+        }
+        return addressed
+    }
+
+    /// Takes a running container's link to a network away (its end in the container goes with the host's).
+    func unplug(_ attachment: NetworkAttachment, of containerID: String) async {
+        if let address = attachment.address { leases[containerID]?.remove(address) }
+        if let interface = attachment.hostInterface { try? await runBlocking { try RouteSocket().deleteLink(interface) } }
+    }
+}

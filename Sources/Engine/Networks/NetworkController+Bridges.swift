@@ -1,0 +1,103 @@
+import Foundation
+import Networking
+
+/// Each network's bridge, rules and name server on the host, and what the name servers answer.
+extension NetworkController {
+    /// The network's bridge, addresses and rules on the host, and its name server: made once per
+    /// daemon run (each step is idempotent, so a restart finds what it made before).
+    func prepareNetwork(_ network: NetworkRecord) async throws {
+        guard !preparedNetworks.contains(network.id) else { return }
+        let filter = packetFilter
+        let chainsMissing = !packetFilterPrepared
+        do {
+            try await runBlocking {
+                let socket = try RouteSocket()
+                try socket.createBridge(network.bridge)
+                guard let index = socket.index(of: network.bridge) else {
+                    throw ContainerError.conflict("bridge \(network.bridge) did not appear")
+                }
+                try socket.addAddress(network.gateway, prefixLength: network.subnet.prefixLength, to: index)
+                try socket.setUp(index)
+                // Published ports answer on 127.0.0.1 too: the host's own loopback traffic may be routed here.
+                try? "1\n".write(toFile: "/proc/sys/net/ipv4/conf/\(network.bridge)/route_localnet", atomically: false, encoding: .utf8)
+                if chainsMissing { try filter.prepare() }
+                let rules = Self.networkRules(network)
+                filter.delete(rules)
+                try filter.add(rules)
+            }
+        } catch let error as ContainerError {
+            throw error
+        } catch {
+            throw ContainerError.startFailed(code: 125, message: "setting up network \(network.name): \(error)")
+        }
+        packetFilterPrepared = true
+        preparedNetworks.insert(network.id)
+        if network.hasNameServer {
+            do {
+                nameServers[network.id] = try await NameServer.start(on: network.gateway, upstream: ResolvConf.host().nameservers.first)
+            } catch {
+                logger.warning("no name server on network \(network.name): \(error)")
+            }
+        }
+        await refreshNameServer(network.id)
+    }
+
+    func tearDownNetwork(_ network: NetworkRecord) async {
+        preparedNetworks.remove(network.id)
+        await nameServers.removeValue(forKey: network.id)?.stop()
+        let filter = packetFilter
+        try? await runBlocking {
+            filter.delete(Self.networkRules(network))
+            try RouteSocket().deleteLink(network.bridge)
+        }
+    }
+
+    static func networkRules(_ network: NetworkRecord) -> [FilterRule] {
+        BridgeRules.network(bridge: network.bridge, subnet: network.subnet, isInternal: network.internal)
+    }
+
+    /// A default pool's subnet that no network and no route of the host's overlaps.
+    func freeSubnet() throws -> IPv4Subnet? {
+        SubnetPool.firstFree(avoiding: try catalog.all().map(\.subnet) + HostRouteTable.read())
+    }
+
+
+
+    /// What the network's name server answers: each running container's name, aliases and short ID.
+    func refreshNameServer(_ networkID: String, excluding excluded: String? = nil) async {
+        guard let server = nameServers[networkID], let records = try? containers.all() else { return }
+        var table: [String: [IPv4Address]] = [:]
+        for record in records where record.id != excluded && record.state.isActive {
+            guard let attachment = record.attachments.first(where: { $0.networkID == networkID }), let address = attachment.address else { continue }
+            for name in [record.name, String(record.id.prefix(12))] + attachment.aliases {
+                table[name.lowercased(), default: []].append(address)
+            }
+        }
+        server.setRecords(table)
+    }
+
+    /// /etc/hosts and /etc/resolv.conf for this start: the container's own address under its
+    /// hostname; on a user network the network's name server, else the host's resolvers (not
+    /// loopback ones, which the container cannot reach).
+    func writeNetworkFiles(_ record: ContainerRecord) throws {
+        guard let first = record.attachments.first, let address = first.address,
+              let network = try catalog.all().first(where: { $0.id == first.networkID }) else { return }
+        let hostname = record.config.Hostname ?? String(record.id.prefix(12))
+        let hosts = """
+            127.0.0.1\tlocalhost
+            ::1\tlocalhost ip6-localhost ip6-loopback
+            fe00::0\tip6-localnet
+            ff00::0\tip6-mcastprefix
+            ff02::1\tip6-allnodes
+            ff02::2\tip6-allrouters
+            \(address)\t\(hostname)
+
+            """
+        let resolv = ResolvConf.host().forContainer(
+            networkNameServer: network.hasNameServer && nameServers[network.id] != nil ? network.gateway : nil,
+            userNetwork: network.hasNameServer)
+        // Rewritten in place: the files keep the owner a user namespace gave them.
+        try Data(hosts.utf8).write(to: URL(fileURLWithPath: paths.hosts(record.id)))
+        try Data(resolv.utf8).write(to: URL(fileURLWithPath: paths.resolvConf(record.id)))
+    }
+}
