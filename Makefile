@@ -7,7 +7,7 @@ LOGS = $(CURDIR)/.build/logs
 STEP = ./scripts/step
 ARCHES = x86_64 arm64 arm
 
-.PHONY: deps build release guests images demo-images test demo bench clean
+.PHONY: deps build release guests images demo-images test demo bench compare clean
 
 deps:
 	@$(STEP) "installing what is missing (scripts/install-deps)" $(LOGS)/deps.log ./scripts/install-deps
@@ -49,6 +49,10 @@ demo: release guests demo-images
 
 bench: release guests images
 	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/run
+
+# Two builds' container starts side by side: `make compare BASE=<revision>` (bench/REVISIONS.md).
+compare: release guests images
+	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/compare-revisions $(BASE)
 
 clean:
 	rm -rf .build

@@ -145,7 +145,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "APIModels", "Engine", "HostModel", "OCI", "SystemSupport",
+                "APIModels", "Engine", "HostModel", "OCI",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import Foundation
 import NIOHTTP1
 
 /// An error a route throws to answer with a status and Docker's `{"message": ...}` body.
@@ -11,6 +12,11 @@ public struct APIError: Error, CustomStringConvertible {
     }
 
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
+
+    /// A system call of the server's own failed: `operation` and errno's words.
+    static func systemCall(_ operation: String, _ code: Int32) -> APIError {
+        APIError(.internalServerError, "\(operation): \(String(cString: strerror(code)))")
+    }
 
     public var description: String { message }
 }

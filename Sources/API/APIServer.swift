@@ -4,7 +4,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import SystemSupport
 
 /// Serves a `Router` over HTTP/1.1 on a unix socket.
 ///
@@ -57,7 +56,7 @@ public final class APIServer: Sendable {
                     return try Connection(wrappingChannelSynchronously: channel)
                 }
             }
-        guard chmod(socketPath, mode) == 0 else { throw SystemError.call("chmod \(socketPath)", errno) }
+        guard chmod(socketPath, mode) == 0 else { throw APIError.systemCall("chmod \(socketPath)", errno) }
         return APIServer(router: router, logger: logger, serverChannel: channel, socketPath: socketPath,
                          spoolDirectory: spoolDirectory)
     }
@@ -173,7 +172,7 @@ public final class APIServer: Sendable {
         _ response: HTTPResponse, path: String, version: HTTPVersion,
         to outbound: any Channel
     ) async throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw SystemError.call("open \(path)", errno) }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw APIError.systemCall("open \(path)", errno) }
         defer { try? handle.close() }
         var head = responseHead(response, version: version)
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0

@@ -1,7 +1,6 @@
 import Foundation
 import NIOCore
 import NIOFoundationCompat
-import SystemSupport
 
 /// A request body written to a temp file as it arrives, for bodies too large to hold in memory.
 final class BodySpool {
@@ -12,7 +11,7 @@ final class BodySpool {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = directory + "/body-\(UUID().uuidString)"
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw SystemError.call("create \(path)", errno)
+            throw APIError.systemCall("create \(path)", errno)
         }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     }
