@@ -32,11 +32,11 @@ struct ContainerServiceLifecycleTests {
             for restart in 1...2 {
                 fixture.runtime.exit(id, code: 1)
                 let back = try await fixture.waitFor(id) { $0.status == .running && $0.restartCount == restart }
-                #expect(back.status == .running && back.restartCount == restart)
+                #expect(back.status == .running && back.restartCount == restart, "\(back)")
             }
             fixture.runtime.exit(id, code: 1)
             let last = try await fixture.waitFor(id) { $0.status == .exited }
-            #expect(last.status == .exited && last.restartCount == 2)
+            #expect(last.status == .exited && last.restartCount == 2, "\(last)")
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await fixture.status(id).status == .exited)
             #expect(try await fixture.containerActions(id) == ["create", "start", "die", "start", "die", "start", "die"])
