@@ -194,9 +194,7 @@ struct Berthd: AsyncParsableCommand {
         let utilityVMs = UtilityVMSettings(cacheDirectory: cacheDir, libvirtURI: libvirtURI,
                                            accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg,
                                            agentTimeoutSeconds: vmAgentTimeout)
-        let runtimes = ContainerRuntimes(
-            native: NativeContainerRuntime(cgroups: CgroupManager(), launcher: launcher, paths: containerPaths),
-            utilityVM: UtilityVMContainerRuntime(settings: utilityVMs, launcher: launcher, paths: containerPaths))
+        let runtimes = ContainerRuntimes(cgroups: CgroupManager(), launcher: launcher, paths: containerPaths, utilityVMs: utilityVMs)
         let containers = try ContainerService(
             paths: containerPaths, catalog: ContainerCatalog(database: store.database), images: images, events: events,
             runtimes: runtimes, logger: logger, defaultUsernsMode: config.resolvedUsernsMode, containerDefaults: config.containerDefaults,

@@ -79,4 +79,11 @@ import Testing
         let host = ResolvConf(parsing: "nameserver 127.0.0.53\n")
         #expect(host.forContainer(networkNameServer: nil, userNetwork: false) == "nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
     }
+
+    @Test func hostsFilesNameLoopbackAndThenTheContainer() {
+        let base = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+            + "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+        #expect(HostsFile.text() == base)
+        #expect(HostsFile.text(address: Self.address("172.17.0.2"), hostname: "c0ffee") == base + "172.17.0.2\tc0ffee\n")
+    }
 }

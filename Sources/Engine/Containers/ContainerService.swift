@@ -267,15 +267,7 @@ public actor ContainerService {
             if record.hostConfig.NetworkMode == "host" {
                 hosts = (try? Data(contentsOf: URL(fileURLWithPath: "/etc/hosts"))) ?? Data()
             } else {
-                hosts = Data("""
-                    127.0.0.1\tlocalhost
-                    ::1\tlocalhost ip6-localhost ip6-loopback
-                    fe00::0\tip6-localnet
-                    ff00::0\tip6-mcastprefix
-                    ff02::1\tip6-allnodes
-                    ff02::2\tip6-allrouters
-
-                    """.utf8)
+                hosts = Data(HostsFile.text().utf8)
             }
             try hosts.write(to: URL(fileURLWithPath: paths.hosts(id)))
             let resolv = (try? Data(contentsOf: URL(fileURLWithPath: "/etc/resolv.conf"))) ?? Data()
@@ -331,7 +323,9 @@ public actor ContainerService {
                 try await networks.writeNetworkFiles(record)
                 phases.mark("network")
             }
-            launched = try await runtime.launch(record, plan: plan, networks: try networks.catalog.all())
+            // Only a VM's NICs need the networks' records; a container on none needs no read.
+            let joined = record.attachments.isEmpty ? [] : try networks.catalog.all()
+            launched = try await runtime.launch(record, plan: plan, networks: joined)
             phases.mark("launched")
         } catch {
             _ = await runtime.cleanUp(after: record)

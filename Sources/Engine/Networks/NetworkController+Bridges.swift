@@ -83,16 +83,7 @@ extension NetworkController {
         guard let first = record.attachments.first, let address = first.address,
               let network = try catalog.all().first(where: { $0.id == first.networkID }) else { return }
         let hostname = record.config.Hostname ?? String(record.id.prefix(12))
-        let hosts = """
-            127.0.0.1\tlocalhost
-            ::1\tlocalhost ip6-localhost ip6-loopback
-            fe00::0\tip6-localnet
-            ff00::0\tip6-mcastprefix
-            ff02::1\tip6-allnodes
-            ff02::2\tip6-allrouters
-            \(address)\t\(hostname)
-
-            """
+        let hosts = HostsFile.text(address: address, hostname: hostname)
         let resolv = ResolvConf.host().forContainer(
             networkNameServer: network.hasNameServer && nameServers[network.id] != nil ? network.gateway : nil,
             userNetwork: network.hasNameServer)

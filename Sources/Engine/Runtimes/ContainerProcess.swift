@@ -16,17 +16,3 @@ public protocol ContainerProcess: Sendable {
         _ body: @escaping @Sendable (ContainerAttachment) async throws -> Result
     ) async throws -> Result
 }
-
-/// How a container's process ended, as its runtime recorded it.
-public struct ContainerExit: Sendable, Equatable {
-    public var code: Int32
-    public var finishedAt: Date
-    /// Why the runtime ended it, when it was not the process's own doing (a VM that died, a setup failure).
-    public var reason: String?
-
-    public init(code: Int32, finishedAt: Date, reason: String? = nil) {
-        self.code = code
-        self.finishedAt = finishedAt
-        self.reason = reason
-    }
-}

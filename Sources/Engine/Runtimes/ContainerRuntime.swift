@@ -20,8 +20,9 @@ public protocol ContainerRuntime: Sendable {
     /// The process of a launched container.
     func process(of id: String) -> any ContainerProcess
 
-    /// How the container's last process ended, if it recorded an end.
-    func recordedExit(of id: String) -> ContainerExit?
+    /// How the container's last process ended, if it recorded an end (a reason when the runtime,
+    /// not the process, ended it).
+    func recordedExit(of id: String) -> ExitRecord?
 
     /// After a daemon restart: whether the container's process is still there to follow.
     func isStillRunning(_ record: ContainerRecord) -> Bool

@@ -4,23 +4,23 @@ import NativeRuntime
 
 /// Containers on the host's own kernel: namespaces and cgroups set up by the container's shim,
 /// the overlay mounted inside its mount namespace, Docker's default confinement.
-public struct NativeContainerRuntime: ContainerRuntime {
+struct NativeContainerRuntime: ShimHostedRuntime {
     let cgroups: CgroupManager
     let shims: ShimHost
     let paths: ContainerPaths
 
-    public init(cgroups: CgroupManager, launcher: ShimLauncher, paths: ContainerPaths) {
+    init(cgroups: CgroupManager, launcher: ShimLauncher, paths: ContainerPaths) {
         self.cgroups = cgroups
         self.paths = paths
         shims = ShimHost(launcher: launcher, paths: paths)
     }
 
-    public var capabilities: ContainerRuntimeCapabilities {
+    var capabilities: ContainerRuntimeCapabilities {
         [.pause, .processList, .hostFileAccess, .liveNetworkChanges, .hostNetworkNamespace]
     }
 
     /// The cgroups are made at creation, so that start only has to move the container in.
-    public func prepare(_ record: ContainerRecord) throws -> ContainerCgroup? {
+    func prepare(_ record: ContainerRecord) throws -> ContainerCgroup? {
         let cgroup = try cgroups.create(id: record.id, limits: ContainerLaunchPlan.cgroupLimits(record.hostConfig),
                                         privileged: record.hostConfig.Privileged == true)
         // A start usually follows at once (docker run): by then the lock is ready for the shim.
@@ -28,7 +28,7 @@ public struct NativeContainerRuntime: ContainerRuntime {
         return cgroup
     }
 
-    public func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
+    func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
         -> LaunchedContainer
     {
         // An exit removes the cgroups; a restart makes them again.
@@ -51,14 +51,8 @@ public struct NativeContainerRuntime: ContainerRuntime {
         }
     }
 
-    public func process(of id: String) -> any ContainerProcess { shims.process(of: id) }
-
-    public func recordedExit(of id: String) -> ContainerExit? { shims.recordedExit(of: id) }
-
-    public func isStillRunning(_ record: ContainerRecord) -> Bool { shims.isStillRunning(record) }
-
     /// The container's init is gone; anything it left (it should have taken all with it) goes too.
-    public func cleanUp(after record: ContainerRecord) async -> Bool {
+    func cleanUp(after record: ContainerRecord) async -> Bool {
         guard let cgroup = record.state.cgroup else { return false }
         let oomKilled = cgroups.oomKilled(cgroup)
         for pid in cgroups.processes(cgroup) { Glibc.kill(pid, SIGKILL) }
@@ -67,12 +61,12 @@ public struct NativeContainerRuntime: ContainerRuntime {
     }
 
     /// A container created and never started still has the cgroups made for it.
-    public func remove(_ record: ContainerRecord) async {
+    func remove(_ record: ContainerRecord) async {
         if let cgroup = record.state.cgroup { cgroups.remove(cgroup) }
     }
 
     /// An exec joins the container's namespaces and cgroups, under the container's confinement.
-    public func launchExec(_ record: ContainerRecord, plan: ContainerLaunchPlan, config: ExecConfig, execID: String) async throws
+    func launchExec(_ record: ContainerRecord, plan: ContainerLaunchPlan, config: ExecConfig, execID: String) async throws
         -> any ContainerProcess
     {
         guard let cgroup = record.state.cgroup else { throw ContainerError.conflict("Container \(record.id) is not running") }
@@ -82,32 +76,20 @@ public struct NativeContainerRuntime: ContainerRuntime {
         return try await shims.launchExec(spec, containerID: record.id, execID: execID)
     }
 
-    public func execProcess(containerID: String, execID: String) -> any ContainerProcess {
-        shims.execProcess(containerID: containerID, execID: execID)
-    }
-
-    public func recordedExecExit(containerID: String, execID: String) -> Int32? {
-        shims.recordedExecExit(containerID: containerID, execID: execID)
-    }
-
-    public func removeExecFiles(containerID: String, execID: String) {
-        shims.removeExecFiles(containerID: containerID, execID: execID)
-    }
-
-    public func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws {
+    func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws {
         guard let cgroup = record.state.cgroup else { throw ContainerError.conflict("Container \(record.id) is not running") }
         try cgroups.setFrozen(frozen, cgroup)
     }
 
-    public func processIDs(of record: ContainerRecord) -> [Int32] {
+    func processIDs(of record: ContainerRecord) -> [Int32] {
         record.state.cgroup.map { cgroups.processes($0) } ?? []
     }
 
-    public func usage(of record: ContainerRecord) -> ContainerResourceUsage? {
+    func usage(of record: ContainerRecord) -> ContainerResourceUsage? {
         record.state.cgroup.map { ContainerResourceUsage(cgroups.stats($0)) }
     }
 
-    public func failureDetail(of record: ContainerRecord) -> String { "" }
+    func failureDetail(of record: ContainerRecord) -> String { "" }
 
     /// Compiled once per capability set and architecture.
     func seccompFilter(capabilities: CapabilitySet, architecture: String) throws -> String {

@@ -36,9 +36,7 @@ struct ShimHost: Sendable {
         ShimClient(socketPath: paths.execSocket(containerID, execID))
     }
 
-    func recordedExit(of id: String) -> ContainerExit? {
-        ExitRecord.read(paths.exit(id)).map { ContainerExit(code: $0.code, finishedAt: $0.finishedAt, reason: $0.reason) }
-    }
+    func recordedExit(of id: String) -> ExitRecord? { ExitRecord.read(paths.exit(id)) }
 
     func recordedExecExit(containerID: String, execID: String) -> Int32? {
         ExitRecord.read(paths.execExit(containerID, execID))?.code
@@ -55,6 +53,32 @@ struct ShimHost: Sendable {
         guard pid > 0, Glibc.kill(pid, 0) == 0 else { return false }
         let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
         return command.contains("berth-shim") && FileManager.default.fileExists(atPath: paths.socket(record.id))
+    }
+}
+
+/// A runtime whose containers and execs are held by shims: reaching their processes, exit records
+/// and liveness is the same whatever the shim runs them in.
+protocol ShimHostedRuntime: ContainerRuntime {
+    var shims: ShimHost { get }
+}
+
+extension ShimHostedRuntime {
+    func process(of id: String) -> any ContainerProcess { shims.process(of: id) }
+
+    func recordedExit(of id: String) -> ExitRecord? { shims.recordedExit(of: id) }
+
+    func isStillRunning(_ record: ContainerRecord) -> Bool { shims.isStillRunning(record) }
+
+    func execProcess(containerID: String, execID: String) -> any ContainerProcess {
+        shims.execProcess(containerID: containerID, execID: execID)
+    }
+
+    func recordedExecExit(containerID: String, execID: String) -> Int32? {
+        shims.recordedExecExit(containerID: containerID, execID: execID)
+    }
+
+    func removeExecFiles(containerID: String, execID: String) {
+        shims.removeExecFiles(containerID: containerID, execID: execID)
     }
 }
 

@@ -9,7 +9,7 @@ import VMRuntime
 /// image layer is a read-only disk, the container's writable layer a disk of its own, and the
 /// guest agent assembles the overlay and runs the process for the container's shim, which holds
 /// the agent's port.
-public final class UtilityVMContainerRuntime: ContainerRuntime {
+final class UtilityVMContainerRuntime: ShimHostedRuntime {
     let settings: UtilityVMSettings
     let paths: ContainerPaths
     let shims: ShimHost
@@ -23,13 +23,13 @@ public final class UtilityVMContainerRuntime: ContainerRuntime {
         var teardowns: [String: Task<Void, Never>] = [:]
     }
 
-    public init(settings: UtilityVMSettings, launcher: ShimLauncher, paths: ContainerPaths) {
+    init(settings: UtilityVMSettings, launcher: ShimLauncher, paths: ContainerPaths) {
         self.settings = settings
         self.paths = paths
         shims = ShimHost(launcher: launcher, paths: paths)
     }
 
-    public var capabilities: ContainerRuntimeCapabilities { [] }
+    var capabilities: ContainerRuntimeCapabilities { [] }
 
     static func domainName(_ id: String) -> String { "berth-\(id.prefix(12))" }
 
@@ -37,9 +37,9 @@ public final class UtilityVMContainerRuntime: ContainerRuntime {
     static let guestRoot = "/rootfs"
 
     /// The VM is made at start: nothing to prepare.
-    public func prepare(_ record: ContainerRecord) throws -> ContainerCgroup? { nil }
+    func prepare(_ record: ContainerRecord) throws -> ContainerCgroup? { nil }
 
-    public func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
+    func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
         -> LaunchedContainer
     {
         // A VM that booted is ended by `cleanUp(after:)` when what follows fails.
@@ -48,19 +48,13 @@ public final class UtilityVMContainerRuntime: ContainerRuntime {
         return LaunchedContainer(pid: qemuPID, supervisorPID: shim.shimPID, cgroup: nil, utilityVM: details)
     }
 
-    public func process(of id: String) -> any ContainerProcess { shims.process(of: id) }
-
-    public func recordedExit(of id: String) -> ContainerExit? { shims.recordedExit(of: id) }
-
-    public func isStillRunning(_ record: ContainerRecord) -> Bool { shims.isStillRunning(record) }
-
     /// The shim powers the VM off as the container ends; this ends one whose shim died first.
-    public func cleanUp(after record: ContainerRecord) async -> Bool {
+    func cleanUp(after record: ContainerRecord) async -> Bool {
         endVM(record.id)
         return false
     }
 
-    public func remove(_ record: ContainerRecord) async {
+    func remove(_ record: ContainerRecord) async {
         endVM(record.id)
         // QEMU may still hold the disks open while it ends; their space is freed when it lets go.
         _ = state.withLock { $0.teardowns.removeValue(forKey: record.id) }
@@ -69,7 +63,7 @@ public final class UtilityVMContainerRuntime: ContainerRuntime {
 
     /// An exec in a VM container: the container's shim relays it to the agent, which runs it in
     /// the container's root.
-    public func launchExec(_ record: ContainerRecord, plan: ContainerLaunchPlan, config: ExecConfig, execID: String) async throws
+    func launchExec(_ record: ContainerRecord, plan: ContainerLaunchPlan, config: ExecConfig, execID: String) async throws
         -> any ContainerProcess
     {
         var spec = try plan.execSpec(config, execID: execID)
@@ -77,28 +71,16 @@ public final class UtilityVMContainerRuntime: ContainerRuntime {
         return try await shims.launchExec(spec, containerID: record.id, execID: execID)
     }
 
-    public func execProcess(containerID: String, execID: String) -> any ContainerProcess {
-        shims.execProcess(containerID: containerID, execID: execID)
-    }
-
-    public func recordedExecExit(containerID: String, execID: String) -> Int32? {
-        shims.recordedExecExit(containerID: containerID, execID: execID)
-    }
-
-    public func removeExecFiles(containerID: String, execID: String) {
-        shims.removeExecFiles(containerID: containerID, execID: execID)
-    }
-
-    public func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws {
+    func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws {
         throw ContainerError.invalid("pause is not available for containers in utility VMs yet (container \(record.name))")
     }
 
-    public func processIDs(of record: ContainerRecord) -> [Int32] { [] }
+    func processIDs(of record: ContainerRecord) -> [Int32] { [] }
 
-    public func usage(of record: ContainerRecord) -> ContainerResourceUsage? { nil }
+    func usage(of record: ContainerRecord) -> ContainerResourceUsage? { nil }
 
     /// The last lines of the VM's serial console, to say why it ended.
-    public func failureDetail(of record: ContainerRecord) -> String {
+    func failureDetail(of record: ContainerRecord) -> String {
         guard let text = try? String(contentsOfFile: paths.vmDirectory(record.id) + "/console.log", encoding: .utf8) else { return "" }
         let lines = text.split(whereSeparator: \.isNewline).suffix(5)
         return lines.isEmpty ? "" : "; its console ended with: " + lines.joined(separator: " | ")

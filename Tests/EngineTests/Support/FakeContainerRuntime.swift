@@ -12,7 +12,7 @@ final class FakeContainerRuntime: ContainerRuntime {
 
     private struct State {
         var processes: [String: FakeProcess] = [:]
-        var exits: [String: ContainerExit] = [:]
+        var exits: [String: ExitRecord] = [:]
         var launchFailure: String?
         var execFailure: String?
         var calls: [String] = []
@@ -40,7 +40,7 @@ final class FakeContainerRuntime: ContainerRuntime {
     func exit(_ id: String, code: Int32) {
         let process = state.withLock { state -> FakeProcess? in
             guard let process = state.processes[id] else { return nil }
-            state.exits[id] = ContainerExit(code: code, finishedAt: Date())
+            state.exits[id] = ExitRecord(code: code, finishedAt: Date())
             return process
         }
         process?.end(code)
@@ -77,7 +77,7 @@ final class FakeContainerRuntime: ContainerRuntime {
         state.withLock { $0.processes[id] } ?? FakeProcess(pid: 0) { _ in }
     }
 
-    func recordedExit(of id: String) -> ContainerExit? { state.withLock { $0.exits[id] } }
+    func recordedExit(of id: String) -> ExitRecord? { state.withLock { $0.exits[id] } }
 
     func isStillRunning(_ record: ContainerRecord) -> Bool { false }
 
