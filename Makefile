@@ -7,7 +7,7 @@ LOGS = $(CURDIR)/.build/logs
 STEP = ./scripts/step
 ARCHES = x86_64 arm64 arm
 
-.PHONY: deps build release guests images demo-images test demo bench compare clean
+.PHONY: deps build release guests images demo-images test demo bench compare conformance clean
 
 deps:
 	@$(STEP) "installing what is missing (scripts/install-deps)" $(LOGS)/deps.log ./scripts/install-deps
@@ -56,6 +56,11 @@ bench: release guests images
 # Two builds' container starts side by side: `make compare BASE=<revision>` (bench/REVISIONS.md).
 compare: release guests images
 	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/compare-revisions $(BASE)
+
+# docker-py's own integration suite against berthd: `make conformance DOCKER_PY=<docker-py 7.1.0 checkout>`
+# (conformance/DOCKER-PY.md). The suite is another project's: fetch it, never commit it.
+conformance: build images
+	BERTH_BIN_DIR="$(BIN_DIR)" ./conformance/run-docker-py $(DOCKER_PY)
 
 clean:
 	rm -rf .build
