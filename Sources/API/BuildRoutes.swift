@@ -19,6 +19,9 @@ public enum BuildRoutes {
             build.noCache = request.queryFlag("nocache")
             build.pull = try pullPolicy(request.queryValue("pull"))
             build.credentials = try RegistryAuthHeader.credentialsByRegistry(from: request.headers)
+            build.cacheFrom = try jsonList(request.queryValue("cachefrom"), "cachefrom")
+            build.networkMode = request.queryValue("networkmode").flatMap { $0.isEmpty || $0 == "default" ? nil : $0 }
+            build.extraHosts = (request.query["extrahosts"] ?? []).flatMap { $0.split(separator: ",").map(String.init) }
             build.platform = try request.queryValue("platform").flatMap { $0.isEmpty ? nil : $0 }.map(ImageRoutes.parsePlatform)
             if let remote = request.queryValue("remote"), !remote.isEmpty {
                 throw APIError.badRequest("remote build contexts are not available: builds run offline; send the context")
@@ -42,9 +45,12 @@ public enum BuildRoutes {
             let quiet = request.queryFlag("q")
             let task = Task {
                 do {
-                    let image = try await builder.build(build) { if !quiet { emit(ProgressMessage(stream: $0)) } }
-                    emit(ProgressMessage(aux: ["ID": image.id.description]))
+                    let image = try await builder.build(build, progress: { if !quiet { emit(ProgressMessage(stream: $0)) } },
+                                                        built: { emit(ProgressMessage(aux: ["ID": $0.id.description])) })
                     if quiet { emit(ProgressMessage(stream: image.id.description + "\n")) }
+                } catch let ContainerError.startFailed(code, message) {
+                    // A RUN step's failure carries its command's exit code, as in dockerd's errorDetail.
+                    emit(ProgressMessage(error: message, code: Int(code)))
                 } catch {
                     emit(ProgressMessage(error: "\(error)"))
                 }
@@ -74,5 +80,14 @@ public enum BuildRoutes {
             throw APIError.badRequest("invalid \(name): a JSON object of strings")
         }
         return object
+    }
+
+    /// A JSON array of strings from a query value; empty when absent.
+    static func jsonList(_ text: String?, _ name: String) throws -> [String] {
+        guard let text, !text.isEmpty else { return [] }
+        guard let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
+            throw APIError.badRequest("invalid \(name): a JSON array of strings")
+        }
+        return list
     }
 }

@@ -23,16 +23,21 @@ extension ContainerRoutes {
                 return HTTPResponse(status: .ok)
             }
             let tty = exec.config.Tty == true
+            // As dockerd: the start request's Tty decides the framing, so a tty exec started without
+            // it (docker-py's default) has its output in stdout frames.
+            let framed = start.Tty != true
             let stdin = exec.config.AttachStdin == true
-            return hijacked(request, tty: tty) { connection in
+            let detachKeys = try exec.config.DetachKeys.flatMap { $0.isEmpty ? nil : $0 }.map(parseDetachKeys) ?? defaultDetachKeys
+            return hijacked(request, tty: !framed) { connection in
                 do {
                     try await containers.startExecAttached(exec.id) { attachment in
-                        try await bridge(connection, attachment, forwardInput: stdin, detachKeys: tty ? defaultDetachKeys : nil)
+                        try await bridge(connection, attachment, forwardInput: stdin, detachKeys: stdin ? detachKeys : nil,
+                                         framingTTYOutput: tty && framed)
                     }
                 } catch let error as ContainerError {
                     // The head is out; like Docker, say why in the stream, and the exit code tells the rest.
                     let entry = ContainerLogs.Entry(stream: 1, text: "\(error)\r\n", time: "")
-                    try await connection.write(frame(entry, tty: tty, timestamps: false))
+                    try await connection.write(frame(entry, tty: !framed, timestamps: false))
                 }
             }
         }

@@ -24,7 +24,7 @@ extension ContainerRoutes {
             let detachKeys = try request.queryValue("detachKeys").map(parseDetachKeys) ?? defaultDetachKeys
             return hijacked(request, tty: tty) { connection in
                 try await containers.attach(record.id, stdin: stdin, stdout: stdout, stderr: stderr) { attachment in
-                    try await bridge(connection, attachment, forwardInput: stdin, detachKeys: stdin ? detachKeys : nil)
+                    _ = try await bridge(connection, attachment, forwardInput: stdin, detachKeys: stdin ? detachKeys : nil)
                 }
             }
         }
@@ -139,17 +139,28 @@ extension ContainerRoutes {
         return HTTPResponse(status: upgrade ? .switchingProtocols : .ok, headers: headers, body: .hijack(handler))
     }
 
-    /// Output from the shim goes to the client as is (it is already Docker's framing); the
-    /// client's input goes to the container until the client half-closes, or types the detach
-    /// keys, which ends the session and leaves the container running with its stdin open.
+    /// Output from the shim goes to the client as is (it is already Docker's framing), or, with
+    /// `framingTTYOutput`, a tty's raw output in stdout frames; the client's input goes to the
+    /// container until the client half-closes, or types the detach keys, which ends the session and
+    /// leaves the container running with its stdin open.
+    /// Returns true when the client detached, false when the output ended.
+    @discardableResult
     static func bridge(_ connection: HijackedConnection, _ attachment: ContainerAttachment, forwardInput: Bool,
-                               detachKeys: [UInt8]?) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
+                       detachKeys: [UInt8]?, framingTTYOutput: Bool = false) async throws -> Bool {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 var output = attachment.output
-                while let chunk = try await output.next() {
+                while var chunk = try await output.next() {
+                    if framingTTYOutput {
+                        var framed = ByteBuffer()
+                        framed.writeBytes([1, 0, 0, 0])
+                        framed.writeInteger(UInt32(chunk.readableBytes), endianness: .big)
+                        framed.writeBuffer(&chunk)
+                        chunk = framed
+                    }
                     try await connection.write(chunk)
                 }
+                return false
             }
             group.addTask {
                 var matched = 0
@@ -163,7 +174,7 @@ extension ContainerRoutes {
                     for byte in bytes.readableBytesView {
                         if byte == detachKeys[matched] {
                             matched += 1
-                            if matched == detachKeys.count { return }
+                            if matched == detachKeys.count { return true }
                             continue
                         }
                         if matched > 0 { forward += detachKeys[0..<matched]; matched = 0 }
@@ -174,9 +185,11 @@ extension ContainerRoutes {
                 await attachment.endInput()
                 // Input is over; output continues until the process ends.
                 try await Task.sleep(nanoseconds: .max)
+                return false
             }
-            try await group.next()
+            let detached = try await group.next() ?? false
             group.cancelAll()
+            return detached
         }
     }
 

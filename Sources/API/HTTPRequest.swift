@@ -18,7 +18,7 @@ public struct HTTPRequest: Sendable {
     public var parameters: [String: String] = [:]
 
     public func queryValue(_ name: String) -> String? {
-        query[name]?.last
+        query[name]?.first
     }
 
     /// Docker's boolean query values: `1`, `true`, `True` are true.

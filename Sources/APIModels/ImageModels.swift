@@ -112,6 +112,8 @@ public struct ProgressMessage: Codable, Sendable, Equatable {
     }
 
     public struct ErrorDetail: Codable, Sendable, Equatable {
+        /// A failed build step's exit code.
+        public var code: Int?
         public var message: String
     }
 
@@ -133,9 +135,9 @@ public struct ProgressMessage: Codable, Sendable, Equatable {
         self.progress = progress
     }
 
-    public init(error: String) {
+    public init(error: String, code: Int? = nil) {
         self.error = error
-        self.errorDetail = ErrorDetail(message: error)
+        self.errorDetail = ErrorDetail(code: code, message: error)
     }
 
     public init(stream: String) {

@@ -69,6 +69,39 @@ public struct BuildContext: Sendable {
 
     public func path(_ relative: String) -> String { relative.isEmpty ? root : root + "/" + relative }
 
+    /// Deletes from the context directory what its `.dockerignore` leaves out (the Dockerfile and
+    /// `.dockerignore` themselves when it names them, as dockerd does after reading them), keeping
+    /// the directories above re-included files, so that a directory source copies only the rest.
+    public func removeIgnored() throws {
+        guard !ignore.patterns.isEmpty else { return }
+        let kept = Set(walk(""))
+        var keptAncestors = Set<String>()
+        for path in kept {
+            var components = path.split(separator: "/").dropLast()
+            while !components.isEmpty {
+                keptAncestors.insert(components.joined(separator: "/"))
+                components = components.dropLast()
+            }
+        }
+        // Children before their directory, so a directory is emptied of what goes before it is looked at.
+        for relative in everything("").reversed() where !kept.contains(relative) && !keptAncestors.contains(relative) {
+            try? FileManager.default.removeItem(atPath: path(relative))
+        }
+    }
+
+    /// Every path below `relative`, parents first, never through a symbolic link.
+    private func everything(_ relative: String) -> [String] {
+        var paths: [String] = []
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: path(relative))) ?? []).sorted()
+        for name in names {
+            let child = relative.isEmpty ? name : relative + "/" + name
+            paths.append(child)
+            var info = stat()
+            if lstat(path(child), &info) == 0, info.st_mode & S_IFMT == S_IFDIR { paths += everything(child) }
+        }
+        return paths
+    }
+
     /// A digest of what the sources hold: each path's name (relative to its source), type, mode,
     /// link target and contents, in order. Owners and times are left out, as Docker's cache does.
     public func checksum(_ sources: [String]) throws -> String {

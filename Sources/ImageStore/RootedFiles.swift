@@ -148,7 +148,12 @@ public struct RootedFiles: Sendable {
             var parent = dup(target)
             defer { close(parent) }
             for component in components.dropLast() {
-                let next = openat(parent, component, openPath | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                var next = openat(parent, component, openPath | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                // As Docker: a parent the archive leaves out (a .dockerignore exception's) is made.
+                if next < 0, errno == ENOENT, mkdirat(parent, component, 0o755) == 0 {
+                    next = openat(parent, component, openPath | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    if next >= 0 { fchownat(next, "", idOffset, idOffset, emptyPath) }
+                }
                 guard next >= 0 else { throw ArchiveError.unsafePath(raw) }
                 close(parent)
                 parent = next

@@ -19,6 +19,8 @@ extension ImageBuilder {
         config.Env = Environment.overriding(state.arguments.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
                                             with: state.config.Env ?? [])
         var host = HostConfig()
+        host.NetworkMode = state.networkMode
+        host.ExtraHosts = state.extraHosts.isEmpty ? nil : state.extraHosts
         if state.platform.architecture != images.hostPlatform.architecture {
             // qemu-user on this kernel: its changes land in an upper directory that can be committed.
             host.Annotations = [HostConfig.emulationAnnotation: "user"]
@@ -38,7 +40,8 @@ extension ImageBuilder {
                 status = await Self.result(of: waiting, within: .milliseconds(100))
                 let (entries, next) = logs.readNew(from: offset, ContainerLogs.Options())
                 offset = next
-                for entry in entries { await progress(entry.text) }
+                // As the classic builder: the step's stderr in red.
+                for entry in entries { await progress(entry.stream == 2 ? "\u{1b}[91m" + entry.text + "\u{1b}[0m" : entry.text) }
             } while status == nil
             let code = status?.code ?? -1
             guard code == 0 else {

@@ -31,6 +31,13 @@ public struct ImageBuilder: Sendable {
         public var pull = PullPolicy.missing
         /// Credentials per registry (`docker.io`, `host:port`), as the client sent them.
         public var credentials: [String: RegistryCredentials] = [:]
+        /// `--cache-from`: when given, a cached step counts only if its image is one of these or
+        /// an ancestor of one (dockerd's classic builder); names that resolve to nothing are skipped.
+        public var cacheFrom: [String] = []
+        /// `--network` of the RUN steps' containers (`bridge` by default, `none`, `host`, a user network).
+        public var networkMode: String?
+        /// `--add-host` entries (`name:address`) for the RUN steps' /etc/hosts.
+        public var extraHosts: [String] = []
 
         public init(context: String) {
             self.context = context
@@ -58,6 +65,9 @@ public struct ImageBuilder: Sendable {
         var shell = ["/bin/sh", "-c"]
         /// ARGs the stage declared, with their values.
         var arguments: [String: String] = [:]
+        /// The request's network and extra hosts, for RUN's containers.
+        var networkMode: String?
+        var extraHosts: [String] = []
     }
 
     /// The context archive into `directory`, every entry kept inside it.
@@ -69,13 +79,18 @@ public struct ImageBuilder: Sendable {
         try RootedFiles(rootFD: root).extract(archive, into: "/")
     }
 
-    public func build(_ request: Request, progress: Progress) async throws -> ImageRecord {
+    /// Runs the build; `built` hears of the image before the "Successfully built" line, where
+    /// dockerd's stream puts the image's ID.
+    public func build(_ request: Request, progress: Progress,
+                      built: @Sendable (ImageRecord) async -> Void = { _ in }) async throws -> ImageRecord {
+        let cacheSources = request.cacheFrom.compactMap { try? images.resolve($0, platform: request.platform ?? images.hostPlatform) }
         let context = BuildContext(root: request.context)
         let dockerfilePath = context.path(BuildContext.clean(request.dockerfile).joined(separator: "/"))
         guard let text = try? String(contentsOfFile: dockerfilePath, encoding: .utf8) else {
             throw ContainerError.invalid("Cannot locate specified Dockerfile: \(request.dockerfile)")
         }
         let file = try DockerfileParser.parse(text)
+        try context.removeIgnored()
         if let syntax = file.directives["syntax"] {
             await progress("Ignoring the syntax directive \(syntax): Berth's builder reads the Dockerfile itself\n")
         }
@@ -93,6 +108,8 @@ public struct ImageBuilder: Sendable {
                 try await pullBase(stage, policy: request.pull, platform: platform, credentials: request.credentials, progress: progress)
             }
             var state = try startStage(stage, index: index, plan: plan, finished: finished, platform: platform)
+            state.networkMode = request.networkMode
+            state.extraHosts = request.extraHosts
             await progress(" ---> \(state.image.map { String($0.id.encoded.prefix(12)) } ?? "scratch")\n")
             // The base image's ONBUILD triggers run first; the new image does not pass them on.
             var triggers: [Instruction] = []
@@ -115,7 +132,8 @@ public struct ImageBuilder: Sendable {
                         continue
                     }
                     let key = try cacheKey(instruction, state: state, plan: plan, context: context, finished: finished)
-                    if !request.noCache, let id = try cache.image(for: key), let cached = try images.catalog.image(id: id) {
+                    if !request.noCache, let id = try cache.image(for: key), let cached = try images.catalog.image(id: id),
+                       request.cacheFrom.isEmpty || cacheSources.contains(where: { isAncestor(cached, of: $0) }) {
                         state.image = cached
                         state.config = try settings(of: cached)
                         await progress(" ---> Using cache\n")
@@ -125,6 +143,10 @@ public struct ImageBuilder: Sendable {
                     try await apply(instruction, to: &state, plan: plan, context: context, finished: finished, progress: progress)
                     if let made = state.image { try cache.record(key, image: made.id) }
                 } catch let error as DockerfileError {
+                    throw error
+                } catch let error as ContainerError {
+                    // A RUN step's exit code reaches the client (errorDetail.code).
+                    guard case .startFailed = error else { throw DockerfileError(line: instruction.line, "\(error)") }
                     throw error
                 } catch {
                     throw DockerfileError(line: instruction.line, "\(error)")
@@ -141,12 +163,26 @@ public struct ImageBuilder: Sendable {
                                                   name: nil)
         }
         guard let image = state.image else { throw DockerfileError(line: 1, "the build made no image") }
+        await built(image)
         await progress("Successfully built \(image.id.encoded.prefix(12))\n")
         for tag in request.tags {
             try await images.tag(image.id.description, as: tag)
             await progress("Successfully tagged \(tag.withDefaultTag.familiarDescription)\n")
         }
         return image
+    }
+
+    /// Whether `image` is `descendant` or one of the images it was built on: its layers and history
+    /// begin `descendant`'s.
+    func isAncestor(_ image: ImageRecord, of descendant: ImageRecord) -> Bool {
+        if image.id == descendant.id { return true }
+        guard image.layers.count <= descendant.layers.count,
+              zip(image.layers, descendant.layers).allSatisfy({ $0.diffID == $1.diffID }),
+              let history = try? images.config(of: image).history ?? [],
+              let descendantHistory = try? images.config(of: descendant).history ?? [],
+              history.count < descendantHistory.count
+        else { return false }
+        return zip(history, descendantHistory).allSatisfy { $0.created_by == $1.created_by }
     }
 
     /// Fetches a stage's base image as the policy says: always, or when it is not present.

@@ -1,5 +1,6 @@
 import APIModels
 import Foundation
+import Synchronization
 
 extension ContainerService {
     public func createExec(_ reference: String, _ config: ExecConfig) throws -> String {
@@ -31,10 +32,9 @@ extension ContainerService {
         do {
             process = try await runtime(for: record).launchExec(record, plan: plan, config: exec.config, execID: id)
         } catch {
-            let failure = Self.startFailure(error)
-            exec.exitCode = failure.code
+            exec.exitCode = Self.execStartFailureCode
             execs[id] = exec
-            throw failure
+            throw Self.startFailure(error)
         }
         // Only the flag: a resize may have been recorded while the process was being set up.
         execs[id]?.running = true
@@ -49,11 +49,16 @@ extension ContainerService {
         }
     }
 
+    /// dockerd's exit code for an exec whose process never started, whatever the reason.
+    static let execStartFailureCode: Int32 = 126
+
     /// Records the exit the exec's runtime recorded, and removes its files.
-    func execFinished(_ id: String, reportedCode: Int32?) {
+    func execFinished(_ id: String, reportedCode: Int32?, startFailed: Bool = false) {
         guard var exec = execs[id] else { return }
         let runtime = execRuntime(exec)
-        exec.exitCode = runtime.recordedExecExit(containerID: exec.containerID, execID: id) ?? reportedCode ?? 126
+        exec.exitCode = startFailed
+            ? Self.execStartFailureCode
+            : runtime.recordedExecExit(containerID: exec.containerID, execID: id) ?? reportedCode ?? Self.execStartFailureCode
         exec.running = false
         execs[id] = exec
         runtime.removeExecFiles(containerID: exec.containerID, execID: id)
@@ -71,7 +76,7 @@ extension ContainerService {
         do {
             await execStarted(id, pid: try await process.start())
         } catch {
-            execFinished(id, reportedCode: nil)
+            execFinished(id, reportedCode: nil, startFailed: true)
             throw Self.startFailure(error)
         }
         Task { [self] in
@@ -80,16 +85,19 @@ extension ContainerService {
         }
     }
 
-    /// Starts an exec with its stdio attached; returns once its output has ended and its exit is recorded.
+    /// Starts an exec with its stdio attached; returns once its output has ended and its exit is
+    /// recorded, or at once when `body` says the client detached (its exit is recorded when it comes).
     public nonisolated func startExecAttached(
-        _ id: String, _ body: @escaping @Sendable (ContainerAttachment) async throws -> Void
+        _ id: String, _ body: @escaping @Sendable (ContainerAttachment) async throws -> Bool
     ) async throws {
         let (process, exec) = try await prepareExec(id)
+        let detached = Mutex(false)
         do {
             try await process.attach(stdin: exec.config.AttachStdin == true, stdout: exec.config.AttachStdout != false,
                                      stderr: exec.config.AttachStderr != false, stdinOnce: exec.config.Tty != true) { attachment in
                 await self.execStarted(id, pid: try await process.start())
-                try await body(attachment)
+                let clientDetached = try await body(attachment)
+                detached.withLock { $0 = clientDetached }
             }
         } catch {
             // Once started, a failing stream is the client's connection going, not the exec failing:
@@ -101,9 +109,15 @@ extension ContainerService {
                 }
                 throw ContainerError.translating(error)
             }
-            let failure = Self.startFailure(error)
-            await execFinished(id, reportedCode: failure.code)
-            throw failure
+            await execFinished(id, reportedCode: nil, startFailed: true)
+            throw Self.startFailure(error)
+        }
+        if detached.withLock({ $0 }) {
+            Task { [self] in
+                let code = try? await process.wait()
+                await execFinished(id, reportedCode: code)
+            }
+            return
         }
         // The shim records the exit before it ends the output; a moment for the rename to land.
         let runtime = await execRuntime(exec)

@@ -267,7 +267,7 @@ public actor ContainerService {
             if record.hostConfig.NetworkMode == "host" {
                 hosts = (try? Data(contentsOf: URL(fileURLWithPath: "/etc/hosts"))) ?? Data()
             } else {
-                hosts = Data(HostsFile.text().utf8)
+                hosts = Data(HostsFile.text(extraHosts: record.hostConfig.ExtraHosts ?? []).utf8)
             }
             try hosts.write(to: URL(fileURLWithPath: paths.hosts(id)))
             let resolv = (try? Data(contentsOf: URL(fileURLWithPath: "/etc/resolv.conf"))) ?? Data()
@@ -482,8 +482,11 @@ public actor ContainerService {
             throw ContainerError.conflict("Container \(record.id) is not running")
         }
         if signal == SIGKILL || signal == SIGTERM { record = markManuallyStopped(record) }
+        // As dockerd: a SIGKILL returns once the container is down, so the next inspect sees it exited.
+        let exit = signal == SIGKILL ? exitLatch(record.id) : nil
         try await ContainerError.translatingErrors { try await runtime(for: record).process(of: record.id).kill(signal: signal) }
         await publish("kill", record, extra: ["signal": String(signal)])
+        if let exit { _ = await Self.wait(for: exit, seconds: 10) }
     }
 
     /// The stop signal, then SIGKILL after `timeout` seconds; returns once the container has exited.
@@ -510,8 +513,12 @@ public actor ContainerService {
     /// True when the container exited within `seconds` (negative waits forever).
     private func waitForExit(_ id: String, seconds: Int) async -> Bool {
         guard let record = try? find(id), record.state.isActive else { return true }
-        return await withTaskGroup(of: Bool.self) { group in
-            let latch = self.exitLatch(id)
+        return await Self.wait(for: exitLatch(id), seconds: seconds)
+    }
+
+    /// True when `latch` opened within `seconds` (negative waits forever).
+    private static func wait(for latch: Latch<ExitStatus>, seconds: Int) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
             group.addTask { _ = await latch.wait(); return true }
             if seconds >= 0 {
                 group.addTask {

@@ -24,10 +24,24 @@ extension ImageService {
         return ImageInspect(
             Id: image.id.description, RepoTags: image.tags.map(Reference.familiar), RepoDigests: image.repoDigests.map(Reference.familiar),
             Created: image.created ?? "", Author: raw["author"]?.stringValue ?? "",
-            Config: raw["config"], Architecture: image.platform.architecture, Variant: image.platform.variant,
+            Config: Self.dockerShapedConfig(raw["config"]), Architecture: image.platform.architecture, Variant: image.platform.variant,
             Os: image.platform.os, Size: image.size,
             GraphDriver: .init(Name: "overlay2", Data: ["LowerDir": snapshotPaths.joined(separator: ":")]),
             RootFS: .init(Layers: image.layers.map(\.diffID.description)))
+    }
+
+    /// The image's `config` with every key dockerd shows, absent ones at their empty values, since
+    /// clients index them directly (docker-py reads `Config.OnBuild`).
+    static func dockerShapedConfig(_ config: JSONValue?) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "Hostname": .string(""), "Domainname": .string(""), "User": .string(""),
+            "AttachStdin": .bool(false), "AttachStdout": .bool(false), "AttachStderr": .bool(false),
+            "Tty": .bool(false), "OpenStdin": .bool(false), "StdinOnce": .bool(false),
+            "Env": .null, "Cmd": .null, "Image": .string(""), "Volumes": .null, "WorkingDir": .string(""),
+            "Entrypoint": .null, "OnBuild": .null, "Labels": .null,
+        ]
+        if case .object(let present) = config { fields.merge(present) { $1 } }
+        return .object(fields)
     }
 
     /// `GET /images/{name}/history`: newest first; the entry that made a layer carries the image ID

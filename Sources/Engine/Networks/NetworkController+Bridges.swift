@@ -83,7 +83,8 @@ extension NetworkController {
         guard let first = record.attachments.first, let address = first.address,
               let network = try catalog.all().first(where: { $0.id == first.networkID }) else { return }
         let hostname = record.config.Hostname ?? String(record.id.prefix(12))
-        let hosts = HostsFile.text(address: address, hostname: hostname)
+        let hosts = HostsFile.text(address: address, hostname: hostname, extraHosts: record.hostConfig.ExtraHosts ?? [],
+                                   gateway: network.gateway)
         let resolv = ResolvConf.host().forContainer(
             networkNameServer: network.hasNameServer && nameServers[network.id] != nil ? network.gateway : nil,
             userNetwork: network.hasNameServer)
