@@ -6,9 +6,17 @@ extension ContainerRoutes {
     /// Processes started in running containers.
     static func registerExec(on router: inout Router, containers: ContainerService) {
         router.add(.POST, "/containers/{id}/exec") { request in
-            let config: ExecConfig
+            var config: ExecConfig
             do {
                 config = try JSONDecoder().decode(ExecConfig.self, from: Data(buffer: request.body))
+                // dockerd's JSON keys match in any case; docker-py sends this one as `detachKeys`.
+                struct LowercaseDetachKeys: Decodable { var detachKeys: String? }
+                if config.DetachKeys == nil {
+                    config.DetachKeys = try JSONDecoder().decode(LowercaseDetachKeys.self, from: Data(buffer: request.body)).detachKeys
+                }
+                _ = try config.DetachKeys.flatMap { $0.isEmpty ? nil : $0 }.map(parseDetachKeys)
+            } catch let error as APIError {
+                throw error
             } catch {
                 throw APIError.badRequest("invalid exec config: \(error)")
             }

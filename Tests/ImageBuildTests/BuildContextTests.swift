@@ -27,6 +27,25 @@ import Testing
         #expect(!ignore.excludes("src/main.c"))
     }
 
+    @Test func removingIgnoredFilesKeepsReincludedOnesAndNeverFollowsLinks() throws {
+        let root = NSTemporaryDirectory() + "context-\(UUID().uuidString)"
+        let outside = NSTemporaryDirectory() + "outside-\(UUID().uuidString)"
+        defer { for path in [root, outside] { try? FileManager.default.removeItem(atPath: path) } }
+        try FileManager.default.createDirectory(atPath: root + "/ignored/sub", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try "keep".write(toFile: outside + "/victim", atomically: true, encoding: .utf8)
+        for path in ["kept", "ignored/file", "ignored/sub/excepted", "Dockerfile"] {
+            try path.write(toFile: root + "/" + path, atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.createSymbolicLink(atPath: root + "/ignored/link", withDestinationPath: outside)
+        try "ignored\n!ignored/sub/excepted\nDockerfile\n.dockerignore\n"
+            .write(toFile: root + "/.dockerignore", atomically: true, encoding: .utf8)
+        try BuildContext(root: root).removeIgnored()
+        let left = try FileManager.default.subpathsOfDirectory(atPath: root).sorted()
+        #expect(left == ["ignored", "ignored/sub", "ignored/sub/excepted", "kept"], "\(left)")
+        #expect(FileManager.default.fileExists(atPath: outside + "/victim"), "a link's target is not the context's")
+    }
+
     @Test func resolvesSourcesInsideTheRootAndHashesContent() throws {
         let root = NSTemporaryDirectory() + "context-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }

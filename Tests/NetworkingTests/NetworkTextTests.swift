@@ -86,4 +86,12 @@ import Testing
         #expect(HostsFile.text() == base)
         #expect(HostsFile.text(address: Self.address("172.17.0.2"), hostname: "c0ffee") == base + "172.17.0.2\tc0ffee\n")
     }
+
+    @Test func addHostEntriesComeBeforeTheContainersOwn() {
+        let text = HostsFile.text(address: Self.address("172.17.0.2"), hostname: "c0ffee",
+                                  extraHosts: ["db:10.0.0.5", "v6=[2001:db8::1]", "gw:host-gateway", "malformed"],
+                                  gateway: Self.address("172.17.0.1"))
+        #expect(text.hasSuffix("10.0.0.5\tdb\n2001:db8::1\tv6\n172.17.0.1\tgw\n172.17.0.2\tc0ffee\n"), "\(text)")
+        #expect(!HostsFile.text(extraHosts: ["gw:host-gateway"]).contains("gw"), "no gateway without a network")
+    }
 }
