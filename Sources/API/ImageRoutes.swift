@@ -20,7 +20,12 @@ public enum ImageRoutes {
         router.add(.POST, "/images/load", spoolBody: true) { request in
             try await load(request, images: images, spoolDirectory: spoolDirectory)
         }
-        router.add(.POST, "/images/create") { request in try await pull(request, images: images) }
+        router.add(.POST, "/images/create", spoolBody: true) { request in
+            if let source = request.queryValue("fromSrc"), !source.isEmpty {
+                return try await importImage(request, source: source, images: images, spoolDirectory: spoolDirectory)
+            }
+            return try await pull(request, images: images)
+        }
         router.add(.GET, "/images/json") { request in
             let filters = try QueryFilters.parse(request.queryValue("filters"))
             for key in filters.keys where !["reference", "dangling"].contains(key) {
@@ -75,7 +80,7 @@ public enum ImageRoutes {
             }
             let all = filters["dangling"]?.contains { ["false", "0"].contains($0.lowercased()) } ?? false
             let result = try await mapErrors { try await images.prune(all: all) }
-            return .json(PruneReport(ImagesDeleted: result.deleted.map { ImageDeleteItem(Deleted: $0.description) },
+            return .json(PruneReport(ImagesDeleted: result.deleted,
                                      SpaceReclaimed: result.freed))
         }
         router.add(.GET, "/distribution/{name*}/json") { request in
@@ -110,9 +115,41 @@ public enum ImageRoutes {
     /// the registry has the image: a name it does not know, a registry it cannot reach, is an error
     /// status the docker CLI prints as `Error response from daemon`; a failure after that is an
     /// `errorDetail` line in the stream.
+    /// `docker import`: the request body (`fromSrc=-`) as a one-layer image; answers with the
+    /// image's ID as the last status line, as dockerd does.
+    static func importImage(_ request: HTTPRequest, source: String, images: ImageService, spoolDirectory: String) async throws
+        -> HTTPResponse
+    {
+        guard source == "-" else {
+            throw APIError.badRequest("importing from a URL is not available: Berth runs offline; send the archive as the request body")
+        }
+        guard let archive = request.bodyFile else { throw APIError.badRequest("no archive in the request body") }
+        var name: Reference?
+        if let repository = request.queryValue("repo"), !repository.isEmpty {
+            let tag = request.queryValue("tag").flatMap { $0.isEmpty ? nil : $0 }
+            name = try parseReference(tag.map { "\(repository):\($0)" } ?? repository)
+        }
+        let scratch = spoolDirectory + "/import-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let imageID: String
+        do {
+            imageID = try await images.importImage(
+                archive: archive, platform: try platform(request), name: name, message: request.queryValue("message") ?? "",
+                changes: request.query["changes"] ?? [], scratch: scratch).id.description
+        } catch let error as ContainerError {
+            throw APIError.badRequest("\(error)")
+        } catch {
+            throw translate(error)
+        }
+        var line = try JSONEncoder().encode(ProgressMessage(status: imageID))
+        line.append(UInt8(ascii: "\n"))
+        return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .bytes(ByteBuffer(bytes: line)))
+    }
+
     static func pull(_ request: HTTPRequest, images: ImageService) async throws -> HTTPResponse {
         guard let fromImage = request.queryValue("fromImage"), !fromImage.isEmpty else {
-            throw APIError.badRequest("fromImage is required (importing from a tarball is not supported)")
+            throw APIError.badRequest("fromImage or fromSrc is required")
         }
         var name = fromImage
         if let tag = request.queryValue("tag"), !tag.isEmpty {
@@ -235,20 +272,19 @@ public enum ImageRoutes {
         let scratch = spoolDirectory + "/load-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let messages: [String]
-        do {
-            messages = try await images.load(archive: archive, scratch: scratch)
-        } catch {
-            throw translate(error)
-        }
         struct StreamLine: Encodable { var stream: String }
-        let lines = try messages.map { message -> Data in
-            var data = try JSONEncoder().encode(StreamLine(stream: message + "\n"))
-            data.append(UInt8(ascii: "\n"))
-            return data
+        let lines: [Data]
+        do {
+            lines = try await images.load(archive: archive, scratch: scratch).map { message in
+                try JSONEncoder().encode(StreamLine(stream: message + "\n"))
+            }
+        } catch {
+            // As dockerd: the answer is a stream whatever happens, and a failure is its last line.
+            lines = [try JSONEncoder().encode(ProgressMessage(error: "\((translate(error) as? APIError)?.message ?? "\(error)")"))]
         }
+        let body = lines.reduce(into: Data()) { body, line in body += line + [UInt8(ascii: "\n")] }
         return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"],
-                            body: .bytes(ByteBuffer(bytes: lines.reduce(Data(), +))))
+                            body: .bytes(ByteBuffer(bytes: body)))
     }
 
     // MARK: Helpers

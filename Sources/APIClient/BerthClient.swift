@@ -23,6 +23,10 @@ public final class BerthClient: Sendable {
         try await get("/info")
     }
 
+    public func diskUsage() async throws -> DiskUsageReport {
+        try await get("/system/df")
+    }
+
     /// Events as they happen, ending when `until` passes or the daemon closes the stream.
     public func events(since: String?, until: String?, filters: [String: [String]]) async throws
         -> AsyncThrowingStream<EventMessage, Error>
@@ -98,10 +102,33 @@ public final class BerthClient: Sendable {
             method: .POST, path: "/images/load", query: [], headers: ["Content-Type": "application/x-tar"], timeout: nil,
             body: .file(path: path, size: size))
         let body = try await response.body.collect(upTo: 16 << 20)
-        struct Line: Decodable { var stream: String? }
-        return String(buffer: body).split(separator: "\n").compactMap { line in
-            (try? decoder.decode(Line.self, from: Data(line.utf8)))?.stream?.trimmingCharacters(in: .newlines)
+        struct Line: Decodable { var stream: String?; var error: String? }
+        let lines = String(buffer: body).split(separator: "\n").compactMap { try? decoder.decode(Line.self, from: Data($0.utf8)) }
+        if let error = lines.compactMap(\.error).first { throw ClientError.daemon(status: 400, message: error) }
+        return lines.compactMap { $0.stream?.trimmingCharacters(in: .newlines) }
+    }
+
+    /// `docker import`: uploads a root filesystem tar as a new image; returns its ID.
+    public func importImage(from path: String, repository: String?, message: String, changes: [String], platform: String?)
+        async throws -> String
+    {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = (attributes[.size] as? NSNumber)?.int64Value else {
+            throw ClientError.malformedResponse("cannot read \(path)")
         }
+        var query: [(String, String)] = [("fromSrc", "-"), ("message", message)]
+        if let repository { query.append(("repo", repository)) }
+        if let platform { query.append(("platform", platform)) }
+        query += changes.map { ("changes", $0) }
+        let response = try await send(
+            method: .POST, path: "/images/create", query: query, headers: ["Content-Type": "application/x-tar"], timeout: nil,
+            body: .file(path: path, size: size))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        struct Line: Decodable { var status: String?; var error: String? }
+        let lines = String(buffer: body).split(separator: "\n").compactMap { try? decoder.decode(Line.self, from: Data($0.utf8)) }
+        if let error = lines.compactMap(\.error).first { throw ClientError.daemon(status: 500, message: error) }
+        guard let id = lines.last?.status else { throw ClientError.malformedResponse("import answered no image ID") }
+        return id
     }
 
     /// Asks berthd to check credentials against a registry (`POST /auth`).

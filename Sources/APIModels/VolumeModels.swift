@@ -7,6 +7,17 @@ public struct Volume: Codable, Sendable, Equatable {
     public var Labels: [String: String]
     public var Scope: String
     public var Options: [String: String]
+    /// Only in `GET /system/df`: the volume's bytes and how many containers mount it.
+    public var UsageData: VolumeUsage?
+
+    public struct VolumeUsage: Codable, Sendable, Equatable {
+        public var Size: Int64
+        public var RefCount: Int64
+        public init(Size: Int64, RefCount: Int64) {
+            self.Size = Size
+            self.RefCount = RefCount
+        }
+    }
 
     public init(Name: String, Driver: String, Mountpoint: String, CreatedAt: String, Labels: [String: String],
                 Options: [String: String]) {

@@ -58,6 +58,7 @@ public final class StateStore: Sendable {
         NetworkCatalog.registerMigrations(&migrator)
         BuildCache.registerMigrations(&migrator)
         ImageCatalog.registerNameMigration(&migrator)
+        ImageCatalog.registerParentMigration(&migrator)
         return migrator
     }
 

@@ -65,18 +65,26 @@ public final class ImageCatalog: Sendable {
         }
     }
 
+    /// The image a commit or build step made an image from (dockerd's `Parent`); none for pulled,
+    /// loaded and imported images.
+    public static func registerParentMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v8: image parents") { db in
+            try db.alter(table: "image") { table in table.add(column: "parent", .text) }
+        }
+    }
+
     /// Records an image (or refreshes it) and points `tag` (for the image's platform) and `repoDigest` at it.
     public func add(_ image: ImageRecord, tag: Reference?, repoDigest: Reference?) throws {
         try database.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO image (id, manifestDigest, manifestMediaType, platform, created, size)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO image (id, manifestDigest, manifestMediaType, platform, created, size, parent)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET manifestDigest = excluded.manifestDigest,
-                        manifestMediaType = excluded.manifestMediaType
+                        manifestMediaType = excluded.manifestMediaType, parent = coalesce(excluded.parent, parent)
                     """,
                 arguments: [image.id.description, image.manifestDigest.description, image.manifestMediaType,
-                            image.platform.description, image.created, image.size])
+                            image.platform.description, image.created, image.size, image.parent?.description])
             try db.execute(sql: "DELETE FROM imageLayer WHERE imageID = ?", arguments: [image.id.description])
             for (position, layer) in image.layers.enumerated() {
                 try db.execute(
@@ -201,6 +209,7 @@ public final class ImageCatalog: Sendable {
             id: try Digest(parsing: id), manifestDigest: try Digest(parsing: row["manifestDigest"]),
             manifestMediaType: row["manifestMediaType"], platform: try Platform(parsing: row["platform"]),
             created: row["created"], size: row["size"], layers: layers,
+            parent: (row["parent"] as String?).flatMap { try? Digest(parsing: $0) },
             tags: try String.fetchAll(db, sql: "SELECT reference FROM imageTag WHERE imageID = ? ORDER BY reference", arguments: [id]),
             repoDigests: try String.fetchAll(db, sql: "SELECT reference FROM imageDigestRef WHERE imageID = ? ORDER BY reference", arguments: [id]))
     }

@@ -17,8 +17,12 @@ public struct ImageRecord: Sendable, Equatable {
     /// `repository@sha256:...` names.
     public var repoDigests: [String]
 
+    /// The image a commit or build step made this one from (dockerd's `Parent`).
+    public var parent: Digest?
+
     public init(id: Digest, manifestDigest: Digest, manifestMediaType: String, platform: Platform, created: String?,
-                size: Int64, layers: [LayerRecord], tags: [String] = [], repoDigests: [String] = []) {
+                size: Int64, layers: [LayerRecord], parent: Digest? = nil, tags: [String] = [], repoDigests: [String] = []) {
+        self.parent = parent
         self.id = id
         self.manifestDigest = manifestDigest
         self.manifestMediaType = manifestMediaType

@@ -11,7 +11,7 @@ struct Berth: AsyncParsableCommand {
         version: BerthVersion.version,
         subcommands: [
             VersionCommand.self, InfoCommand.self, SystemCommand.self, EventsCommand.self, PullCommand.self, PushCommand.self,
-            ImagesCommand.self, RmiCommand.self, TagCommand.self, HistoryCommand.self, SaveCommand.self, LoadCommand.self,
+            ImagesCommand.self, RmiCommand.self, TagCommand.self, HistoryCommand.self, SaveCommand.self, LoadCommand.self, ImportCommand.self,
             ImageCommand.self, LoginCommand.self, LogoutCommand.self, BuildCommand.self,
             RunCommand.self, CreateCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, KillCommand.self,
             RmCommand.self, WaitCommand.self, PsCommand.self, LogsCommand.self, ContainerInspectCommand.self,

@@ -6,7 +6,7 @@ import Foundation
 struct SystemCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "system", abstract: "Manage berthd.",
-        subcommands: [EventsCommand.self, InfoCommand.self])
+        subcommands: [EventsCommand.self, InfoCommand.self, DiskUsageCommand.self])
 }
 
 struct EventsCommand: AsyncParsableCommand {

@@ -114,6 +114,49 @@ struct LoadCommand: AsyncParsableCommand {
     }
 }
 
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Import the contents from a tarball to create a filesystem image.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: [.short, .long], help: "Apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR).")
+    var change: [String] = []
+
+    @Option(name: [.short, .long], help: "Commit message for the imported image.")
+    var message = ""
+
+    @Option(help: "Set platform if the archive is for another one (os/arch[/variant]).")
+    var platform: String?
+
+    @Argument(help: "A tar archive (plain or compressed), or - for standard input.")
+    var file: String
+
+    @Argument(help: "REPOSITORY[:TAG] to name the image.")
+    var repository: String?
+
+    func run() async throws {
+        var path = file
+        var spooled: String?
+        if file == "-" {
+            // The upload needs a length up front: standard input goes through a temp file.
+            let temp = NSTemporaryDirectory() + "berth-import-\(UUID().uuidString).tar"
+            FileManager.default.createFile(atPath: temp, contents: nil, attributes: [.posixPermissions: 0o600])
+            let output = try FileHandle(forWritingTo: URL(fileURLWithPath: temp))
+            while let chunk = try FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty { try output.write(contentsOf: chunk) }
+            try output.close()
+            path = temp
+            spooled = temp
+        }
+        defer { if let spooled { try? FileManager.default.removeItem(atPath: spooled) } }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw ValidationError("cannot read \(file)") }
+        let id = try await connection.withClient {
+            try await $0.importImage(from: path, repository: repository, message: message, changes: change, platform: platform)
+        }
+        print(id)
+    }
+}
+
 struct ImagesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "images", abstract: "List images.")
 

@@ -219,6 +219,7 @@ struct Berthd: AsyncParsableCommand {
         VolumeRoutes.register(on: &router, containers: containers)
         NetworkRoutes.register(on: &router, containers: containers)
         BuildRoutes.register(on: &router, builder: builder, spoolDirectory: spool)
+        DiskUsageRoutes.register(on: &router, containers: containers)
         SwarmRoutes.register(on: &router)
         let signals = SignalWatcher()
         let reprober = Reprober(prober: prober, host: host, logger: logger)

@@ -42,12 +42,12 @@ struct ContainerHelpersTests {
         #expect(ContainerLaunchPlan.parseSize("x") == nil)
         #expect(ContainerNames.isValid("web-1.a_b") && !ContainerNames.isValid("-web") && !ContainerNames.isValid("a b"))
         var config = ContainerConfig()
-        try ContainerService.apply("CMD [\"echo\", \"hi\"]", to: &config)
-        try ContainerService.apply("ENTRYPOINT run me", to: &config)
-        try ContainerService.apply("ENV A=1 B=2", to: &config)
-        try ContainerService.apply("EXPOSE 80", to: &config)
+        try ConfigChange.apply("CMD [\"echo\", \"hi\"]", to: &config)
+        try ConfigChange.apply("ENTRYPOINT run me", to: &config)
+        try ConfigChange.apply("ENV A=1 B=2", to: &config)
+        try ConfigChange.apply("EXPOSE 80", to: &config)
         #expect(config.Cmd?.values == ["echo", "hi"] && config.Entrypoint?.values == ["/bin/sh", "-c", "run me"])
         #expect(config.Env == ["A=1", "B=2"] && config.ExposedPorts?.keys.sorted() == ["80/tcp"])
-        #expect(throws: ContainerError.self) { try ContainerService.apply("RUN rm -rf /", to: &config) }
+        #expect(throws: ContainerError.self) { try ConfigChange.apply("RUN rm -rf /", to: &config) }
     }
 }

@@ -22,10 +22,17 @@ extension ContainerService {
             if let labels = overrides.Labels { config.Labels = (config.Labels ?? [:]).merging(labels) { $1 } }
             if let exposed = overrides.ExposedPorts { config.ExposedPorts = exposed }
         }
-        for change in changes { try Self.apply(change, to: &config) }
+        for change in changes { try ConfigChange.apply(change, to: &config) }
         let runtime = runtime(for: record)
-        let freeze = pause && record.state.status == .running && runtime.capabilities.contains(.pause)
-        if freeze { try runtime.setFrozen(true, record) }
+        var freeze = pause && record.state.status == .running && runtime.capabilities.contains(.pause)
+        if freeze {
+            do {
+                try runtime.setFrozen(true, record)
+            } catch where !runtime.isStillRunning(record) {
+                // It exited before its exit reached us: nothing to hold still.
+                freeze = false
+            }
+        }
         defer { if freeze { try? runtime.setFrozen(false, record) } }
         let image = try await images.commit(
             base: base, upperDirectory: paths.upper(record.id),
@@ -33,42 +40,6 @@ extension ContainerService {
                            createdBy: ([record.path] + record.arguments).joined(separator: " ")),
             name: name, placeholders: ["etc/hostname", "etc/hosts", "etc/resolv.conf"])
         return image.id.description
-    }
-
-    /// One Dockerfile instruction of `commit --change`: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE.
-    static func apply(_ change: String, to config: inout ContainerConfig) throws {
-        let trimmed = change.trimmingCharacters(in: .whitespaces)
-        let parts = trimmed.split(separator: " ", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { throw ContainerError.invalid("invalid change: \(change)") }
-        let argument = parts[1].trimmingCharacters(in: .whitespaces)
-        func command() -> [String] {
-            if argument.hasPrefix("["), let list = try? JSONDecoder().decode([String].self, from: Data(argument.utf8)) { return list }
-            return ["/bin/sh", "-c", argument]
-        }
-        func pairs() -> [(String, String)] {
-            argument.split(separator: " ").map { item in
-                let pair = item.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-                return (pair[0], pair.count > 1 ? pair[1] : "")
-            }
-        }
-        switch parts[0].uppercased() {
-        case "CMD": config.Cmd = StringOrList(command())
-        case "ENTRYPOINT": config.Entrypoint = StringOrList(command())
-        case "WORKDIR": config.WorkingDir = argument
-        case "USER": config.User = argument
-        case "ENV":
-            config.Env = Environment.overriding(config.Env ?? [], with: pairs().map { "\($0.0)=\($0.1)" })
-        case "LABEL":
-            var labels = config.Labels ?? [:]
-            for (key, value) in pairs() { labels[key] = value }
-            config.Labels = labels
-        case "EXPOSE":
-            var ports = config.ExposedPorts ?? [:]
-            for port in argument.split(separator: " ") { ports[port.contains("/") ? String(port) : "\(port)/tcp"] = .object([:]) }
-            config.ExposedPorts = ports
-        default:
-            throw ContainerError.invalid("\(parts[0]) is not a valid change command")
-        }
     }
 
     // MARK: Pause, rename, prune

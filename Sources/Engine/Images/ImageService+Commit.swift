@@ -30,8 +30,9 @@ extension ImageService {
     /// A new image on `base` (nil: an empty image of `platform`, as FROM scratch starts): one more
     /// layer holding `layerDirectory`'s tree (a container's upper directory, or files staged by a
     /// build), or with nil only new settings and a history entry marked as adding no layer.
+    /// `event` is the image event it publishes (`commit`, `import`).
     public func derive(base: ImageRecord?, platform: Platform, layerDirectory: String?, details: CommitDetails, name: Reference?,
-                       placeholders: Set<String> = []) async throws -> ImageRecord {
+                       placeholders: Set<String> = [], event: String = "commit") async throws -> ImageRecord {
         var layers: [Descriptor] = []
         var diffIDs = base?.layers.map(\.diffID) ?? []
         var size = base?.size ?? 0
@@ -98,8 +99,9 @@ extension ImageService {
         var record = Self.record(manifest: manifest, digest: manifestDigest, mediaType: MediaType.ociManifest, config: decoded,
                                  chainIDs: chainIDs, size: size)
         record.created = now
+        record.parent = base?.id
         try catalog.add(record, tag: name?.withDefaultTag, repoDigest: nil)
-        await events.publish(EngineEvent(type: "image", action: "commit", actorID: configDigest.description,
+        await events.publish(EngineEvent(type: "image", action: event, actorID: configDigest.description,
                                          attributes: name.map { ["name": $0.withDefaultTag.description] } ?? [:]))
         return try catalog.image(id: configDigest) ?? record
     }

@@ -9,10 +9,12 @@ extension ImageService {
     public func summaries(where include: (ImageListing) -> Bool = { _ in true }) throws -> [ImageSummary] {
         try list().filter { include(ImageListing($0)) }.map { image in
             let config = try? config(of: image)
-            return ImageSummary(
+            var summary = ImageSummary(
                 Id: image.id.description, RepoTags: image.tags.map(Reference.familiar),
                 RepoDigests: image.repoDigests.map(Reference.familiar), Created: Self.epochSeconds(image.created), Size: image.size,
                 Labels: config?.config?.Labels, Platform: image.platform.description)
+            summary.ParentId = image.parent?.description ?? ""
+            return summary
         }
     }
 
@@ -21,13 +23,15 @@ extension ImageService {
         let image = try ImageError.translatingErrors { try resolve(name, platform: platform) }
         let raw = try JSONDecoder().decode(JSONValue.self, from: rawConfig(of: image))
         let snapshotPaths = image.layers.reversed().map { snapshots.diffPath($0.chainID) }
-        return ImageInspect(
+        var inspect = ImageInspect(
             Id: image.id.description, RepoTags: image.tags.map(Reference.familiar), RepoDigests: image.repoDigests.map(Reference.familiar),
             Created: image.created ?? "", Author: raw["author"]?.stringValue ?? "",
             Config: Self.dockerShapedConfig(raw["config"]), Architecture: image.platform.architecture, Variant: image.platform.variant,
             Os: image.platform.os, Size: image.size,
             GraphDriver: .init(Name: "overlay2", Data: ["LowerDir": snapshotPaths.joined(separator: ":")]),
             RootFS: .init(Layers: image.layers.map(\.diffID.description)))
+        inspect.Parent = image.parent?.description ?? ""
+        return inspect
     }
 
     /// The image's `config` with every key dockerd shows, absent ones at their empty values, since

@@ -1,3 +1,4 @@
+import APIModels
 import Foundation
 import ImageStore
 import Logging
@@ -355,7 +356,11 @@ public final class ImageService: Sendable {
     public func remove(_ name: String, force: Bool) async throws -> [ImageDeletion] {
         let image = try resolve(name)
         let inUse = try imagesInUse().contains(image.id.description)
-        if inUse && !force {
+        let namedReference = try? Reference(parsing: name)
+        let isOneOfSeveralNames = namedReference.map { image.tags.contains($0.withDefaultTag.description) } == true
+            && image.tags.count + image.repoDigests.count > 1
+        // Untagging one of several names leaves the image as it is: containers may use it.
+        if inUse && !force && !isOneOfSeveralNames {
             throw ImageError.conflict(
                 "unable to remove repository reference \"\(name)\" (must force) - a container is using its referenced image \(image.id.shortID)")
         }
@@ -388,14 +393,15 @@ public final class ImageService: Sendable {
         return deletions
     }
 
-    /// Removes images with no name (or, with `all`, every image) that no container uses, then
-    /// collects garbage. Returns the IDs removed and the bytes freed.
-    public func prune(all: Bool) async throws -> (deleted: [Digest], freed: Int64) {
-        var deleted: [Digest] = []
+    /// Removes images no container uses: untagged ones, or with `all` every one; answers dockerd's
+    /// report, each removed name (`Untagged`) before its image (`Deleted`).
+    public func prune(all: Bool) async throws -> (deleted: [ImageDeleteItem], freed: Int64) {
+        var deleted: [ImageDeleteItem] = []
         let inUse = try imagesInUse()
         for image in try catalog.all() where (all || image.tags.isEmpty) && !inUse.contains(image.id.description) {
             try catalog.delete(image.id)
-            deleted.append(image.id)
+            deleted += (image.tags + image.repoDigests).map { ImageDeleteItem(Untagged: Reference.familiar($0)) }
+            deleted.append(ImageDeleteItem(Deleted: image.id.description))
             await events.publish(EngineEvent(type: "image", action: "delete", actorID: image.id.description,
                                              attributes: ["name": image.id.description]))
         }
