@@ -109,6 +109,16 @@ extension ContainerRoutes {
             try await mapErrors { try await containers.unpause(id(request)) }
             return HTTPResponse(status: .noContent)
         }
+        router.add(.POST, "/containers/{id}/update") { request in
+            let update: ContainerUpdateRequest
+            do {
+                update = try JSONDecoder().decode(ContainerUpdateRequest.self, from: Data(buffer: request.body))
+            } catch {
+                throw APIError.badRequest("invalid update config: \(error)")
+            }
+            let warnings = try await mapErrors { try await containers.update(id(request), update) }
+            return .json(["Warnings": warnings])
+        }
         router.add(.POST, "/containers/{id}/rename") { request in
             guard let name = request.queryValue("name"), !name.isEmpty else { throw APIError.badRequest("name is required") }
             try await mapErrors { try await containers.rename(id(request), to: name) }

@@ -62,6 +62,9 @@ extension ContainerRoutes {
         }
         router.add(.GET, "/containers/{id}/logs") { request in
             let record = try await find(request, containers)
+            guard record.hostConfig.LogConfig?.Type != "none" else {
+                throw APIError.badRequest("configured logging driver does not support reading")
+            }
             var options = ContainerLogs.Options()
             options.stdout = request.queryFlag("stdout")
             options.stderr = request.queryFlag("stderr")

@@ -133,6 +133,12 @@ extension BerthClient {
     }
 
     /// POST with no body and no answer worth decoding (pause, unpause, rename).
+    /// `docker update`: new limits and restart policy for a container.
+    public func update(_ id: String, _ update: ContainerUpdateRequest) async throws {
+        _ = try await send(method: .POST, path: "/containers/\(id)/update", query: [], headers: ["Content-Type": "application/json"],
+                           timeout: .seconds(120), body: .bytes(ByteBuffer(bytes: try JSONEncoder().encode(update))))
+    }
+
     public func post(_ path: String, query: [(String, String)] = []) async throws {
         _ = try await send(method: .POST, path: path, query: query, headers: [:], timeout: .seconds(120))
     }

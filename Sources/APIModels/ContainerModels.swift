@@ -82,6 +82,24 @@ public struct RestartPolicy: Codable, Sendable, Equatable {
     }
 }
 
+/// The body of `POST /containers/{id}/update`: resources and the restart policy. Zero or absent
+/// values leave a setting as it is, as dockerd reads them (the docker CLI sends every field).
+public struct ContainerUpdateRequest: Codable, Sendable, Equatable {
+    public var Memory: Int64?
+    public var MemorySwap: Int64?
+    public var MemoryReservation: Int64?
+    public var NanoCpus: Int64?
+    public var CpuShares: Int64?
+    public var CpuPeriod: Int64?
+    public var CpuQuota: Int64?
+    public var CpusetCpus: String?
+    public var CpusetMems: String?
+    public var PidsLimit: Int64?
+    public var RestartPolicy: RestartPolicy?
+
+    public init() {}
+}
+
 public struct Ulimit: Codable, Sendable, Equatable {
     public var Name: String
     public var Soft: Int64
@@ -149,6 +167,10 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var CpuPeriod: Int64?
     public var CpuQuota: Int64?
     public var PidsLimit: Int64?
+    public var MemoryReservation: Int64?
+    public var MemorySwappiness: Int64?
+    public var CpusetCpus: String?
+    public var CpusetMems: String?
     public var Ulimits: [Ulimit]?
     public var LogConfig: LogConfig?
     public var ConsoleSize: [Int]?

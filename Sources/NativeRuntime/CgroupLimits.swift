@@ -12,9 +12,21 @@ public struct CgroupLimits: Sendable, Equatable, Codable {
     public var cpuPeriod: Int64?
     /// Processes; -1 or 0 for no limit.
     public var pidsLimit: Int64?
+    /// Soft limit in bytes (`--memory-reservation`): what the kernel reclaims down to under pressure.
+    public var memoryReservation: Int64?
+    /// 0…100 (`--memory-swappiness`), cgroup v1 only; nil or -1 keeps the parent's.
+    public var memorySwappiness: Int64?
+    /// CPUs and memory nodes the container may use, in the kernel's list format (`0-2,4`).
+    public var cpusetCpus: String?
+    public var cpusetMems: String?
 
     public init(memory: Int64? = nil, memorySwap: Int64? = nil, nanoCPUs: Int64? = nil, cpuShares: Int64? = nil,
-                cpuQuota: Int64? = nil, cpuPeriod: Int64? = nil, pidsLimit: Int64? = nil) {
+                cpuQuota: Int64? = nil, cpuPeriod: Int64? = nil, pidsLimit: Int64? = nil, memoryReservation: Int64? = nil,
+                memorySwappiness: Int64? = nil, cpusetCpus: String? = nil, cpusetMems: String? = nil) {
+        self.memoryReservation = memoryReservation
+        self.memorySwappiness = memorySwappiness
+        self.cpusetCpus = cpusetCpus
+        self.cpusetMems = cpusetMems
         self.memory = memory
         self.memorySwap = memorySwap
         self.nanoCPUs = nanoCPUs
@@ -26,7 +38,8 @@ public struct CgroupLimits: Sendable, Equatable, Codable {
 
     /// The CFS quota and period in microseconds, from `--cpus` or the raw quota.
     var cfsQuota: (quota: Int64, period: Int64)? {
-        let period = cpuPeriod ?? 100_000
+        // The docker CLI sends 0 for "not set".
+        let period = cpuPeriod.flatMap { $0 > 0 ? $0 : nil } ?? 100_000
         if let nanoCPUs, nanoCPUs > 0 { return (nanoCPUs * period / 1_000_000_000, period) }
         if let cpuQuota, cpuQuota > 0 { return (cpuQuota, period) }
         return nil

@@ -99,14 +99,28 @@ public struct CgroupManager: Sendable {
                     try write(swap < 0 ? "max" : String(max(swap - memory, 0)), to: directory + "/memory.swap.max")
                 }
             } else {
-                try write(String(memory), to: directory + "/memory.limit_in_bytes")
                 let memsw = directory + "/memory.memsw.limit_in_bytes"
                 // Docker's default: as much swap as memory (`--memory-swap` unset or 0 is twice --memory).
                 let swap = limits.memorySwap.flatMap { $0 == 0 ? nil : $0 } ?? memory * 2
-                if FileManager.default.fileExists(atPath: memsw) {
-                    try write(swap < 0 ? "-1" : String(swap), to: memsw)
-                }
+                let swapText = swap < 0 ? "-1" : String(swap)
+                // memsw may never be below the memory limit: raise it first when it grows (an update).
+                let current = (try? String(contentsOfFile: memsw, encoding: .utf8)).flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                let hasSwapAccounting = FileManager.default.fileExists(atPath: memsw)
+                let raiseSwapFirst = hasSwapAccounting && (swap < 0 || swap > (current ?? Int64.max))
+                if raiseSwapFirst { try write(swapText, to: memsw) }
+                try write(String(memory), to: directory + "/memory.limit_in_bytes")
+                if hasSwapAccounting && !raiseSwapFirst { try write(swapText, to: memsw) }
             }
+        }
+        if let reservation = limits.memoryReservation, reservation > 0, let (directory, v2) = cgroup.directory(for: "memory") {
+            try write(String(reservation), to: directory + (v2 ? "/memory.low" : "/memory.soft_limit_in_bytes"))
+        }
+        if let swappiness = limits.memorySwappiness, swappiness >= 0, let (directory, v2) = cgroup.directory(for: "memory"), !v2 {
+            try write(String(swappiness), to: directory + "/memory.swappiness")
+        }
+        if let (directory, _) = cgroup.directory(for: "cpuset") {
+            if let cpus = limits.cpusetCpus, !cpus.isEmpty { try write(cpus, to: directory + "/cpuset.cpus") }
+            if let mems = limits.cpusetMems, !mems.isEmpty { try write(mems, to: directory + "/cpuset.mems") }
         }
         if let (quota, period) = limits.cfsQuota, let (directory, v2) = cgroup.directory(for: "cpu") {
             if v2 {

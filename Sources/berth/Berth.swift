@@ -15,7 +15,7 @@ struct Berth: AsyncParsableCommand {
             ImageCommand.self, LoginCommand.self, LogoutCommand.self, BuildCommand.self,
             RunCommand.self, CreateCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self, KillCommand.self,
             RmCommand.self, WaitCommand.self, PsCommand.self, LogsCommand.self, ContainerInspectCommand.self,
-            ExecCommand.self, AttachCommand.self, PauseCommand.self, UnpauseCommand.self, RenameCommand.self,
+            ExecCommand.self, AttachCommand.self, PauseCommand.self, UnpauseCommand.self, RenameCommand.self, UpdateCommand.self,
             CommitCommand.self, TopCommand.self, StatsCommand.self, DiffCommand.self, ExportCommand.self, CopyCommand.self,
             ContainerCommand.self, VolumeCommand.self, NetworkCommand.self, PortCommand.self, SearchCommand.self,
         ])

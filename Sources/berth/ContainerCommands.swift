@@ -315,7 +315,7 @@ struct ContainerCommand: AsyncParsableCommand {
         subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self,
                       KillCommand.self, RmCommand.self, WaitCommand.self, PsCommand.self, LogsCommand.self,
                       ContainerInspectCommand.self, ExecCommand.self, AttachCommand.self, PauseCommand.self,
-                      UnpauseCommand.self, RenameCommand.self, CommitCommand.self, TopCommand.self, StatsCommand.self,
+                      UnpauseCommand.self, RenameCommand.self, UpdateCommand.self, CommitCommand.self, TopCommand.self, StatsCommand.self,
                       DiffCommand.self, ExportCommand.self, CopyCommand.self, ContainerPruneCommand.self])
 }
 

@@ -76,6 +76,18 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .customLong("pids-limit"), help: "Most processes at once (-1 for no limit).")
     var pidsLimit: Int64?
 
+    @Option(name: .customLong("memory-reservation"), help: "Memory soft limit, e.g. 32m.")
+    var memoryReservation: String?
+
+    @Option(name: .customLong("memory-swappiness"), help: "How readily the container's memory is swapped out (0 to 100).")
+    var memorySwappiness: Int64?
+
+    @Option(name: .customLong("cpuset-cpus"), help: "CPUs the container may use (0-3, 0,1).")
+    var cpusetCpus: String?
+
+    @Option(name: .customLong("cpuset-mems"), help: "Memory nodes the container may use (0-3, 0,1).")
+    var cpusetMems: String?
+
     @Option(name: .customLong("cap-add"), help: "Add a capability. Repeatable.")
     var capAdd: [String] = []
 
@@ -231,6 +243,13 @@ struct ContainerOptions: ParsableArguments {
         host.NanoCpus = cpus.map { Int64($0 * 1_000_000_000) }
         host.CpuShares = cpuShares
         host.PidsLimit = pidsLimit
+        host.MemoryReservation = try memoryReservation.map(Self.parseBytes)
+        if let memorySwappiness, !(0...100).contains(memorySwappiness) {
+            throw ValidationError("invalid value: \(memorySwappiness). Valid memory swappiness range is 0-100")
+        }
+        host.MemorySwappiness = memorySwappiness
+        host.CpusetCpus = cpusetCpus
+        host.CpusetMems = cpusetMems
         host.CapAdd = capAdd
         host.CapDrop = capDrop
         host.Privileged = privileged
@@ -276,7 +295,7 @@ struct ContainerOptions: ParsableArguments {
         return (container + "/" + proto, binding)
     }
 
-    private static func parseBytes(_ text: String) throws -> Int64 {
+    static func parseBytes(_ text: String) throws -> Int64 {
         let lower = text.lowercased()
         let units: [(String, Int64)] = [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
         for (suffix, factor) in units where lower.hasSuffix(suffix) {

@@ -127,6 +127,60 @@ struct RenameCommand: AsyncParsableCommand {
     }
 }
 
+struct UpdateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update", abstract: "Update the resource limits and restart policy of one or more containers.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: [.short, .long], help: "Memory limit, e.g. 64m.")
+    var memory: String?
+
+    @Option(name: .customLong("memory-swap"), help: "Memory plus swap limit; -1 for unlimited swap.")
+    var memorySwap: String?
+
+    @Option(name: .customLong("memory-reservation"), help: "Memory soft limit.")
+    var memoryReservation: String?
+
+    @Option(help: "CPUs, e.g. 1.5.")
+    var cpus: Double?
+
+    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "Relative CPU weight.")
+    var cpuShares: Int64?
+
+    @Option(name: .customLong("cpuset-cpus"), help: "CPUs the container may use (0-3, 0,1).")
+    var cpusetCpus: String?
+
+    @Option(name: .customLong("cpuset-mems"), help: "Memory nodes the container may use.")
+    var cpusetMems: String?
+
+    @Option(name: .customLong("pids-limit"), help: "Most processes at once (-1 for no limit).")
+    var pidsLimit: Int64?
+
+    @Option(help: "Restart policy: no, always, unless-stopped, on-failure[:max-retries].")
+    var restart: String?
+
+    @Argument(help: "Containers, by name or ID.") var containers: [String]
+
+    func run() async throws {
+        var update = ContainerUpdateRequest()
+        update.Memory = try memory.map(ContainerOptions.parseBytes)
+        update.MemorySwap = try memorySwap.map { $0 == "-1" ? -1 : try ContainerOptions.parseBytes($0) }
+        update.MemoryReservation = try memoryReservation.map(ContainerOptions.parseBytes)
+        update.NanoCpus = cpus.map { Int64($0 * 1_000_000_000) }
+        update.CpuShares = cpuShares
+        update.CpusetCpus = cpusetCpus
+        update.CpusetMems = cpusetMems
+        update.PidsLimit = pidsLimit
+        if let restart {
+            let parts = restart.split(separator: ":", maxSplits: 1).map(String.init)
+            guard let name = parts.first, parts.count == 1 || Int(parts[1]) != nil else { throw ValidationError("invalid restart policy: \(restart)") }
+            update.RestartPolicy = RestartPolicy(Name: name, MaximumRetryCount: parts.count == 2 ? Int(parts[1]) : nil)
+        }
+        try await forEach(containers, connection: connection) { client, container in try await client.update(container, update) }
+    }
+}
+
 struct CommitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "commit", abstract: "Make an image of a container's changes.")
 

@@ -52,6 +52,14 @@ public struct ContainerCatalog: Sendable {
         }
     }
 
+    /// The container's settings as changed after creation (`docker update`).
+    public func updateRequest(_ id: String, _ request: ContainerCreateRequest) throws {
+        let data = try Self.encoder.encode(request)
+        try database.write { db in
+            try db.execute(sql: "UPDATE container SET request = ? WHERE id = ?", arguments: [data, id])
+        }
+    }
+
     public func rename(_ id: String, to name: String) throws {
         try database.write { db in
             try db.execute(sql: "UPDATE container SET name = ? WHERE id = ?", arguments: [name, id])

@@ -55,9 +55,14 @@ public struct ContainerLaunchPlan {
 
     var cgroupLimits: CgroupLimits { Self.cgroupLimits(record.hostConfig) }
 
+    /// False for the `none` log driver: the output goes to attached clients only.
+    var keepsLogs: Bool { record.hostConfig.LogConfig?.Type != "none" }
+
     static func cgroupLimits(_ host: HostConfig) -> CgroupLimits {
         CgroupLimits(memory: host.Memory, memorySwap: host.MemorySwap, nanoCPUs: host.NanoCpus, cpuShares: host.CpuShares,
-                     cpuQuota: host.CpuQuota, cpuPeriod: host.CpuPeriod, pidsLimit: host.PidsLimit)
+                     cpuQuota: host.CpuQuota, cpuPeriod: host.CpuPeriod, pidsLimit: host.PidsLimit,
+                     memoryReservation: host.MemoryReservation, memorySwappiness: host.MemorySwappiness,
+                     cpusetCpus: host.CpusetCpus, cpusetMems: host.CpusetMems)
     }
 
     var usesHostNetwork: Bool { record.hostConfig.NetworkMode == "host" }
@@ -94,7 +99,7 @@ public struct ContainerLaunchPlan {
         var spec = LaunchSpec(
             id: id, arguments: [record.path] + record.arguments, environment: environment(home: user.home),
             rootfs: paths.rootfs(id), lowerDirectories: layers, upperDirectory: paths.upper(id),
-            workDirectory: paths.work(id), logPath: paths.log(id), exitPath: paths.exit(id), socketPath: paths.socket(id))
+            workDirectory: paths.work(id), logPath: keepsLogs ? paths.log(id) : "/dev/null", exitPath: paths.exit(id), socketPath: paths.socket(id))
         spec.workingDirectory = (config.WorkingDir?.isEmpty == false ? config.WorkingDir! : "/")
         spec.hostname = config.Hostname
         spec.uid = user.uid

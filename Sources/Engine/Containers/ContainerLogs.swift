@@ -2,6 +2,9 @@ import Foundation
 
 /// Reads a container's json-file log (with its rotated files), filtered as `docker logs` asks.
 public struct ContainerLogs: Sendable {
+    /// The log drivers a container may name: json-file (the default) and none, which keeps nothing.
+    public static let drivers: Set<String> = ["json-file", "none"]
+
     public struct Entry: Sendable, Equatable {
         /// 1 stdout, 2 stderr: Docker's stream numbers.
         public var stream: UInt8

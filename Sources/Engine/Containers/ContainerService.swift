@@ -147,6 +147,11 @@ public actor ContainerService {
         guard let path = full.first else { throw ContainerError.invalid("no command specified") }
 
         if config.NetworkDisabled == true { host.NetworkMode = "none" }
+        let logDriver = (host.LogConfig?.Type).flatMap { $0.isEmpty ? nil : $0 } ?? "json-file"
+        guard ContainerLogs.drivers.contains(logDriver) else {
+            throw ContainerError.invalid("logger: no log driver named '\(logDriver)' is registered")
+        }
+        host.LogConfig = LogConfig(Type: logDriver, Config: host.LogConfig?.Config ?? [:])
         let attachments = try await networks.requestedAttachments(&host, request.networkingConfig)
         _ = try ContainerRecord.requestedAccelerator(host, decision: decision,
                                                      foreign: image.platform.architecture != images.hostPlatform.architecture)

@@ -50,6 +50,9 @@ public protocol ContainerRuntime: Sendable {
     /// Freezes or thaws the container's processes (requires `.pause`).
     func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws
 
+    /// Applies the record's resource limits to the running container (`docker update`).
+    func updateResources(of record: ContainerRecord) throws
+
     /// The container's processes as host pids (requires `.processList`).
     func processIDs(of record: ContainerRecord) -> [Int32]
 

@@ -76,6 +76,15 @@ struct NativeContainerRuntime: ShimHostedRuntime {
         return try await shims.launchExec(spec, containerID: record.id, execID: execID)
     }
 
+    func updateResources(of record: ContainerRecord) throws {
+        guard let cgroup = record.state.cgroup else { return }
+        do {
+            try cgroups.apply(ContainerLaunchPlan.cgroupLimits(record.hostConfig), to: cgroup)
+        } catch {
+            throw ContainerError.invalid("Cannot update container \(record.id): \(error)")
+        }
+    }
+
     func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws {
         guard let cgroup = record.state.cgroup else { throw ContainerError.conflict("Container \(record.id) is not running") }
         try cgroups.setFrozen(frozen, cgroup)

@@ -75,6 +75,11 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         throw ContainerError.invalid("pause is not available for containers in utility VMs yet (container \(record.name))")
     }
 
+    func updateResources(of record: ContainerRecord) throws {
+        throw ContainerError.invalid(
+            "changing the resources of a running container in a utility VM is not available yet (container \(record.name)): stop it first")
+    }
+
     func processIDs(of record: ContainerRecord) -> [Int32] { [] }
 
     func usage(of record: ContainerRecord) -> ContainerResourceUsage? { nil }

@@ -105,6 +105,8 @@ final class FakeContainerRuntime: ContainerRuntime {
 
     func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws { self.record("\(frozen ? "freeze" : "thaw") \(record.id)") }
 
+    func updateResources(of record: ContainerRecord) throws { self.record("update \(record.id)") }
+
     func processIDs(of record: ContainerRecord) -> [Int32] { [] }
 
     func usage(of record: ContainerRecord) -> ContainerResourceUsage? { nil }
