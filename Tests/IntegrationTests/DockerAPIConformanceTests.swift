@@ -196,4 +196,62 @@ import Testing
             #expect(result.status == 0 && result.stdout.hasSuffix("ok\n"), "\(result)")
         }
     }
+
+    @Test func updateChangesARunningContainersLimitsAndRestartPolicy() async throws {
+        try await ContainerLifecycleTests.withImages { daemon in
+            let docker = { (arguments: [String]) in try ContainerLifecycleTests.docker(daemon, arguments) }
+            let run = try docker(["run", "-d", "--name", "limited", "-m", "400m", "--cpuset-cpus", "0", "--memory-reservation", "64m",
+                                  "--memory-swappiness", "20", Self.image, "sleep", "600"])
+            #expect(run.status == 0, "\(run)")
+            let id = try docker(["inspect", "-f", "{{.Id}}", "limited"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let read = { (controller: String, file: String) -> String in
+                ((try? String(contentsOfFile: "/sys/fs/cgroup/\(controller)/berth/\(id)/\(file)", encoding: .utf8)) ?? "")
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(read("memory", "memory.limit_in_bytes") == "\(400 << 20)")
+            #expect(read("memory", "memory.soft_limit_in_bytes") == "\(64 << 20)")
+            #expect(read("memory", "memory.swappiness") == "20")
+            #expect(read("cpuset", "cpuset.cpus") == "0")
+
+            // Up and down: memsw follows, in the order the kernel accepts.
+            for (memory, bytes) in [("600m", 600 << 20), ("300m", 300 << 20)] {
+                let update = try docker(["update", "-m", memory, "--cpus", "0.5", "--restart", "on-failure:3", "limited"])
+                #expect(update.status == 0 && update.stdout == "limited\n", "\(update)")
+                #expect(read("memory", "memory.limit_in_bytes") == "\(bytes)")
+            }
+            #expect(read("cpu", "cpu.cfs_quota_us") == "50000")
+            let shown = try docker(["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "limited"])
+            #expect(shown.stdout == "\(300 << 20) 500000000 on-failure:3\n", "\(shown)")
+            let refused = try docker(["update", "-m", "1m", "limited"])
+            #expect(refused.status != 0 && refused.stderr.contains("Minimum memory limit allowed is 6MB"), "\(refused)")
+            #expect(read("memory", "memory.limit_in_bytes") == "\(300 << 20)", "a refused update changes nothing")
+
+            // A policy set by update governs the next exit.
+            #expect(try docker(["run", "-d", "--name", "once", Self.image, "sh", "-c", "sleep 1; exit 3"]).status == 0)
+            let berth = try daemon.berth(["update", "--restart", "on-failure:2", "once"])
+            #expect(berth.status == 0, "\(berth)")
+            let restarted = try await poll(seconds: 30, every: .milliseconds(500)) { () -> String? in
+                let seen = try docker(["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "once"]).stdout
+                return seen == "2 exited\n" ? seen : nil
+            }
+            let last = try docker(["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "once"]).stdout
+            #expect(restarted != nil, "\(last)")
+        }
+    }
+
+    @Test func logDriversNoneAndUnknown() async throws {
+        try await ContainerLifecycleTests.withImages { daemon in
+            let docker = { (arguments: [String]) in try ContainerLifecycleTests.docker(daemon, arguments) }
+            let unknown = try docker(["create", "--log-driver", "asdf", Self.image, "true"])
+            #expect(unknown.status != 0 && unknown.stderr.contains("logger: no log driver named 'asdf' is registered"), "\(unknown)")
+            let quiet = try docker(["run", "--name", "quiet", "--log-driver", "none", Self.image, "echo", "unseen"])
+            #expect(quiet.status == 0 && quiet.stdout == "unseen\n", "attached output still arrives: \(quiet)")
+            let logs = try docker(["logs", "quiet"])
+            #expect(logs.status != 0 && logs.stderr.contains("configured logging driver does not support reading"), "\(logs)")
+            #expect(try docker(["inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "quiet"]).stdout == "none\n")
+            let id = try docker(["inspect", "-f", "{{.Id}}", "quiet"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let logFiles = (try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/containers/" + id)) ?? []
+            #expect(!logFiles.contains { $0.hasSuffix(".log") }, "\(logFiles)")
+        }
+    }
 }
