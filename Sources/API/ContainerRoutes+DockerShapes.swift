@@ -16,7 +16,8 @@ extension ContainerRoutes {
                 Status: state.status.rawValue, Running: state.status == .running || state.status == .paused,
                 Paused: state.status == .paused, Restarting: state.status == .restarting, OOMKilled: state.oomKilled,
                 Dead: state.status == .dead, Pid: Int(state.pid), ExitCode: Int(state.exitCode), Error: state.error,
-                StartedAt: ContainerTime.rfc3339(state.startedAt), FinishedAt: ContainerTime.rfc3339(state.finishedAt)),
+                StartedAt: ContainerTime.rfc3339(state.startedAt), FinishedAt: ContainerTime.rfc3339(state.finishedAt),
+                Health: state.health),
             Image: record.imageID, ResolvConfPath: "", HostnamePath: "", HostsPath: "", LogPath: "",
             Name: "/" + record.name, RestartCount: state.restartCount, Platform: "linux",
             HostConfig: hostConfig,
@@ -129,7 +130,13 @@ extension ContainerRoutes {
         case .created: return "Created"
         case .running, .paused:
             let up = "Up " + humanDuration(now.timeIntervalSince(state.startedAt ?? now))
-            return state.status == .paused ? up + " (Paused)" : up
+            if state.status == .paused { return up + " (Paused)" }
+            switch state.health?.Status {
+            case .starting: return up + " (health: starting)"
+            case .healthy: return up + " (healthy)"
+            case .unhealthy: return up + " (unhealthy)"
+            case nil: return up
+            }
         case .restarting:
             return "Restarting (\(state.exitCode)) \(humanDuration(now.timeIntervalSince(state.finishedAt ?? now))) ago"
         case .exited:
@@ -164,6 +171,10 @@ extension ContainerRoutes {
             case "name": ok = values.contains { record.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) }
             case "status": ok = values.contains(record.state.status.rawValue)
             case "exited": ok = record.state.status == .exited && values.contains(String(record.state.exitCode))
+            case "health":
+                // `none` for containers without a healthcheck, as dockerd has it.
+                let status = record.state.isActive ? record.state.health?.Status.rawValue ?? "none" : "none"
+                ok = values.contains(status)
             case "ancestor": ok = values.contains { $0 == record.imageName || record.imageID.contains($0) }
             case "label":
                 ok = values.allSatisfy { LabelFilter.matches($0, in: record.config.Labels ?? [:]) }

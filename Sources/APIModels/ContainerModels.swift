@@ -253,9 +253,12 @@ public struct ContainerStateJSON: Codable, Sendable, Equatable {
     public var Error: String
     public var StartedAt: String
     public var FinishedAt: String
+    /// Only for containers with a healthcheck.
+    public var Health: ContainerHealth?
 
     public init(Status: String, Running: Bool, Paused: Bool, Restarting: Bool, OOMKilled: Bool, Dead: Bool, Pid: Int,
-                ExitCode: Int, Error: String, StartedAt: String, FinishedAt: String) {
+                ExitCode: Int, Error: String, StartedAt: String, FinishedAt: String, Health: ContainerHealth? = nil) {
+        self.Health = Health
         self.Status = Status
         self.Running = Running
         self.Paused = Paused

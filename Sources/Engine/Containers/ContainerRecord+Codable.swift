@@ -7,7 +7,7 @@ import NativeRuntime
 extension ContainerRecord.State: Codable {
     private enum Key: String, CodingKey {
         case status, pid, shimPID, exitCode, error, oomKilled, startedAt, finishedAt, restartCount, manuallyStopped, cgroup
-        case userNamespace, platformDecision, utilityVM, mounts, networks, publishedPorts
+        case userNamespace, platformDecision, utilityVM, mounts, networks, publishedPorts, health
     }
 
     public init(from decoder: Decoder) throws {
@@ -18,6 +18,7 @@ extension ContainerRecord.State: Codable {
         platformDecision = try row.decodeIfPresent(PlatformDecision.self, forKey: .platformDecision)
         mounts = try row.decodeIfPresent([ContainerMount].self, forKey: .mounts)
         networks = try row.decodeIfPresent([NetworkAttachment].self, forKey: .networks)
+        health = try row.decodeIfPresent(ContainerHealth.self, forKey: .health)
 
         let status = try row.decodeIfPresent(ContainerRecord.Status.self, forKey: .status) ?? .created
         let code = try row.decodeIfPresent(Int32.self, forKey: .exitCode) ?? 0
@@ -64,5 +65,6 @@ extension ContainerRecord.State: Codable {
         try row.encodeIfPresent(mounts, forKey: .mounts)
         try row.encodeIfPresent(networks, forKey: .networks)
         try row.encodeIfPresent(publishedPorts, forKey: .publishedPorts)
+        try row.encodeIfPresent(health, forKey: .health)
     }
 }

@@ -97,6 +97,8 @@ public struct ContainerRecord: Sendable, Equatable {
         public var mounts: [ContainerMount]?
         /// The networks joined (none with network mode none or host); addresses only while running.
         public var networks: [NetworkAttachment]?
+        /// The healthcheck's verdict and last probes, for containers with one.
+        public var health: ContainerHealth?
 
         public init() {}
 

@@ -46,6 +46,8 @@ public actor ContainerService {
     private var removalLatches: [String: [Latch<ExitStatus>]] = [:]
     private var pendingAttachments: [String: [PendingAttachment]] = [:]
     var execs: [String: ExecRecord] = [:]
+    /// The running healthcheck loop of each container that has one.
+    var healthMonitors: [String: Task<Void, Never>] = [:]
 
     /// An attach made before start: it gets the shim once the container is set up, and start
     /// waits until it is connected so no output is missed.
@@ -367,12 +369,15 @@ public actor ContainerService {
         }
         record.state.phase = .running(run)
         record.state.manuallyStopped = nil
+        let healthcheck = healthcheckPolicy(for: record)
+        record.state.health = healthcheck.map { _ in ContainerHealth() }
         try catalog.updateState(id, record.state)
         for attachment in record.attachments { await networks.refreshNameServer(attachment.networkID) }
         phases.mark("recorded")
         logger.debug("started", metadata: ["id": "\(id.prefix(12))", "ms": "\(phases.summary)"])
         await publish("start", record)
         monitor(id, runtime: runtime)
+        if let healthcheck { startHealthMonitor(id, policy: healthcheck, startedAt: run.startedAt) }
     }
 
     func launchPlan(_ record: ContainerRecord) throws -> ContainerLaunchPlan {
@@ -408,6 +413,7 @@ public actor ContainerService {
     /// `unrecordedRun`: a run whose command failed to start, not in the catalog yet, whose
     /// cgroups, VM and ports are released like any run's.
     func containerExited(_ id: String, reportedCode: Int32?, error: String?, unrecordedRun: ContainerRecord.Run? = nil) async {
+        healthMonitors.removeValue(forKey: id)?.cancel()
         guard var record = try? find(id), record.state.isActive || error != nil else { return }
         if let unrecordedRun { record.state.phase = .running(unrecordedRun) }
         var phases = PhaseTimer()
@@ -666,6 +672,9 @@ public actor ContainerService {
                 logger.info("re-attached to running container", metadata: ["id": "\(record.id.prefix(12))"])
                 await networks.restore(record)
                 monitor(record.id, runtime: runtime)
+                if let healthcheck = healthcheckPolicy(for: record), let startedAt = record.state.startedAt {
+                    startHealthMonitor(record.id, policy: healthcheck, startedAt: startedAt)
+                }
             } else {
                 let reason = runtime.recordedExit(of: record.id) == nil
                     ? "the container's shim vanished while berthd was down" : nil
