@@ -63,12 +63,18 @@ extension ContainerService {
         let upper = paths.upper(record.id)
         let placeholders: Set<String> = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
         var result: [(String, Int)] = []
+        // Directories in the upper layer only to hold the mount points of /etc/hosts and the like:
+        // the container changed nothing there unless something else below them shows up.
+        var placeholderParents: Set<String> = []
         guard let enumerator = FileManager.default.enumerator(atPath: upper) else { return [] }
         while let relative = enumerator.nextObject() as? String {
             var info = stat_t()
             guard lstat(upper + "/" + relative, &info) == 0 else { continue }
             let path = "/" + relative
-            if (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0, placeholders.contains(path) { continue }
+            if (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0, placeholders.contains(path) {
+                placeholderParents.insert((path as NSString).deletingLastPathComponent)
+                continue
+            }
             if (info.st_mode & S_IFMT) == S_IFCHR, info.st_rdev == 0 {
                 result.append((path, 2))
                 continue
@@ -78,6 +84,10 @@ extension ContainerService {
                 return lstat(layer + path, &lower) == 0
             }
             result.append((path, inLower ? 0 : 1))
+        }
+        let found = result
+        result.removeAll { entry in
+            entry.1 == 0 && placeholderParents.contains(entry.0) && !found.contains { $0.0.hasPrefix(entry.0 + "/") }
         }
         return result.sorted { $0.0 < $1.0 }
     }
