@@ -7,7 +7,7 @@ LOGS = $(CURDIR)/.build/logs
 STEP = ./scripts/step
 ARCHES = x86_64 arm64 arm
 
-.PHONY: deps build release guests images demo-images test demo bench compare conformance clean
+.PHONY: deps build release guests images demo-images test demo bench bench-healthcheck compare conformance clean
 
 deps:
 	@$(STEP) "installing what is missing (scripts/install-deps)" $(LOGS)/deps.log ./scripts/install-deps
@@ -52,6 +52,10 @@ demo: release guests demo-images
 
 bench: release guests images
 	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/run
+
+# What a healthcheck probing every second costs in CPU, vs an exec per probe (bench/HEALTHCHECK.md).
+bench-healthcheck: release demo-images
+	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/healthcheck
 
 # Two builds' container starts side by side: `make compare BASE=<revision>` (bench/REVISIONS.md).
 compare: release guests images

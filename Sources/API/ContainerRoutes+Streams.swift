@@ -22,7 +22,19 @@ extension ContainerRoutes {
                 throw APIError(.conflict, "You cannot attach to a stopped container, start it first")
             }
             let detachKeys = try request.queryValue("detachKeys").map(parseDetachKeys) ?? defaultDetachKeys
+            // `logs`: what the container printed so far comes first; `stream=0` ends the session there.
+            let replaysLogs = request.queryFlag("logs") && record.hostConfig.LogConfig?.Type != "none"
+            let streams = request.queryValue("stream").map { !["0", "false"].contains($0.lowercased()) } ?? true
             return hijacked(request, tty: tty) { connection in
+                if replaysLogs {
+                    var options = ContainerLogs.Options()
+                    options.stdout = stdout
+                    options.stderr = stderr
+                    for entry in ContainerLogs(path: containers.paths.log(record.id)).read(options).entries {
+                        try await connection.write(frame(entry, tty: tty, timestamps: false))
+                    }
+                }
+                guard streams, (try? await containers.find(record.id))?.state.status.isAttachable ?? false else { return }
                 try await containers.attach(record.id, stdin: stdin, stdout: stdout, stderr: stderr) { attachment in
                     _ = try await bridge(connection, attachment, forwardInput: stdin, detachKeys: stdin ? detachKeys : nil)
                 }

@@ -64,7 +64,7 @@ enum InfoBuilder {
             ServerVersion: BerthVersion.version,
             // Native containers run under berth-shim; they outlive the daemon (live restore), and
             // get the built-in seccomp policy. Utility VMs are reported under `Berth`.
-            Runtimes: ["berth": .init(path: "berth-shim")],
+            Runtimes: ["berth": .init(path: "berth-shim"), "runc": .init(path: "berth-shim"), "berth-vm": .init(path: "berth-shim")],
             DefaultRuntime: "berth",
             Swarm: .init(),
             LiveRestoreEnabled: true,

@@ -27,7 +27,16 @@ enum StatsReading {
                 "throttling_data": .object(["periods": 0, "throttled_periods": 0, "throttled_time": 0].mapValues { .number($0) }),
             ])
         }
-        return .object([
+        var networks: [String: JSONValue] = [:]
+        for (name, counters) in current.networks {
+            networks[name] = .object([
+                "rx_bytes": number(counters.receivedBytes), "rx_packets": number(counters.receivedPackets),
+                "rx_errors": number(counters.receiveErrors), "rx_dropped": number(counters.receiveDrops),
+                "tx_bytes": number(counters.sentBytes), "tx_packets": number(counters.sentPackets),
+                "tx_errors": number(counters.sendErrors), "tx_dropped": number(counters.sendDrops),
+            ])
+        }
+        var fields: [String: JSONValue] = [
             "id": .string(record.id),
             "name": .string("/" + record.name),
             "read": .string(now),
@@ -44,7 +53,10 @@ enum StatsReading {
             "blkio_stats": .object([:]),
             "num_procs": .number(0),
             "storage_stats": .object([:]),
-        ])
+        ]
+        // As dockerd: only containers with a network namespace of their own have the key.
+        if !record.attachments.isEmpty { fields["networks"] = .object(networks) }
+        return .object(fields)
     }
 
     private static func number(_ value: UInt64) -> JSONValue { .number(Double(value)) }

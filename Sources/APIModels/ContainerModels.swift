@@ -175,6 +175,16 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var LogConfig: LogConfig?
     public var ConsoleSize: [Int]?
     public var Isolation: String?
+    /// `--runtime`: `berth` (or `runc`, its alias) or `berth-vm`.
+    public var Runtime: String?
+    /// `--volumes-from CONTAINER[:ro|rw]`: that container's volumes and binds at the same places.
+    public var VolumesFrom: [String]?
+    /// `--cgroupns`: `private` (a cgroup namespace of its own) or `host`.
+    public var CgroupnsMode: String?
+    /// `--device-cgroup-rule`: `TYPE MAJOR:MINOR ACCESS` lines for the devices cgroup.
+    public var DeviceCgroupRules: [String]?
+    /// The driver of the volumes the container makes; only `local` exists.
+    public var VolumeDriver: String?
     /// Free-form settings for the runtime (`docker run --annotation`); Berth reads `vmAcceleratorAnnotation`.
     public var Annotations: [String: String]?
 

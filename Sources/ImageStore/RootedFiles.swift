@@ -24,6 +24,44 @@ public struct RootedFiles: Sendable {
 
     /// How to open a root for `init(rootFD:)`: O_PATH | O_DIRECTORY | O_CLOEXEC.
     public static let rootOpenFlags: Int32 = openPath | O_DIRECTORY | O_CLOEXEC
+    /// A descriptor naming `path` (resolved inside the root) to mount a directory or a file onto
+    /// through `/proc/self/fd`; made, with its missing parents, when it is not there.
+    public func mountPoint(_ path: String, directory: Bool) throws -> Int32 {
+        let flags = openPath | O_CLOEXEC | (directory ? O_DIRECTORY : 0)
+        var target = berth_open_in_root(rootFD, path, flags)
+        if target < 0, errno == ENOENT {
+            try makeMountPoint(path, directory: directory)
+            target = berth_open_in_root(rootFD, path, flags)
+        }
+        guard target >= 0 else { throw SystemErrorText.errno("opening \(path)") }
+        return target
+    }
+
+    /// Makes `path` (a directory, or an empty file) and its missing parents, every step resolved
+    /// inside the root, for something to be mounted there.
+    private func makeMountPoint(_ path: String, directory: Bool) throws {
+        let components = path.split(separator: "/").map(String.init).filter { $0 != "." }
+        guard !components.isEmpty, !components.contains("..") else { throw RootedFilesError.notFound(path) }
+        var parent = "/"
+        for (index, component) in components.enumerated() {
+            let isLast = index == components.count - 1
+            let current = parent == "/" ? "/" + component : parent + "/" + component
+            defer { parent = current }
+            let existing = berth_open_in_root(rootFD, current, openPath | O_CLOEXEC)
+            if existing >= 0 { close(existing); continue }
+            guard errno == ENOENT else { throw SystemErrorText.errno("resolving \(current)") }
+            let holder = berth_open_in_root(rootFD, parent, openPath | O_DIRECTORY | O_CLOEXEC)
+            guard holder >= 0 else { throw RootedFilesError.notADirectory(parent) }
+            defer { close(holder) }
+            if !isLast || directory {
+                guard mkdirat(holder, component, 0o755) == 0 || errno == EEXIST else { throw SystemErrorText.errno("mkdir \(current)") }
+            } else {
+                let file = openat(holder, component, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+                guard file >= 0 else { throw SystemErrorText.errno("create \(current)") }
+                close(file)
+            }
+        }
+    }
 
     public init(rootFD: Int32, idOffset: UInt32 = 0) {
         self.rootFD = rootFD

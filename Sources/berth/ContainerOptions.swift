@@ -118,6 +118,36 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .customLong("stop-signal"), help: "Signal that stops the container (default SIGTERM).")
     var stopSignal: String?
 
+    @Option(name: .customLong("health-cmd"), help: "Command to run to check health (through the container's shell).")
+    var healthCommand: String?
+
+    @Option(name: .customLong("health-interval"), help: "Time between running the check (ms|s|m|h), 30s by default.")
+    var healthInterval: String?
+
+    @Option(name: .customLong("health-timeout"), help: "Maximum time a check may run (ms|s|m|h), 30s by default.")
+    var healthTimeout: String?
+
+    @Option(name: .customLong("health-retries"), help: "Consecutive failures needed to report unhealthy.")
+    var healthRetries: Int?
+
+    @Option(name: .customLong("health-start-period"), help: "Start period: failures before it ends do not count (ms|s|m|h).")
+    var healthStartPeriod: String?
+
+    @Option(name: .customLong("health-start-interval"), help: "Time between checks during the start period (ms|s|m|h).")
+    var healthStartInterval: String?
+
+    @Flag(name: .customLong("no-healthcheck"), help: "Disable any container-specified HEALTHCHECK.")
+    var noHealthcheck = false
+
+    @Option(name: .customLong("volumes-from"), help: "Mount the volumes of a container, CONTAINER[:ro|:rw]. Repeatable.")
+    var volumesFrom: [String] = []
+
+    @Option(name: .customLong("volume-driver"), help: "Driver of the volumes the container makes (local).")
+    var volumeDriver: String?
+
+    @Option(help: "Runtime: berth (the default; runc names it too) or berth-vm (a utility VM).")
+    var runtime: String?
+
     @Option(name: .customLong("stop-timeout"), help: "Seconds to wait after the stop signal before SIGKILL.")
     var stopTimeout: Int?
 
@@ -177,6 +207,28 @@ struct ContainerOptions: ParsableArguments {
         return request
     }
 
+    /// `--health-*` and `--no-healthcheck`, as the docker CLI turns them into `Config.Healthcheck`.
+    func healthcheck() throws -> HealthConfig? {
+        let timings = [healthInterval, healthTimeout, healthStartPeriod, healthStartInterval]
+        if noHealthcheck {
+            guard healthCommand == nil, timings.allSatisfy({ $0 == nil }), healthRetries == nil else {
+                throw ValidationError("--no-healthcheck conflicts with --health-* options")
+            }
+            return HealthConfig(Test: ["NONE"])
+        }
+        guard healthCommand != nil || timings.contains(where: { $0 != nil }) || healthRetries != nil else { return nil }
+        func nanoseconds(_ text: String?, _ flag: String) throws -> Int64? {
+            guard let text else { return nil }
+            guard let value = GoDuration.nanoseconds(text), value >= 0 else { throw ValidationError("invalid duration for --\(flag): \(text)") }
+            return value
+        }
+        if let healthRetries, healthRetries < 0 { throw ValidationError("--health-retries cannot be negative") }
+        return HealthConfig(
+            Test: healthCommand.map { ["CMD-SHELL", $0] }, Interval: try nanoseconds(healthInterval, "health-interval"),
+            Timeout: try nanoseconds(healthTimeout, "health-timeout"), StartPeriod: try nanoseconds(healthStartPeriod, "health-start-period"),
+            StartInterval: try nanoseconds(healthStartInterval, "health-start-interval"), Retries: healthRetries)
+    }
+
     func request() throws -> ContainerCreateRequest {
         var config = ContainerConfig()
         config.Image = image
@@ -192,6 +244,7 @@ struct ContainerOptions: ParsableArguments {
         config.AttachStdout = true
         config.AttachStderr = true
         config.StopSignal = stopSignal
+        config.Healthcheck = try healthcheck()
         config.StopTimeout = stopTimeout
         var variables: [String] = []
         for file in environmentFiles {
@@ -250,6 +303,9 @@ struct ContainerOptions: ParsableArguments {
         host.MemorySwappiness = memorySwappiness
         host.CpusetCpus = cpusetCpus
         host.CpusetMems = cpusetMems
+        host.VolumesFrom = volumesFrom.isEmpty ? nil : volumesFrom
+        host.VolumeDriver = volumeDriver
+        host.Runtime = runtime
         host.CapAdd = capAdd
         host.CapDrop = capDrop
         host.Privileged = privileged

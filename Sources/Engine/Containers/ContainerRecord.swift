@@ -7,6 +7,9 @@ public struct ContainerRecord: Sendable, Equatable {
     /// Docker's words for the phases, as `inspect` and `ps` show them.
     public enum Status: String, Codable, Sendable {
         case created, running, paused, restarting, removing, exited, dead
+
+        /// Whether a client can attach to the container's stdio now (or at its coming start).
+        public var isAttachable: Bool { self == .created || self == .running || self == .paused || self == .restarting }
     }
 
     /// Where the container's life stands, each phase with what holds only in it: a pid only while

@@ -48,11 +48,35 @@ extension ContainerService {
         guard mount("overlay", mountPoint, "overlay", 0, options) == 0 else {
             throw ContainerError.conflict("mounting the root of container \(record.id): \(String(cString: strerror(errno)))")
         }
+        // Detaching the root takes the volumes and binds mounted inside it along.
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
         let fd = open(mountPoint, RootedFiles.rootOpenFlags)
         guard fd >= 0 else { throw ContainerError.conflict("opening the root of container \(record.id)") }
         defer { close(fd) }
+        try mountVolumes(of: record, inRoot: fd)
         return try body(RootedFiles(rootFD: fd))
+    }
+
+    /// A stopped container's volumes and binds at their places in its mounted root, as dockerd
+    /// mounts them for `docker cp`: each target resolved inside the root (made when missing), the
+    /// mount made through its descriptor, so no symlink in the container's files leads outside.
+    private func mountVolumes(of record: ContainerRecord, inRoot root: Int32) throws {
+        for mount in record.state.mounts ?? [] where mount.kind != .tmpfs {
+            let source = mount.kind == .volume ? paths.volumeData(mount.volume ?? "") : mount.source
+            var info = stat_t()
+            guard stat(source, &info) == 0 else { continue }
+            let isDirectory = info.st_mode & S_IFMT == S_IFDIR
+            let target: Int32
+            do {
+                target = try RootedFiles(rootFD: root).mountPoint(mount.target, directory: isDirectory)
+            } catch {
+                throw ContainerError.conflict("mount point \(mount.target) of container \(record.id): \(error)")
+            }
+            defer { close(target) }
+            guard Glibc.mount(source, "/proc/self/fd/\(target)", nil, UInt(MS_BIND | MS_REC), nil) == 0 else {
+                throw ContainerError.conflict("mounting \(mount.target) of container \(record.id): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     /// Docker's `changes`: paths added (1), changed (0) or deleted (2) in the container's upper directory.

@@ -114,6 +114,34 @@ extension ContainerService {
         }
     }
 
+    /// `--volumes-from CONTAINER[:ro|:rw]`: that container's volumes and binds at the same targets,
+    /// read-only with `ro`, read-write with `rw`, as they are there otherwise; never filled with
+    /// image files; targets the new container mounts itself stay its own.
+    func volumesFrom(_ references: [String], besides own: [ContainerMount]) throws -> [ContainerMount] {
+        var taken = Set(own.map(\.target))
+        var shared: [ContainerMount] = []
+        for reference in references {
+            var name = reference
+            var mode: String?
+            if let colon = reference.lastIndex(of: ":") {
+                name = String(reference[..<colon])
+                mode = String(reference[reference.index(after: colon)...])
+            }
+            guard mode == nil || mode == "ro" || mode == "rw" else {
+                throw ContainerError.invalid("invalid mode for volumes-from: \(mode ?? "")")
+            }
+            let source = try find(name)
+            for mount in source.state.mounts ?? [] where mount.kind != .tmpfs && !taken.contains(mount.target) {
+                var copy = mount
+                if let mode { copy.readOnly = mode == "ro" }
+                copy.noCopy = true
+                shared.append(copy)
+                taken.insert(mount.target)
+            }
+        }
+        return shared
+    }
+
     /// Anonymous volumes of a removed container (`rm -v`, `--rm`) that no other container mounts.
     func removeAnonymousVolumes(of record: ContainerRecord) async {
         for name in (record.state.mounts ?? []).compactMap(\.volume) {

@@ -112,6 +112,8 @@ public actor ContainerService {
     public func create(_ request: ContainerCreateRequest, name requestedName: String?, platform: Platform?) async throws
         -> (id: String, warnings: [String])
     {
+        var request = request
+        try Self.applyRuntime(&request.hostConfig)
         guard let imageName = request.config.Image, !imageName.isEmpty else {
             throw ContainerError.invalid("config.Image is required: no image given")
         }
@@ -168,8 +170,13 @@ public actor ContainerService {
             throw ContainerError.invalid("Minimum memoryswap limit should be larger than memory limit, see usage")
         }
         // A utility VM's root is a disk of its own: the image's VOLUMEs are part of it there.
-        let requestedMounts = try ContainerMount.requested(
+        var requestedMounts = try ContainerMount.requested(
             host, config, imageVolumes: decision.mode == .systemVM ? [] : imageConfig?.Volumes?.keys.sorted() ?? [])
+        if let driver = host.VolumeDriver, !driver.isEmpty, driver != "local",
+           requestedMounts.contains(where: { $0.kind == .volume }) {
+            throw ContainerError.notFound("error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
+        }
+        requestedMounts += try volumesFrom(host.VolumesFrom ?? [], besides: requestedMounts)
         _ = try CapabilitySet.adjusting(.dockerDefault, add: host.CapAdd ?? [], drop: host.CapDrop ?? [])
 
         let id = Self.newID()
@@ -290,6 +297,21 @@ public actor ContainerService {
         } catch {
             try? manager.removeItem(atPath: paths.directory(id))
             throw error
+        }
+    }
+
+    /// The runtimes `--runtime` may name: `berth`, the default (`runc` names it too, for clients
+    /// that ask for Docker's default by name), and `berth-vm`, a utility VM as `--isolation vm` gives.
+    public static let runtimeNames = ["berth", "runc", "berth-vm"]
+
+    static func applyRuntime(_ host: inout HostConfig) throws {
+        guard let name = host.Runtime, !name.isEmpty else { return }
+        guard runtimeNames.contains(name) else { throw ContainerError.invalid("unknown or invalid runtime name: \(name)") }
+        if name == "berth-vm" {
+            guard (host.Isolation ?? "").isEmpty || host.Isolation == "vm" else {
+                throw ContainerError.invalid("runtime berth-vm conflicts with --isolation \(host.Isolation ?? "")")
+            }
+            host.Isolation = "vm"
         }
     }
 

@@ -95,7 +95,14 @@ struct NativeContainerRuntime: ShimHostedRuntime {
     }
 
     func usage(of record: ContainerRecord) -> ContainerResourceUsage? {
-        record.state.cgroup.map { ContainerResourceUsage(cgroups.stats($0)) }
+        guard let cgroup = record.state.cgroup else { return nil }
+        var usage = ContainerResourceUsage(cgroups.stats(cgroup))
+        // Its init's view of /proc/net is its network namespace's.
+        if !record.attachments.isEmpty, record.state.pid > 0,
+           let text = try? String(contentsOfFile: "/proc/\(record.state.pid)/net/dev", encoding: .utf8) {
+            usage.networks = ContainerResourceUsage.interfaces(text)
+        }
+        return usage
     }
 
     func failureDetail(of record: ContainerRecord) -> String { "" }
