@@ -425,6 +425,8 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
         CHECK(setrlimit(spec->rlimits[i].resource, &limit), "setrlimit %d: %s", spec->rlimits[i].resource, strerror(errno));
     }
     if (!user_namespace && sync_receive(sync_fd, go, sizeof go, NULL) != SYNC_GO) _exit(125);
+    // Only now, with the shim's GO, are we in the container's cgroups: the namespace's root is where we are.
+    if (spec->private_cgroupns) CHECK(unshare(CLONE_NEWCGROUP), "making the cgroup namespace: %s", strerror(errno));
     finish_and_exec(spec, seccomp);
 }
 

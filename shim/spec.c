@@ -162,6 +162,7 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         }
         else if (!strcmp(key, "uid-map")) { VALUE(v); spec->uid_map = v; }
         else if (!strcmp(key, "gid-map")) { VALUE(v); spec->gid_map = v; }
+        else if (!strcmp(key, "cgroupns")) { VALUE(v); spec->private_cgroupns = !strcmp(v, "private"); }
         else if (!strcmp(key, "cgroup-procs")) { VALUE(v); if (append_string(&spec->cgroup_procs, v)) FAIL("out of memory"); }
         else if (!strcmp(key, "readonly-rootfs")) NUMBER(v, spec->readonly_rootfs);
         else if (!strcmp(key, "create-devices")) NUMBER(v, spec->create_devices);

@@ -56,6 +56,7 @@ struct launch_spec {
     struct string_list cgroup_procs; // cgroup.procs files the container joins
     int readonly_rootfs;
     int create_devices;           // the default /dev nodes (not with --privileged, which binds the host's)
+    int private_cgroupns;         // a cgroup namespace of its own, rooted at the container's cgroups
     int tty;
     unsigned console_rows, console_columns; // the terminal's size from the start; 0 when not given
     int open_stdin;

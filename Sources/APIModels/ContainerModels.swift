@@ -44,6 +44,8 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
     public var StopSignal: String?
     public var StopTimeout: Int?
     public var Healthcheck: HealthConfig?
+    /// Where docker-py's `create_container(runtime=)` puts the runtime; read into HostConfig.Runtime.
+    public var Runtime: String?
     /// ONBUILD triggers an image carries for builds that start from it.
     public var OnBuild: [String]?
     /// The shell of shell-form commands (SHELL).

@@ -19,10 +19,13 @@ public struct CgroupLimits: Sendable, Equatable, Codable {
     /// CPUs and memory nodes the container may use, in the kernel's list format (`0-2,4`).
     public var cpusetCpus: String?
     public var cpusetMems: String?
+    /// `--device-cgroup-rule`s (`c 7:128 rwm`), allowed on top of Docker's default device list.
+    public var deviceRules: [String] = []
 
     public init(memory: Int64? = nil, memorySwap: Int64? = nil, nanoCPUs: Int64? = nil, cpuShares: Int64? = nil,
                 cpuQuota: Int64? = nil, cpuPeriod: Int64? = nil, pidsLimit: Int64? = nil, memoryReservation: Int64? = nil,
-                memorySwappiness: Int64? = nil, cpusetCpus: String? = nil, cpusetMems: String? = nil) {
+                memorySwappiness: Int64? = nil, cpusetCpus: String? = nil, cpusetMems: String? = nil, deviceRules: [String] = []) {
+        self.deviceRules = deviceRules
         self.memoryReservation = memoryReservation
         self.memorySwappiness = memorySwappiness
         self.cpusetCpus = cpusetCpus

@@ -81,7 +81,12 @@ public struct CgroupManager: Sendable {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
             if let cpuset = v1["cpuset"] { try inheritCpuset(cpuset) }
-            if let devices = v1["devices"], !privileged { try restrictDevices(devices) }
+            if let devices = v1["devices"], !privileged {
+                try restrictDevices(devices)
+                for rule in limits.deviceRules { try write(rule, to: devices + "/devices.allow") }
+            } else if !limits.deviceRules.isEmpty, !privileged {
+                throw CgroupError.write("devices.allow", limits.deviceRules[0], ENOTSUP)
+            }
             try apply(limits, to: cgroup)
         } catch {
             remove(cgroup)
@@ -261,6 +266,21 @@ public struct CgroupManager: Sendable {
             }
         }
     }
+
+    /// A devices cgroup rule as the kernel takes it: `a`, or `c|b MAJOR:MINOR ACCESS` with `*` for
+    /// any number and ACCESS made of r, w and m.
+    public static func isDeviceRule(_ rule: String) -> Bool {
+        let fields = rule.split(separator: " ")
+        if fields == ["a"] { return true }
+        guard fields.count == 3, ["a", "b", "c"].contains(fields[0]) else { return false }
+        let numbers = fields[1].split(separator: ":", omittingEmptySubsequences: false)
+        guard numbers.count == 2, numbers.allSatisfy({ $0 == "*" || (!$0.isEmpty && $0.allSatisfy(\.isNumber)) }) else { return false }
+        return !fields[2].isEmpty && fields[2].allSatisfy { "rwm".contains($0) }
+    }
+
+    /// Whether containers on this host get a cgroup namespace of their own unless they ask
+    /// otherwise: Docker's default, private where the controllers are in cgroup v2.
+    public static let privateCgroupNamespaceByDefault = CgroupManager().layout == .v2
 
     /// Docker's default device rules: nothing but the standard nodes, ptys and tun.
     private func restrictDevices(_ directory: String) throws {

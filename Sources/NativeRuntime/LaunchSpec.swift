@@ -72,6 +72,8 @@ public struct LaunchSpec: Sendable, Equatable {
     /// `cgroup.procs` files the container's init is written to before it runs anything.
     public var cgroupProcs: [String] = []
     public var readonlyRootfs = false
+    /// `--cgroupns private`: init makes a cgroup namespace once in its cgroups, so they are its root.
+    public var privateCgroupNamespace = false
     public var createDevices = true
     public var tty = false
     /// The terminal's size from the start (Docker's `ConsoleSize`), before any resize arrives.
@@ -223,6 +225,7 @@ public struct LaunchSpec: Sendable, Equatable {
         if let uidMap { add("uid-map", uidMap) }
         if let gidMap { add("gid-map", gidMap) }
         for path in cgroupProcs { add("cgroup-procs", path) }
+        if privateCgroupNamespace { add("cgroupns", "private") }
         add("readonly-rootfs", readonlyRootfs ? "1" : "0", "create-devices", createDevices ? "1" : "0",
             "tty", tty ? "1" : "0", "open-stdin", openStdin ? "1" : "0",
             "init", reaper ? "1" : "0")

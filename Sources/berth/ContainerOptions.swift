@@ -148,6 +148,12 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "Runtime: berth (the default; runc names it too) or berth-vm (a utility VM).")
     var runtime: String?
 
+    @Option(help: "Cgroup namespace: private (its cgroups are its root) or host.")
+    var cgroupns: String?
+
+    @Option(name: .customLong("device-cgroup-rule"), help: "Allow a device in the devices cgroup, e.g. 'c 7:128 rwm'. Repeatable.")
+    var deviceCgroupRules: [String] = []
+
     @Option(name: .customLong("stop-timeout"), help: "Seconds to wait after the stop signal before SIGKILL.")
     var stopTimeout: Int?
 
@@ -306,6 +312,8 @@ struct ContainerOptions: ParsableArguments {
         host.VolumesFrom = volumesFrom.isEmpty ? nil : volumesFrom
         host.VolumeDriver = volumeDriver
         host.Runtime = runtime
+        host.CgroupnsMode = cgroupns
+        host.DeviceCgroupRules = deviceCgroupRules.isEmpty ? nil : deviceCgroupRules
         host.CapAdd = capAdd
         host.CapDrop = capDrop
         host.Privileged = privileged

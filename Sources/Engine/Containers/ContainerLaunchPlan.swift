@@ -62,7 +62,7 @@ public struct ContainerLaunchPlan {
         CgroupLimits(memory: host.Memory, memorySwap: host.MemorySwap, nanoCPUs: host.NanoCpus, cpuShares: host.CpuShares,
                      cpuQuota: host.CpuQuota, cpuPeriod: host.CpuPeriod, pidsLimit: host.PidsLimit,
                      memoryReservation: host.MemoryReservation, memorySwappiness: host.MemorySwappiness,
-                     cpusetCpus: host.CpusetCpus, cpusetMems: host.CpusetMems)
+                     cpusetCpus: host.CpusetCpus, cpusetMems: host.CpusetMems, deviceRules: host.DeviceCgroupRules ?? [])
     }
 
     var usesHostNetwork: Bool { record.hostConfig.NetworkMode == "host" }
@@ -113,6 +113,7 @@ public struct ContainerLaunchPlan {
         spec.noNewPrivileges = security.noNewPrivileges
         spec.seccompFilter = seccompFilter
         spec.namespaces = usesHostNetwork ? [.pid, .mount, .ipc] : [.pid, .mount, .uts, .ipc, .net]
+        spec.privateCgroupNamespace = host.CgroupnsMode == "private"
         if let mapping = record.state.userNamespace {
             spec.namespaces.append(.user)
             spec.uidMap = mapping.idMap

@@ -113,6 +113,9 @@ public actor ContainerService {
         -> (id: String, warnings: [String])
     {
         var request = request
+        // Older clients (docker-py's `runtime=`) put it beside the config rather than in HostConfig.
+        if (request.hostConfig.Runtime ?? "").isEmpty { request.hostConfig.Runtime = request.config.Runtime }
+        request.config.Runtime = nil
         try Self.applyRuntime(&request.hostConfig)
         guard let imageName = request.config.Image, !imageName.isEmpty else {
             throw ContainerError.invalid("config.Image is required: no image given")
@@ -151,6 +154,14 @@ public actor ContainerService {
         guard let path = full.first else { throw ContainerError.invalid("no command specified") }
 
         if config.NetworkDisabled == true { host.NetworkMode = "none" }
+        switch host.CgroupnsMode ?? "" {
+        case "": host.CgroupnsMode = CgroupManager.privateCgroupNamespaceByDefault ? "private" : "host"
+        case "host", "private": break
+        case let mode: throw ContainerError.invalid("invalid cgroup namespace mode: \(mode)")
+        }
+        for rule in host.DeviceCgroupRules ?? [] where !CgroupManager.isDeviceRule(rule) {
+            throw ContainerError.invalid("invalid device cgroup rule format: '\(rule)'")
+        }
         let logDriver = (host.LogConfig?.Type).flatMap { $0.isEmpty ? nil : $0 } ?? "json-file"
         guard ContainerLogs.drivers.contains(logDriver) else {
             throw ContainerError.invalid("logger: no log driver named '\(logDriver)' is registered")
@@ -305,7 +316,10 @@ public actor ContainerService {
     public static let runtimeNames = ["berth", "runc", "berth-vm"]
 
     static func applyRuntime(_ host: inout HostConfig) throws {
-        guard let name = host.Runtime, !name.isEmpty else { return }
+        guard let name = host.Runtime, !name.isEmpty else {
+            host.Runtime = "berth"
+            return
+        }
         guard runtimeNames.contains(name) else { throw ContainerError.invalid("unknown or invalid runtime name: \(name)") }
         if name == "berth-vm" {
             guard (host.Isolation ?? "").isEmpty || host.Isolation == "vm" else {
