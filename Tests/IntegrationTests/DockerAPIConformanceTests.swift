@@ -254,4 +254,75 @@ import Testing
             #expect(!logFiles.contains { $0.hasSuffix(".log") }, "\(logFiles)")
         }
     }
+
+    @Test func volumesFromRuntimesCgroupNamespacesAndDeviceRules() async throws {
+        try await ContainerLifecycleTests.withImages { daemon in
+            let docker = { (arguments: [String]) in try ContainerLifecycleTests.docker(daemon, arguments) }
+            #expect(try docker(["create", "--name", "data", "-v", "/shared", "-v", "named:/named", Self.image, "true"]).status == 0)
+            let shared = try docker(["run", "--rm", "--volumes-from", "data", Self.image, "sh", "-c", "echo x > /shared/f && echo y > /named/g"])
+            #expect(shared.status == 0, "\(shared)")
+            let readOnly = try docker(["run", "--rm", "--volumes-from", "data:ro", Self.image, "sh", "-c", "cat /shared/f; echo z > /shared/f"])
+            #expect(readOnly.status != 0 && readOnly.stdout == "x\n" && readOnly.stderr.contains("Read-only file system"), "\(readOnly)")
+            let missing = try docker(["run", "--rm", "--volumes-from", "nothing", Self.image, "true"])
+            #expect(missing.status != 0 && missing.stderr.contains("No such container: nothing"), "\(missing)")
+
+            // A stopped container's volumes are part of what cp sees and writes.
+            let copied = try docker(["cp", "data:/shared/f", daemon.scratch + "/f.out"])
+            #expect(copied.status == 0 && (try? String(contentsOfFile: daemon.scratch + "/f.out", encoding: .utf8)) == "x\n", "\(copied)")
+            try "into the volume\n".write(toFile: daemon.scratch + "/in.txt", atomically: true, encoding: .utf8)
+            #expect(try docker(["cp", daemon.scratch + "/in.txt", "data:/named/"]).status == 0)
+            #expect(try docker(["run", "--rm", "-v", "named:/n", Self.image, "cat", "/n/in.txt"]).stdout == "into the volume\n")
+
+            #expect(try docker(["run", "--rm", "--runtime", "runc", Self.image, "true"]).status == 0)
+            let bogus = try docker(["run", "--rm", "--runtime", "bogus", Self.image, "true"])
+            #expect(bogus.status != 0 && bogus.stderr.contains("unknown or invalid runtime name: bogus"), "\(bogus)")
+            #expect(try docker(["inspect", "-f", "{{.HostConfig.Runtime}}", "data"]).stdout == "berth\n")
+
+            let own = try docker(["run", "-d", "--name", "own-cgroupns", "--cgroupns", "private", Self.image, "sleep", "60"])
+            #expect(own.status == 0, "\(own)")
+            let seen = try docker(["exec", "own-cgroupns", "grep", "pids", "/proc/self/cgroup"])
+            #expect(seen.stdout.hasSuffix(":pids:/\n"), "the container's cgroup is its root: \(seen)")
+            let hostView = try docker(["run", "--rm", "--cgroupns", "host", Self.image, "grep", "pids", "/proc/self/cgroup"])
+            #expect(hostView.stdout.contains(":pids:/berth/"), "\(hostView)")
+
+            // The devices cgroup refuses a node until a rule allows it.
+            let script = "mknod /node c 10 237 && cat /node"
+            let refused = try docker(["run", "--rm", Self.image, "sh", "-c", script])
+            #expect(refused.stderr.contains("Operation not permitted"), "\(refused)")
+            let allowed = try docker(["run", "--rm", "--device-cgroup-rule", "c 10:237 rwm", Self.image, "sh", "-c", script])
+            #expect(!allowed.stderr.contains("Operation not permitted"), "\(allowed)")
+            let malformed = try Self.runPython(daemon, """
+                try:
+                    client.create_container(IMAGE, 'true', host_config=client.create_host_config(device_cgroup_rules=['x 1:2']))
+                    raise AssertionError('a malformed rule was taken')
+                except docker.errors.APIError as error:
+                    assert 'invalid device cgroup rule' in str(error), error
+                print('ok')
+                """)
+            #expect(malformed.stdout.hasSuffix("ok\n"), "\(malformed)")
+        }
+    }
+
+    @Test func statsNetworksAndAttachReplayingLogs() async throws {
+        try await ContainerLifecycleTests.withImages { daemon in
+            let result = try Self.runPython(daemon, """
+                c = client.create_container(IMAGE, ['sh', '-c', 'ping -c 2 -W 1 127.0.0.1 >/dev/null; echo done; sleep 60'])
+                client.start(c)
+                stats = client.stats(c, stream=False)
+                assert 'eth0' in stats['networks'], stats.get('networks')
+                assert set(stats['networks']['eth0']) >= {'rx_bytes', 'tx_packets', 'rx_dropped', 'tx_errors'}
+                quiet = client.create_container(IMAGE, 'true', host_config=client.create_host_config(network_mode='none'))
+                client.start(quiet)
+                client.wait(quiet)
+                # An exited container's log, replayed by attach with stream=0.
+                e = client.create_container(IMAGE, ['echo', 'replayed'])
+                client.start(e)
+                client.wait(e)
+                assert client.attach(e, stream=False, logs=True) == b'replayed\\n', client.attach(e, stream=False, logs=True)
+                client.remove_container(c, force=True)
+                print('ok')
+                """)
+            #expect(result.status == 0 && result.stdout.hasSuffix("ok\n"), "\(result)")
+        }
+    }
 }

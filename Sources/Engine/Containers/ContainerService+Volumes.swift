@@ -130,7 +130,8 @@ extension ContainerService {
             guard mode == nil || mode == "ro" || mode == "rw" else {
                 throw ContainerError.invalid("invalid mode for volumes-from: \(mode ?? "")")
             }
-            let source = try find(name)
+            // The request's fault, not a missing image: clients pull on a create's 404.
+            guard let source = try? find(name) else { throw ContainerError.invalid("No such container: \(name)") }
             for mount in source.state.mounts ?? [] where mount.kind != .tmpfs && !taken.contains(mount.target) {
                 var copy = mount
                 if let mode { copy.readOnly = mode == "ro" }
