@@ -88,21 +88,28 @@ extension ContainerRoutes {
             let gateway = attachment.address == nil ? "" : network?.gateway.description ?? ""
             let prefix = Double(attachment.address == nil ? 0 : network?.subnet.prefixLength ?? 0)
             let names = [record.name, String(record.id.prefix(12))] + attachment.aliases
+            var ipam: [String: JSONValue] = [:]
+            if let requested = attachment.requestedAddress { ipam["IPv4Address"] = .string(requested.description) }
+            if let linkLocal = attachment.linkLocalAddresses { ipam["LinkLocalIPs"] = strings(linkLocal.map(\.description)) }
             endpoints[attachment.networkName] = .object([
-                "IPAMConfig": attachment.requestedAddress.map { .object(["IPv4Address": .string($0.description)]) } ?? .null,
+                "IPAMConfig": ipam.isEmpty ? .null : .object(ipam),
                 "Links": .null, "Aliases": attachment.aliases.isEmpty ? .null : strings(attachment.aliases),
                 "NetworkID": .string(attachment.networkID),
                 "EndpointID": .string(attachment.address == nil ? "" : endpointID(record.id, attachment.networkID)),
                 "Gateway": .string(gateway), "IPAddress": .string(address), "IPPrefixLen": .number(prefix),
                 "IPv6Gateway": .string(""), "GlobalIPv6Address": .string(""), "GlobalIPv6PrefixLen": .number(0),
-                "MacAddress": .string(attachment.macAddress ?? ""), "DriverOpts": .null,
+                "MacAddress": .string(attachment.macAddress ?? attachment.requestedMACAddress ?? ""),
+                "DriverOpts": attachment.driverOptions.map { .object($0.mapValues { .string($0) }) } ?? .null,
                 "DNSNames": network?.hasNameServer == true ? strings(names) : .null,
             ])
+            // The first network's MAC address, as dockerd shows it for the container.
+            if attachment.networkID == record.attachments.first?.networkID {
+                settings["MacAddress"] = .string(attachment.macAddress ?? "")
+            }
             if network?.isDefault == true {
                 settings["IPAddress"] = .string(address)
                 settings["Gateway"] = .string(gateway)
                 settings["IPPrefixLen"] = .number(prefix)
-                settings["MacAddress"] = .string(attachment.macAddress ?? "")
             }
         }
         if record.hostConfig.NetworkMode == "host" || record.hostConfig.NetworkMode == "none" {

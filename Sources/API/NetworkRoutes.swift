@@ -96,7 +96,10 @@ public enum NetworkRoutes {
         var options = network.options
         if network.isDefault { options["com.docker.network.bridge.name"] = network.bridge }
         return NetworkResource(Name: network.name, Id: network.id, Created: ContainerTime.rfc3339(network.created), Driver: "bridge",
-                               IPAM: IPAM(Config: [IPAMRange(Subnet: network.subnet.description, Gateway: network.gateway.description)]),
+                               IPAM: IPAM(Config: [IPAMRange(
+                                   Subnet: network.subnet.description, Gateway: network.gateway.description,
+                                   IPRange: network.ipRange?.description,
+                                   AuxiliaryAddresses: network.auxiliaryAddresses?.mapValues(\.description))]),
                                Internal: network.internal, Attachable: network.attachable, Containers: members,
                                Options: options, Labels: network.labels)
     }

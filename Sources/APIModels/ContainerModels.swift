@@ -46,6 +46,8 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
     public var Healthcheck: HealthConfig?
     /// Where docker-py's `create_container(runtime=)` puts the runtime; read into HostConfig.Runtime.
     public var Runtime: String?
+    /// Before API 1.44 the first network's MAC address was asked for here; read into its endpoint.
+    public var MacAddress: String?
     /// ONBUILD triggers an image carries for builds that start from it.
     public var OnBuild: [String]?
     /// The shell of shell-form commands (SHELL).

@@ -3,10 +3,14 @@ public struct IPAMRange: Codable, Sendable, Equatable {
     public var Subnet: String?
     public var Gateway: String?
     public var IPRange: String?
+    /// Addresses of the subnet kept from containers: name → address.
+    public var AuxiliaryAddresses: [String: String]?
 
-    public init(Subnet: String? = nil, Gateway: String? = nil) {
+    public init(Subnet: String? = nil, Gateway: String? = nil, IPRange: String? = nil, AuxiliaryAddresses: [String: String]? = nil) {
         self.Subnet = Subnet
         self.Gateway = Gateway
+        self.IPRange = IPRange
+        self.AuxiliaryAddresses = AuxiliaryAddresses
     }
 }
 
@@ -104,8 +108,15 @@ public struct NetworkResource: Codable, Sendable, Equatable {
 
 public struct EndpointIPAMConfig: Codable, Sendable, Equatable {
     public var IPv4Address: String?
+    public var IPv6Address: String?
+    /// Further link-local addresses (169.254.0.0/16) for the container's interface.
+    public var LinkLocalIPs: [String]?
 
-    public init(IPv4Address: String? = nil) { self.IPv4Address = IPv4Address }
+    public init(IPv4Address: String? = nil, IPv6Address: String? = nil, LinkLocalIPs: [String]? = nil) {
+        self.IPv4Address = IPv4Address
+        self.IPv6Address = IPv6Address
+        self.LinkLocalIPs = LinkLocalIPs
+    }
 }
 
 /// A container's settings on one network: asked for in create and connect, shown by inspect.
@@ -119,6 +130,10 @@ public struct EndpointSettings: Codable, Sendable, Equatable {
     public var IPPrefixLen: Int?
     public var MacAddress: String?
     public var DNSNames: [String]?
+    /// Legacy links on this network (`CONTAINER:ALIAS`): the alias resolves to that container, from this one only.
+    public var Links: [String]?
+    /// Options for the network driver, kept with the endpoint (`--driver-opt`).
+    public var DriverOpts: [String: String]?
 
     public init(IPAMConfig: EndpointIPAMConfig? = nil, Aliases: [String]? = nil) {
         self.IPAMConfig = IPAMConfig

@@ -40,6 +40,12 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "The container's IPv4 address on its network.")
     var ip: String?
 
+    @Option(name: .customLong("mac-address"), help: "The container's MAC address on its network, e.g. 02:42:ac:11:00:02.")
+    var macAddress: String?
+
+    @Option(name: .customLong("link-local-ip"), help: "A further link-local address (169.254.0.0/16) on its network. Repeatable.")
+    var linkLocalIPs: [String] = []
+
     @Option(name: [.short, .customLong("publish")], help: "Publish a port, [ip:][hostPort:]containerPort[/tcp|udp]. Repeatable.")
     var publish: [String] = []
 
@@ -332,9 +338,11 @@ struct ContainerOptions: ParsableArguments {
             }, uniquingKeysWith: { $1 }))
         }
         var networking: NetworkingConfig?
-        if !networkAliases.isEmpty || ip != nil {
-            let endpoint = EndpointSettings(IPAMConfig: ip.map { EndpointIPAMConfig(IPv4Address: $0) },
-                                            Aliases: networkAliases.isEmpty ? nil : networkAliases)
+        if !networkAliases.isEmpty || ip != nil || macAddress != nil || !linkLocalIPs.isEmpty {
+            let addresses = ip != nil || !linkLocalIPs.isEmpty
+                ? EndpointIPAMConfig(IPv4Address: ip, LinkLocalIPs: linkLocalIPs.isEmpty ? nil : linkLocalIPs) : nil
+            var endpoint = EndpointSettings(IPAMConfig: addresses, Aliases: networkAliases.isEmpty ? nil : networkAliases)
+            endpoint.MacAddress = macAddress
             networking = NetworkingConfig(EndpointsConfig: [network ?? "bridge": endpoint])
         }
         return ContainerCreateRequest(config: config, hostConfig: host, networkingConfig: networking)

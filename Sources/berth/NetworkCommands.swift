@@ -24,6 +24,12 @@ struct NetworkCreateCommand: AsyncParsableCommand {
     @Option(help: "The gateway's address in the subnet (default: its first).")
     var gateway: String?
 
+    @Option(name: .customLong("ip-range"), help: "Where containers' addresses come from, a network inside the subnet.")
+    var ipRange: String?
+
+    @Option(name: .customLong("aux-address"), help: "An address containers never get, NAME=ADDRESS (repeatable).")
+    var auxAddress: [String] = []
+
     @Flag(help: "No traffic beyond the network: no NAT, no published ports.")
     var `internal` = false
 
@@ -38,7 +44,13 @@ struct NetworkCreateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let labels = KeyValueArguments.labels(label)
-        let range = subnet.map { IPAMRange(Subnet: $0, Gateway: gateway) }
+        let auxiliary = try Dictionary(auxAddress.map { text -> (String, String) in
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("invalid auxiliary address \(text): NAME=ADDRESS") }
+            return (parts[0], parts[1])
+        }, uniquingKeysWith: { $1 })
+        guard subnet != nil || (ipRange == nil && auxiliary.isEmpty) else { throw ValidationError("--ip-range and --aux-address need --subnet") }
+        let range = subnet.map { IPAMRange(Subnet: $0, Gateway: gateway, IPRange: ipRange, AuxiliaryAddresses: auxiliary.isEmpty ? nil : auxiliary) }
         var request = NetworkCreateRequest(Name: name, Driver: driver, Internal: `internal`,
                                            IPAM: IPAM(Config: range.map { [$0] } ?? []), Labels: labels.isEmpty ? nil : labels)
         request.Attachable = attachable

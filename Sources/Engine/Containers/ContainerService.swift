@@ -154,6 +154,17 @@ public actor ContainerService {
         guard let path = full.first else { throw ContainerError.invalid("no command specified") }
 
         if config.NetworkDisabled == true { host.NetworkMode = "none" }
+        var networking = request.networkingConfig
+        if let mac = config.MacAddress, !mac.isEmpty {
+            // Moved to the first network's endpoint, as dockerd does for older clients.
+            let primary = host.NetworkMode.flatMap { $0.isEmpty || $0 == "default" ? nil : $0 } ?? NetworkRecord.defaultName
+            var endpoints = networking?.EndpointsConfig ?? [:]
+            var endpoint = endpoints[primary] ?? EndpointSettings()
+            endpoint.MacAddress = endpoint.MacAddress ?? mac
+            endpoints[primary] = endpoint
+            networking = NetworkingConfig(EndpointsConfig: endpoints)
+            config.MacAddress = nil
+        }
         switch host.CgroupnsMode ?? "" {
         case "": host.CgroupnsMode = CgroupManager.privateCgroupNamespaceByDefault ? "private" : "host"
         case "host", "private": break
@@ -167,7 +178,7 @@ public actor ContainerService {
             throw ContainerError.invalid("logger: no log driver named '\(logDriver)' is registered")
         }
         host.LogConfig = LogConfig(Type: logDriver, Config: host.LogConfig?.Config ?? [:])
-        let attachments = try await networks.requestedAttachments(&host, request.networkingConfig)
+        let attachments = try await networks.requestedAttachments(&host, networking)
         _ = try ContainerRecord.requestedAccelerator(host, decision: decision,
                                                      foreign: image.platform.architecture != images.hostPlatform.architecture)
         let restart = try RestartRule(host.RestartPolicy)

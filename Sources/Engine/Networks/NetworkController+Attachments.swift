@@ -42,7 +42,29 @@ extension NetworkController {
             }
             requested = address
         }
-        return NetworkAttachment(networkID: network.id, networkName: network.name, aliases: aliases, requestedAddress: requested)
+        var attachment = NetworkAttachment(networkID: network.id, networkName: network.name, aliases: aliases, requestedAddress: requested)
+        if let mac = endpoint?.MacAddress, !mac.isEmpty {
+            attachment.requestedMACAddress = try normalizedMAC(mac)
+        }
+        var linkLocal: [IPv4Address] = []
+        for text in endpoint?.IPAMConfig?.LinkLocalIPs ?? [] {
+            guard let address = IPv4Address(text), IPv4Subnet("169.254.0.0/16")!.contains(address) else {
+                throw ContainerError.invalid("invalid link-local IP address: \(text)")
+            }
+            linkLocal.append(address)
+        }
+        attachment.linkLocalAddresses = linkLocal.isEmpty ? nil : linkLocal
+        attachment.driverOptions = (endpoint?.DriverOpts).flatMap { $0.isEmpty ? nil : $0 }
+        return attachment
+    }
+
+    /// `aa:bb:cc:dd:ee:ff` in lower case; anything else is refused as dockerd does.
+    static func normalizedMAC(_ text: String) throws -> String {
+        let octets = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard octets.count == 6, octets.allSatisfy({ $0.count == 2 && UInt8($0, radix: 16) != nil }) else {
+            throw ContainerError.invalid("invalid MAC address: \(text)")
+        }
+        return text.lowercased()
     }
 
     /// Gives the attachment an address, a MAC address made from it (as Docker does) and the name
@@ -57,17 +79,22 @@ extension NetworkController {
             }
             address = requested
         } else {
+            // From the IP range when the network has one, never an auxiliary address.
+            let pool = network.ipRange ?? network.subnet
+            let reserved = Set((network.auxiliaryAddresses ?? [:]).values)
             var index: UInt32 = 1
             var found: IPv4Address?
-            while let candidate = network.subnet.host(index) {
-                if candidate != network.gateway, !taken.contains(candidate) { found = candidate; break }
+            while let candidate = pool.host(index) {
+                if candidate != network.gateway, network.subnet.contains(candidate), candidate != network.subnet.broadcast,
+                   !taken.contains(candidate), !reserved.contains(candidate) { found = candidate; break }
                 index += 1
             }
             guard let found else { throw ContainerError.conflict("no available IPv4 addresses on network \(network.name)") }
             address = found
         }
         attachment.address = address
-        attachment.macAddress = (["02", "42"] + address.octets.map { String(format: "%02x", $0) }).joined(separator: ":")
+        attachment.macAddress = attachment.requestedMACAddress
+            ?? (["02", "42"] + address.octets.map { String(format: "%02x", $0) }).joined(separator: ":")
         attachment.hostInterface = "vb\((containerID ?? "").prefix(9))\(interfaceIndex)"
         return attachment
     }
@@ -133,6 +160,7 @@ extension NetworkController {
                                 peerMAC: mac.split(separator: ":").compactMap { UInt8($0, radix: 16) })
         guard let index = inside.index(of: interface) else { throw ContainerError.conflict("\(interface) did not appear in the container") }
         try inside.addAddress(address, prefixLength: network.subnet.prefixLength, to: index)
+        for linkLocal in attachment.linkLocalAddresses ?? [] { try inside.addAddress(linkLocal, prefixLength: 16, to: index) }
         try inside.setUp(index)
         if defaultRoute { try inside.addDefaultRoute(via: network.gateway, on: index) }
     }

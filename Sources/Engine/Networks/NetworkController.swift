@@ -72,8 +72,10 @@ public actor NetworkController {
 
     public func createNetwork(_ request: NetworkCreateRequest) async throws -> NetworkRecord {
         let name = request.Name
-        guard ContainerNames.isValid(name) else {
-            throw ContainerError.invalid("invalid network name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        // Any name dockerd takes (spaces included), but not one a path or an ID prefix could confuse.
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty, !name.contains("/"),
+              !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ContainerError.invalid("invalid network name \"\(name)\": it must be non-empty, without '/' or control characters")
         }
         let existing = try listNetworks()
         if NetworkRecord.reservedNames.contains(name) || existing.contains(where: { $0.name == name }) {
@@ -87,6 +89,8 @@ public actor NetworkController {
         guard ranges.count <= 1 else { throw ContainerError.invalid("a bridge network takes one IPv4 subnet") }
         let subnet: IPv4Subnet
         var gateway: IPv4Address?
+        var ipRange: IPv4Subnet?
+        var auxiliary: [String: IPv4Address] = [:]
         if let range = ranges.first, let text = range.Subnet {
             guard let parsed = IPv4Subnet(text), parsed.prefixLength <= 30 else {
                 throw ContainerError.invalid("invalid subnet \(text): an IPv4 network of at most /30 in CIDR form, without host bits")
@@ -102,15 +106,29 @@ public actor NetworkController {
                 }
                 gateway = address
             }
+            if let text = range.IPRange, !text.isEmpty {
+                guard let pool = IPv4Subnet(text), parsed.contains(pool.network), parsed.contains(pool.broadcast) else {
+                    throw ContainerError.invalid("invalid ip-range \(text): it must be a network in CIDR form inside \(parsed)")
+                }
+                ipRange = pool
+            }
+            for (key, text) in range.AuxiliaryAddresses ?? [:] {
+                guard let address = IPv4Address(text), parsed.contains(address) else {
+                    throw ContainerError.invalid("invalid auxiliary address \(key)=\(text): not in \(parsed)")
+                }
+                auxiliary[key] = address
+            }
         } else {
             guard let free = try freeSubnet() else { throw ContainerError.invalid("could not find an available, non-overlapping IPv4 address pool") }
             subnet = free
         }
         let id = ContainerService.newID()
-        let network = NetworkRecord(id: id, name: name, created: Date(), bridge: NetworkRecord.bridgeName(forID: id), subnet: subnet,
+        var network = NetworkRecord(id: id, name: name, created: Date(), bridge: NetworkRecord.bridgeName(forID: id), subnet: subnet,
                                     gateway: gateway ?? subnet.host(1)!, internal: request.Internal == true,
                                     attachable: request.Attachable == true, labels: request.Labels ?? [:],
                                     options: request.Options ?? [:])
+        network.ipRange = ipRange
+        network.auxiliaryAddresses = auxiliary.isEmpty ? nil : auxiliary
         // The bridge first, so a network that exists can always be used; undone if the row cannot be written.
         try await prepareNetwork(network)
         do {

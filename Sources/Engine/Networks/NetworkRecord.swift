@@ -16,6 +16,10 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     public var attachable: Bool
     public var labels: [String: String]
     public var options: [String: String]
+    /// `--ip-range`: where containers' addresses come from, inside the subnet; the whole subnet without it.
+    public var ipRange: IPv4Subnet?
+    /// `--aux-address NAME=ADDRESS`: addresses no container gets.
+    public var auxiliaryAddresses: [String: IPv4Address]?
 
     /// Docker's name for the default network, which containers join unless told otherwise.
     public static let defaultName = "bridge"
@@ -38,6 +42,14 @@ public struct NetworkAttachment: Codable, Sendable, Equatable {
     public var aliases: [String]
     /// `--ip`: the address asked for; otherwise one is chosen at each start.
     public var requestedAddress: IPv4Address?
+    /// `--mac-address`: the interface's MAC address; otherwise one made from its IPv4 address.
+    public var requestedMACAddress: String?
+    /// `--link-local-ip`: further link-local addresses on the interface.
+    public var linkLocalAddresses: [IPv4Address]?
+    /// Legacy links on a user network (`CONTAINER:ALIAS`).
+    public var links: [String]?
+    /// `--driver-opt`s of the endpoint, kept and shown.
+    public var driverOptions: [String: String]?
     /// While the container runs: its address, MAC address and the host's end of its link.
     public var address: IPv4Address?
     public var macAddress: String?
