@@ -104,7 +104,7 @@ extension ContainerRoutes {
             ])
             // The first network's MAC address, as dockerd shows it for the container.
             if attachment.networkID == record.attachments.first?.networkID {
-                settings["MacAddress"] = .string(attachment.macAddress ?? "")
+                settings["MacAddress"] = .string(attachment.macAddress ?? attachment.requestedMACAddress ?? "")
             }
             if network?.isDefault == true {
                 settings["IPAddress"] = .string(address)
