@@ -90,6 +90,10 @@ extension ContainerRoutes {
             let names = [record.name, String(record.id.prefix(12))] + attachment.aliases
             var ipam: [String: JSONValue] = [:]
             if let requested = attachment.requestedAddress { ipam["IPv4Address"] = .string(requested.description) }
+            if let requested = attachment.requestedIPv6Address { ipam["IPv6Address"] = .string(requested.description) }
+            let ipv6 = attachment.ipv6Address?.description ?? ""
+            let ipv6Gateway = attachment.ipv6Address == nil ? "" : network?.ipv6Gateway?.description ?? ""
+            let ipv6Prefix = Double(attachment.ipv6Address == nil ? 0 : network?.ipv6Subnet?.prefixLength ?? 0)
             if let linkLocal = attachment.linkLocalAddresses { ipam["LinkLocalIPs"] = strings(linkLocal.map(\.description)) }
             endpoints[attachment.networkName] = .object([
                 "IPAMConfig": ipam.isEmpty ? .null : .object(ipam),
@@ -97,7 +101,7 @@ extension ContainerRoutes {
                 "NetworkID": .string(attachment.networkID),
                 "EndpointID": .string(attachment.address == nil ? "" : endpointID(record.id, attachment.networkID)),
                 "Gateway": .string(gateway), "IPAddress": .string(address), "IPPrefixLen": .number(prefix),
-                "IPv6Gateway": .string(""), "GlobalIPv6Address": .string(""), "GlobalIPv6PrefixLen": .number(0),
+                "IPv6Gateway": .string(ipv6Gateway), "GlobalIPv6Address": .string(ipv6), "GlobalIPv6PrefixLen": .number(ipv6Prefix),
                 "MacAddress": .string(attachment.macAddress ?? attachment.requestedMACAddress ?? ""),
                 "DriverOpts": attachment.driverOptions.map { .object($0.mapValues { .string($0) }) } ?? .null,
                 "DNSNames": network?.hasNameServer == true ? strings(names) : .null,
@@ -110,6 +114,9 @@ extension ContainerRoutes {
                 settings["IPAddress"] = .string(address)
                 settings["Gateway"] = .string(gateway)
                 settings["IPPrefixLen"] = .number(prefix)
+                settings["GlobalIPv6Address"] = .string(ipv6)
+                settings["GlobalIPv6PrefixLen"] = .number(ipv6Prefix)
+                settings["IPv6Gateway"] = .string(ipv6Gateway)
             }
         }
         if record.hostConfig.NetworkMode == "host" || record.hostConfig.NetworkMode == "none" {

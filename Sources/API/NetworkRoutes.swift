@@ -89,18 +89,24 @@ public enum NetworkRoutes {
         var members: [String: NetworkContainer] = [:]
         for (record, attachment) in try await containers.networks.members(of: network) {
             guard let address = attachment.address else { continue }
-            members[record.id] = NetworkContainer(Name: record.name, EndpointID: ContainerRoutes.endpointID(record.id, network.id),
-                                                  MacAddress: attachment.macAddress ?? "",
-                                                  IPv4Address: "\(address)/\(network.subnet.prefixLength)")
+            var member = NetworkContainer(Name: record.name, EndpointID: ContainerRoutes.endpointID(record.id, network.id),
+                                          MacAddress: attachment.macAddress ?? "",
+                                          IPv4Address: "\(address)/\(network.subnet.prefixLength)")
+            if let ipv6 = attachment.ipv6Address, let subnet = network.ipv6Subnet { member.IPv6Address = "\(ipv6)/\(subnet.prefixLength)" }
+            members[record.id] = member
+        }
+        var ranges = [IPAMRange(Subnet: network.subnet.description, Gateway: network.gateway.description,
+                                IPRange: network.ipRange?.description,
+                                AuxiliaryAddresses: network.auxiliaryAddresses?.mapValues(\.description))]
+        if let subnet = network.ipv6Subnet {
+            ranges.append(IPAMRange(Subnet: subnet.description, Gateway: network.ipv6Gateway?.description))
         }
         var options = network.options
         if network.isDefault { options["com.docker.network.bridge.name"] = network.bridge }
-        return NetworkResource(Name: network.name, Id: network.id, Created: ContainerTime.rfc3339(network.created), Driver: "bridge",
-                               IPAM: IPAM(Config: [IPAMRange(
-                                   Subnet: network.subnet.description, Gateway: network.gateway.description,
-                                   IPRange: network.ipRange?.description,
-                                   AuxiliaryAddresses: network.auxiliaryAddresses?.mapValues(\.description))]),
-                               Internal: network.internal, Attachable: network.attachable, Containers: members,
-                               Options: options, Labels: network.labels)
+        var resource = NetworkResource(Name: network.name, Id: network.id, Created: ContainerTime.rfc3339(network.created),
+                                       Driver: "bridge", IPAM: IPAM(Config: ranges), Internal: network.internal,
+                                       Attachable: network.attachable, Containers: members, Options: options, Labels: network.labels)
+        resource.EnableIPv6 = network.ipv6Subnet != nil
+        return resource
     }
 }

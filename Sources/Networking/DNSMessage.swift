@@ -2,6 +2,7 @@
 /// answer built from it.
 public struct DNSQuery: Sendable, Equatable {
     public static let typeA: UInt16 = 1
+    public static let typeAAAA: UInt16 = 28
     public static let classInternet: UInt16 = 1
 
     public var id: UInt16
@@ -37,21 +38,24 @@ public struct DNSQuery: Sendable, Equatable {
         questionBytes = Array(bytes[0..<offset + 4])
     }
 
-    /// An authoritative answer: `addresses` as A records (none for other types: "no such data"), or
-    /// `code` (3, "no such name"; 2, "server failure") with no records.
-    public func answer(_ addresses: [IPv4Address], code: UInt8 = 0, ttl: UInt32 = 600) -> [UInt8] {
+    /// An authoritative answer: `addresses` as A records, `ipv6` as AAAA records (none for other
+    /// types: "no such data"), or `code` (3, "no such name"; 2, "server failure") with no records.
+    public func answer(_ addresses: [IPv4Address], ipv6: [IPv6Address] = [], code: UInt8 = 0, ttl: UInt32 = 600) -> [UInt8] {
         var reply = questionBytes
-        let records = code == 0 && type == Self.typeA && questionClass == Self.classInternet ? addresses : []
+        let answers = code == 0 && questionClass == Self.classInternet
+        let records: [(type: UInt8, bytes: [UInt8])] = !answers ? []
+            : type == Self.typeA ? addresses.map { (UInt8(Self.typeA), $0.octets) }
+            : type == Self.typeAAAA ? ipv6.map { (UInt8(Self.typeAAAA), $0.octets) } : []
         reply[2] = 0x80 | 0x04 | (recursionDesired ? 0x01 : 0)
         reply[3] = 0x80 | (code & 0x0f)
         reply[6] = UInt8(records.count >> 8)
         reply[7] = UInt8(records.count & 0xff)
         for index in 8..<12 { reply[index] = 0 }
-        for address in records {
+        for record in records {
             // The name is the question's, at offset 12.
-            reply += [0xc0, 0x0c, 0, 1, 0, 1]
-            reply += [UInt8(ttl >> 24), UInt8(ttl >> 16 & 0xff), UInt8(ttl >> 8 & 0xff), UInt8(ttl & 0xff), 0, 4]
-            reply += address.octets
+            reply += [0xc0, 0x0c, 0, record.type, 0, 1]
+            reply += [UInt8(ttl >> 24), UInt8(ttl >> 16 & 0xff), UInt8(ttl >> 8 & 0xff), UInt8(ttl & 0xff), 0, UInt8(record.bytes.count)]
+            reply += record.bytes
         }
         return reply
     }

@@ -6,7 +6,7 @@ import NIOPosix
 /// aliases of the network's running containers, and passes every other question to the host's own
 /// resolver, relaying its answer (Docker's embedded DNS, reached here without a per-container redirect).
 public final class NameServer: Sendable {
-    private let records: NIOLockedValueBox<[String: [IPv4Address]]>
+    private let records: NIOLockedValueBox<[String: NameServer.Addresses]>
     private let channel: Channel
     private let upstreamChannel: Channel?
 
@@ -14,7 +14,7 @@ public final class NameServer: Sendable {
     public static func start(on address: IPv4Address, upstream: IPv4Address?) async throws -> NameServer {
         let group = MultiThreadedEventLoopGroup.singleton
         let pending = NIOLockedValueBox<[UInt16: (id: UInt16, client: SocketAddress)]>([:])
-        let records = NIOLockedValueBox<[String: [IPv4Address]]>([:])
+        let records = NIOLockedValueBox<[String: NameServer.Addresses]>([:])
         let upstreamAddress = try upstream.map { try SocketAddress(ipAddress: $0.description, port: 53) }
         var upstreamChannel: Channel?
         let serverChannel = NIOLockedValueBox<Channel?>(nil)
@@ -49,14 +49,21 @@ public final class NameServer: Sendable {
         return NameServer(channel: server, upstreamChannel: upstreamChannel, records: records)
     }
 
-    private init(channel: Channel, upstreamChannel: Channel?, records: NIOLockedValueBox<[String: [IPv4Address]]>) {
+    private init(channel: Channel, upstreamChannel: Channel?, records: NIOLockedValueBox<[String: NameServer.Addresses]>) {
         self.channel = channel
         self.upstreamChannel = upstreamChannel
         self.records = records
     }
 
     /// Replaces what the server answers: lowercased names to addresses.
-    public func setRecords(_ table: [String: [IPv4Address]]) {
+    /// What one name resolves to on the network.
+    public struct Addresses: Sendable, Equatable {
+        public var ipv4: [IPv4Address] = []
+        public var ipv6: [IPv6Address] = []
+        public init() {}
+    }
+
+    public func setRecords(_ table: [String: Addresses]) {
         records.withLockedValue { $0 = table }
     }
 
@@ -70,11 +77,11 @@ private final class QueryHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
-    let records: NIOLockedValueBox<[String: [IPv4Address]]>
+    let records: NIOLockedValueBox<[String: NameServer.Addresses]>
     let pending: NIOLockedValueBox<[UInt16: (id: UInt16, client: SocketAddress)]>
     let upstream: (Channel, SocketAddress)?
 
-    init(records: NIOLockedValueBox<[String: [IPv4Address]]>, pending: NIOLockedValueBox<[UInt16: (id: UInt16, client: SocketAddress)]>,
+    init(records: NIOLockedValueBox<[String: NameServer.Addresses]>, pending: NIOLockedValueBox<[UInt16: (id: UInt16, client: SocketAddress)]>,
          upstream: (Channel, SocketAddress)?) {
         self.records = records
         self.pending = pending
@@ -87,7 +94,7 @@ private final class QueryHandler: ChannelInboundHandler, Sendable {
         guard let query = DNSQuery(bytes) else { return }
         let reply: [UInt8]
         if let addresses = records.withLockedValue({ $0[query.name] }) {
-            reply = query.answer(addresses)
+            reply = query.answer(addresses.ipv4, ipv6: addresses.ipv6)
         } else if let (channel, server) = upstream {
             // A fresh id per relayed question, so answers find their way back whoever asked.
             let relayed = pending.withLockedValue { table -> [UInt8] in

@@ -121,12 +121,47 @@ public final class RouteSocket {
         try check(rtnl_route_add(socket, route, 0), "adding the default route via \(gateway)")
     }
 
+    /// Adds the IPv6 `address/prefixLength` to the interface, with no duplicate address detection
+    /// (the network's addresses are handed out by berthd); one it has already is fine.
+    public func addAddress(_ address: IPv6Address, prefixLength: Int, to index: Int32) throws {
+        guard let request = rtnl_addr_alloc() else { return }
+        defer { rtnl_addr_put(request) }
+        let local = Self.netlinkAddress(address, prefixLength: prefixLength)
+        defer { nl_addr_put(local) }
+        rtnl_addr_set_ifindex(request, index)
+        rtnl_addr_set_local(request, local)
+        rtnl_addr_set_flags(request, UInt32(IFA_F_NODAD))
+        try check(rtnl_addr_add(socket, request, 0), "adding \(address)/\(prefixLength)", allowing: [NLE_EXIST])
+    }
+
+    /// The IPv6 default route through `gateway`, on the interface.
+    public func addDefaultRoute(via gateway: IPv6Address, on index: Int32) throws {
+        guard let route = rtnl_route_alloc(), let hop = rtnl_route_nh_alloc() else { return }
+        defer { rtnl_route_put(route) }
+        let anywhere = Self.netlinkAddress(IPv6Address(high: 0, low: 0), prefixLength: 0)
+        let next = Self.netlinkAddress(gateway, prefixLength: 128)
+        defer { nl_addr_put(anywhere); nl_addr_put(next) }
+        rtnl_route_set_family(route, UInt8(AF_INET6))
+        _ = rtnl_route_set_dst(route, anywhere)
+        rtnl_route_nh_set_gateway(hop, next)
+        rtnl_route_nh_set_ifindex(hop, index)
+        rtnl_route_add_nexthop(route, hop)
+        try check(rtnl_route_add(socket, route, 0), "adding the default route via \(gateway)")
+    }
+
     /// Removes the interface; one that is gone already is fine.
     public func deleteLink(_ name: String) throws {
         guard let link = rtnl_link_alloc() else { return }
         defer { rtnl_link_put(link) }
         rtnl_link_set_name(link, name)
         try check(rtnl_link_delete(socket, link), "deleting \(name)", allowing: [NLE_NODEV, NLE_OBJ_NOTFOUND])
+    }
+
+    private static func netlinkAddress(_ address: IPv6Address, prefixLength: Int) -> OpaquePointer {
+        let bytes = address.octets
+        let made = bytes.withUnsafeBytes { nl_addr_build(AF_INET6, $0.baseAddress, $0.count) }!
+        nl_addr_set_prefixlen(made, Int32(prefixLength))
+        return made
     }
 
     private static func netlinkAddress(_ address: IPv4Address, prefixLength: Int) -> OpaquePointer {

@@ -40,6 +40,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "The container's IPv4 address on its network.")
     var ip: String?
 
+    @Option(help: "The container's IPv6 address on its network (an IPv6 network).")
+    var ip6: String?
+
     @Option(name: .customLong("mac-address"), help: "The container's MAC address on its network, e.g. 02:42:ac:11:00:02.")
     var macAddress: String?
 
@@ -338,9 +341,9 @@ struct ContainerOptions: ParsableArguments {
             }, uniquingKeysWith: { $1 }))
         }
         var networking: NetworkingConfig?
-        if !networkAliases.isEmpty || ip != nil || macAddress != nil || !linkLocalIPs.isEmpty {
-            let addresses = ip != nil || !linkLocalIPs.isEmpty
-                ? EndpointIPAMConfig(IPv4Address: ip, LinkLocalIPs: linkLocalIPs.isEmpty ? nil : linkLocalIPs) : nil
+        if !networkAliases.isEmpty || ip != nil || ip6 != nil || macAddress != nil || !linkLocalIPs.isEmpty {
+            let addresses = ip != nil || ip6 != nil || !linkLocalIPs.isEmpty
+                ? EndpointIPAMConfig(IPv4Address: ip, IPv6Address: ip6, LinkLocalIPs: linkLocalIPs.isEmpty ? nil : linkLocalIPs) : nil
             var endpoint = EndpointSettings(IPAMConfig: addresses, Aliases: networkAliases.isEmpty ? nil : networkAliases)
             endpoint.MacAddress = macAddress
             networking = NetworkingConfig(EndpointsConfig: [network ?? "bridge": endpoint])

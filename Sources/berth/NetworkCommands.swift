@@ -18,11 +18,14 @@ struct NetworkCreateCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "The network driver (only bridge).")
     var driver = "bridge"
 
-    @Option(help: "The subnet in CIDR form, e.g. 172.30.0.0/16 (default: a free one).")
-    var subnet: String?
+    @Option(help: "A subnet in CIDR form, e.g. 172.30.0.0/16 (default: a free one); an IPv6 one too with --ipv6. Repeatable.")
+    var subnet: [String] = []
 
-    @Option(help: "The gateway's address in the subnet (default: its first).")
-    var gateway: String?
+    @Option(help: "The gateway's address in the subnet of the same position (default: its first). Repeatable.")
+    var gateway: [String] = []
+
+    @Flag(help: "Give containers IPv6 addresses too (from the IPv6 --subnet, or a unique local /64).")
+    var ipv6 = false
 
     @Option(name: .customLong("ip-range"), help: "Where containers' addresses come from, a network inside the subnet.")
     var ipRange: String?
@@ -49,10 +52,16 @@ struct NetworkCreateCommand: AsyncParsableCommand {
             guard parts.count == 2 else { throw ValidationError("invalid auxiliary address \(text): NAME=ADDRESS") }
             return (parts[0], parts[1])
         }, uniquingKeysWith: { $1 })
-        guard subnet != nil || (ipRange == nil && auxiliary.isEmpty) else { throw ValidationError("--ip-range and --aux-address need --subnet") }
-        let range = subnet.map { IPAMRange(Subnet: $0, Gateway: gateway, IPRange: ipRange, AuxiliaryAddresses: auxiliary.isEmpty ? nil : auxiliary) }
+        guard !subnet.isEmpty || (ipRange == nil && auxiliary.isEmpty) else { throw ValidationError("--ip-range and --aux-address need --subnet") }
+        guard gateway.count <= subnet.count else { throw ValidationError("every --gateway needs a --subnet") }
+        let ranges = subnet.enumerated().map { index, text in
+            let isIPv4 = !text.contains(":")
+            return IPAMRange(Subnet: text, Gateway: index < gateway.count ? gateway[index] : nil, IPRange: isIPv4 ? ipRange : nil,
+                             AuxiliaryAddresses: isIPv4 && !auxiliary.isEmpty ? auxiliary : nil)
+        }
         var request = NetworkCreateRequest(Name: name, Driver: driver, Internal: `internal`,
-                                           IPAM: IPAM(Config: range.map { [$0] } ?? []), Labels: labels.isEmpty ? nil : labels)
+                                           IPAM: IPAM(Config: ranges), Labels: labels.isEmpty ? nil : labels)
+        request.EnableIPv6 = ipv6 ? true : nil
         request.Attachable = attachable
         let created = try await connection.withClient { try await $0.createNetwork(request) }
         print(created.Id)

@@ -19,10 +19,25 @@ import Testing
         #expect(Array(answer.suffix(4)) == [10, 1, 2, 3])
     }
 
+    @Test func aaaaQuestionsGetTheIPv6Addresses() throws {
+        let aaaa = try #require(DNSQuery(Self.query("web", type: 28)))
+        let answer = aaaa.answer([IPv4Address("10.1.2.3")!], ipv6: [IPv6Address("2001:db8::5")!])
+        #expect(answer[7] == 1 && Array(answer.suffix(16)) == [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [5])
+        #expect(Array(answer.suffix(26).prefix(4)) == [0, 28, 0, 1], "an AAAA record of class IN")
+        #expect(IPv6Address("2001:db8::5")?.description == "2001:db8::5" && IPv6Address("10.0.0.1") == nil)
+        let subnet = try #require(IPv6Subnet("2001:db8:1::/64"))
+        #expect(subnet.contains(IPv6Address("2001:db8:1::ffff")!) && !subnet.contains(IPv6Address("2001:db8:2::1")!))
+        #expect(subnet.host(2)?.description == "2001:db8:1::2" && IPv6Subnet("2001:db8::1/64") == nil)
+        #expect(IPv6Subnet("fd00::/120")?.host(256) == nil, "a /120 has 255 hosts after the network's own address")
+        #expect(IPv6Subnet.uniqueLocal(seed: 0xab_cdef_0123).description == "fdab:cdef:123::/64")
+    }
+
     @Test func otherTypesGetNoRecordsAndFailuresTheirCode() throws {
         let aaaa = try #require(DNSQuery(Self.query("web", type: 28)))
         let empty = aaaa.answer([IPv4Address("10.1.2.3")!])
         #expect(empty[7] == 0 && empty[3] & 0x0f == 0, "no data, but the name exists")
+        let mx = try #require(DNSQuery(Self.query("web", type: 15)))
+        #expect(mx.answer([IPv4Address("10.1.2.3")!], ipv6: [IPv6Address("::1")!])[7] == 0)
         let failed = try #require(DNSQuery(Self.query("web"))).answer([], code: 2)
         #expect(failed[3] & 0x0f == 2 && failed[7] == 0)
     }

@@ -34,6 +34,16 @@ extension NetworkController {
         if network.isDefault, !aliases.isEmpty {
             throw ContainerError.invalid("network-scoped alias is supported only for containers in user defined networks")
         }
+        var requestedIPv6: IPv6Address?
+        if let text = endpoint?.IPAMConfig?.IPv6Address, !text.isEmpty {
+            guard let subnet = network.ipv6Subnet else {
+                throw ContainerError.invalid("invalid IPv6 address \(text): network \(network.name) has no IPv6 (create it with --ipv6)")
+            }
+            guard let address = IPv6Address(text), subnet.contains(address), address != network.ipv6Gateway, address != subnet.network else {
+                throw ContainerError.invalid("invalid IPv6 address \(text) for network \(network.name) (\(subnet))")
+            }
+            requestedIPv6 = address
+        }
         var requested: IPv4Address?
         if let text = endpoint?.IPAMConfig?.IPv4Address, !text.isEmpty {
             guard let address = IPv4Address(text), network.subnet.contains(address), address != network.gateway,
@@ -43,6 +53,7 @@ extension NetworkController {
             requested = address
         }
         var attachment = NetworkAttachment(networkID: network.id, networkName: network.name, aliases: aliases, requestedAddress: requested)
+        attachment.requestedIPv6Address = requestedIPv6
         if let mac = endpoint?.MacAddress, !mac.isEmpty {
             attachment.requestedMACAddress = try normalizedMAC(mac)
         }
@@ -70,8 +81,23 @@ extension NetworkController {
     /// Gives the attachment an address, a MAC address made from it (as Docker does) and the name
     /// of the host's end of its link.
     func addressed(_ attachment: NetworkAttachment, on network: NetworkRecord, taken: Set<IPv4Address>, interfaceIndex: Int,
-                   containerID: String? = nil) throws -> NetworkAttachment {
+                   containerID: String? = nil, takenIPv6: Set<IPv6Address> = [], withIPv6: Bool = true) throws -> NetworkAttachment {
         var attachment = attachment
+        if let subnet = network.ipv6Subnet, withIPv6 {
+            if let requested = attachment.requestedIPv6Address {
+                guard !takenIPv6.contains(requested) else {
+                    throw ContainerError.conflict("Address already in use: \(requested) on network \(network.name)")
+                }
+                attachment.ipv6Address = requested
+            } else {
+                var index: UInt64 = 1
+                while let candidate = subnet.host(index), candidate == network.ipv6Gateway || takenIPv6.contains(candidate) { index += 1 }
+                guard let found = subnet.host(index) else {
+                    throw ContainerError.conflict("no available IPv6 addresses on network \(network.name)")
+                }
+                attachment.ipv6Address = found
+            }
+        }
         let address: IPv4Address
         if let requested = attachment.requestedAddress {
             guard !taken.contains(requested) else {
@@ -105,6 +131,12 @@ extension NetworkController {
             .union(leases.values.joined())
     }
 
+    /// Every IPv6 address a running container holds, on any network.
+    func ipv6AddressesInUse() throws -> Set<IPv6Address> {
+        Set(try containers.all().filter(\.state.isActive).flatMap { $0.attachments.compactMap(\.ipv6Address) })
+            .union(ipv6Leases.values.joined())
+    }
+
     /// Addresses the container's attachments for this start and, for a container whose network
     /// namespace is on this host, makes it with a veth on each network's bridge. On failure nothing
     /// of it is left.
@@ -119,13 +151,18 @@ extension NetworkController {
         for network in networks { try await prepareNetwork(network) }
         // From here to the lease, no suspension: another start must see these addresses as taken.
         var taken = try addressesInUse()
+        var takenIPv6 = try ipv6AddressesInUse()
         var attachments: [NetworkAttachment] = []
         for (index, (attachment, network)) in zip(record.attachments, networks).enumerated() {
-            let addressed = try addressed(attachment, on: network, taken: taken, interfaceIndex: index, containerID: record.id)
+            // A utility VM's agent addresses IPv4 only: its container stays off IPv6.
+            let addressed = try addressed(attachment, on: network, taken: taken, interfaceIndex: index, containerID: record.id,
+                                          takenIPv6: takenIPv6, withIPv6: inHostNamespace)
             attachments.append(addressed)
             if let address = addressed.address { taken.insert(address) }
+            if let address = addressed.ipv6Address { takenIPv6.insert(address) }
         }
         leases[record.id] = Set(attachments.compactMap(\.address))
+        ipv6Leases[record.id] = Set(attachments.compactMap(\.ipv6Address))
         guard inHostNamespace else { return attachments }
         let path = paths.networkNamespace(record.id), plumbed = attachments, joined = networks
         try await runBlocking {
@@ -161,8 +198,14 @@ extension NetworkController {
         guard let index = inside.index(of: interface) else { throw ContainerError.conflict("\(interface) did not appear in the container") }
         try inside.addAddress(address, prefixLength: network.subnet.prefixLength, to: index)
         for linkLocal in attachment.linkLocalAddresses ?? [] { try inside.addAddress(linkLocal, prefixLength: 16, to: index) }
+        if let address = attachment.ipv6Address, let subnet = network.ipv6Subnet {
+            try inside.addAddress(address, prefixLength: subnet.prefixLength, to: index)
+        }
         try inside.setUp(index)
         if defaultRoute { try inside.addDefaultRoute(via: network.gateway, on: index) }
+        if defaultRoute, attachment.ipv6Address != nil, let gateway = network.ipv6Gateway {
+            try inside.addDefaultRoute(via: gateway, on: index)
+        }
     }
 
     /// Undoes a start's networking: published ports, the namespace and its veths, the addresses.
@@ -172,6 +215,7 @@ extension NetworkController {
         packetFilter.delete(portRules(record, ports: ports, networks: networks))
         for descriptor in portReservations.removeValue(forKey: record.id) ?? [] { close(descriptor) }
         leases[record.id] = nil
+        ipv6Leases[record.id] = nil
         let interfaces = record.attachments.compactMap(\.hostInterface)
         // A VM's TAPs go with the VM.
         if inHostNamespace {
@@ -185,6 +229,7 @@ extension NetworkController {
         record.state.networks = record.state.networks?.map { attachment in
             var cleared = attachment
             cleared.address = nil
+            cleared.ipv6Address = nil
             cleared.macAddress = nil
             cleared.hostInterface = nil
             return cleared
@@ -201,8 +246,9 @@ extension NetworkController {
     {
         try await prepareNetwork(network)
         let addressed = try addressed(attachment, on: network, taken: try addressesInUse(), interfaceIndex: record.attachments.count,
-                                      containerID: record.id)
+                                      containerID: record.id, takenIPv6: try ipv6AddressesInUse())
         if let address = addressed.address { leases[record.id, default: []].insert(address) }
+        if let address = addressed.ipv6Address { ipv6Leases[record.id, default: []].insert(address) }
         let path = paths.networkNamespace(record.id), interface = "eth\(record.attachments.count)"
         try await runBlocking {
             let host = try RouteSocket()
@@ -217,6 +263,7 @@ extension NetworkController {
     /// Takes a running container's link to a network away (its end in the container goes with the host's).
     func unplug(_ attachment: NetworkAttachment, of containerID: String) async {
         if let address = attachment.address { leases[containerID]?.remove(address) }
+        if let address = attachment.ipv6Address { ipv6Leases[containerID]?.remove(address) }
         if let interface = attachment.hostInterface { try? await runBlocking { try RouteSocket().deleteLink(interface) } }
     }
 }

@@ -17,6 +17,10 @@ extension NetworkController {
                     throw ContainerError.conflict("bridge \(network.bridge) did not appear")
                 }
                 try socket.addAddress(network.gateway, prefixLength: network.subnet.prefixLength, to: index)
+                if let subnet = network.ipv6Subnet, let gateway = network.ipv6Gateway {
+                    try? "0\n".write(toFile: "/proc/sys/net/ipv6/conf/\(network.bridge)/disable_ipv6", atomically: false, encoding: .utf8)
+                    try socket.addAddress(gateway, prefixLength: subnet.prefixLength, to: index)
+                }
                 try socket.setUp(index)
                 // Published ports answer on 127.0.0.1 too: the host's own loopback traffic may be routed here.
                 try? "1\n".write(toFile: "/proc/sys/net/ipv4/conf/\(network.bridge)/route_localnet", atomically: false, encoding: .utf8)
@@ -66,11 +70,12 @@ extension NetworkController {
     /// What the network's name server answers: each running container's name, aliases and short ID.
     func refreshNameServer(_ networkID: String, excluding excluded: String? = nil) async {
         guard let server = nameServers[networkID], let records = try? containers.all() else { return }
-        var table: [String: [IPv4Address]] = [:]
+        var table: [String: NameServer.Addresses] = [:]
         for record in records where record.id != excluded && record.state.isActive {
             guard let attachment = record.attachments.first(where: { $0.networkID == networkID }), let address = attachment.address else { continue }
             for name in [record.name, String(record.id.prefix(12))] + attachment.aliases {
-                table[name.lowercased(), default: []].append(address)
+                table[name.lowercased(), default: NameServer.Addresses()].ipv4.append(address)
+                if let ipv6 = attachment.ipv6Address { table[name.lowercased(), default: NameServer.Addresses()].ipv6.append(ipv6) }
             }
         }
         server.setRecords(table)

@@ -29,6 +29,7 @@ public actor NetworkController {
     /// Per container: the addresses this daemon run handed it. The catalog shows a start's
     /// addresses only once the start is recorded, and starts run side by side.
     var leases: [String: Set<IPv4Address>] = [:]
+    var ipv6Leases: [String: Set<IPv6Address>] = [:]
 
     init(catalog: NetworkCatalog, containers: ContainerCatalog, paths: ContainerPaths, events: EventBus, logger: Logger,
          defaultBridge: String, defaultBridgeAddress: (gateway: IPv4Address, subnet: IPv4Subnet)?) {
@@ -84,9 +85,39 @@ public actor NetworkController {
         if let driver = request.Driver, !driver.isEmpty, driver != "bridge" {
             throw ContainerError.notFound("plugin \"\(driver)\" not found")
         }
-        if request.EnableIPv6 == true { throw ContainerError.invalid("IPv6 networks are not available in this version of Berth") }
-        let ranges = request.IPAM?.Config ?? []
+        let allRanges = request.IPAM?.Config ?? []
+        let ranges = allRanges.filter { !($0.Subnet ?? "").contains(":") }
+        let ipv6Ranges = allRanges.filter { ($0.Subnet ?? "").contains(":") }
         guard ranges.count <= 1 else { throw ContainerError.invalid("a bridge network takes one IPv4 subnet") }
+        guard ipv6Ranges.count <= 1 else { throw ContainerError.invalid("a bridge network takes one IPv6 subnet") }
+        if !ipv6Ranges.isEmpty, request.EnableIPv6 != true {
+            throw ContainerError.invalid("network has an IPv6 subnet but IPv6 is not enabled (--ipv6)")
+        }
+        var ipv6Subnet: IPv6Subnet?
+        var ipv6Gateway: IPv6Address?
+        if request.EnableIPv6 == true {
+            if let range = ipv6Ranges.first, let text = range.Subnet {
+                guard let parsed = IPv6Subnet(text), parsed.prefixLength <= 120 else {
+                    throw ContainerError.invalid("invalid subnet \(text): an IPv6 network of at most /120 in CIDR form, without host bits")
+                }
+                if let other = existing.first(where: { $0.ipv6Subnet.map(parsed.overlaps) == true }) {
+                    throw ContainerError.conflict("invalid pool request: Pool overlaps with other one on this address space "
+                        + "(\(parsed) and network \(other.name)'s \(other.ipv6Subnet!))")
+                }
+                ipv6Subnet = parsed
+                if let gateway = range.Gateway {
+                    guard let address = IPv6Address(gateway), parsed.contains(address), address != parsed.network else {
+                        throw ContainerError.invalid("no matching subnet for gateway \(gateway)")
+                    }
+                    ipv6Gateway = address
+                }
+            } else {
+                // As dockerd does with no IPv6 subnet given: a unique local /64 of the network's own.
+                var generator = SystemRandomNumberGenerator()
+                ipv6Subnet = IPv6Subnet.uniqueLocal(seed: generator.next())
+            }
+            ipv6Gateway = ipv6Gateway ?? ipv6Subnet?.host(1)
+        }
         let subnet: IPv4Subnet
         var gateway: IPv4Address?
         var ipRange: IPv4Subnet?
@@ -128,6 +159,8 @@ public actor NetworkController {
                                     attachable: request.Attachable == true, labels: request.Labels ?? [:],
                                     options: request.Options ?? [:])
         network.ipRange = ipRange
+        network.ipv6Subnet = ipv6Subnet
+        network.ipv6Gateway = ipv6Gateway
         network.auxiliaryAddresses = auxiliary.isEmpty ? nil : auxiliary
         // The bridge first, so a network that exists can always be used; undone if the row cannot be written.
         try await prepareNetwork(network)

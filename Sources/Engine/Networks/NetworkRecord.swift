@@ -20,6 +20,9 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     public var ipRange: IPv4Subnet?
     /// `--aux-address NAME=ADDRESS`: addresses no container gets.
     public var auxiliaryAddresses: [String: IPv4Address]?
+    /// `--ipv6`: the network's IPv6 subnet and the bridge's address in it; nil on an IPv4-only network.
+    public var ipv6Subnet: IPv6Subnet?
+    public var ipv6Gateway: IPv6Address?
 
     /// Docker's name for the default network, which containers join unless told otherwise.
     public static let defaultName = "bridge"
@@ -42,6 +45,10 @@ public struct NetworkAttachment: Codable, Sendable, Equatable {
     public var aliases: [String]
     /// `--ip`: the address asked for; otherwise one is chosen at each start.
     public var requestedAddress: IPv4Address?
+    /// `--ip6`: the IPv6 address asked for on an IPv6 network; otherwise one is chosen at each start.
+    public var requestedIPv6Address: IPv6Address?
+    /// While the container runs on an IPv6 network: its IPv6 address.
+    public var ipv6Address: IPv6Address?
     /// `--mac-address`: the interface's MAC address; otherwise one made from its IPv4 address.
     public var requestedMACAddress: String?
     /// `--link-local-ip`: further link-local addresses on the interface.
