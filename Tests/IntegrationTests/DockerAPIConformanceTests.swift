@@ -393,8 +393,17 @@ import Testing
             #expect(pinged.status == 0 && pinged.stdout.contains("1 packets received"), "\(pinged)")
             let outside = try docker(["run", "--rm", "--network", "six", "--ip6", "2001:db9::5", Self.image, "true"])
             #expect(outside.status != 0 && outside.stderr.contains("invalid IPv6 address"), "\(outside)")
-            let notEnabled = try docker(["network", "create", "--subnet", "2001:db8:78::/64", "not-six"])
-            #expect(notEnabled.status != 0 && notEnabled.stderr.contains("IPv6 is not enabled"), "\(notEnabled)")
+            // An IPv6 subnet alone enables IPv6; turning it off with one is refused.
+            #expect(try docker(["network", "create", "--subnet", "2001:db8:78::/64", "implied"]).status == 0)
+            #expect(try docker(["network", "inspect", "-f", "{{.EnableIPv6}}", "implied"]).stdout == "true\n")
+            let disabled = try Self.runPython(daemon, """
+                # docker-py sends EnableIPv6 only when true: the request as the docker CLI makes it with --ipv6=false.
+                response = client._post_json(client._url('/networks/create'), data={
+                    'Name': 'off', 'EnableIPv6': False, 'IPAM': {'Config': [{'Subnet': '2001:db8:79::/64'}]}})
+                assert response.status_code == 400 and 'IPv6 is disabled' in response.text, response.text
+                print('ok')
+                """)
+            #expect(disabled.stdout.hasSuffix("ok\n"), "\(disabled)")
             let overlapping = try docker(["network", "create", "--ipv6", "--subnet", "2001:db8:77::/48", "overlap"])
             #expect(overlapping.status != 0 && overlapping.stderr.contains("overlaps"), "\(overlapping)")
             // With no IPv6 subnet given, a unique local /64.
@@ -413,7 +422,7 @@ import Testing
                 """)
             #expect(connected.stdout.hasSuffix("ok\n"), "\(connected)")
             #expect(try docker(["rm", "-f", "server6"]).status == 0)
-            #expect(try docker(["network", "rm", "six", "ula"]).status == 0)
+            #expect(try docker(["network", "rm", "six", "ula", "implied"]).status == 0)
         }
     }
 }

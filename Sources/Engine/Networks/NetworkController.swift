@@ -90,12 +90,13 @@ public actor NetworkController {
         let ipv6Ranges = allRanges.filter { ($0.Subnet ?? "").contains(":") }
         guard ranges.count <= 1 else { throw ContainerError.invalid("a bridge network takes one IPv4 subnet") }
         guard ipv6Ranges.count <= 1 else { throw ContainerError.invalid("a bridge network takes one IPv6 subnet") }
-        if !ipv6Ranges.isEmpty, request.EnableIPv6 != true {
-            throw ContainerError.invalid("network has an IPv6 subnet but IPv6 is not enabled (--ipv6)")
+        // An IPv6 subnet enables IPv6 unless the request turns it off, as current dockerd has it.
+        if !ipv6Ranges.isEmpty, request.EnableIPv6 == false {
+            throw ContainerError.invalid("network has an IPv6 subnet but IPv6 is disabled")
         }
         var ipv6Subnet: IPv6Subnet?
         var ipv6Gateway: IPv6Address?
-        if request.EnableIPv6 == true {
+        if request.EnableIPv6 == true || !ipv6Ranges.isEmpty {
             if let range = ipv6Ranges.first, let text = range.Subnet {
                 guard let parsed = IPv6Subnet(text), parsed.prefixLength <= 120 else {
                     throw ContainerError.invalid("invalid subnet \(text): an IPv6 network of at most /120 in CIDR form, without host bits")
