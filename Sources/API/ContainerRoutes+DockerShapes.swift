@@ -97,7 +97,8 @@ extension ContainerRoutes {
             if let linkLocal = attachment.linkLocalAddresses { ipam["LinkLocalIPs"] = strings(linkLocal.map(\.description)) }
             endpoints[attachment.networkName] = .object([
                 "IPAMConfig": ipam.isEmpty ? .null : .object(ipam),
-                "Links": .null, "Aliases": attachment.aliases.isEmpty ? .null : strings(attachment.aliases),
+                "Links": attachment.links.map(strings) ?? .null,
+                "Aliases": attachment.aliases.isEmpty ? .null : strings(attachment.aliases),
                 "NetworkID": .string(attachment.networkID),
                 "EndpointID": .string(attachment.address == nil ? "" : endpointID(record.id, attachment.networkID)),
                 "Gateway": .string(gateway), "IPAddress": .string(address), "IPPrefixLen": .number(prefix),

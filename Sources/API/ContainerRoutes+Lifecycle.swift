@@ -109,6 +109,12 @@ extension ContainerRoutes {
             try await mapErrors { try await containers.unpause(id(request)) }
             return HTTPResponse(status: .noContent)
         }
+        // `docker rm --link CONTAINER/ALIAS`: only the link goes.
+        router.add(.DELETE, "/containers/{id}/{alias}") { request in
+            guard request.queryFlag("link") else { throw APIError(.notFound, "page not found") }
+            try await mapErrors { try await containers.removeLink(id(request), alias: request.parameters["alias"] ?? "") }
+            return HTTPResponse(status: .noContent)
+        }
         router.add(.POST, "/containers/{id}/update") { request in
             let update: ContainerUpdateRequest
             do {

@@ -181,6 +181,9 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var Isolation: String?
     /// `--runtime`: `berth` (or `runc`, its alias) or `berth-vm`.
     public var Runtime: String?
+    /// Legacy `--link CONTAINER[:ALIAS]`s on the default network, stored as dockerd shows them
+    /// (`/target:/container/alias`).
+    public var Links: [String]?
     /// `--volumes-from CONTAINER[:ro|rw]`: that container's volumes and binds at the same places.
     public var VolumesFrom: [String]?
     /// `--cgroupns`: `private` (a cgroup namespace of its own) or `host`.

@@ -6,7 +6,7 @@ import NIOPosix
 /// aliases of the network's running containers, and passes every other question to the host's own
 /// resolver, relaying its answer (Docker's embedded DNS, reached here without a per-container redirect).
 public final class NameServer: Sendable {
-    private let records: NIOLockedValueBox<[String: NameServer.Addresses]>
+    private let records: NIOLockedValueBox<NameServer.Table>
     private let channel: Channel
     private let upstreamChannel: Channel?
 
@@ -14,7 +14,7 @@ public final class NameServer: Sendable {
     public static func start(on address: IPv4Address, upstream: IPv4Address?) async throws -> NameServer {
         let group = MultiThreadedEventLoopGroup.singleton
         let pending = NIOLockedValueBox<[UInt16: (id: UInt16, client: SocketAddress)]>([:])
-        let records = NIOLockedValueBox<[String: NameServer.Addresses]>([:])
+        let records = NIOLockedValueBox<NameServer.Table>(NameServer.Table())
         let upstreamAddress = try upstream.map { try SocketAddress(ipAddress: $0.description, port: 53) }
         var upstreamChannel: Channel?
         let serverChannel = NIOLockedValueBox<Channel?>(nil)
@@ -49,7 +49,7 @@ public final class NameServer: Sendable {
         return NameServer(channel: server, upstreamChannel: upstreamChannel, records: records)
     }
 
-    private init(channel: Channel, upstreamChannel: Channel?, records: NIOLockedValueBox<[String: NameServer.Addresses]>) {
+    private init(channel: Channel, upstreamChannel: Channel?, records: NIOLockedValueBox<NameServer.Table>) {
         self.channel = channel
         self.upstreamChannel = upstreamChannel
         self.records = records
@@ -63,8 +63,17 @@ public final class NameServer: Sendable {
         public init() {}
     }
 
-    public func setRecords(_ table: [String: Addresses]) {
-        records.withLockedValue { $0 = table }
+    /// What the server answers: names for every client, and names only a client at a given address
+    /// sees (its legacy links' aliases), which win for it.
+    struct Table: Sendable {
+        var names: [String: Addresses] = [:]
+        var perClient: [String: [String: Addresses]] = [:]
+    }
+
+    public func setRecords(_ table: [String: Addresses], perClient: [IPv4Address: [String: Addresses]] = [:]) {
+        records.withLockedValue {
+            $0 = Table(names: table, perClient: Dictionary(uniqueKeysWithValues: perClient.map { ($0.key.description, $0.value) }))
+        }
     }
 
     public func stop() async {
@@ -77,11 +86,11 @@ private final class QueryHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
-    let records: NIOLockedValueBox<[String: NameServer.Addresses]>
+    let records: NIOLockedValueBox<NameServer.Table>
     let pending: NIOLockedValueBox<[UInt16: (id: UInt16, client: SocketAddress)]>
     let upstream: (Channel, SocketAddress)?
 
-    init(records: NIOLockedValueBox<[String: NameServer.Addresses]>, pending: NIOLockedValueBox<[UInt16: (id: UInt16, client: SocketAddress)]>,
+    init(records: NIOLockedValueBox<NameServer.Table>, pending: NIOLockedValueBox<[UInt16: (id: UInt16, client: SocketAddress)]>,
          upstream: (Channel, SocketAddress)?) {
         self.records = records
         self.pending = pending
@@ -93,7 +102,8 @@ private final class QueryHandler: ChannelInboundHandler, Sendable {
         let bytes = Array(envelope.data.readableBytesView)
         guard let query = DNSQuery(bytes) else { return }
         let reply: [UInt8]
-        if let addresses = records.withLockedValue({ $0[query.name] }) {
+        let client = envelope.remoteAddress.ipAddress ?? ""
+        if let addresses = records.withLockedValue({ $0.perClient[client]?[query.name] ?? $0.names[query.name] }) {
             reply = query.answer(addresses.ipv4, ipv6: addresses.ipv6)
         } else if let (channel, server) = upstream {
             // A fresh id per relayed question, so answers find their way back whoever asked.

@@ -157,6 +157,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "Runtime: berth (the default; runc names it too) or berth-vm (a utility VM).")
     var runtime: String?
 
+    @Option(help: "Link to another container, CONTAINER[:ALIAS]: its address under ALIAS, its ports and environment as variables. Repeatable.")
+    var link: [String] = []
+
     @Option(help: "Cgroup namespace: private (its cgroups are its root) or host.")
     var cgroupns: String?
 
@@ -322,6 +325,7 @@ struct ContainerOptions: ParsableArguments {
         host.VolumeDriver = volumeDriver
         host.Runtime = runtime
         host.CgroupnsMode = cgroupns
+        host.Links = link.isEmpty ? nil : link
         host.DeviceCgroupRules = deviceCgroupRules.isEmpty ? nil : deviceCgroupRules
         host.CapAdd = capAdd
         host.CapDrop = capDrop

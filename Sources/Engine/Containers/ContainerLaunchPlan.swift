@@ -13,6 +13,8 @@ public struct ContainerLaunchPlan {
     /// Their chain IDs, in the same order.
     let chainIDs: [String]
     let hostArchitecture: String
+    /// `--link`s' variables (`ALIAS_NAME`, `ALIAS_PORT_…`, `ALIAS_ENV_…`), worked out at each start.
+    var linkEnvironment: [String] = []
 
     /// Docker's `StopSignal`/`kill --signal` names and numbers.
     static func signal(named name: String) -> Int32? {
@@ -208,7 +210,7 @@ public struct ContainerLaunchPlan {
 
     /// Image environment, then the request's, then what Docker always sets.
     func environment(home: String) -> [String] {
-        var variables = record.config.Env ?? []
+        var variables = Environment.overriding(linkEnvironment, with: record.config.Env ?? [])
         func has(_ name: String) -> Bool { variables.contains { $0.hasPrefix(name + "=") } }
         if !has("PATH") { variables.insert("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", at: 0) }
         if !has("HOSTNAME"), let hostname = record.config.Hostname { variables.append("HOSTNAME=\(hostname)") }

@@ -178,6 +178,16 @@ public actor ContainerService {
             throw ContainerError.invalid("logger: no log driver named '\(logDriver)' is registered")
         }
         host.LogConfig = LogConfig(Type: logDriver, Config: host.LogConfig?.Config ?? [:])
+        if let links = host.Links, !links.isEmpty, let mode = host.NetworkMode,
+           !["", "default", NetworkRecord.defaultName, "none", "host"].contains(mode), !mode.hasPrefix("container:") {
+            // On a user network a --link is the endpoint's: its alias resolves for this container.
+            var endpoints = networking?.EndpointsConfig ?? [:]
+            var endpoint = endpoints[mode] ?? EndpointSettings()
+            endpoint.Links = (endpoint.Links ?? []) + links
+            endpoints[mode] = endpoint
+            networking = NetworkingConfig(EndpointsConfig: endpoints)
+            host.Links = nil
+        }
         let attachments = try await networks.requestedAttachments(&host, networking)
         _ = try ContainerRecord.requestedAccelerator(host, decision: decision,
                                                      foreign: image.platform.architecture != images.hostPlatform.architecture)
@@ -218,6 +228,8 @@ public actor ContainerService {
             while try catalog.nameExists(candidate) { candidate = ContainerNames.random() + "_\(Int.random(in: 1...99))" }
             name = candidate
         }
+        let links = try legacyLinks(host.Links ?? [], of: name)
+        host.Links = links.isEmpty ? nil : links
 
         config.Env = Environment.overriding(imageConfig?.Env ?? [], with: config.Env ?? [])
         config.Entrypoint = effectiveEntrypoint.isEmpty ? nil : StringOrList(effectiveEntrypoint)
@@ -362,7 +374,7 @@ public actor ContainerService {
         case .created, .exited: break
         }
         let id = record.id
-        let plan = try launchPlan(record)
+        var plan = try launchPlan(record)
         let runtime = runtime(for: record)
         let inHostNamespace = runtime.capabilities.contains(.hostNetworkNamespace)
         var phases = PhaseTimer()
@@ -371,10 +383,13 @@ public actor ContainerService {
         do {
             try FileManager.default.createDirectory(atPath: paths.runtimeDirectory(id), withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
+            // Linked containers are running, and where they are is in this one's environment and hosts.
+            let links = try linkedContainers(record)
+            plan.linkEnvironment = links.flatMap(\.environment)
             if !record.attachments.isEmpty {
                 record.state.networks = try await networks.bringUp(record, inHostNamespace: inHostNamespace)
                 ports = try await networks.publishPorts(record)
-                try await networks.writeNetworkFiles(record)
+                try await networks.writeNetworkFiles(record, linkedHosts: links.flatMap(\.hosts))
                 phases.mark("network")
             }
             // Only a VM's NICs need the networks' records; a container on none needs no read.

@@ -66,6 +66,18 @@ extension NetworkController {
         }
         attachment.linkLocalAddresses = linkLocal.isEmpty ? nil : linkLocal
         attachment.driverOptions = (endpoint?.DriverOpts).flatMap { $0.isEmpty ? nil : $0 }
+        // `CONTAINER[:ALIAS]`, kept as `CONTAINER:ALIAS`; the container may come later, as in dockerd.
+        let links = try (endpoint?.Links ?? []).map { link -> String in
+            let parts = link.split(separator: ":", maxSplits: 1).map { $0.hasPrefix("/") ? String($0.dropFirst()) : String($0) }
+            guard let target = parts.first, !target.isEmpty else { throw ContainerError.invalid("invalid link: \(link)") }
+            return "\(target):\(parts.count == 2 ? parts[1] : target)"
+        }
+        if !links.isEmpty {
+            guard !network.isDefault else {
+                throw ContainerError.invalid("links on the default network are --link options of the container, not of its endpoint")
+            }
+            attachment.links = links
+        }
         return attachment
     }
 

@@ -71,24 +71,40 @@ extension NetworkController {
     func refreshNameServer(_ networkID: String, excluding excluded: String? = nil) async {
         guard let server = nameServers[networkID], let records = try? containers.all() else { return }
         var table: [String: NameServer.Addresses] = [:]
-        for record in records where record.id != excluded && record.state.isActive {
+        var perClient: [IPv4Address: [String: NameServer.Addresses]] = [:]
+        let running = records.filter { $0.id != excluded && $0.state.isActive }
+        // Legacy links on this network: the alias answers for the linking container alone.
+        for record in running {
+            guard let attachment = record.attachments.first(where: { $0.networkID == networkID }), let client = attachment.address else { continue }
+            for link in attachment.links ?? [] {
+                let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
+                guard let target = running.first(where: { $0.name == parts[0] || $0.id.hasPrefix(parts[0]) }),
+                      let targetAttachment = target.attachments.first(where: { $0.networkID == networkID }),
+                      let address = targetAttachment.address else { continue }
+                var addresses = NameServer.Addresses()
+                addresses.ipv4 = [address]
+                addresses.ipv6 = targetAttachment.ipv6Address.map { [$0] } ?? []
+                perClient[client, default: [:]][(parts.count == 2 ? parts[1] : parts[0]).lowercased()] = addresses
+            }
+        }
+        for record in running {
             guard let attachment = record.attachments.first(where: { $0.networkID == networkID }), let address = attachment.address else { continue }
             for name in [record.name, String(record.id.prefix(12))] + attachment.aliases {
                 table[name.lowercased(), default: NameServer.Addresses()].ipv4.append(address)
                 if let ipv6 = attachment.ipv6Address { table[name.lowercased(), default: NameServer.Addresses()].ipv6.append(ipv6) }
             }
         }
-        server.setRecords(table)
+        server.setRecords(table, perClient: perClient)
     }
 
     /// /etc/hosts and /etc/resolv.conf for this start: the container's own address under its
     /// hostname; on a user network the network's name server, else the host's resolvers (not
     /// loopback ones, which the container cannot reach).
-    func writeNetworkFiles(_ record: ContainerRecord) throws {
+    func writeNetworkFiles(_ record: ContainerRecord, linkedHosts: [String] = []) throws {
         guard let first = record.attachments.first, let address = first.address,
               let network = try catalog.all().first(where: { $0.id == first.networkID }) else { return }
         let hostname = record.config.Hostname ?? String(record.id.prefix(12))
-        let hosts = HostsFile.text(address: address, hostname: hostname, extraHosts: record.hostConfig.ExtraHosts ?? [],
+        let hosts = HostsFile.text(address: address, hostname: hostname, extraHosts: linkedHosts + (record.hostConfig.ExtraHosts ?? []),
                                    gateway: network.gateway)
         let resolv = ResolvConf.host().forContainer(
             networkNameServer: network.hasNameServer && nameServers[network.id] != nil ? network.gateway : nil,
