@@ -425,4 +425,38 @@ import Testing
             #expect(try docker(["network", "rm", "six", "ula", "implied"]).status == 0)
         }
     }
+
+    @Test func legacyLinksOnTheDefaultAndUserNetworks() async throws {
+        try await ContainerLifecycleTests.withImages { daemon in
+            let docker = { (arguments: [String]) in try ContainerLifecycleTests.docker(daemon, arguments) }
+            #expect(try docker(["run", "-d", "--name", "db", "-e", "SECRET=s3", "--expose", "5432", Self.image, "sleep", "600"]).status == 0)
+            let address = try docker(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "db"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let linked = try docker(["run", "--name", "app", "--link", "db:database", Self.image, "sh", "-c", "env; cat /etc/hosts"])
+            #expect(linked.status == 0, "\(linked)")
+            for expected in ["DATABASE_NAME=/app/database", "DATABASE_ENV_SECRET=s3", "DATABASE_PORT=tcp://\(address):5432",
+                             "DATABASE_PORT_5432_TCP_ADDR=\(address)", "\(address)\tdatabase"] {
+                #expect(linked.stdout.contains(expected), "\(expected) in \(linked.stdout)")
+            }
+            #expect(try docker(["inspect", "-f", "{{.HostConfig.Links}}", "app"]).stdout == "[/db:/app/database]\n")
+            let removed = try docker(["rm", "--link", "app/database"])
+            #expect(removed.status == 0, "\(removed)")
+            #expect(try docker(["inspect", "-f", "{{.HostConfig.Links}}", "app"]).stdout == "[]\n")
+            let missing = try docker(["create", "--link", "nothing:x", Self.image, "true"])
+            #expect(missing.status != 0 && missing.stderr.contains("could not get container for nothing"), "\(missing)")
+            #expect(try docker(["stop", "-t", "0", "db"]).status == 0)
+            let stopped = try docker(["run", "--rm", "--link", "db:database", Self.image, "true"])
+            #expect(stopped.status != 0 && stopped.stderr.contains("Cannot link to a non running container"), "\(stopped)")
+
+            // On a user network the alias resolves for the linking container only.
+            #expect(try docker(["network", "create", "linked"]).status == 0)
+            #expect(try docker(["run", "-d", "--name", "upstream", "--network", "linked", Self.image, "sleep", "600"]).status == 0)
+            let viaAlias = try docker(["run", "--rm", "--network", "linked", "--link", "upstream:bar", Self.image, "ping", "-c", "1", "-W", "2", "bar"])
+            #expect(viaAlias.status == 0, "\(viaAlias)")
+            let others = try docker(["run", "--rm", "--network", "linked", Self.image, "nslookup", "bar"])
+            #expect(others.status != 0 || !others.stdout.contains("Address 1"), "\(others)")
+            #expect(try docker(["rm", "-f", "upstream"]).status == 0)
+            #expect(try docker(["network", "rm", "linked"]).status == 0)
+        }
+    }
 }

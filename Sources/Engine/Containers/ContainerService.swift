@@ -390,6 +390,9 @@ public actor ContainerService {
                 record.state.networks = try await networks.bringUp(record, inHostNamespace: inHostNamespace)
                 ports = try await networks.publishPorts(record)
                 try await networks.writeNetworkFiles(record, linkedHosts: links.flatMap(\.hosts))
+                for attachment in record.attachments where attachment.links != nil {
+                    await networks.refreshNameServer(attachment.networkID, including: record)
+                }
                 phases.mark("network")
             }
             // Only a VM's NICs need the networks' records; a container on none needs no read.

@@ -68,11 +68,12 @@ extension NetworkController {
 
 
     /// What the network's name server answers: each running container's name, aliases and short ID.
-    func refreshNameServer(_ networkID: String, excluding excluded: String? = nil) async {
+    /// `including`: a container about to start, whose names (and links) must answer before its command runs.
+    func refreshNameServer(_ networkID: String, excluding excluded: String? = nil, including starting: ContainerRecord? = nil) async {
         guard let server = nameServers[networkID], let records = try? containers.all() else { return }
         var table: [String: NameServer.Addresses] = [:]
         var perClient: [IPv4Address: [String: NameServer.Addresses]] = [:]
-        let running = records.filter { $0.id != excluded && $0.state.isActive }
+        let running = records.filter { $0.id != excluded && $0.id != starting?.id && $0.state.isActive } + (starting.map { [$0] } ?? [])
         // Legacy links on this network: the alias answers for the linking container alone.
         for record in running {
             guard let attachment = record.attachments.first(where: { $0.networkID == networkID }), let client = attachment.address else { continue }
