@@ -184,6 +184,12 @@ final class DaemonFixture: @unchecked Sendable {
         for cgroup in cgroups {
             for _ in 0..<50 where rmdir(cgroup) != 0 && errno == EBUSY { usleep(20_000) }
         }
+        // Pinned network namespaces (and any other mount under the daemon's roots) hold their veths:
+        // detached, deepest first, they go with them.
+        let mounts = ((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "").split(separator: "\n")
+            .compactMap { line in line.split(separator: " ").dropFirst().first.map(String.init) }
+            .filter { $0.hasPrefix(execRoot + "/") || $0.hasPrefix(root + "/") }
+        for mountPoint in mounts.sorted(by: { $0.count > $1.count }) { umount2(mountPoint, Int32(MNT_DETACH)) }
     }
 
     /// Runs the berth CLI against this daemon.
