@@ -78,13 +78,17 @@ public final class ImageCatalog: Sendable {
         try database.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO image (id, manifestDigest, manifestMediaType, platform, created, size, parent)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO image (id, manifestDigest, manifestMediaType, platform, created, size)
+                    VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET manifestDigest = excluded.manifestDigest,
-                        manifestMediaType = excluded.manifestMediaType, parent = coalesce(excluded.parent, parent)
+                        manifestMediaType = excluded.manifestMediaType
                     """,
                 arguments: [image.id.description, image.manifestDigest.description, image.manifestMediaType,
-                            image.platform.description, image.created, image.size, image.parent?.description])
+                            image.platform.description, image.created, image.size])
+            // Only images made here have one; a catalog from before v8 never holds such an image.
+            if let parent = image.parent {
+                try db.execute(sql: "UPDATE image SET parent = ? WHERE id = ?", arguments: [parent.description, image.id.description])
+            }
             try db.execute(sql: "DELETE FROM imageLayer WHERE imageID = ?", arguments: [image.id.description])
             for (position, layer) in image.layers.enumerated() {
                 try db.execute(

@@ -12,11 +12,11 @@ import Testing
         let identity = try first.daemonID()
         #expect(UUID(uuidString: identity) != nil)
         #expect(try first.journalMode() == "wal")
-        #expect(try first.appliedMigrations() == ["v1: daemon identity, containers, images", "v2: image store", "v3: containers", "v4: volumes", "v5: networks", "v6: build cache", "v7: normalised image names"])
+        #expect(try first.appliedMigrations() == ["v1: daemon identity, containers, images", "v2: image store", "v3: containers", "v4: volumes", "v5: networks", "v6: build cache", "v7: normalised image names", "v8: image parents"])
         #expect(try first.counts() == StateStore.Counts())
 
         let reopened = try StateStore(directory: directory)
         #expect(try reopened.daemonID() == identity)
-        #expect(try reopened.appliedMigrations().count == 7)
+        #expect(try reopened.appliedMigrations().count == 8)
     }
 }

@@ -9,6 +9,7 @@ import Testing
         let queue = try DatabaseQueue()
         var migrator = DatabaseMigrator()
         ImageCatalog.registerMigrations(&migrator)
+        ImageCatalog.registerParentMigration(&migrator)
         try migrator.migrate(queue)
         return ImageCatalog(database: queue)
     }
@@ -38,6 +39,21 @@ import Testing
         #expect(throws: CatalogError.notFound("r.example/other")) {
             try catalog.resolve("r.example/other", platform: nil, hostPlatform: host)
         }
+    }
+
+    @Test func anImageMadeHereKeepsItsParentAcrossRefreshes() throws {
+        let catalog = try catalog()
+        let base = try image("a", "linux/amd64")
+        var child = try image("b", "linux/amd64")
+        child.parent = base.id
+        try catalog.add(base, tag: nil, repoDigest: nil)
+        try catalog.add(child, tag: nil, repoDigest: nil)
+        #expect(try catalog.image(id: child.id)?.parent == base.id)
+        #expect(try catalog.image(id: base.id)?.parent == nil)
+        // A later add of the same image without one (a re-pull, a load) keeps it.
+        child.parent = nil
+        try catalog.add(child, tag: nil, repoDigest: nil)
+        #expect(try catalog.image(id: child.id)?.parent == base.id)
     }
 
     @Test func referencedContentFollowsDeletes() throws {
