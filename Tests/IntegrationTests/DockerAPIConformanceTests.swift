@@ -315,7 +315,7 @@ import Testing
                 client.start(quiet)
                 client.wait(quiet)
                 # An exited container's log, replayed by attach with stream=0.
-                e = client.create_container(IMAGE, ['echo', 'replayed'])
+                e = client.create_container(IMAGE, ['sh', '-c', 'echo replayed; sleep 0.5'])
                 client.start(e)
                 client.wait(e)
                 assert client.attach(e, stream=False, logs=True) == b'replayed\\n', client.attach(e, stream=False, logs=True)

@@ -144,10 +144,9 @@ public struct ImageBuilder: Sendable {
                     if let made = state.image { try cache.record(key, image: made.id) }
                 } catch let error as DockerfileError {
                     throw error
-                } catch let error as ContainerError {
-                    // A RUN step's exit code reaches the client (errorDetail.code).
-                    guard case .startFailed = error else { throw DockerfileError(line: instruction.line, "\(error)") }
-                    throw error
+                } catch ContainerError.startFailed(let code, let message) {
+                    // A RUN step's exit code reaches the client (errorDetail.code), its line the message.
+                    throw ContainerError.startFailed(code: code, message: DockerfileError(line: instruction.line, message).description)
                 } catch {
                     throw DockerfileError(line: instruction.line, "\(error)")
                 }

@@ -2,6 +2,7 @@ import APIModels
 import Foundation
 import NIOCore
 import OCI
+import Synchronization
 
 extension ContainerService {
     /// The container's healthcheck, from its own settings over its image's; nil without one.
@@ -72,11 +73,13 @@ extension ContainerService {
         }
         defer { runtime.removeExecFiles(containerID: record.id, execID: execID) }
         let containerID = record.id
+        let started = Mutex<Int32>(0)
         let outcome = await withTaskGroup(of: (code: Int, output: String)?.self) { group in
             group.addTask {
                 do {
                     let output = try await process.attach(stdin: false, stdout: true, stderr: true, stdinOnce: false) { attachment in
-                        _ = try await process.start()
+                        let pid = try await process.start()
+                        started.withLock { $0 = pid }
                         var text = ProbeOutput()
                         var output = attachment.output
                         while let chunk = try await output.next() { text.append(chunk) }
@@ -97,7 +100,12 @@ extension ContainerService {
                 return nil
             }
             let first = await group.next() ?? nil
-            if first == nil { try? await process.kill(signal: SIGKILL) }
+            if first == nil {
+                try? await process.kill(signal: SIGKILL)
+                // What the probe started goes too: it leads a process group of its own (a session).
+                let pid = started.withLock { $0 }
+                if pid > 0, runtime.capabilities.contains(.processList) { Glibc.kill(-pid, SIGKILL) }
+            }
             group.cancelAll()
             return first
         }
