@@ -129,4 +129,18 @@ import Testing
             _ = try compose(["down"])
         }
     }
+
+    /// A container in a utility VM is probed the same way: each probe an exec relayed to the guest agent.
+    @Test func aUtilityVMContainerIsProbedToo() async throws {
+        try await ContainerLifecycleTests.withImages { daemon in
+            let run = try ContainerLifecycleTests.docker(daemon, [
+                "run", "-d", "--name", "vm-probed", "--isolation", "vm", "--health-cmd", "test -e /proc/1", "--health-interval", "1s",
+                Self.image, "sleep", "600",
+            ], timeout: 180)
+            #expect(run.status == 0, "\(run)")
+            let health = try await Self.waitFor("healthy", daemon, "vm-probed", seconds: 90)
+            #expect(health["Status"] as? String == "healthy", "\(health)")
+            #expect(try ContainerLifecycleTests.docker(daemon, ["rm", "-f", "vm-probed"], timeout: 120).status == 0)
+        }
+    }
 }
