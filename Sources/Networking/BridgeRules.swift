@@ -25,6 +25,12 @@ public enum BridgeRules {
         return rules
     }
 
+    /// The IPv6 forwarding rules of a network with IPv6: the same isolation as its IPv4 rules (within
+    /// the bridge, never to another Berth bridge, none off the host for an internal one).
+    public static func ipv6Network(bridge: String, isInternal: Bool) -> [FilterRule] {
+        network(bridge: bridge, subnet: IPv4Subnet("0.0.0.0/0")!, isInternal: isInternal).filter { $0.table == "filter" }
+    }
+
     /// A published port: traffic to the host's port (on one address, or any) translated to the
     /// container's, and let through to it on its bridge.
     public static func publishedPort(proto: String, hostAddress: IPv4Address?, hostPort: UInt16,

@@ -21,23 +21,34 @@ public struct PacketFilter: Sendable {
     public static let translationChain = "BERTH-DNAT"
     public static let masqueradeChain = "BERTH-POSTROUTING"
 
+    /// IPv4 (iptables: forwarding, NAT, published ports) or IPv6 (ip6tables: forwarding between
+    /// bridges only, since Berth neither translates nor publishes IPv6).
+    public enum Family: Sendable { case ipv4, ipv6 }
+
+    let family: Family
     let iptables: String
     let restore: String
 
-    public init(iptables: String = "/usr/sbin/iptables", restore: String = "/usr/sbin/iptables-restore") {
-        self.iptables = iptables
-        self.restore = restore
+    public init(family: Family = .ipv4) {
+        self.family = family
+        iptables = family == .ipv4 ? "/usr/sbin/iptables" : "/usr/sbin/ip6tables"
+        restore = family == .ipv4 ? "/usr/sbin/iptables-restore" : "/usr/sbin/ip6tables-restore"
     }
 
     /// Berth's chains and the jumps to them (each made only if missing), and IPv4 forwarding on.
+    /// IPv6 forwarding is left as the host has it.
     public func prepare() throws {
-        let jumps: [(table: String, chain: String, builtin: String, match: [String])] = [
+        var jumps: [(table: String, chain: String, builtin: String, match: [String])] = [
             ("filter", Self.forwardChain, "FORWARD", []),
-            // Published ports are any local address's, the loopback's included.
-            ("nat", Self.translationChain, "PREROUTING", ["-m", "addrtype", "--dst-type", "LOCAL"]),
-            ("nat", Self.translationChain, "OUTPUT", ["-m", "addrtype", "--dst-type", "LOCAL"]),
-            ("nat", Self.masqueradeChain, "POSTROUTING", []),
         ]
+        if family == .ipv4 {
+            jumps += [
+                // Published ports are any local address's, the loopback's included.
+                ("nat", Self.translationChain, "PREROUTING", ["-m", "addrtype", "--dst-type", "LOCAL"]),
+                ("nat", Self.translationChain, "OUTPUT", ["-m", "addrtype", "--dst-type", "LOCAL"]),
+                ("nat", Self.masqueradeChain, "POSTROUTING", []),
+            ]
+        }
         for jump in jumps {
             if (try? run(iptables, ["-w", "-t", jump.table, "-n", "-L", jump.chain])) == nil {
                 try run(iptables, ["-w", "-t", jump.table, "-N", jump.chain])
@@ -45,7 +56,7 @@ public struct PacketFilter: Sendable {
             let rule = [jump.builtin] + jump.match + ["-j", jump.chain]
             if (try? run(iptables, ["-w", "-t", jump.table, "-C"] + rule)) == nil { try run(iptables, ["-w", "-t", jump.table, "-I"] + rule) }
         }
-        try "1\n".write(toFile: "/proc/sys/net/ipv4/ip_forward", atomically: false, encoding: .utf8)
+        if family == .ipv4 { try "1\n".write(toFile: "/proc/sys/net/ipv4/ip_forward", atomically: false, encoding: .utf8) }
     }
 
     public func add(_ rules: [FilterRule]) throws {

@@ -384,6 +384,10 @@ import Testing
             let created = try docker(["network", "create", "--ipv6", "--subnet", "2001:db8:77::/64", "six"])
             #expect(created.status == 0, "\(created)")
             let shown = try docker(["network", "inspect", "-f", "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}}={{.Gateway}} {{end}}", "six"])
+            let sixID = try docker(["network", "inspect", "-f", "{{.Id}}", "six"]).stdout.prefix(9)
+            // IPv6 is kept off other Berth bridges as IPv4 is, whatever the host's forwarding.
+            let isolation = try Command.run(["ip6tables", "-S", "BERTH-FORWARD"]).stdout
+            #expect(isolation.contains("-A BERTH-FORWARD -i berth-\(sixID) -o berth+ -j DROP"), "\(isolation)")
             #expect(shown.stdout.hasPrefix("true ") && shown.stdout.contains("2001:db8:77::/64=2001:db8:77::1 "), "\(shown)")
             #expect(try docker(["run", "-d", "--name", "server6", "--network", "six", Self.image, "sleep", "600"]).status == 0)
             let address = try docker(["inspect", "-f", "{{.NetworkSettings.Networks.six.GlobalIPv6Address}}/{{.NetworkSettings.Networks.six.GlobalIPv6PrefixLen}} {{.NetworkSettings.Networks.six.IPv6Gateway}}", "server6"])
@@ -423,6 +427,7 @@ import Testing
             #expect(connected.stdout.hasSuffix("ok\n"), "\(connected)")
             #expect(try docker(["rm", "-f", "server6"]).status == 0)
             #expect(try docker(["network", "rm", "six", "ula", "implied"]).status == 0)
+            #expect(!(try Command.run(["ip6tables", "-S", "BERTH-FORWARD"]).stdout.contains("berth-\(sixID)")), "the network's rules go with it")
         }
     }
 

@@ -7,8 +7,9 @@ extension NetworkController {
     /// daemon run (each step is idempotent, so a restart finds what it made before).
     func prepareNetwork(_ network: NetworkRecord) async throws {
         guard !preparedNetworks.contains(network.id) else { return }
-        let filter = packetFilter
+        let filter = packetFilter, ipv6Filter = ipv6PacketFilter
         let chainsMissing = !packetFilterPrepared
+        let ipv6ChainsMissing = !ipv6PacketFilterPrepared && network.ipv6Subnet != nil
         do {
             try await runBlocking {
                 let socket = try RouteSocket()
@@ -28,6 +29,12 @@ extension NetworkController {
                 let rules = Self.networkRules(network)
                 filter.delete(rules)
                 try filter.add(rules)
+                if network.ipv6Subnet != nil {
+                    if ipv6ChainsMissing { try ipv6Filter.prepare() }
+                    let ipv6Rules = Self.ipv6NetworkRules(network)
+                    ipv6Filter.delete(ipv6Rules)
+                    try ipv6Filter.add(ipv6Rules)
+                }
             }
         } catch let error as ContainerError {
             throw error
@@ -35,6 +42,7 @@ extension NetworkController {
             throw ContainerError.startFailed(code: 125, message: "setting up network \(network.name): \(error)")
         }
         packetFilterPrepared = true
+        if network.ipv6Subnet != nil { ipv6PacketFilterPrepared = true }
         preparedNetworks.insert(network.id)
         if network.hasNameServer {
             do {
@@ -49,15 +57,20 @@ extension NetworkController {
     func tearDownNetwork(_ network: NetworkRecord) async {
         preparedNetworks.remove(network.id)
         await nameServers.removeValue(forKey: network.id)?.stop()
-        let filter = packetFilter
+        let filter = packetFilter, ipv6Filter = ipv6PacketFilter
         try? await runBlocking {
             filter.delete(Self.networkRules(network))
+            if network.ipv6Subnet != nil { ipv6Filter.delete(Self.ipv6NetworkRules(network)) }
             try RouteSocket().deleteLink(network.bridge)
         }
     }
 
     static func networkRules(_ network: NetworkRecord) -> [FilterRule] {
         BridgeRules.network(bridge: network.bridge, subnet: network.subnet, isInternal: network.internal)
+    }
+
+    static func ipv6NetworkRules(_ network: NetworkRecord) -> [FilterRule] {
+        BridgeRules.ipv6Network(bridge: network.bridge, isInternal: network.internal)
     }
 
     /// A default pool's subnet that no network and no route of the host's overlaps.

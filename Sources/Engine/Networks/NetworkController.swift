@@ -19,6 +19,8 @@ public actor NetworkController {
     let defaultBridge: String
     let defaultBridgeAddress: (gateway: IPv4Address, subnet: IPv4Subnet)?
     let packetFilter = PacketFilter()
+    let ipv6PacketFilter = PacketFilter(family: .ipv6)
+    var ipv6PacketFilterPrepared = false
     /// Networks whose bridge, rules and name server this daemon run has set up.
     var preparedNetworks: Set<String> = []
     /// Whether Berth's iptables chains and their jumps were checked this daemon run.

@@ -144,6 +144,12 @@ final class DaemonFixture: @unchecked Sendable {
                 _ = try? Command.run(["iptables", "-w", "-t", table, "-D"] + line.dropFirst(3).split(separator: " ").map(String.init))
             }
         }
+        // IPv6 networks' forwarding rules, in ip6tables.
+        let ipv6Rules = (try? Command.run(["ip6tables-save", "-t", "filter"]).stdout) ?? ""
+        for line in ipv6Rules.split(separator: "\n") where line.hasPrefix("-A BERTH-") {
+            guard networks.contains(where: { line.contains(" \($0.bridge) ") || line.hasSuffix(" \($0.bridge)") }) else { continue }
+            _ = try? Command.run(["ip6tables", "-w", "-t", "filter", "-D"] + line.dropFirst(3).split(separator: " ").map(String.init))
+        }
         for network in networks { _ = try? Command.run(["ip", "link", "delete", network.bridge]) }
     }
 
