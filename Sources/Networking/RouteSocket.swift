@@ -108,17 +108,8 @@ public final class RouteSocket {
 
     /// The default route through `gateway`, on the interface.
     public func addDefaultRoute(via gateway: IPv4Address, on index: Int32) throws {
-        guard let route = rtnl_route_alloc(), let hop = rtnl_route_nh_alloc() else { return }
-        defer { rtnl_route_put(route) }
-        let anywhere = Self.netlinkAddress(IPv4Address(0), prefixLength: 0)
-        let next = Self.netlinkAddress(gateway, prefixLength: 32)
-        defer { nl_addr_put(anywhere); nl_addr_put(next) }
-        rtnl_route_set_family(route, UInt8(AF_INET))
-        _ = rtnl_route_set_dst(route, anywhere)
-        rtnl_route_nh_set_gateway(hop, next)
-        rtnl_route_nh_set_ifindex(hop, index)
-        rtnl_route_add_nexthop(route, hop)
-        try check(rtnl_route_add(socket, route, 0), "adding the default route via \(gateway)")
+        try addDefaultRoute(family: AF_INET, anywhere: Self.netlinkAddress(IPv4Address(0), prefixLength: 0),
+                            next: Self.netlinkAddress(gateway, prefixLength: 32), on: index, naming: gateway.description)
     }
 
     /// Adds the IPv6 `address/prefixLength` to the interface, with no duplicate address detection
@@ -136,12 +127,16 @@ public final class RouteSocket {
 
     /// The IPv6 default route through `gateway`, on the interface.
     public func addDefaultRoute(via gateway: IPv6Address, on index: Int32) throws {
+        try addDefaultRoute(family: AF_INET6, anywhere: Self.netlinkAddress(IPv6Address(high: 0, low: 0), prefixLength: 0),
+                            next: Self.netlinkAddress(gateway, prefixLength: 128), on: index, naming: gateway.description)
+    }
+
+    /// A route to `anywhere` (the family's 0/0) through `next`; takes over both addresses.
+    private func addDefaultRoute(family: Int32, anywhere: OpaquePointer, next: OpaquePointer, on index: Int32, naming gateway: String) throws {
+        defer { nl_addr_put(anywhere); nl_addr_put(next) }
         guard let route = rtnl_route_alloc(), let hop = rtnl_route_nh_alloc() else { return }
         defer { rtnl_route_put(route) }
-        let anywhere = Self.netlinkAddress(IPv6Address(high: 0, low: 0), prefixLength: 0)
-        let next = Self.netlinkAddress(gateway, prefixLength: 128)
-        defer { nl_addr_put(anywhere); nl_addr_put(next) }
-        rtnl_route_set_family(route, UInt8(AF_INET6))
+        rtnl_route_set_family(route, UInt8(family))
         _ = rtnl_route_set_dst(route, anywhere)
         rtnl_route_nh_set_gateway(hop, next)
         rtnl_route_nh_set_ifindex(hop, index)

@@ -304,11 +304,7 @@ struct ContainerOptions: ParsableArguments {
         annotations[HostConfig.emulationAnnotation] = emulation
         host.Annotations = annotations.isEmpty ? nil : annotations
         host.AutoRemove = rm
-        if let restart {
-            let parts = restart.split(separator: ":", maxSplits: 1).map(String.init)
-            guard let name = parts.first, parts.count == 1 || Int(parts[1]) != nil else { throw ValidationError("invalid restart policy: \(restart)") }
-            host.RestartPolicy = RestartPolicy(Name: name, MaximumRetryCount: parts.count == 2 ? Int(parts[1]) : nil)
-        }
+        host.RestartPolicy = try restart.map(Self.restartPolicy)
         host.Memory = try memory.map(Self.parseBytes)
         host.MemorySwap = try memorySwap.map { $0 == "-1" ? -1 : try Self.parseBytes($0) }
         host.NanoCpus = cpus.map { Int64($0 * 1_000_000_000) }
@@ -372,6 +368,13 @@ struct ContainerOptions: ParsableArguments {
         }
         let binding = PortBinding(HostIp: parts.count == 3 ? parts[0] : nil, HostPort: parts.count >= 2 ? parts[parts.count - 2] : nil)
         return (container + "/" + proto, binding)
+    }
+
+    /// `--restart NAME[:MAX-RETRIES]`.
+    static func restartPolicy(_ text: String) throws -> RestartPolicy {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let name = parts.first, parts.count == 1 || Int(parts[1]) != nil else { throw ValidationError("invalid restart policy: \(text)") }
+        return RestartPolicy(Name: name, MaximumRetryCount: parts.count == 2 ? Int(parts[1]) : nil)
     }
 
     static func parseBytes(_ text: String) throws -> Int64 {

@@ -172,11 +172,7 @@ struct UpdateCommand: AsyncParsableCommand {
         update.CpusetCpus = cpusetCpus
         update.CpusetMems = cpusetMems
         update.PidsLimit = pidsLimit
-        if let restart {
-            let parts = restart.split(separator: ":", maxSplits: 1).map(String.init)
-            guard let name = parts.first, parts.count == 1 || Int(parts[1]) != nil else { throw ValidationError("invalid restart policy: \(restart)") }
-            update.RestartPolicy = RestartPolicy(Name: name, MaximumRetryCount: parts.count == 2 ? Int(parts[1]) : nil)
-        }
+        update.RestartPolicy = try restart.map(ContainerOptions.restartPolicy)
         try await forEach(containers, connection: connection) { client, container in try await client.update(container, update) }
     }
 }

@@ -28,10 +28,11 @@ extension ContainerService {
             }
             usage.layersSize = sizes.values.reduce(0, +)
             let users = Dictionary(grouping: records, by: \.imageID).mapValues(\.count)
+            let layersByImage = Dictionary(stored.map { ($0.id.description, $0.layers) }) { first, _ in first }
             usage.images = try images.summaries().map { summary in
                 var summary = summary
                 summary.Containers = Int64(users[summary.Id] ?? 0)
-                let layers = stored.first { $0.id.description == summary.Id }?.layers ?? []
+                let layers = layersByImage[summary.Id] ?? []
                 summary.SharedSize = layers.filter { (holders[$0.chainID.description] ?? 0) > 1 }
                     .reduce(0) { $0 + (sizes[$1.chainID.description] ?? 0) }
                 return summary

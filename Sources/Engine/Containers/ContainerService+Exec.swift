@@ -119,14 +119,18 @@ extension ContainerService {
             }
             return
         }
-        // The shim records the exit before it ends the output; a moment for the rename to land.
-        let runtime = await execRuntime(exec)
-        var code: Int32?
-        for _ in 0..<100 {
-            if let recorded = runtime.recordedExecExit(containerID: exec.containerID, execID: id) { code = recorded; break }
-            try? await Task.sleep(nanoseconds: 10_000_000)
-        }
+        let code = await Self.recordedExit(of: id, in: exec.containerID, runtime: await execRuntime(exec))
         await execFinished(id, reportedCode: code)
+    }
+
+    /// An exec's exit once its output has ended: the shim records the exit before it ends the output,
+    /// so this waits only a moment for the record's rename to land (nil after a second without one).
+    nonisolated static func recordedExit(of execID: String, in containerID: String, runtime: any ContainerRuntime) async -> Int32? {
+        for _ in 0..<100 {
+            if let recorded = runtime.recordedExecExit(containerID: containerID, execID: execID) { return recorded }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
     }
 
     /// Clients resize as soon as they have the stream's head, which can be before the process exists.

@@ -5,12 +5,16 @@ import OCI
 import Synchronization
 
 extension ContainerService {
-    /// The container's healthcheck, from its own settings over its image's; nil without one.
+    /// The container's healthcheck (its config holds the image's, merged at creation); nil without
+    /// one. Only a `CMD-SHELL` probe of a container without a SHELL of its own reads the image.
     func healthcheckPolicy(for record: ContainerRecord) -> HealthcheckPolicy? {
-        let image = (try? Digest(parsing: record.imageID)).flatMap { try? images.catalog.image(id: $0) }
-        let imageSettings = image.flatMap { try? images.config(of: $0).config }
-        return HealthcheckPolicy(container: record.config.Healthcheck, image: imageSettings?.Healthcheck,
-                                 shell: record.config.Shell ?? imageSettings?.Shell)
+        guard let settings = record.config.Healthcheck, let kind = settings.Test?.first, kind != "NONE" else { return nil }
+        var shell = record.config.Shell
+        if shell == nil, kind == "CMD-SHELL" {
+            let image = (try? Digest(parsing: record.imageID)).flatMap { try? images.catalog.image(id: $0) }
+            shell = image.flatMap { try? images.config(of: $0).config?.Shell }
+        }
+        return HealthcheckPolicy(container: settings, image: nil, shell: shell)
     }
 
     /// Probes the container on the policy's interval (the start interval within the start period,
@@ -85,12 +89,9 @@ extension ContainerService {
                         while let chunk = try await output.next() { text.append(chunk) }
                         return text.text
                     }
-                    // The exec's shim records the exit before it ends the output, then goes: read the record.
-                    for _ in 0..<100 {
-                        if let code = runtime.recordedExecExit(containerID: containerID, execID: execID) { return (Int(code), output) }
-                        try await Task.sleep(for: .milliseconds(10))
-                    }
-                    return (-1, output)
+                    // The exec's shim goes once its exit is recorded: the record, not the shim, answers.
+                    let code = await Self.recordedExit(of: execID, in: containerID, runtime: runtime)
+                    return (code.map(Int.init) ?? -1, output)
                 } catch {
                     return (-1, "\(Self.startFailure(error))")
                 }

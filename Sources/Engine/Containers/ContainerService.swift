@@ -237,6 +237,7 @@ public actor ContainerService {
         if config.WorkingDir?.isEmpty ?? true { config.WorkingDir = imageConfig?.WorkingDir ?? "" }
         if config.User?.isEmpty ?? true { config.User = imageConfig?.User ?? "" }
         if config.StopSignal == nil { config.StopSignal = imageConfig?.StopSignal }
+        config.Healthcheck = HealthcheckPolicy.merged(config.Healthcheck, over: imageConfig?.Healthcheck)
         config.Labels = (imageConfig?.Labels ?? [:]).merging(config.Labels ?? [:]) { $1 }
         if host.NetworkMode == "host" {
             config.Hostname = ProcessInfo.processInfo.hostName

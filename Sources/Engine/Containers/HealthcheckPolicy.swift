@@ -24,9 +24,24 @@ struct HealthcheckPolicy: Sendable, Equatable {
     static let outputLimit = 4096
     static let logLength = 5
 
+    /// The container's settings over the image's, field by field (a zero or absent one is the
+    /// image's), as dockerd stores them in the container's config at creation.
+    static func merged(_ own: HealthConfig?, over image: ImageConfig.Healthcheck?) -> HealthConfig? {
+        guard own != nil || image != nil else { return nil }
+        func pick(_ own: Int64?, _ inherited: Int64?) -> Int64? {
+            own.flatMap { $0 > 0 ? $0 : nil } ?? inherited.flatMap { $0 > 0 ? $0 : nil }
+        }
+        return HealthConfig(
+            Test: (own?.Test).flatMap { $0.isEmpty ? nil : $0 } ?? image?.Test,
+            Interval: pick(own?.Interval, image?.Interval), Timeout: pick(own?.Timeout, image?.Timeout),
+            StartPeriod: pick(own?.StartPeriod, image?.StartPeriod), StartInterval: pick(own?.StartInterval, image?.StartInterval),
+            Retries: (own?.Retries).flatMap { $0 > 0 ? $0 : nil } ?? (image?.Retries).flatMap { $0 > 0 ? $0 : nil })
+    }
+
     /// nil when neither sets a test, or the test is `NONE`.
     init?(container: HealthConfig?, image: ImageConfig.Healthcheck?, shell: [String]?) {
-        let test = (container?.Test).flatMap { $0.isEmpty ? nil : $0 } ?? image?.Test ?? []
+        let settings = Self.merged(container, over: image)
+        let test = settings?.Test ?? []
         guard let kind = test.first else { return nil }
         switch kind {
         case "CMD":
@@ -37,16 +52,11 @@ struct HealthcheckPolicy: Sendable, Equatable {
             return nil
         }
         guard !command.isEmpty else { return nil }
-        func pick(_ own: Int64?, _ inherited: Int64?, _ fallback: Duration) -> Duration {
-            if let own, own > 0 { return .nanoseconds(own) }
-            if let inherited, inherited > 0 { return .nanoseconds(inherited) }
-            return fallback
-        }
-        interval = pick(container?.Interval, image?.Interval, Self.defaultInterval)
-        timeout = pick(container?.Timeout, image?.Timeout, Self.defaultTimeout)
-        startPeriod = pick(container?.StartPeriod, image?.StartPeriod, .zero)
-        startInterval = pick(container?.StartInterval, image?.StartInterval, Self.defaultStartInterval)
-        retries = (container?.Retries).flatMap { $0 > 0 ? $0 : nil } ?? (image?.Retries).flatMap { $0 > 0 ? $0 : nil } ?? Self.defaultRetries
+        interval = settings?.Interval.map(Duration.nanoseconds) ?? Self.defaultInterval
+        timeout = settings?.Timeout.map(Duration.nanoseconds) ?? Self.defaultTimeout
+        startPeriod = settings?.StartPeriod.map(Duration.nanoseconds) ?? .zero
+        startInterval = settings?.StartInterval.map(Duration.nanoseconds) ?? Self.defaultStartInterval
+        retries = settings?.Retries ?? Self.defaultRetries
     }
 
     /// What one probe's result makes of the health so far: Docker's rules, including that
