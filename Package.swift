@@ -102,7 +102,7 @@ let package = Package(
         .target(name: "ImageBuild", dependencies: ["OCI", .product(name: "Crypto", package: "swift-crypto")]),
 
         // Utility VMs: libvirt domains, guest kernels and disks, and the agent's frame codec (compiled into the agent too).
-        .target(name: "VMRuntime", dependencies: ["CLibvirt"]),
+        .target(name: "VMRuntime", dependencies: ["CLibvirt", "CLinux", "SystemSupport", .product(name: "Crypto", package: "swift-crypto")]),
 
         // What the host can run, as plain values: shared by the prober, the daemon and clients.
         .target(name: "HostModel", dependencies: ["OCI"]),
@@ -171,7 +171,7 @@ let package = Package(
             name: "berthd",
             dependencies: [
                 "API", "APIModels", "DaemonConfiguration", "Engine", "HostProbe", "ImageStore", "NativeRuntime", "Networking", "Registry",
-                "SystemSupport",
+                "SystemSupport", "VMRuntime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -358,13 +358,24 @@ public struct ContainerRuntimeDetails: Codable, Sendable, Equatable {
         public var GuestKernel: String
         public var MemoryMiB: Int
         public var VCPUs: Int
+        /// How the VM started: `cold` (booted its kernel), `template` (a clone of a booted VM's saved
+        /// state) or `pool` (a clone started before the container asked for it).
+        public var Start: String?
+        /// When the template a clone came from was made (RFC 3339).
+        public var TemplateCreated: String?
+        /// What libvirt marks the domain tainted for, and why.
+        public var Taints: [String]?
 
-        public init(Domain: String, Accelerator: String, GuestKernel: String, MemoryMiB: Int, VCPUs: Int) {
+        public init(Domain: String, Accelerator: String, GuestKernel: String, MemoryMiB: Int, VCPUs: Int, Start: String? = nil,
+                    TemplateCreated: String? = nil, Taints: [String]? = nil) {
             self.Domain = Domain
             self.Accelerator = Accelerator
             self.GuestKernel = GuestKernel
             self.MemoryMiB = MemoryMiB
             self.VCPUs = VCPUs
+            self.Start = Start
+            self.TemplateCreated = TemplateCreated
+            self.Taints = Taints
         }
     }
 

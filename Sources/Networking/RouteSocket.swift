@@ -89,6 +89,17 @@ public final class RouteSocket {
         try check(rtnl_link_change(socket, current, change, 0), "setting interface \(index) up")
     }
 
+    /// Puts the interface on the bridge `master` and sets it up: a TAP that QEMU made for a VM.
+    public func attach(_ index: Int32, toBridge master: Int32) throws {
+        var current: OpaquePointer?
+        try check(rtnl_link_get_kernel(socket, index, nil, &current), "reading interface \(index)")
+        guard let current, let change = rtnl_link_alloc() else { return }
+        defer { rtnl_link_put(current); rtnl_link_put(change) }
+        rtnl_link_set_master(change, master)
+        rtnl_link_set_flags(change, UInt32(IFF_UP))
+        try check(rtnl_link_change(socket, current, change, 0), "putting interface \(index) on bridge \(master)")
+    }
+
     /// Adds `address/prefixLength` to the interface; an address it has already is fine.
     public func addAddress(_ address: IPv4Address, prefixLength: Int, to index: Int32) throws {
         guard let request = rtnl_addr_alloc() else { return }

@@ -90,8 +90,9 @@ public struct UtilityVMDefinition: Sendable, Equatable {
             ? machine.tcgCPUModel.map { "<cpu mode='custom' match='exact'><model fallback='forbid'>\(Self.escaped($0))</model></cpu>" } ?? ""
             : ""
         let tcg = accelerator == .tcg ? "<tcg><tb-cache unit='MiB'>\(translationCacheMiB)</tb-cache></tcg>" : ""
+        let capabilities = removedQEMUCapabilities.map { "<qemu:del capability='\(Self.escaped($0))'/>" }.joined()
         return """
-        <domain type='\(accelerator == .kvm ? "kvm" : "qemu")'>
+        <domain type='\(accelerator == .kvm ? "kvm" : "qemu")' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
           <name>\(Self.escaped(name))</name>
           <memory unit='MiB'>\(memoryMiB)</memory>
           <memoryBacking><source type='memfd'/><access mode='private'/></memoryBacking>
@@ -122,8 +123,24 @@ public struct UtilityVMDefinition: Sendable, Equatable {
             </channel>
             <memballoon model='none'/>
           </devices>
+          \(capabilities.isEmpty ? "" : "<qemu:capabilities>\(capabilities)</qemu:capabilities>")
         </domain>
         """
+    }
+
+    /// QEMU capabilities libvirt is told this QEMU lacks. After every x86 start libvirt reads back the
+    /// guest CPU's features, one QMP `qom-get` per flag (~400 calls, ~280 ms on TCG here), unless
+    /// QEMU cannot report unavailable features; nothing of a utility VM uses that answer. libvirt
+    /// marks such a domain tainted (`custom-hypervisor-feature`).
+    public var removedQEMUCapabilities: [String] {
+        machine == .x86_64 ? ["cpu-unavailable-features"] : []
+    }
+
+    /// libvirt's taint for a domain whose capabilities were changed, and why, for inspect.
+    public var taints: [String] {
+        removedQEMUCapabilities.isEmpty ? []
+            : ["custom-hypervisor-feature: QEMU capability \(removedQEMUCapabilities.joined(separator: ", ")) removed, "
+                + "so libvirt skips reading back every guest CPU feature at start"]
     }
 
     /// The name disk `index` gets on virtio-blk, in the host's definition and in the guest's /dev alike.

@@ -12,6 +12,7 @@ import Networking
 import NativeRuntime
 import Registry
 import SystemSupport
+import VMRuntime
 
 @main
 struct Berthd: AsyncParsableCommand {
@@ -37,6 +38,10 @@ struct Berthd: AsyncParsableCommand {
 
     @Option(help: "libvirt URI for utility VMs.")
     var libvirtURI = "qemu:///system"
+
+    @Flag(inversion: .prefixedNo,
+          help: "Start utility VMs as clones of a booted, saved VM of the same kernel, memory and CPUs (made under the root after the first cold boot).")
+    var vmTemplates = true
 
     @Option(help: "Seconds a utility VM's guest agent has to answer after the VM is created before the start fails.")
     var vmAgentTimeout = 30
@@ -193,7 +198,12 @@ struct Berthd: AsyncParsableCommand {
         let launcher = ShimLauncher(shimPath: shimPath, setupTimeout: .seconds(max(60, vmAgentTimeout + 30)))
         let utilityVMs = UtilityVMSettings(cacheDirectory: cacheDir, libvirtURI: libvirtURI,
                                            accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg,
-                                           agentTimeoutSeconds: vmAgentTimeout)
+                                           agentTimeoutSeconds: vmAgentTimeout,
+                                           templates: vmTemplates ? VMTemplateStore(directory: root + "/vm-templates",
+                                                                                    qemuUser: getpwnam("libvirt-qemu") == nil ? nil : "libvirt-qemu") : nil,
+                                           logger: logger)
+        // A template build that berthd's end cut short leaves a directory of no use.
+        utilityVMs.templates?.removeUnfinished()
         let runtimes = ContainerRuntimes(cgroups: CgroupManager(), launcher: launcher, paths: containerPaths, utilityVMs: utilityVMs)
         let containers = try ContainerService(
             paths: containerPaths, catalog: ContainerCatalog(database: store.database), images: images, events: events,

@@ -24,6 +24,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <stdio.h>
+#include <time.h>
+#include <linux/fs.h>
+#include <linux/random.h>
 
 static inline int agent_errno(void) { return errno; }
 static inline int agent_exited(int status) { return WIFEXITED(status); }
@@ -85,6 +88,67 @@ static inline int agent_interface_up(int sock, const char *name) {
     if (ioctl(sock, SIOCGIFFLAGS, &request) < 0) return -1;
     request.ifr_flags |= IFF_UP;
     return ioctl(sock, SIOCSIFFLAGS, &request);
+}
+
+// Drops what the guest has cached of a block device: a VM cloned from a template probed its disk
+// slots with the template's blank disks, and must read the container's from the device itself.
+static inline int agent_forget_cached_blocks(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int result = ioctl(fd, BLKFLSBUF, 0);
+    close(fd);
+    return result;
+}
+
+// Mixes `length` bytes from the host into the guest's random pool and credits them as entropy:
+// clones of one template would otherwise share the template's pool.
+static inline int agent_add_entropy(const unsigned char *bytes, int length) {
+    if (length <= 0 || length > 512) { errno = EINVAL; return -1; }
+    struct { int entropy_count; int buf_size; unsigned char buf[512]; } pool;
+    pool.entropy_count = length * 8;
+    pool.buf_size = length;
+    memcpy(pool.buf, bytes, (size_t)length);
+    int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int result = ioctl(fd, RNDADDENTROPY, &pool);
+    close(fd);
+    return result;
+}
+
+// Sets the wall clock: a clone resumes with its template's.
+static inline int agent_set_clock(long long seconds, long nanoseconds) {
+    struct timespec now = {.tv_sec = (time_t)seconds, .tv_nsec = nanoseconds};
+    return clock_settime(CLOCK_REALTIME, &now);
+}
+
+// Gives the interface whose MAC address is `current` the address `mac` (a clone's card keeps its
+// template's address until told); 0, or -1 with errno (ENODEV: no such card).
+static inline int agent_readdress_interface(const char *current, const char *mac) {
+    unsigned char from[6], to[6];
+    if (sscanf(current, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &from[0], &from[1], &from[2], &from[3], &from[4], &from[5]) != 6 ||
+        sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &to[0], &to[1], &to[2], &to[3], &to[4], &to[5]) != 6) {
+        errno = EINVAL;
+        return -1;
+    }
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) return -1;
+    struct if_nameindex *names = if_nameindex();
+    int result = -1;
+    errno = ENODEV;
+    for (struct if_nameindex *entry = names; entry && entry->if_name; entry++) {
+        struct ifreq request;
+        memset(&request, 0, sizeof request);
+        strncpy(request.ifr_name, entry->if_name, IFNAMSIZ - 1);
+        if (ioctl(sock, SIOCGIFHWADDR, &request) != 0 || memcmp(request.ifr_hwaddr.sa_data, from, 6)) continue;
+        memcpy(request.ifr_hwaddr.sa_data, to, 6);
+        result = ioctl(sock, SIOCSIFHWADDR, &request);
+        break;
+    }
+    if (names) if_freenameindex(names);
+    int saved = errno;
+    close(sock);
+    errno = saved;
+    return result;
 }
 
 // Addresses the interface whose MAC address is `mac` ("02:42:0a:00:00:02") with `address`/`prefix`,

@@ -1,6 +1,7 @@
 import APIModels
 import Foundation
 import NativeRuntime
+import Networking
 import OCI
 import Synchronization
 import VMRuntime
@@ -21,6 +22,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         /// VMs being ended in the background (libvirt takes a second or more); a restart of the
         /// same container waits for its old VM to be gone.
         var teardowns: [String: Task<Void, Never>] = [:]
+        /// Templates being built, by fingerprint: one build each at a time.
+        var templateBuilds: Set<String> = []
     }
 
     init(settings: UtilityVMSettings, launcher: ShimLauncher, paths: ContainerPaths) {
@@ -50,12 +53,12 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
 
     /// The shim powers the VM off as the container ends; this ends one whose shim died first.
     func cleanUp(after record: ContainerRecord) async -> Bool {
-        endVM(record.id)
+        endVM(record)
         return false
     }
 
     func remove(_ record: ContainerRecord) async {
-        endVM(record.id)
+        endVM(record)
         // QEMU may still hold the disks open while it ends; their space is freed when it lets go.
         _ = state.withLock { $0.teardowns.removeValue(forKey: record.id) }
         try? FileManager.default.removeItem(atPath: paths.vmDirectory(record.id))
@@ -104,15 +107,68 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// Ends the container's VM if it still runs, in the background: nothing of a transient domain
     /// remains after, and its agent's socket goes too (QEMU leaves it when killed). The writable
     /// disk stays with the container.
-    private func endVM(_ id: String) {
+    private func endVM(_ record: ContainerRecord) {
+        let id = record.id, directory = paths.vmDirectory(id)
+        let socket = directory + "/agent.sock", name = Self.domainName(id)
         let hypervisor = try? self.hypervisor()
-        let name = Self.domainName(id), socket = paths.vmDirectory(id) + "/agent.sock"
         state.withLock { state in
             let previous = state.teardowns[id]
             state.teardowns[id] = Task.detached {
                 await previous?.value
-                try? hypervisor?.destroy(name)
+                // A clone is a QEMU of berthd's own, found by its pid file (also when its container
+                // never started); a cold boot is a libvirt domain.
+                if let pid = QEMUProcess.pid(runDirectory: directory) {
+                    QEMUProcess.end(pid, runDirectory: directory)
+                    QEMUProcess.waitForExit(pid, deadline: .now + .seconds(5))
+                } else {
+                    try? hypervisor?.destroy(name)
+                }
                 unlink(socket)
+            }
+        }
+    }
+
+    /// Starts the VM as a clone of its template when there is an intact one, else boots it through
+    /// libvirt (and has the template made for next time). A clone that fails to start is ended and
+    /// the VM booted cold instead, with a warning. Returns QEMU's pid and the template cloned.
+    private func start(_ definition: UtilityVMDefinition, hypervisor: LibvirtHypervisor, runDirectory: String) async throws
+        -> (pid: Int32, template: VMTemplate?)
+    {
+        if let store = settings.templates, store.layout.fits(definition) {
+            if let template = store.template(for: definition) {
+                do {
+                    let pid = try await runBlocking { try store.startClone(of: template, as: definition, runDirectory: runDirectory) }
+                    return (pid, template)
+                } catch {
+                    // A template QEMU cannot load is of no use to the next VM either: it is made again.
+                    settings.logger.warning("a utility VM's clone of its template failed; booting it cold and making the template again",
+                                            metadata: ["vm": "\(definition.name)", "template": "\(template.fingerprint)", "error": "\(error)"])
+                    try? FileManager.default.removeItem(atPath: store.path(template.fingerprint))
+                    buildTemplate(like: definition, store: store)
+                }
+            } else {
+                buildTemplate(like: definition, store: store)
+            }
+        }
+        try await runBlocking { try hypervisor.create(definition) }
+        let pidText = try? String(contentsOfFile: "/run/libvirt/qemu/\(definition.name).pid", encoding: .utf8)
+        return (Int32(pidText?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0, nil)
+    }
+
+    /// Makes the template `definition` would be cloned from, in the background, once at a time.
+    private func buildTemplate(like definition: UtilityVMDefinition, store: VMTemplateStore) {
+        let fingerprint = VMTemplate.fingerprint(of: definition, layout: store.layout)
+        guard state.withLock({ $0.templateBuilds.insert(fingerprint).inserted }) else { return }
+        let logger = settings.logger, timeout = Duration.seconds(settings.agentTimeoutSeconds)
+        Task.detached {
+            defer { _ = self.state.withLock { $0.templateBuilds.remove(fingerprint) } }
+            do {
+                let template = try store.build(for: definition, agentTimeout: timeout)
+                logger.info("made a utility VM template", metadata: ["template": "\(template.fingerprint)",
+                                                                     "architecture": "\(definition.machine.architecture)"])
+            } catch {
+                logger.warning("making a utility VM template failed; VMs keep booting cold", metadata: [
+                    "template": "\(fingerprint)", "error": "\(error)"])
             }
         }
     }
@@ -170,32 +226,43 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             return .init(bridge: network.bridge, macAddress: mac, device: device)
         }
         unlink(definition.agentSocket)
-        let domain = definition
-        try await runBlocking { try hypervisor.create(domain) }
-        let pidText = try? String(contentsOfFile: "/run/libvirt/qemu/\(definition.name).pid", encoding: .utf8)
-        let qemuPID = Int32(pidText?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        let (qemuPID, template) = try await start(definition, hypervisor: hypervisor, runDirectory: directory)
+        if template != nil {
+            // QEMU made each TAP; the network's bridge takes it as libvirt's would.
+            do {
+                try attachTaps(definition.interfaces)
+            } catch {
+                QEMUProcess.end(qemuPID, runDirectory: directory)
+                throw error
+            }
+        }
 
         var spec = try plan.launchSpec(cgroup: ContainerCgroup(v1: [:], unified: nil, unifiedHasControllers: false), seccompFilter: nil)
         spec.namespaces = []
         spec.mounts = []
-        // Disks appear in order: vda… for the layers (top first, as overlay lists them), the last for writes.
+        // Disks appear in order: vda… for the layers (top first, as overlay lists them), then the one
+        // for writes (a clone's after all its template's layer slots).
         func device(_ index: Int) -> String { "/dev/" + UtilityVMDefinition.diskName(index) }
+        let writableIndex = template?.layout.writableSlot ?? layerDisks.count
         var agent = LaunchSpec.UtilityVM(agentSocket: definition.agentSocket, agentTimeoutSeconds: settings.agentTimeoutSeconds,
                                           root: Self.guestRoot)
         agent.mounts = layerDisks.indices.map { .init(source: device($0), target: "/layers/\($0)", type: "ext4", flags: [.readOnly]) }
-            + [.init(source: device(layerDisks.count), target: "/writable", type: "ext4", flags: []),
+            + [.init(source: device(writableIndex), target: "/writable", type: "ext4", flags: []),
                .init(source: "overlay", target: Self.guestRoot, type: "overlay", flags: [],
                      data: "lowerdir=" + layerDisks.indices.map { "/layers/\($0)" }.joined(separator: ":")
                          + ",upperdir=/writable/upper,workdir=/writable/work")]
             + Self.guestKernelFilesystems(shmSize: record.hostConfig.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20)
             + userMounts.mounts
         if !record.attachments.isEmpty {
-            (agent.requests, agent.mounts) = try guestNetwork(record, networks: networks, mounts: agent.mounts)
+            (agent.requests, agent.mounts) = try guestNetwork(record, networks: networks, mounts: agent.mounts, clonedCards: template != nil)
         }
+        if template != nil { agent.requests.insert(Self.generationRequest(), at: 0) }
         spec.placement = .utilityVM(agent)
         let details = ContainerRuntimeDetails.UtilityVM(
             Domain: definition.name, Accelerator: definition.accelerator.rawValue, GuestKernel: "\(guest.release) (\(guest.origin.rawValue))",
-            MemoryMiB: definition.memoryMiB, VCPUs: definition.vcpus)
+            MemoryMiB: definition.memoryMiB, VCPUs: definition.vcpus, Start: template == nil ? "cold" : "template",
+            TemplateCreated: template.map { $0.created.formatted(.iso8601) },
+            Taints: template == nil && !definition.taints.isEmpty ? definition.taints : nil)
         return (spec, qemuPID, details)
     }
 
@@ -228,15 +295,19 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// The guest's side of the container's networks: each interface (found by its MAC address)
     /// addressed, the default route through the first network that leaves the host, and this
     /// start's /etc/hosts and /etc/resolv.conf written in the guest and bound over the image's.
-    private func guestNetwork(_ record: ContainerRecord, networks: [NetworkRecord], mounts: [LaunchSpec.Mount]) throws
+    private func guestNetwork(_ record: ContainerRecord, networks: [NetworkRecord], mounts: [LaunchSpec.Mount], clonedCards: Bool) throws
         -> (requests: [LaunchSpec.VMRequest], mounts: [LaunchSpec.Mount])
     {
         var requests: [LaunchSpec.VMRequest] = []
         var routed = false
+        var card = 0
         for attachment in record.attachments {
             guard let network = networks.first(where: { $0.id == attachment.networkID }), let address = attachment.address,
                   let mac = attachment.macAddress else { continue }
             var tokens = [(key: "mac", value: mac), ("address", address.description), ("prefix", String(network.subnet.prefixLength))]
+            // A clone's card still has its template's address, which finds it.
+            if clonedCards { tokens.append(("current-mac", VMTemplateLayout.templateMAC(card))) }
+            card += 1
             if !routed, !network.internal {
                 tokens.append(("gateway", network.gateway.description))
                 routed = true
@@ -254,6 +325,31 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         var ordered = mounts
         ordered.insert(contentsOf: binds, at: min(rootIndex, ordered.count))
         return (requests, ordered)
+    }
+
+    /// A clone's first request: a random seed of its own (clones of one template share its random
+    /// pool) and the wall clock (the template's stopped when it was saved).
+    static func generationRequest() -> LaunchSpec.VMRequest {
+        var generator = SystemRandomNumberGenerator()
+        let seed = (0..<64).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }
+            .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nanoseconds = String(now.tv_nsec)
+        let time = "\(now.tv_sec)." + String(repeating: "0", count: 9 - nanoseconds.count) + nanoseconds
+        return .init(kind: "g", tokens: [("seed", seed), ("time", time)])
+    }
+
+    /// Puts each TAP QEMU made for a clone on its network's bridge.
+    private func attachTaps(_ interfaces: [UtilityVMDefinition.Interface]) throws {
+        guard !interfaces.isEmpty else { return }
+        let links = try RouteSocket()
+        for interface in interfaces {
+            guard let tap = links.index(of: interface.device), let bridge = links.index(of: interface.bridge) else {
+                throw ContainerError.startFailed(code: 125, message: "the VM's network card \(interface.device) or bridge \(interface.bridge) is missing")
+            }
+            try links.attach(tap, toBridge: bridge)
+        }
     }
 
     /// What a container sees of the kernel, in the guest: the VM is the boundary, so its whole /dev.

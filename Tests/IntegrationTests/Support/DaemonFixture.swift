@@ -183,9 +183,9 @@ final class DaemonFixture: @unchecked Sendable {
         let shimPrefix = "berth-shim\0\(execRoot)/"
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(entry),
-                  let cmdline = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8),
-                  cmdline.contains(shimPrefix) else { continue }
-            kill(pid, SIGKILL)
+                  let cmdline = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8) else { continue }
+            // Shims, and the QEMUs berthd ran itself (template builds and clones), whose pid files are under the root.
+            if cmdline.contains(shimPrefix) || (cmdline.contains("qemu-system") && cmdline.contains("-pidfile\0\(root)/")) { kill(pid, SIGKILL) }
         }
         for cgroup in cgroups {
             for _ in 0..<50 where rmdir(cgroup) != 0 && errno == EBUSY { usleep(20_000) }

@@ -178,6 +178,10 @@ struct Session {
             let named = Bytes.withCString(frame.payload) { sethostname($0, frame.payload.count) } == 0
             send(AgentFrame(kind: UInt8(ascii: named ? "x" : "f"), process: frame.process,
                             payload: named ? Bytes.decimal(0) : Bytes.of("125 setting the hostname: ") + Bytes.from(strerror(agent_errno()))))
+        case UInt8(ascii: "g"):
+            let failure = Self.refreshIdentity(AgentTokens(frame.payload))
+            send(AgentFrame(kind: UInt8(ascii: failure == nil ? "x" : "f"), process: frame.process,
+                            payload: failure.map { Bytes.of("125 ") + $0 } ?? Bytes.decimal(0)))
         case UInt8(ascii: "i"):
             if let process = process(frame.process), process.input >= 0 {
                 process.pendingInput.append(contentsOf: frame.payload)
@@ -216,6 +220,8 @@ struct Session {
         if fileBind, Bytes.withCString(target, { agent_make_file($0) }) != 0 {
             return Bytes.of("creating ") + target + Bytes.of(": ") + Bytes.from(strerror(agent_errno()))
         }
+        // A disk is read afresh: a clone's guest may hold its template's blank slot in cache.
+        if !bind, source.starts(with: Bytes.of("/dev/")) { _ = Bytes.withCString(source) { agent_forget_cached_blocks($0) } }
         var flags: UInt = request.value("readonly") == Bytes.of("1") ? UInt(MS_RDONLY) : 0
         if bind { flags |= UInt(MS_BIND | MS_REC) }
         let data = request.value("options") ?? []
@@ -250,6 +256,13 @@ struct Session {
             return Bytes.of("address needs mac, address and prefix")
         }
         let gateway = request.value("gateway")
+        if let current = request.value("current-mac"), current != mac {
+            let readdressed = Bytes.withCString(current) { currentText in Bytes.withCString(mac) { agent_readdress_interface(currentText, $0) } }
+            guard readdressed == 0 else {
+                return Bytes.of("giving the interface ") + current + Bytes.of(" the address ") + mac + Bytes.of(": ")
+                    + Bytes.from(strerror(agent_errno()))
+            }
+        }
         let configured = Bytes.withCString(mac) { macText in
             Bytes.withCString(address) { addressText in
                 if let gateway { return Bytes.withCString(gateway) { agent_configure_interface(macText, addressText, Int32(prefix), $0) } }
@@ -258,6 +271,26 @@ struct Session {
         }
         guard configured == 0 else {
             return Bytes.of("configuring the interface ") + mac + Bytes.of(": ") + Bytes.from(strerror(agent_errno()))
+        }
+        return nil
+    }
+
+    /// A `generation` request, for a VM cloned from a template: the host's random `seed` (hex)
+    /// credited to the guest's pool and the wall clock set to `time` (seconds.nanoseconds).
+    static func refreshIdentity(_ request: AgentTokens) -> [UInt8]? {
+        guard let seedText = request.value("seed"), let seed = Bytes.parseHex(seedText), let time = request.value("time") else {
+            return Bytes.of("generation needs a hex seed and a time")
+        }
+        let parts = time.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 2, let seconds = Bytes.parseDecimal(Array(parts[0])), let nanoseconds = Bytes.parseDecimal(Array(parts[1])),
+              nanoseconds < 1_000_000_000 else {
+            return Bytes.of("generation: time is not seconds.nanoseconds")
+        }
+        if seed.withUnsafeBufferPointer({ agent_add_entropy($0.baseAddress, Int32($0.count)) }) != 0 {
+            return Bytes.of("seeding the random pool: ") + Bytes.from(strerror(agent_errno()))
+        }
+        if agent_set_clock(Int64(seconds), Int(nanoseconds)) != 0 {
+            return Bytes.of("setting the clock: ") + Bytes.from(strerror(agent_errno()))
         }
         return nil
     }

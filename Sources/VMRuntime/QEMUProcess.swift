@@ -1,0 +1,60 @@
+import CLinux
+import Foundation
+import Glibc
+
+/// A QEMU that berthd starts itself: it daemonizes once its devices are set up (so the VM
+/// outlives berthd, as a libvirt domain does) and is known afterwards by its pid file.
+public enum QEMUProcess {
+    /// Runs QEMU and returns its pid once it has daemonized; its error output before that is in
+    /// `qemu.log` of the run directory and in the error thrown.
+    static func start(_ command: QEMUCommandLine) throws -> Int32 {
+        let log = command.runDirectory + "/qemu.log"
+        let errors = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard errors >= 0 else { throw QEMUError.failed("opening \(log): \(String(cString: strerror(errno)))") }
+        defer { close(errors) }
+        unlink(command.pidFile)
+        unlink(command.monitorSocket)
+        // posix_spawn and waitpid, not Foundation's Process: it learns of an exit through a socket the
+        // child inherits, which the daemonized QEMU would keep open.
+        var launcher: pid_t = 0
+        let pointers = command.arguments.map { strdup($0) } + [nil]
+        defer { pointers.forEach { free($0) } }
+        let environment = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
+        defer { free(environment[0]) }
+        let spawned = pointers.withUnsafeBufferPointer { argv in
+            environment.withUnsafeBufferPointer { envp in
+                berth_spawn(command.arguments[0], argv.baseAddress!, envp.baseAddress!, errors, errors, &launcher)
+            }
+        }
+        guard spawned == 0 else { throw QEMUError.failed("starting \(command.arguments[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(launcher, &status, 0) < 0 && errno == EINTR {}
+        let exited = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        guard exited == 0, let pid = pid(runDirectory: command.runDirectory) else {
+            let said = (try? String(contentsOfFile: log, encoding: .utf8))?.split(whereSeparator: \.isNewline)
+                .filter { !$0.contains("has no peer") }.suffix(3).joined(separator: " | ")
+            throw QEMUError.failed("QEMU did not start (exit \(exited)): \(said ?? "")")
+        }
+        return pid
+    }
+
+    /// The running QEMU of the VM in `runDirectory`, if its pid file names one that is still that QEMU.
+    public static func pid(runDirectory: String) -> Int32? {
+        guard let text = try? String(contentsOfFile: runDirectory + "/qemu.pid", encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+              let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+              String(decoding: commandLine, as: UTF8.self).contains(runDirectory + "/qemu.pid") else { return nil }
+        return pid
+    }
+
+    /// Ends the VM of `runDirectory` at once, if its QEMU still runs: the guest has synced what it wrote.
+    public static func end(_ pid: Int32, runDirectory: String) {
+        guard Self.pid(runDirectory: runDirectory) == pid else { return }
+        kill(pid, SIGKILL)
+    }
+
+    /// Returns once `pid` is gone or `deadline` passed. QEMU daemonized, so it is not our child to wait for.
+    public static func waitForExit(_ pid: Int32, deadline: ContinuousClock.Instant) {
+        while kill(pid, 0) == 0, ContinuousClock.now < deadline { usleep(5_000) }
+    }
+}
