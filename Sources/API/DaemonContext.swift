@@ -1,3 +1,4 @@
+import APIModels
 import Engine
 
 /// What routes need from the running daemon.
@@ -11,9 +12,13 @@ public struct DaemonContext: Sendable {
     public var images: ImageService
     public var registry: RegistryService
     public var debug: Bool
+    /// The utility-VM templates made so far, for `info`; nil when templates are off.
+    public var vmTemplates: (@Sendable () -> [SystemInfo.VMTemplate])?
 
     public init(root: String, execRoot: String, socketPath: String, store: StateStore, events: EventBus,
-                host: HostState, images: ImageService, registry: RegistryService, debug: Bool) {
+                host: HostState, images: ImageService, registry: RegistryService, debug: Bool,
+                vmTemplates: (@Sendable () -> [SystemInfo.VMTemplate])? = nil) {
+        self.vmTemplates = vmTemplates
         self.registry = registry
         self.root = root
         self.execRoot = execRoot

@@ -72,7 +72,7 @@ enum InfoBuilder {
             InitBinary: "",
             SecurityOptions: ["name=seccomp,profile=builtin"],
             Warnings: warnings(host: host),
-            Berth: .init(ExecRoot: context.execRoot, Socket: context.socketPath, Host: host))
+            Berth: .init(ExecRoot: context.execRoot, Socket: context.socketPath, Host: host, VMTemplates: context.vmTemplates?()))
     }
 
     /// Things a user should know before relying on this host, in Docker's `WARNING:` style.

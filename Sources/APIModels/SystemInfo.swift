@@ -52,10 +52,32 @@ public struct SystemInfo: Codable, Sendable {
         public var ExecRoot: String
         public var Socket: String
         public var Host: HostReport
-        public init(ExecRoot: String, Socket: String, Host: HostReport) {
+        /// The utility-VM templates made so far; nil when berthd boots every VM (`--no-vm-templates`).
+        public var VMTemplates: [VMTemplate]?
+        public init(ExecRoot: String, Socket: String, Host: HostReport, VMTemplates: [VMTemplate]? = nil) {
             self.ExecRoot = ExecRoot
             self.Socket = Socket
             self.Host = Host
+            self.VMTemplates = VMTemplates
+        }
+    }
+
+    /// A booted, saved utility VM that VMs of its kind start as clones of.
+    public struct VMTemplate: Codable, Sendable, Equatable {
+        public var Architecture: String
+        public var Kernel: String
+        public var MemoryMiB: Int
+        public var VCPUs: Int
+        /// RFC 3339.
+        public var Created: String
+        public var Fingerprint: String
+        public init(Architecture: String, Kernel: String, MemoryMiB: Int, VCPUs: Int, Created: String, Fingerprint: String) {
+            self.Architecture = Architecture
+            self.Kernel = Kernel
+            self.MemoryMiB = MemoryMiB
+            self.VCPUs = VCPUs
+            self.Created = Created
+            self.Fingerprint = Fingerprint
         }
     }
 

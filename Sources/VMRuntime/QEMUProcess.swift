@@ -41,16 +41,20 @@ public enum QEMUProcess {
     /// The running QEMU of the VM in `runDirectory`, if its pid file names one that is still that QEMU.
     public static func pid(runDirectory: String) -> Int32? {
         guard let text = try? String(contentsOfFile: runDirectory + "/qemu.pid", encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
-              let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-              String(decoding: commandLine, as: UTF8.self).contains(runDirectory + "/qemu.pid") else { return nil }
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, isQEMU(pid, of: runDirectory) else { return nil }
         return pid
     }
 
     /// Ends the VM of `runDirectory` at once, if its QEMU still runs: the guest has synced what it wrote.
     public static func end(_ pid: Int32, runDirectory: String) {
-        guard Self.pid(runDirectory: runDirectory) == pid else { return }
+        guard isQEMU(pid, of: runDirectory) else { return }
         kill(pid, SIGKILL)
+    }
+
+    /// Whether `pid` is still the QEMU of `runDirectory` (by its command line: the pid file may be gone).
+    static func isQEMU(_ pid: Int32, of runDirectory: String) -> Bool {
+        guard let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return String(decoding: commandLine, as: UTF8.self).contains(runDirectory + "/qemu.pid")
     }
 
     /// Returns once `pid` is gone or `deadline` passed. QEMU daemonized, so it is not our child to wait for.

@@ -24,6 +24,11 @@ public struct VMTemplate: Sendable, Equatable, Codable {
     /// Names everything the template depends on: kernel, initramfs, QEMU and firmware (by size, time
     /// and inode, so an upgrade changes it), the machine, memory, CPUs and the layout.
     public var fingerprint: String
+    /// What it is a template of, for `info`.
+    public var architecture: String
+    public var kernel: String
+    public var memoryMiB: Int
+    public var vcpus: Int
     public var created: Date
     public var layout: VMTemplateLayout
     public var stateSHA256: String

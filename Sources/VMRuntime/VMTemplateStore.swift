@@ -92,7 +92,8 @@ public struct VMTemplateStore: Sendable {
         for file in [files.memory, files.state] { try Self.sync(file) }
         for leftover in ["console.log", "agent.sock", "qmp.sock", "qemu.pid", "qemu.log"] { unlink(building + "/" + leftover) }
         guard let state = FileManager.default.contents(atPath: files.state) else { throw QEMUError.failed("the template's state was not written") }
-        let template = VMTemplate(fingerprint: fingerprint, created: Date(), layout: layout, stateSHA256: VMTemplate.sha256(state),
+        let template = VMTemplate(fingerprint: fingerprint, architecture: definition.machine.architecture, kernel: definition.kernel,
+                                  memoryMiB: definition.memoryMiB, vcpus: definition.vcpus, created: Date(), layout: layout, stateSHA256: VMTemplate.sha256(state),
                                   stateBytes: Int64(state.count), memoryBytes: Int64(definition.memoryMiB) << 20,
                                   memoryIdentity: VMTemplate.identity(of: files.memory))
         try AtomicFile.write(try Self.encoder.encode(template), to: files.manifest)
@@ -127,6 +128,14 @@ public struct VMTemplateStore: Sendable {
             throw error
         }
         return pid
+    }
+
+    /// The templates recorded here, as their records say (whether whole is checked when one is used).
+    public func list() -> [VMTemplate] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.hasPrefix(".") }.sorted().compactMap { entry in
+            FileManager.default.contents(atPath: VMTemplateFiles(directory: path(entry)).manifest)
+                .flatMap { try? Self.decoder.decode(VMTemplate.self, from: $0) }
+        }
     }
 
     /// Directories of builds that never finished (berthd ended during one).

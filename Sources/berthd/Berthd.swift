@@ -214,7 +214,11 @@ struct Berthd: AsyncParsableCommand {
         let registries = RegistryService(client: registry)
         let context = DaemonContext(
             root: root, execRoot: execRoot, socketPath: socket, store: store, events: events, host: host,
-            images: images, registry: registries, debug: logger.logLevel <= .debug)
+            images: images, registry: registries, debug: logger.logLevel <= .debug,
+            vmTemplates: utilityVMs.templates.map { templates in
+                { templates.list().map { .init(Architecture: $0.architecture, Kernel: $0.kernel, MemoryMiB: $0.memoryMiB, VCPUs: $0.vcpus,
+                                                Created: $0.created.formatted(.iso8601), Fingerprint: $0.fingerprint) } }
+            })
 
         var router = Router()
         SystemRoutes.register(on: &router, context: context)

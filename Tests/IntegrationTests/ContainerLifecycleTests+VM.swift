@@ -39,6 +39,7 @@ extension ContainerLifecycleTests {
             // libvirt skips its per-start CPU feature read-back for a utility VM, and marks the domain for it.
             let taints = try Self.docker(daemon, ["inspect", "-f", "{{json .Berth.UtilityVM.Taints}}", "vm1"]).stdout
             #expect(taints.hasPrefix("[\"custom-hypervisor-feature: "), "\(taints)")
+            #expect(try daemon.berth(["info"]).stdout.contains("VM templates: off (berthd --no-vm-templates)"))
             var logs = ""
             for _ in 0..<100 where !logs.contains("started") {
                 logs = try Self.docker(daemon, ["logs", "vm1"]).stdout

@@ -47,6 +47,9 @@ struct VMTemplateTests {
             #expect(first.status == 0, "\(first)")
             #expect(try Self.start(daemon, "cold") == "cold")
             #expect(Self.templates(daemon).count == 1, "the first cold boot has the template made")
+            let info = try daemon.berth(["info"]).stdout
+            let listed = info.components(separatedBy: "VM templates:").last ?? ""
+            #expect(listed.contains("ARCHITECTURE") && listed.contains("x86_64") && listed.contains("256 MiB") && listed.contains(" ago"), "\(listed)")
             #expect(try Self.docker(daemon, ["network", "create", "clones"]).status == 0)
             var ids: [String] = []
             for name in ["one", "two"] {

@@ -103,7 +103,7 @@ struct VMTemplateTests {
         try FileManager.default.createDirectory(atPath: files.emptyShare, withIntermediateDirectories: false)
         let state = Data("device state".utf8)
         try state.write(to: URL(fileURLWithPath: files.state))
-        let template = VMTemplate(fingerprint: "abc", created: Date(), layout: VMTemplateLayout(), stateSHA256: VMTemplate.sha256(state),
+        let template = VMTemplate(fingerprint: "abc", architecture: "x86_64", kernel: "/k", memoryMiB: 256, vcpus: 1, created: Date(), layout: VMTemplateLayout(), stateSHA256: VMTemplate.sha256(state),
                                   stateBytes: Int64(state.count), memoryBytes: 1 << 20, memoryIdentity: VMTemplate.identity(of: files.memory))
         #expect(template.isIntact(in: directory))
         // Same size, other bytes.

@@ -58,7 +58,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     }
 
     func remove(_ record: ContainerRecord) async {
-        endVM(record)
+        endVM(record, removingFiles: true)
         // QEMU may still hold the disks open while it ends; their space is freed when it lets go.
         _ = state.withLock { $0.teardowns.removeValue(forKey: record.id) }
         try? FileManager.default.removeItem(atPath: paths.vmDirectory(record.id))
@@ -107,23 +107,27 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// Ends the container's VM if it still runs, in the background: nothing of a transient domain
     /// remains after, and its agent's socket goes too (QEMU leaves it when killed). The writable
     /// disk stays with the container.
-    private func endVM(_ record: ContainerRecord) {
+    /// With `removingFiles`, the VM's directory goes again once the VM has ended: a domain still
+    /// ending may write its files after the caller removed them.
+    private func endVM(_ record: ContainerRecord, removingFiles: Bool = false) {
         let id = record.id, directory = paths.vmDirectory(id)
         let socket = directory + "/agent.sock", name = Self.domainName(id)
-        let hypervisor = try? self.hypervisor()
+        // A clone is a QEMU of berthd's own, found by its pid file (also when its container never
+        // started) before the caller may remove it; a cold boot is a libvirt domain.
+        let clone = QEMUProcess.pid(runDirectory: directory)
+        let hypervisor = clone == nil ? try? self.hypervisor() : nil
         state.withLock { state in
             let previous = state.teardowns[id]
             state.teardowns[id] = Task.detached {
                 await previous?.value
-                // A clone is a QEMU of berthd's own, found by its pid file (also when its container
-                // never started); a cold boot is a libvirt domain.
-                if let pid = QEMUProcess.pid(runDirectory: directory) {
-                    QEMUProcess.end(pid, runDirectory: directory)
-                    QEMUProcess.waitForExit(pid, deadline: .now + .seconds(5))
+                if let clone {
+                    QEMUProcess.end(clone, runDirectory: directory)
+                    QEMUProcess.waitForExit(clone, deadline: .now + .seconds(5))
                 } else {
                     try? hypervisor?.destroy(name)
                 }
                 unlink(socket)
+                if removingFiles { try? FileManager.default.removeItem(atPath: directory) }
             }
         }
     }
