@@ -50,7 +50,10 @@ public struct QEMUCommandLine: Sendable {
             "-m", "\(definition.memoryMiB)", "-smp", "\(definition.vcpus)",
             "-object", "memory-backend-file,id=ram,size=\(definition.memoryMiB)M,mem-path=\(Self.option(files.memory)),share=\(role == .template ? "on" : "off")",
             "-machine", "memory-backend=ram",
-            "-kernel", definition.kernel, "-initrd", definition.initramfs, "-append", definition.commandLine,
+        ]
+        // A clone's kernel is in its RAM already: QEMU need not hold another copy to hand the firmware.
+        if role == .template { arguments += ["-kernel", definition.kernel, "-initrd", definition.initramfs, "-append", definition.commandLine] }
+        arguments += [
             "-serial", "file:" + definition.consoleLog,
             "-device", "virtio-serial-pci,id=agentserial",
             "-chardev", "socket,id=agent,path=\(Self.option(definition.agentSocket)),server=on,wait=off",

@@ -7,7 +7,9 @@ import Glibc
 public enum QEMUProcess {
     /// Runs QEMU and returns its pid once it has daemonized; its error output before that is in
     /// `qemu.log` of the run directory and in the error thrown.
-    static func start(_ command: QEMUCommandLine) throws -> Int32 {
+    /// With `merging`, all of QEMU's memory (not only guest RAM) is offered to kernel same-page
+    /// merging: clones of one template hold much the same device state, heap and code.
+    static func start(_ command: QEMUCommandLine, merging: Bool = false) throws -> Int32 {
         let log = command.runDirectory + "/qemu.log"
         let errors = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard errors >= 0 else { throw QEMUError.failed("opening \(log): \(String(cString: strerror(errno)))") }
@@ -23,7 +25,8 @@ public enum QEMUProcess {
         defer { free(environment[0]) }
         let spawned = pointers.withUnsafeBufferPointer { argv in
             environment.withUnsafeBufferPointer { envp in
-                berth_spawn(command.arguments[0], argv.baseAddress!, envp.baseAddress!, errors, errors, &launcher)
+                merging ? berth_spawn_merging(command.arguments[0], argv.baseAddress!, envp.baseAddress!, errors, errors, &launcher)
+                    : berth_spawn(command.arguments[0], argv.baseAddress!, envp.baseAddress!, errors, errors, &launcher)
             }
         }
         guard spawned == 0 else { throw QEMUError.failed("starting \(command.arguments[0]): \(String(cString: strerror(spawned)))") }

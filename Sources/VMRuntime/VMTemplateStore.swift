@@ -13,11 +13,15 @@ public struct VMTemplateStore: Sendable {
     public var layout: VMTemplateLayout
     /// The user QEMU drops to when a VM has no 9p shares, as libvirt's QEMU runs.
     public var qemuUser: String?
+    /// Whether clones offer all their memory to kernel same-page merging (KSM), which then shares
+    /// what clones of one template hold alike; it takes KSM running (`berthd --vm-merge-memory`).
+    public var mergesMemory: Bool
 
-    public init(directory: String, layout: VMTemplateLayout = VMTemplateLayout(), qemuUser: String?) {
+    public init(directory: String, layout: VMTemplateLayout = VMTemplateLayout(), qemuUser: String?, mergesMemory: Bool = false) {
         self.directory = directory
         self.layout = layout
         self.qemuUser = qemuUser
+        self.mergesMemory = mergesMemory
     }
 
     public func path(_ fingerprint: String) -> String { directory + "/" + fingerprint }
@@ -112,7 +116,7 @@ public struct VMTemplateStore: Sendable {
         let files = VMTemplateFiles(directory: path(template.fingerprint))
         let command = QEMUCommandLine(definition: definition, layout: layout, role: .clone, files: files, runDirectory: runDirectory,
                                       user: definition.shares.isEmpty ? qemuUser : nil)
-        let pid = try QEMUProcess.start(command)
+        let pid = try QEMUProcess.start(command, merging: mergesMemory)
         do {
             let monitor = try QMPConnection(socket: command.monitorSocket, deadline: ContinuousClock.now + timeout)
             try monitor.execute("migrate-set-capabilities", ["capabilities": [["capability": "x-ignore-shared", "state": true],

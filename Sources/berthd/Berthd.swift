@@ -43,6 +43,9 @@ struct Berthd: AsyncParsableCommand {
           help: "Start utility VMs as clones of a booted, saved VM of the same kernel, memory and CPUs (made under the root after the first cold boot).")
     var vmTemplates = true
 
+    @Flag(help: "Turn the kernel's same-page merging (KSM) on for the host and offer all of each VM clone's memory to it, so clones of one template share what they hold alike.")
+    var vmMergeMemory = false
+
     @Option(help: "Seconds a utility VM's guest agent has to answer after the VM is created before the start fails.")
     var vmAgentTimeout = 30
 
@@ -140,6 +143,21 @@ struct Berthd: AsyncParsableCommand {
     }
 
     /// The registry client's connections are closed however serving ends.
+    /// KSM is the host's: berthd turns it on, and leaves it on (other users of it may rely on it).
+    static func startSamePageMerging(logger: Logger) throws {
+        let control = "/sys/kernel/mm/ksm/run"
+        guard let state = try? String(contentsOfFile: control, encoding: .utf8) else {
+            throw ValidationError("--vm-merge-memory: this kernel has no same-page merging (\(control) is missing)")
+        }
+        guard state.trimmingCharacters(in: .whitespacesAndNewlines) != "1" else { return }
+        do {
+            try "1".write(toFile: control, atomically: false, encoding: .utf8)
+        } catch {
+            throw ValidationError("--vm-merge-memory: turning same-page merging on (\(control)): \(error)")
+        }
+        logger.notice("turned the kernel's same-page merging on for VM clones (\(control))")
+    }
+
     private func serve(config: DaemonConfig, logger: Logger) async throws {
         // A registry that cannot be reached fails a pull in seconds: the registry client retries a
         // failed connection itself (a few times, backing off), so the pool must not keep trying
@@ -200,8 +218,10 @@ struct Berthd: AsyncParsableCommand {
                                            accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg,
                                            agentTimeoutSeconds: vmAgentTimeout,
                                            templates: vmTemplates ? VMTemplateStore(directory: root + "/vm-templates",
-                                                                                    qemuUser: getpwnam("libvirt-qemu") == nil ? nil : "libvirt-qemu") : nil,
+                                                                                    qemuUser: getpwnam("libvirt-qemu") == nil ? nil : "libvirt-qemu",
+                                                                                    mergesMemory: vmMergeMemory) : nil,
                                            logger: logger)
+        if vmMergeMemory { try Self.startSamePageMerging(logger: logger) }
         // A template build that berthd's end cut short leaves a directory of no use.
         utilityVMs.templates?.removeUnfinished()
         let runtimes = ContainerRuntimes(cgroups: CgroupManager(), launcher: launcher, paths: containerPaths, utilityVMs: utilityVMs)

@@ -152,6 +152,28 @@ struct VMTemplateTests {
         }
     }
 
+    @Test func withMergedMemoryAClonesWholeQEMUIsOfferedToSamePageMerging() async throws {
+        _ = try ContainerLifecycleTests.guestKernel()
+        let control = "/sys/kernel/mm/ksm/run"
+        let before = try String(contentsOfFile: control, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        // KSM is the host's; the test leaves it as it found it.
+        defer { try? before.write(toFile: control, atomically: false, encoding: .utf8) }
+        try await ContainerLifecycleTests.withImages(daemonOptions: ["--vm-merge-memory"]) { daemon in
+            #expect(try String(contentsOfFile: control, encoding: .utf8).hasPrefix("1"), "berthd turned same-page merging on")
+            #expect(try Self.docker(daemon, ["run", "--rm", "--isolation=vm", "--network", "none", Self.image, "true"]).status == 0)
+            #expect(Self.templates(daemon).count == 1)
+            #expect(try Self.docker(daemon, ["run", "-d", "--name", "merged", "--isolation=vm", "--network", "none", Self.image,
+                                             "sleep", "300"]).status == 0)
+            #expect(try Self.start(daemon, "merged") == "template")
+            let pid = try Self.docker(daemon, ["inspect", "-f", "{{.State.Pid}}", "merged"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/ksm_stat", encoding: .utf8)) ?? ""
+            #expect(stat.contains("ksm_merge_any: yes"), "all of the clone's memory, not only guest RAM: \(stat)")
+            let berthd = (try? String(contentsOfFile: "/proc/\(daemon.pid)/ksm_stat", encoding: .utf8)) ?? ""
+            #expect(!berthd.contains("ksm_merge_any: yes"), "berthd itself is not marked")
+            #expect(try Self.docker(daemon, ["exec", "merged", "echo", "alive"]).stdout == "alive\n")
+        }
+    }
+
     @Test func arm64VMsAreClonedToo() async throws {
         try ContainerLifecycleTests.armGuests()
         try await ContainerLifecycleTests.withImages { daemon in

@@ -31,6 +31,7 @@ struct VMTemplateTests {
         #expect(template.contains("memory-backend-file,id=ram,size=256M,mem-path=/t/abc/memory,share=on"))
         #expect(clone.contains("memory-backend-file,id=ram,size=256M,mem-path=/t/abc/memory,share=off"), "copy-on-write")
         #expect(clone.suffix(2) == ["-incoming", "defer"] && !template.contains("-incoming"))
+        #expect(template.contains("-kernel") && !clone.contains("-kernel"), "a clone's kernel is in the RAM it maps")
     }
 
     @Test func aCloneBacksItsSlotsWithTheContainersDisksAndBlanksTheRest() {
