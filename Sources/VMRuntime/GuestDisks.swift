@@ -61,7 +61,9 @@ public struct GuestDisks: Sendable {
             throw GuestDiskError.failed("making \(path)", String(cString: strerror(errno)))
         }
         var arguments = ["-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0", "-d", source, "-E", "root_owner=0:0"]
-        if !journal { arguments += ["-O", "^has_journal"] }
+        // A new sparse file reads as zeros already: zeroing its journal and inode tables only writes
+        // ~65 MiB per container for the host to flush.
+        if journal { arguments[arguments.count - 1] += ",lazy_itable_init=1,lazy_journal_init=1" } else { arguments += ["-O", "^has_journal"] }
         if let inodes { arguments += ["-N", String(inodes + inodes / 4 + 64)] }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/sbin/mkfs.ext4")

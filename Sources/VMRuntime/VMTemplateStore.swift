@@ -72,7 +72,11 @@ public struct VMTemplateStore: Sendable {
         let pid = try QEMUProcess.start(command)
         defer { QEMUProcess.end(pid, runDirectory: building) }
         let deadline = ContinuousClock.now + agentTimeout
-        try Self.waitForAgent(socket: booted.agentSocket, deadline: deadline)
+        // Connected while the VM is saved: every clone then resumes with its agent idle in the same
+        // state, waiting for data on a port whose host end is there (a disconnect still in flight
+        // when the VM stops would leave clones that notice their shim only at the agent's next tick).
+        let agent = try Self.waitForAgent(socket: booted.agentSocket, deadline: deadline)
+        defer { withExtendedLifetime(agent) {} }
         let monitor = try QMPConnection(socket: command.monitorSocket, deadline: deadline)
         try monitor.execute("stop")
         try monitor.execute("migrate-set-capabilities", ["capabilities": [["capability": "x-ignore-shared", "state": true]]])
@@ -149,14 +153,15 @@ public struct VMTemplateStore: Sendable {
         }
     }
 
-    /// Waits for the agent's hello, asking for one (it says hello once at boot, maybe before we listened).
-    static func waitForAgent(socket: String, deadline: ContinuousClock.Instant) throws {
+    /// Waits for the agent's hello, asking for one (it says hello once at boot, maybe before we
+    /// listened); returns the connection.
+    static func waitForAgent(socket: String, deadline: ContinuousClock.Instant) throws -> UnixStream {
         let agent = try UnixStream(path: socket, deadline: deadline)
         try agent.write(AgentFrame(kind: UInt8(ascii: "h"), process: 0, payload: []).encoded())
         var reader = AgentFrameReader()
         while true {
             while let frame = reader.next() {
-                if frame.kind == UInt8(ascii: "h") { return }
+                if frame.kind == UInt8(ascii: "h") { return agent }
             }
             let bytes = try agent.read(deadline: deadline)
             guard !bytes.isEmpty else { throw QEMUError.failed("the template VM ended before its agent answered") }

@@ -120,14 +120,17 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             let previous = state.teardowns[id]
             state.teardowns[id] = Task.detached {
                 await previous?.value
-                if let clone {
-                    QEMUProcess.end(clone, runDirectory: directory)
-                    QEMUProcess.waitForExit(clone, deadline: .now + .seconds(5))
-                } else {
-                    try? hypervisor?.destroy(name)
+                // Waiting for QEMU or libvirt blocks a thread for up to seconds: not one of the pool's.
+                _ = try? await runBlocking {
+                    if let clone {
+                        QEMUProcess.end(clone, runDirectory: directory)
+                        QEMUProcess.waitForExit(clone, deadline: .now + .seconds(5))
+                    } else {
+                        try? hypervisor?.destroy(name)
+                    }
+                    unlink(socket)
+                    if removingFiles { try? FileManager.default.removeItem(atPath: directory) }
                 }
-                unlink(socket)
-                if removingFiles { try? FileManager.default.removeItem(atPath: directory) }
             }
         }
     }
@@ -167,7 +170,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         Task.detached {
             defer { _ = self.state.withLock { $0.templateBuilds.remove(fingerprint) } }
             do {
-                let template = try store.build(for: definition, agentTimeout: timeout)
+                let template = try await runBlocking { try store.build(for: definition, agentTimeout: timeout) }
                 logger.info("made a utility VM template", metadata: ["template": "\(template.fingerprint)",
                                                                      "architecture": "\(definition.machine.architecture)"])
             } catch {
