@@ -72,9 +72,8 @@ public struct VMTemplateStore: Sendable {
         let pid = try QEMUProcess.start(command)
         defer { QEMUProcess.end(pid, runDirectory: building) }
         let deadline = ContinuousClock.now + agentTimeout
-        // Connected while the VM is saved: every clone then resumes with its agent idle in the same
-        // state, waiting for data on a port whose host end is there (a disconnect still in flight
-        // when the VM stops would leave clones that notice their shim only at the agent's next tick).
+        // Connected while the VM is saved, so that no disconnect is still on its way to the guest
+        // when it stops: every clone resumes with its agent in the same state.
         let agent = try Self.waitForAgent(socket: booted.agentSocket, deadline: deadline)
         defer { withExtendedLifetime(agent) {} }
         let monitor = try QMPConnection(socket: command.monitorSocket, deadline: deadline)

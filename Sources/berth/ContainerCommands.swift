@@ -219,7 +219,7 @@ struct PsCommand: AsyncParsableCommand {
         }
         let rows = containers.map { container -> [String] in
             let command = container.Command.count > 20 ? String(container.Command.prefix(19)) + "…" : container.Command
-            return [String(container.Id.prefix(12)), container.Image, "\"\(command)\"", ago(container.Created),
+            return [String(container.Id.prefix(12)), container.Image, "\"\(command)\"", Self.ago(container.Created),
                     container.Status, container.Names.first.map { String($0.dropFirst()) } ?? ""]
         }
         for line in InfoTable.table(header: ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], rows: rows) {
@@ -238,14 +238,15 @@ struct PsCommand: AsyncParsableCommand {
         return .object([
             "ID": .string(String(container.Id.prefix(12))), "Image": .string(container.Image),
             "Command": .string("\"\(container.Command)\""), "CreatedAt": .string(formatter.string(from: created)),
-            "RunningFor": .string(ago(container.Created)), "Ports": .string(""), "State": .string(container.State),
+            "RunningFor": .string(Self.ago(container.Created)), "Ports": .string(""), "State": .string(container.State),
             "Status": .string(container.Status), "Size": .string(container.SizeRw.map { InfoTable.formatBytes($0) } ?? "0B"),
             "Names": .string(container.Names.map { String($0.dropFirst()) }.joined(separator: ",")),
             "Labels": .string(labels), "Mounts": .string(""), "Networks": .string(container.HostConfig.NetworkMode),
         ])
     }
 
-    private func ago(_ seconds: Int64) -> String {
+    /// "3 minutes ago" for a time in seconds since the epoch; `info` says a template's age the same way.
+    static func ago(_ seconds: Int64) -> String {
         let elapsed = Int(Date().timeIntervalSince1970) - Int(seconds)
         if elapsed < 60 { return "\(max(elapsed, 1)) seconds ago" }
         if elapsed < 3600 { return "\(elapsed / 60) minutes ago" }

@@ -79,7 +79,10 @@ enum InfoTable {
         if let templates = info.Berth.VMTemplates {
             lines += templates.isEmpty ? [" none yet (made after a kind's first cold boot)"] : table(
                 header: ["ARCHITECTURE", "MEMORY", "VCPUS", "KERNEL", "MADE"],
-                rows: templates.map { [$0.Architecture, "\($0.MemoryMiB) MiB", "\($0.VCPUs)", $0.Kernel, Self.age($0.Created)] }
+                rows: templates.map { template in
+                    let made = (try? Date(template.Created, strategy: .iso8601)).map { PsCommand.ago(Int64($0.timeIntervalSince1970)) }
+                    return [template.Architecture, "\(template.MemoryMiB) MiB", "\(template.VCPUs)", template.Kernel, made ?? template.Created]
+                }
             ).map { " " + $0 }
         }
         if !info.Warnings.isEmpty {
@@ -87,18 +90,6 @@ enum InfoTable {
             lines += info.Warnings
         }
         return lines.joined(separator: "\n")
-    }
-
-    /// "3 minutes ago", as `docker ps` says it.
-    static func age(_ created: String) -> String {
-        guard let date = try? Date(created, strategy: .iso8601) else { return created }
-        let seconds = Int(Date().timeIntervalSince(date))
-        switch seconds {
-        case ..<60: return "\(max(seconds, 1)) second\(seconds == 1 ? "" : "s") ago"
-        case ..<3600: return "\(seconds / 60) minute\(seconds / 60 == 1 ? "" : "s") ago"
-        case ..<86400: return "\(seconds / 3600) hour\(seconds / 3600 == 1 ? "" : "s") ago"
-        default: return "\(seconds / 86400) day\(seconds / 86400 == 1 ? "" : "s") ago"
-        }
     }
 
     static func describe(_ mode: PlatformSupport.Mode) -> String {

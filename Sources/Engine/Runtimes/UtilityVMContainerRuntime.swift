@@ -338,12 +338,10 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// pool) and the wall clock (the template's stopped when it was saved).
     static func generationRequest() -> LaunchSpec.VMRequest {
         var generator = SystemRandomNumberGenerator()
-        let seed = (0..<64).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }
-            .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+        let seed = (0..<64).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        let nanoseconds = String(now.tv_nsec)
-        let time = "\(now.tv_sec)." + String(repeating: "0", count: 9 - nanoseconds.count) + nanoseconds
+        let time = String(format: "%ld.%09ld", now.tv_sec, now.tv_nsec)
         return .init(kind: "g", tokens: [("seed", seed), ("time", time)])
     }
 
