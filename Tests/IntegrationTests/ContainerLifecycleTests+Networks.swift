@@ -73,7 +73,8 @@ extension ContainerLifecycleTests {
             #expect(try Self.fetchFromHost("http://\(port)/").stdout == "from web\n")
 
             #expect(try Self.docker(daemon, ["rm", "-f", "web", "clash"]).status == 0)
-            let ruleCount = try Command.run(["iptables-save"]).stdout.split(separator: "\n").filter { $0.contains(webAddress + ":") }.count
+            let ruleCount = try Command.run(["iptables-save"]).stdout.split(separator: "\n")
+                .filter { $0.contains(webAddress + ":") && $0.contains("--dport \(hostPort) ") }.count
             #expect(ruleCount == 0)
             #expect(try Self.docker(daemon, ["network", "rm", "appnet"]).status == 0)
             let bridge = "berth-" + id.prefix(9)

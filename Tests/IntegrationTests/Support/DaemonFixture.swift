@@ -133,13 +133,16 @@ final class DaemonFixture: @unchecked Sendable {
         return made
     }
 
-    /// Bridges, and every Berth rule naming one of them or an address of their subnets.
+    /// Bridges, every Berth rule naming one of them, and the port rules (which name no interface) with
+    /// an address of their subnets. A rule naming another bridge is another daemon's, even on the same subnet.
     private func removeNetworks(_ networks: [(bridge: String, subnet: String)]) {
         for table in ["nat", "filter"] {
             let rules = (try? Command.run(["iptables-save", "-t", table]).stdout) ?? ""
             for line in rules.split(separator: "\n") where line.hasPrefix("-A BERTH-") {
+                let namesAnInterface = line.contains(" -i ") || line.contains(" -o ")
                 guard networks.contains(where: { network in
-                    line.contains(" \(network.bridge) ") || line.hasSuffix(" \(network.bridge)") || line.contains(Self.subnetPrefix(network.subnet))
+                    line.contains(" \(network.bridge) ") || line.hasSuffix(" \(network.bridge)")
+                        || (!namesAnInterface && line.contains(Self.subnetPrefix(network.subnet)))
                 }) else { continue }
                 _ = try? Command.run(["iptables", "-w", "-t", table, "-D"] + line.dropFirst(3).split(separator: " ").map(String.init))
             }
