@@ -60,8 +60,19 @@ public enum QEMUProcess {
         return String(decoding: commandLine, as: UTF8.self).contains(runDirectory + "/qemu.pid")
     }
 
-    /// Returns once `pid` is gone or `deadline` passed. QEMU daemonized, so it is not our child to wait for.
+    /// Returns once `pid` has exited or `deadline` passed. QEMU daemonized, so it is not our child
+    /// to wait for, and whoever reaps it may take a second: an exited QEMU (a zombie) has let go of
+    /// the VM's memory and files already.
     public static func waitForExit(_ pid: Int32, deadline: ContinuousClock.Instant) {
-        while kill(pid, 0) == 0, ContinuousClock.now < deadline { usleep(5_000) }
+        while isRunning(pid), ContinuousClock.now < deadline { usleep(5_000) }
+    }
+
+    /// Whether `pid` is a process that has not exited, by the state in `/proc/PID/stat`.
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let nameEnd = stat.lastIndex(of: ")") else { return false }
+        // The state follows the command name, which may hold spaces and parentheses of its own.
+        let state = stat[stat.index(after: nameEnd)...].first { $0 != " " }
+        return state != "Z" && state != "X"
     }
 }
