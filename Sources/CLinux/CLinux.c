@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -40,7 +41,8 @@ int berth_spawn(const char *path, char *const argv[], char *const envp[], int st
 #define PR_SET_MEMORY_MERGE 67
 #endif
 
-int berth_spawn_merging(const char *path, char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid) {
+int berth_spawn_vm(const char *path, char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, int merge_memory,
+                   pid_t *pid) {
     // No signal may run one of the daemon's handlers in the child before exec.
     sigset_t all, previous;
     sigfillset(&all);
@@ -51,7 +53,10 @@ int berth_spawn_merging(const char *path, char *const argv[], char *const envp[]
     if (child == 0) {
         struct sigaction standard = {.sa_handler = SIG_DFL};
         for (int number = 1; number < NSIG; number++) sigaction(number, &standard, NULL);
-        if (prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0) _exit(126);
+        if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0) _exit(126);
+        if (merge_memory && prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0) _exit(126);
+        // Identical layouts make identical pages of the pointers clones hold alike.
+        if (merge_memory && personality(ADDR_NO_RANDOMIZE) < 0) _exit(126);
         int input = open("/dev/null", O_RDONLY);
         if (input < 0 || dup2(input, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) _exit(126);
         close_range(3, ~0U, 0);

@@ -7,8 +7,11 @@ import Glibc
 public enum QEMUProcess {
     /// Runs QEMU and returns its pid once it has daemonized; its error output before that is in
     /// `qemu.log` of the run directory and in the error thrown.
-    /// With `merging`, all of QEMU's memory (not only guest RAM) is offered to kernel same-page
-    /// merging: clones of one template hold much the same device state, heap and code.
+    /// QEMU runs without transparent huge pages, which would put a whole 2 MiB page under each
+    /// touched part of its code buffer and heap. With `merging`, all of QEMU's memory (not only
+    /// guest RAM) is offered to kernel same-page merging, and QEMU's address space is laid out
+    /// without randomisation: clones of one template then hold their heaps and device state at the
+    /// same addresses, so the pointers in them match and the pages merge.
     static func start(_ command: QEMUCommandLine, merging: Bool = false) throws -> Int32 {
         let log = command.runDirectory + "/qemu.log"
         let errors = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -25,8 +28,7 @@ public enum QEMUProcess {
         defer { free(environment[0]) }
         let spawned = pointers.withUnsafeBufferPointer { argv in
             environment.withUnsafeBufferPointer { envp in
-                merging ? berth_spawn_merging(command.arguments[0], argv.baseAddress!, envp.baseAddress!, errors, errors, &launcher)
-                    : berth_spawn(command.arguments[0], argv.baseAddress!, envp.baseAddress!, errors, errors, &launcher)
+                berth_spawn_vm(command.arguments[0], argv.baseAddress!, envp.baseAddress!, errors, errors, merging ? 1 : 0, &launcher)
             }
         }
         guard spawned == 0 else { throw QEMUError.failed("starting \(command.arguments[0]): \(String(cString: strerror(spawned)))") }

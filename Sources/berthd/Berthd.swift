@@ -43,7 +43,7 @@ struct Berthd: AsyncParsableCommand {
           help: "Start utility VMs as clones of a booted, saved VM of the same kernel, memory and CPUs (made under the root after the first cold boot).")
     var vmTemplates = true
 
-    @Flag(help: "Turn the kernel's same-page merging (KSM) on for the host and offer all of each VM clone's memory to it, so clones of one template share what they hold alike.")
+    @Flag(help: "Turn the kernel's same-page merging (KSM) on for the host and offer all of each VM clone's memory to it, so clones of one template share what they hold alike; their QEMUs run without address-space randomisation so that those pages line up.")
     var vmMergeMemory = false
 
     @Option(help: "Seconds a utility VM's guest agent has to answer after the VM is created before the start fails.")

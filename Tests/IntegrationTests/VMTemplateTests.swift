@@ -60,6 +60,9 @@ struct VMTemplateTests {
                 ids.append(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
             }
             #expect(try Self.start(daemon, "one") == "template" && Self.start(daemon, "two") == "template")
+            let pid = try Self.docker(daemon, ["inspect", "-f", "{{.State.Pid}}", "one"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+            #expect(status.contains("THP_enabled:\t0"), "a clone's QEMU takes no huge pages: \(status)")
             let created = try Self.docker(daemon, ["inspect", "-f", "{{.Berth.UtilityVM.TemplateCreated}}", "one"]).stdout
             #expect(created.hasPrefix("20"), "\(created)")
             var outputs: [[String]] = []
@@ -170,6 +173,11 @@ struct VMTemplateTests {
             #expect(stat.contains("ksm_merge_any: yes"), "all of the clone's memory, not only guest RAM: \(stat)")
             let berthd = (try? String(contentsOfFile: "/proc/\(daemon.pid)/ksm_stat", encoding: .utf8)) ?? ""
             #expect(!berthd.contains("ksm_merge_any: yes"), "berthd itself is not marked")
+            // ADDR_NO_RANDOMIZE (0x0040000) lines clones' heaps up; berthd keeps its randomisation.
+            func personality(_ pid: String) -> Int { Int(((try? String(contentsOfFile: "/proc/\(pid)/personality", encoding: .utf8)) ?? "")
+                .trimmingCharacters(in: .whitespacesAndNewlines), radix: 16) ?? -1 }
+            #expect(personality(pid) >= 0 && personality(pid) & 0x0040000 != 0, "the clone's QEMU: \(personality(pid))")
+            #expect(personality(String(daemon.pid)) & 0x0040000 == 0, "berthd: \(personality(String(daemon.pid)))")
             #expect(try Self.docker(daemon, ["exec", "merged", "echo", "alive"]).stdout == "alive\n")
         }
     }

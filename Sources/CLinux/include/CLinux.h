@@ -9,10 +9,14 @@
 // Returns 0 and sets *pid, or an errno value.
 int berth_spawn(const char *path, char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid);
 
-// berth_spawn for a process whose whole memory kernel same-page merging may share
-// (PR_SET_MEMORY_MERGE, kept across exec and fork): set in the child between fork and exec, so
-// neither the daemon nor its other children are marked. Returns 0 and sets *pid, or an errno value.
-int berth_spawn_merging(const char *path, char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid);
+// berth_spawn for a VM's QEMU: without transparent huge pages (PR_SET_THP_DISABLE: QEMU asks for
+// them on its code buffer and heap, which then cost whole 2 MiB pages) and, with `merge_memory`,
+// with its whole memory offered to kernel same-page merging (PR_SET_MEMORY_MERGE) and its address
+// space laid out without randomisation (ADDR_NO_RANDOMIZE). All are kept across exec and set in the
+// child between fork and exec, so neither the daemon nor its other children are marked. Returns 0
+// and sets *pid, or an errno value.
+int berth_spawn_vm(const char *path, char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, int merge_memory,
+                   pid_t *pid);
 
 // pipe2(fds, O_CLOEXEC), which Swift's Glibc module does not declare.
 int berth_pipe_cloexec(int fds[2]);
