@@ -71,13 +71,16 @@ public struct SystemInfo: Codable, Sendable {
         /// RFC 3339.
         public var Created: String
         public var Fingerprint: String
-        public init(Architecture: String, Kernel: String, MemoryMiB: Int, VCPUs: Int, Created: String, Fingerprint: String) {
+        /// Clones of it waiting in berthd's pool (`--vm-pool`); nil when berthd keeps no pool.
+        public var Pooled: Int?
+        public init(Architecture: String, Kernel: String, MemoryMiB: Int, VCPUs: Int, Created: String, Fingerprint: String, Pooled: Int? = nil) {
             self.Architecture = Architecture
             self.Kernel = Kernel
             self.MemoryMiB = MemoryMiB
             self.VCPUs = VCPUs
             self.Created = Created
             self.Fingerprint = Fingerprint
+            self.Pooled = Pooled
         }
     }
 

@@ -7,8 +7,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 int berth_spawn(const char *path, char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid) {
@@ -103,3 +105,16 @@ int berth_set_thread_fs_ids(unsigned uid, unsigned gid) {
 int berth_enter_network_namespace(int fd) { return setns(fd, CLONE_NEWNET); }
 
 int berth_new_network_namespace(void) { return unshare(CLONE_NEWNET); }
+
+ssize_t berth_send_with_descriptor(int socket, const void *bytes, size_t length, int descriptor) {
+    struct iovec part = {.iov_base = (void *)bytes, .iov_len = length};
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    struct msghdr message = {.msg_iov = &part, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &descriptor, sizeof(int));
+    return sendmsg(socket, &message, MSG_NOSIGNAL);
+}

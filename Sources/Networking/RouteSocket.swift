@@ -100,6 +100,16 @@ public final class RouteSocket {
         try check(rtnl_link_change(socket, current, change, 0), "putting interface \(index) on bridge \(master)")
     }
 
+    /// Gives the interface a new name; it must be down (a TAP QEMU made and nobody raised).
+    public func rename(_ index: Int32, to name: String) throws {
+        var current: OpaquePointer?
+        try check(rtnl_link_get_kernel(socket, index, nil, &current), "reading interface \(index)")
+        guard let current, let change = rtnl_link_alloc() else { return }
+        defer { rtnl_link_put(current); rtnl_link_put(change) }
+        rtnl_link_set_name(change, name)
+        try check(rtnl_link_change(socket, current, change, 0), "renaming interface \(index) to \(name)")
+    }
+
     /// Adds `address/prefixLength` to the interface; an address it has already is fine.
     public func addAddress(_ address: IPv4Address, prefixLength: Int, to index: Int32) throws {
         guard let request = rtnl_addr_alloc() else { return }

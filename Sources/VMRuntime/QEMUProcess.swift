@@ -56,10 +56,16 @@ public enum QEMUProcess {
         kill(pid, SIGKILL)
     }
 
-    /// Whether `pid` is still the QEMU of `runDirectory` (by its command line: the pid file may be gone).
+    /// Whether `pid` is still the QEMU of `runDirectory`. QEMU holds its pid file open while it runs,
+    /// so its descriptors name the file where it is now: moved into `runDirectory` with a pool VM
+    /// handed to a container, or removed with the directory.
     static func isQEMU(_ pid: Int32, of runDirectory: String) -> Bool {
-        guard let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-        return String(decoding: commandLine, as: UTF8.self).contains(runDirectory + "/qemu.pid")
+        let pidFile = runDirectory + "/qemu.pid", descriptors = "/proc/\(pid)/fd"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: descriptors) else { return false }
+        return entries.contains { entry in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: descriptors + "/" + entry) else { return false }
+            return target == pidFile || target == pidFile + " (deleted)"
+        }
     }
 
     /// Returns once `pid` has exited or `deadline` passed. QEMU daemonized, so it is not our child

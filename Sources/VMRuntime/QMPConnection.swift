@@ -16,12 +16,14 @@ final class QMPConnection {
         _ = try execute("qmp_capabilities")
     }
 
-    /// Runs one command and returns its answer; a QMP error is thrown with QEMU's words.
+    /// Runs one command and returns its answer; a QMP error is thrown with QEMU's words. A
+    /// `descriptor` goes with the command (as `add-fd` and `getfd` expect); QEMU keeps its own copy.
     @discardableResult
-    func execute(_ command: String, _ arguments: [String: Any] = [:]) throws -> Any {
+    func execute(_ command: String, _ arguments: [String: Any] = [:], passing descriptor: Int32? = nil) throws -> Any {
         var request: [String: Any] = ["execute": command]
         if !arguments.isEmpty { request["arguments"] = arguments }
-        try stream.write(Array(try JSONSerialization.data(withJSONObject: request)) + [UInt8(ascii: "\n")])
+        let line = Array(try JSONSerialization.data(withJSONObject: request)) + [UInt8(ascii: "\n")]
+        if let descriptor { try stream.write(line, passing: descriptor) } else { try stream.write(line) }
         while true {
             let message = try nextMessage()
             if message["event"] != nil {

@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// A connected unix stream socket with deadlines on every read: QEMU's monitor and the agent's
@@ -41,6 +42,16 @@ final class UnixStream {
             guard written > 0 else { throw QEMUError.failed("writing to QEMU: \(String(cString: strerror(errno)))") }
             offset += written
         }
+    }
+
+    /// Writes `bytes` with `descriptor` attached, for the peer to take as its own (SCM_RIGHTS).
+    func write(_ bytes: [UInt8], passing descriptor: Int32) throws {
+        var sent = 0
+        repeat {
+            sent = bytes.withUnsafeBytes { berth_send_with_descriptor(self.descriptor, $0.baseAddress, $0.count, descriptor) }
+        } while sent < 0 && errno == EINTR
+        guard sent >= 0 else { throw QEMUError.failed("passing a descriptor to QEMU: \(String(cString: strerror(errno)))") }
+        if sent < bytes.count { try write(Array(bytes[sent...])) }
     }
 
     /// Some bytes, or none at end of stream; throws once `deadline` passes.

@@ -137,6 +137,30 @@ public struct VMTemplateStore: Sendable {
         return pid
     }
 
+    /// Gives a running clone started with blank disks (a pool VM) a container's disks, in the slots a
+    /// clone started for it would have had them: each file is opened here and passed to QEMU over
+    /// its monitor (QEMU has dropped root), then put under the slot's device in place of the blank.
+    /// The guest keeps the size it probed; the agent drops what it cached of a disk before mounting it.
+    public func handDisks(toCloneIn runDirectory: String, layers: [String], writable: String, timeout: Duration = .seconds(10)) throws {
+        guard layers.count <= layout.layerSlots else { throw QEMUError.failed("\(layers.count) layers do not fit \(layout.layerSlots) slots") }
+        let monitor = try QMPConnection(socket: runDirectory + "/qmp.sock", deadline: ContinuousClock.now + timeout)
+        let disks = layers.enumerated().map { (slot: $0.offset, path: $0.element, readOnly: true) }
+            + [(slot: layout.writableSlot, path: writable, readOnly: false)]
+        for disk in disks {
+            let descriptor = open(disk.path, (disk.readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
+            guard descriptor >= 0 else { throw SystemError.call("opening \(disk.path)", errno) }
+            defer { close(descriptor) }
+            // fd sets are numbered by the slot, so a disk handed twice would find its set taken.
+            let added = try monitor.execute("add-fd", ["fdset-id": disk.slot + 1, "opaque": "slot\(disk.slot)"], passing: descriptor)
+            guard let set = (added as? [String: Any])?["fdset-id"] as? Int else { throw QEMUError.failed("add-fd: no fd set in QEMU's answer") }
+            try monitor.execute("blockdev-add", ["driver": "file", "node-name": "handed\(disk.slot)", "filename": "/dev/fdset/\(set)",
+                                                 "read-only": disk.readOnly])
+            try monitor.execute("blockdev-reopen", ["options": [["driver": "raw", "node-name": "disk\(disk.slot)", "file": "handed\(disk.slot)",
+                                                                 "read-only": disk.readOnly]]])
+            try monitor.execute("blockdev-del", ["node-name": "file\(disk.slot)"])
+        }
+    }
+
     /// The templates recorded here, as their records say (whether whole is checked when one is used).
     public func list() -> [VMTemplate] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.hasPrefix(".") }.sorted().compactMap { entry in
@@ -168,7 +192,7 @@ public struct VMTemplateStore: Sendable {
         }
     }
 
-    static func makeSparseFile(_ path: String, bytes: Int64, mode: mode_t) throws {
+    public static func makeSparseFile(_ path: String, bytes: Int64, mode: mode_t) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw SystemError.call("creating \(path)", errno) }
         defer { close(descriptor) }

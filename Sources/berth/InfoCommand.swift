@@ -77,11 +77,13 @@ enum InfoTable {
         ).map { " " + $0 }
         lines += ["", "VM templates:" + (info.Berth.VMTemplates == nil ? " off (berthd --no-vm-templates)" : "")]
         if let templates = info.Berth.VMTemplates {
+            let pooled = templates.contains { $0.Pooled != nil }
             lines += templates.isEmpty ? [" none yet (made after a kind's first cold boot)"] : table(
-                header: ["ARCHITECTURE", "MEMORY", "VCPUS", "KERNEL", "MADE"],
+                header: ["ARCHITECTURE", "MEMORY", "VCPUS", "KERNEL", "MADE"] + (pooled ? ["POOL"] : []),
                 rows: templates.map { template in
                     let made = (try? Date(template.Created, strategy: .iso8601)).map { PsCommand.ago(Int64($0.timeIntervalSince1970)) }
                     return [template.Architecture, "\(template.MemoryMiB) MiB", "\(template.VCPUs)", template.Kernel, made ?? template.Created]
+                        + (pooled ? ["\(template.Pooled ?? 0) waiting"] : [])
                 }
             ).map { " " + $0 }
         }

@@ -46,6 +46,10 @@ struct Berthd: AsyncParsableCommand {
     @Flag(help: "Turn the kernel's same-page merging (KSM) on for the host and offer all of each VM clone's memory to it, so clones of one template share what they hold alike; their QEMUs run without address-space randomisation so that those pages line up.")
     var vmMergeMemory = false
 
+    @Option(name: .customLong("vm-pool"),
+            help: "Keep N utility VMs of an architecture (amd64, arm64, arm) started as clones of their template, handed to the next containers that fit (no volumes or binds, at most one network), ARCH=N. Repeatable.")
+    var vmPool: [String] = []
+
     @Option(help: "Seconds a utility VM's guest agent has to answer after the VM is created before the start fails.")
     var vmAgentTimeout = 30
 
@@ -214,12 +218,21 @@ struct Berthd: AsyncParsableCommand {
         }
         let containerPaths = ContainerPaths(root: root, execRoot: execRoot)
         let launcher = ShimLauncher(shimPath: shimPath, setupTimeout: .seconds(max(60, vmAgentTimeout + 30)))
+        let poolSizes = try Dictionary(vmPool.map { try UtilityVMPool.parseSize($0) }, uniquingKeysWith: { $1 })
+        if !vmTemplates, poolSizes.values.contains(where: { $0 > 0 }) {
+            throw ValidationError("--vm-pool takes VM templates: drop --no-vm-templates")
+        }
+        // Pool VMs of a berthd before this one are of no use to it: they end before new ones start.
+        let pool = UtilityVMPool(sizes: poolSizes, directory: root + "/vm-pool")
+        pool.endAll()
         let utilityVMs = UtilityVMSettings(cacheDirectory: cacheDir, libvirtURI: libvirtURI,
                                            accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg,
                                            agentTimeoutSeconds: vmAgentTimeout,
                                            templates: vmTemplates ? VMTemplateStore(directory: root + "/vm-templates",
                                                                                     qemuUser: getpwnam("libvirt-qemu") == nil ? nil : "libvirt-qemu",
                                                                                     mergesMemory: vmMergeMemory) : nil,
+                                           pool: pool.sizes.isEmpty ? nil : pool,
+                                           hostArchitecture: await host.report.hostPlatform.architecture,
                                            logger: logger)
         if vmMergeMemory { try Self.startSamePageMerging(logger: logger) }
         // A template build that berthd's end cut short leaves a directory of no use.
@@ -236,8 +249,14 @@ struct Berthd: AsyncParsableCommand {
             root: root, execRoot: execRoot, socketPath: socket, store: store, events: events, host: host,
             images: images, registry: registries, debug: logger.logLevel <= .debug,
             vmTemplates: utilityVMs.templates.map { templates in
-                { templates.list().map { .init(Architecture: $0.architecture, Kernel: $0.kernel, MemoryMiB: $0.memoryMiB, VCPUs: $0.vcpus,
-                                                Created: $0.created.formatted(.iso8601), Fingerprint: $0.fingerprint) } }
+                { [pool = utilityVMs.pool] in
+                    let waiting = pool?.counts()
+                    return templates.list().map { template in
+                        .init(Architecture: template.architecture, Kernel: template.kernel, MemoryMiB: template.memoryMiB, VCPUs: template.vcpus,
+                              Created: template.created.formatted(.iso8601), Fingerprint: template.fingerprint,
+                              Pooled: waiting.map { $0[template.fingerprint] ?? 0 })
+                    }
+                }
             })
 
         var router = Router()
@@ -283,6 +302,8 @@ struct Berthd: AsyncParsableCommand {
             }
             try await group.next()
             await server.close()
+            // Pool VMs wait for containers of this berthd only.
+            pool.endAll()
             await events.finishAll()
             group.cancelAll()
             // A request stuck in something that cannot be cancelled must not keep berthd up; its

@@ -18,6 +18,10 @@ int berth_spawn(const char *path, char *const argv[], char *const envp[], int st
 int berth_spawn_vm(const char *path, char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, int merge_memory,
                    pid_t *pid);
 
+// Sends `bytes` on a unix stream socket with `descriptor` attached (SCM_RIGHTS), as one sendmsg;
+// returns what sendmsg does.
+ssize_t berth_send_with_descriptor(int socket, const void *bytes, size_t length, int descriptor);
+
 // pipe2(fds, O_CLOEXEC), which Swift's Glibc module does not declare.
 int berth_pipe_cloexec(int fds[2]);
 

@@ -4,6 +4,7 @@ import NativeRuntime
 import Networking
 import OCI
 import Synchronization
+import SystemSupport
 import VMRuntime
 
 /// Containers in utility VMs: the VM is a transient libvirt domain booting the guest kernel; each
@@ -24,12 +25,15 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         var teardowns: [String: Task<Void, Never>] = [:]
         /// Templates being built, by fingerprint: one build each at a time.
         var templateBuilds: Set<String> = []
+        /// Pools being filled, by template fingerprint: one filler each at a time.
+        var poolFills: Set<String> = []
     }
 
     init(settings: UtilityVMSettings, launcher: ShimLauncher, paths: ContainerPaths) {
         self.settings = settings
         self.paths = paths
         shims = ShimHost(launcher: launcher, paths: paths)
+        fillPool()
     }
 
     var capabilities: ContainerRuntimeCapabilities { [] }
@@ -137,15 +141,30 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
 
     /// Starts the VM as a clone of its template when there is an intact one, else boots it through
     /// libvirt (and has the template made for next time). A clone that fails to start is ended and
-    /// the VM booted cold instead, with a warning. Returns QEMU's pid and the template cloned.
+    /// the VM booted cold instead, with a warning. A clone waiting in the pool is taken first when
+    /// the VM needs no shares and at most one network. Returns QEMU's pid, the template cloned and
+    /// whether the clone came from the pool.
     private func start(_ definition: UtilityVMDefinition, hypervisor: LibvirtHypervisor, runDirectory: String) async throws
-        -> (pid: Int32, template: VMTemplate?)
+        -> (pid: Int32, template: VMTemplate?, pooled: Bool)
     {
         if let store = settings.templates, store.layout.fits(definition) {
             if let template = store.template(for: definition) {
+                if let pool = settings.pool, definition.shares.isEmpty, definition.interfaces.count <= 1,
+                   let member = pool.take(template.fingerprint) {
+                    // Not while this VM's container starts: starting another clone would slow it.
+                    defer { fillPool(after: .seconds(1)) }
+                    do {
+                        let pid = try await runBlocking { try self.handOver(member, to: definition, store: store, runDirectory: runDirectory) }
+                        return (pid, template, true)
+                    } catch {
+                        settings.logger.warning("a pool VM could not be handed to its container; starting a clone instead",
+                                                metadata: ["vm": "\(definition.name)", "error": "\(error)"])
+                        _ = try? await runBlocking { Self.discard(member, movedInto: runDirectory) }
+                    }
+                }
                 do {
                     let pid = try await runBlocking { try store.startClone(of: template, as: definition, runDirectory: runDirectory) }
-                    return (pid, template)
+                    return (pid, template, false)
                 } catch {
                     // A template QEMU cannot load is of no use to the next VM either: it is made again.
                     settings.logger.warning("a utility VM's clone of its template failed; booting it cold and making the template again",
@@ -159,7 +178,103 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         }
         try await runBlocking { try hypervisor.create(definition) }
         let pidText = try? String(contentsOfFile: "/run/libvirt/qemu/\(definition.name).pid", encoding: .utf8)
-        return (Int32(pidText?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0, nil)
+        return (Int32(pidText?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0, nil, false)
+    }
+
+    /// Makes a pool clone the container's VM: its files moved into the VM's directory (QEMU keeps
+    /// them open, the agent's socket answers at its new path), the container's disks handed to it,
+    /// its TAP renamed to the container's and put on the network's bridge. Returns QEMU's pid.
+    private func handOver(_ member: UtilityVMPool.Member, to definition: UtilityVMDefinition, store: VMTemplateStore,
+                          runDirectory: String) throws -> Int32 {
+        for file in Self.poolFiles {
+            guard rename(member.directory + "/" + file, runDirectory + "/" + file) == 0 || errno == ENOENT else {
+                throw SystemError.call("moving the pool VM's \(file)", errno)
+            }
+        }
+        try? FileManager.default.removeItem(atPath: member.directory)
+        try store.handDisks(toCloneIn: runDirectory, layers: definition.disks.dropLast().map(\.path),
+                            writable: definition.disks.last?.path ?? "")
+        if let interface = definition.interfaces.first {
+            let links = try RouteSocket()
+            guard let tap = links.index(of: member.tap) else {
+                throw ContainerError.startFailed(code: 125, message: "the pool VM's network card \(member.tap) is missing")
+            }
+            try links.rename(tap, to: interface.device)
+        }
+        return member.pid
+    }
+
+    /// Ends a pool clone whose hand-over failed part way, wherever its files are by then; the
+    /// container's own files in `runDirectory` stay for the clone started instead.
+    private static func discard(_ member: UtilityVMPool.Member, movedInto runDirectory: String) {
+        for directory in [member.directory, runDirectory] { QEMUProcess.end(member.pid, runDirectory: directory) }
+        QEMUProcess.waitForExit(member.pid, deadline: .now + .seconds(5))
+        try? FileManager.default.removeItem(atPath: member.directory)
+        for file in poolFiles { unlink(runDirectory + "/" + file) }
+    }
+
+    /// What a pool clone keeps in its directory, moved with it to its container's.
+    private static let poolFiles = ["qemu.pid", "qmp.sock", "agent.sock", "console.log", "qemu.log"]
+
+    private func fillPool(after delay: Duration) {
+        Task.detached {
+            try? await Task.sleep(for: delay)
+            self.fillPool()
+        }
+    }
+
+    /// Starts clones for the pool until each architecture has as many waiting as asked, in the
+    /// background; a template not made yet is made first, and the pool filled after.
+    func fillPool() {
+        guard let pool = settings.pool, let store = settings.templates else { return }
+        for (architecture, size) in pool.sizes.sorted(by: { $0.key < $1.key }) {
+            let directory = pool.directory
+            guard let (model, _) = try? machineDefinition(imageArchitecture: architecture, name: "berth-pool", directory: directory,
+                                                          accelerator: nil) else { continue }
+            let fingerprint = VMTemplate.fingerprint(of: model, layout: store.layout)
+            guard pool.count(of: fingerprint) < size, state.withLock({ $0.poolFills.insert(fingerprint).inserted }) else { continue }
+            let logger = settings.logger
+            Task.detached {
+                defer { _ = self.state.withLock { $0.poolFills.remove(fingerprint) } }
+                do {
+                    try await runBlocking {
+                        guard let template = store.template(for: model) else { return self.buildTemplate(like: model, store: store) }
+                        while pool.count(of: template.fingerprint) < size {
+                            pool.add(try Self.startPoolMember(of: template, like: model, store: store, in: directory))
+                        }
+                    }
+                } catch {
+                    logger.warning("starting a pool VM failed", metadata: ["architecture": "\(architecture)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// A clone with blank disks, a TAP of its own on no bridge and no shares, in a new directory under `directory`.
+    private static func startPoolMember(of template: VMTemplate, like model: UtilityVMDefinition, store: VMTemplateStore,
+                                        in directory: String) throws -> UtilityVMPool.Member {
+        let name = String(format: "%010x", UInt64.random(in: 0..<(1 << 40)))
+        let runDirectory = directory + "/" + name
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        chmod(directory, 0o711)
+        chmod(runDirectory, 0o711)
+        var definition = model
+        definition.name = "berth-pool-" + name
+        definition.consoleLog = runDirectory + "/console.log"
+        definition.agentSocket = runDirectory + "/agent.sock"
+        let tap = "vp" + name
+        definition.interfaces = [.init(bridge: "", macAddress: VMTemplateLayout.templateMAC(0), device: tap)]
+        do {
+            // A blank of its own for writes: QEMU locks a disk it may write against every other QEMU.
+            let blank = runDirectory + "/blank-writable"
+            try VMTemplateStore.makeSparseFile(blank, bytes: VMTemplateLayout.blankDiskBytes, mode: 0o644)
+            definition.disks = [.init(path: blank, readOnly: false)]
+            let pid = try store.startClone(of: template, as: definition, runDirectory: runDirectory)
+            return .init(fingerprint: template.fingerprint, directory: runDirectory, pid: pid, tap: tap)
+        } catch {
+            try? FileManager.default.removeItem(atPath: runDirectory)
+            throw error
+        }
     }
 
     /// Makes the template `definition` would be cloned from, in the background, once at a time.
@@ -173,11 +288,35 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
                 let template = try await runBlocking { try store.build(for: definition, agentTimeout: timeout) }
                 logger.info("made a utility VM template", metadata: ["template": "\(template.fingerprint)",
                                                                      "architecture": "\(definition.machine.architecture)"])
+                self.fillPool()
             } catch {
                 logger.warning("making a utility VM template failed; VMs keep booting cold", metadata: [
                     "template": "\(fingerprint)", "error": "\(error)"])
             }
         }
+    }
+
+    /// The VM an image of `imageArchitecture` runs in before the container's own needs (memory,
+    /// CPUs, disks, networks, shares) are added: its machine, guest kernel, accelerator and firmware.
+    private func machineDefinition(imageArchitecture: String, name: String, directory: String,
+                                   accelerator requested: UtilityVMDefinition.Accelerator?) throws -> (UtilityVMDefinition, GuestKernel) {
+        let architecture = GuestKernel.architecture(forPlatform: imageArchitecture)
+        guard let machine = GuestMachine.forPlatform(architecture: imageArchitecture) else {
+            throw ContainerError.startFailed(code: 125, message: "utility VMs for linux/\(imageArchitecture) are not available")
+        }
+        guard let guest = GuestKernel.select(architecture: architecture, cacheDirectory: settings.cacheDirectory) else {
+            throw ContainerError.startFailed(code: 125, message: "no guest kernel for \(architecture) VMs: run `vm-images/build "
+                + "\(architecture)` (make build does), and `guest-kernel/build \(architecture)` for the faster minimal kernel")
+        }
+        var definition = UtilityVMDefinition(name: name, kernel: guest.kernel, initramfs: guest.initramfs,
+                                             consoleLog: directory + "/console.log", agentSocket: directory + "/agent.sock")
+        definition.machine = machine
+        // KVM runs only the host's own architecture.
+        definition.accelerator = requested ?? (imageArchitecture == settings.hostArchitecture ? settings.accelerator : .tcg)
+        if machine == .x86_64, FileManager.default.isReadableFile(atPath: UtilityVMDefinition.qboot) {
+            definition.firmware = UtilityVMDefinition.qboot
+        }
+        return (definition, guest)
     }
 
     /// Boots the container's VM and returns the shim's spec, QEMU's pid and what was booted.
@@ -186,19 +325,14 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     {
         // The image's architecture: the host's for --isolation=vm, another for a foreign image.
         let imageArchitecture = (try? Platform(parsing: record.platform))?.architecture ?? plan.hostArchitecture
-        let architecture = GuestKernel.architecture(forPlatform: imageArchitecture)
-        guard let machine = GuestMachine.forPlatform(architecture: imageArchitecture) else {
-            throw ContainerError.startFailed(code: 125, message: "utility VMs for \(record.platform) are not available")
-        }
-        guard let guest = GuestKernel.select(architecture: architecture, cacheDirectory: settings.cacheDirectory) else {
-            throw ContainerError.startFailed(code: 125, message: "no guest kernel for \(architecture) VMs: run `vm-images/build "
-                + "\(architecture)` (make build does), and `guest-kernel/build \(architecture)` for the faster minimal kernel")
-        }
+        let requested = try ContainerRecord.requestedAccelerator(record.hostConfig, decision: record.state.platformDecision,
+                                                                 foreign: imageArchitecture != plan.hostArchitecture)
+        let directory = paths.vmDirectory(record.id)
+        var (definition, guest) = try machineDefinition(imageArchitecture: imageArchitecture, name: Self.domainName(record.id),
+                                                        directory: directory, accelerator: requested)
         // Before anything is made: libvirtd may be down.
         let hypervisor = try self.hypervisor()
         await state.withLock { $0.teardowns.removeValue(forKey: record.id) }?.value
-        let id = record.id
-        let directory = paths.vmDirectory(id)
         // QEMU runs as libvirt-qemu: it must be able to pass through berthd's directories.
         for path in [paths.base, paths.vmRoot, directory] {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -211,17 +345,6 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             if !FileManager.default.fileExists(atPath: writable) { try GuestDisks.makeWritableDisk(at: writable, sizeMiB: 8192) }
             return try layers.map { try disks.layerDisk(snapshot: $0.0, chainID: $0.1) }
         }
-        var definition = UtilityVMDefinition(name: Self.domainName(id), kernel: guest.kernel, initramfs: guest.initramfs,
-                                             consoleLog: directory + "/console.log", agentSocket: directory + "/agent.sock")
-        definition.machine = machine
-        // KVM runs only the host's own architecture.
-        let foreign = imageArchitecture != plan.hostArchitecture
-        definition.accelerator = try ContainerRecord.requestedAccelerator(record.hostConfig, decision: record.state.platformDecision,
-                                                                          foreign: foreign)
-            ?? (foreign ? .tcg : settings.accelerator)
-        if machine == .x86_64, FileManager.default.isReadableFile(atPath: UtilityVMDefinition.qboot) {
-            definition.firmware = UtilityVMDefinition.qboot
-        }
         if let memory = record.hostConfig.Memory, memory > 0 { definition.memoryMiB = max(Int(memory >> 20), 128) }
         if let cpus = record.hostConfig.NanoCpus, cpus > 0 { definition.vcpus = Int((cpus + 999_999_999) / 1_000_000_000) }
         definition.disks = layerDisks.map { .init(path: $0, readOnly: true) } + [.init(path: writable, readOnly: false)]
@@ -233,7 +356,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             return .init(bridge: network.bridge, macAddress: mac, device: device)
         }
         unlink(definition.agentSocket)
-        let (qemuPID, template) = try await start(definition, hypervisor: hypervisor, runDirectory: directory)
+        let (qemuPID, template, pooled) = try await start(definition, hypervisor: hypervisor, runDirectory: directory)
         if template != nil {
             // QEMU made each TAP; the network's bridge takes it as libvirt's would.
             do {
@@ -267,7 +390,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         spec.placement = .utilityVM(agent)
         let details = ContainerRuntimeDetails.UtilityVM(
             Domain: definition.name, Accelerator: definition.accelerator.rawValue, GuestKernel: "\(guest.release) (\(guest.origin.rawValue))",
-            MemoryMiB: definition.memoryMiB, VCPUs: definition.vcpus, Start: template == nil ? "cold" : "template",
+            MemoryMiB: definition.memoryMiB, VCPUs: definition.vcpus, Start: template == nil ? "cold" : pooled ? "pool" : "template",
             TemplateCreated: template.map { $0.created.formatted(.iso8601) },
             Taints: template == nil && !definition.taints.isEmpty ? definition.taints : nil)
         return (spec, qemuPID, details)

@@ -11,16 +11,23 @@ public struct UtilityVMSettings: Sendable {
     public var agentTimeoutSeconds: Int
     /// Booted VMs saved under berthd's root, which VMs start as clones of; nil boots every VM.
     public var templates: VMTemplateStore?
+    /// Clones started ahead of the containers that will take them; nil keeps none.
+    public var pool: UtilityVMPool?
+    /// The host's OCI architecture: its VMs may use KVM, others' run on TCG.
+    public var hostArchitecture: String
     /// Where a clone that fails and falls back to a cold boot is reported.
     public var logger: Logger
 
     public init(cacheDirectory: String, libvirtURI: String, accelerator: UtilityVMDefinition.Accelerator, agentTimeoutSeconds: Int = 30,
-                templates: VMTemplateStore? = nil, logger: Logger = Logger(label: "berth.vm")) {
+                templates: VMTemplateStore? = nil, pool: UtilityVMPool? = nil, hostArchitecture: String = "amd64",
+                logger: Logger = Logger(label: "berth.vm")) {
         self.cacheDirectory = cacheDirectory
         self.libvirtURI = libvirtURI
         self.accelerator = accelerator
         self.agentTimeoutSeconds = agentTimeoutSeconds
         self.templates = templates
+        self.pool = pool
+        self.hostArchitecture = hostArchitecture
         self.logger = logger
     }
 }
