@@ -182,6 +182,66 @@ struct VMTemplateTests {
         }
     }
 
+    /// The pool's QEMUs, waiting or handed to containers, by the directory their command line names.
+    static func poolVMs(_ daemon: DaemonFixture) -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { entry in
+            guard Int32(entry) != nil, let cmdline = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8) else { return false }
+            return cmdline.contains("qemu-system") && cmdline.contains("-pidfile\0\(daemon.root)/vm-pool/")
+        }.count
+    }
+
+    /// What `berth info` says waits in the pool for the x86_64 template, once it says `expected`.
+    static func waiting(_ daemon: DaemonFixture, _ expected: String) throws -> String {
+        var row = ""
+        for _ in 0..<300 {
+            row = try daemon.berth(["info"]).stdout.split(separator: "\n").first { $0.contains("x86_64") && $0.contains("waiting") }
+                .map(String.init) ?? ""
+            if row.hasSuffix(expected) { break }
+            usleep(200_000)
+        }
+        return row
+    }
+
+    @Test func aWarmPoolHandsItsVMsToContainersThatFitAndEndsThemWithTheDaemon() async throws {
+        _ = try ContainerLifecycleTests.guestKernel()
+        try await ContainerLifecycleTests.withImages(daemonOptions: ["--vm-pool", "x86_64=1"]) { daemon in
+            // The pool makes its template itself and starts a clone before any container asks.
+            #expect(try Self.waiting(daemon, "1 waiting").hasSuffix("1 waiting"))
+            #expect(Self.poolVMs(daemon) == 1)
+            #expect(try Self.docker(daemon, ["network", "create", "pooled"]).status == 0)
+            let run = try Self.docker(daemon, ["run", "-d", "--name", "taker", "--network", "pooled", "--isolation=vm", Self.image,
+                                               "sh", "-c", "echo kept > /on-its-disk; sleep 300"])
+            #expect(run.status == 0, "\(run)")
+            #expect(try Self.start(daemon, "taker") == "pool")
+            let gateway = try Self.docker(daemon, ["network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "pooled"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let ping = try Self.docker(daemon, ["exec", "taker", "ping", "-c", "1", "-W", "10", gateway])
+            #expect(ping.status == 0, "the pool VM's card is the container's, on its network: \(ping)")
+            #expect(try Self.docker(daemon, ["exec", "taker", "cat", "/on-its-disk"]).stdout == "kept\n")
+            #expect(try Self.docker(daemon, ["exec", "taker", "hostname"]).stdout == String(run.stdout.prefix(12)) + "\n")
+            // Another clone takes the taken one's place; a container with a volume does not fit the pool.
+            #expect(try Self.waiting(daemon, "1 waiting").hasSuffix("1 waiting"))
+            #expect(try Self.docker(daemon, ["run", "--name", "sharer", "--isolation=vm", "-v", "data:/data", Self.image, "true"]).status == 0)
+            #expect(try Self.start(daemon, "sharer") == "template")
+            #expect(try Self.waiting(daemon, "1 waiting").hasSuffix("1 waiting"))
+            let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try Self.docker(daemon, ["rm", "-f", "taker", "sharer"]).status == 0)
+            for _ in 0..<100 where Self.poolVMs(daemon) > 1 { usleep(50_000) }
+            #expect(Self.poolVMs(daemon) == 1, "the taken VM ends with its container, the waiting one stays")
+            let taps = try Command.run(["ip", "-o", "link"]).stdout
+            #expect(!taps.contains("vb" + id.prefix(9)), "\(taps)")
+            // Waiting VMs are this berthd's: they end when it stops.
+            let waitingTaps = ((try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/vm-pool")) ?? []).map { "vp" + $0 }
+            #expect(waitingTaps.count == 1, "\(waitingTaps)")
+            _ = daemon.stop()
+            #expect(Self.poolVMs(daemon) == 0)
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/vm-pool")) ?? []
+            #expect(left.isEmpty, "\(left)")
+            let links = try Command.run(["ip", "-o", "link"]).stdout
+            #expect(!waitingTaps.contains { links.contains(" \($0):") }, "no pool TAP is left: \(links)")
+        }
+    }
+
     @Test func arm64VMsAreClonedToo() async throws {
         try ContainerLifecycleTests.armGuests()
         try await ContainerLifecycleTests.withImages { daemon in

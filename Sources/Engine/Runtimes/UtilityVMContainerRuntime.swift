@@ -256,7 +256,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         let name = String(format: "%010x", UInt64.random(in: 0..<(1 << 40)))
         let runDirectory = directory + "/" + name
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-        chmod(directory, 0o711)
+        // QEMU, once it has dropped root, reaches its sockets through these.
+        for path in [(directory as NSString).deletingLastPathComponent, directory] { chmod(path, 0o711) }
         chmod(runDirectory, 0o711)
         var definition = model
         definition.name = "berth-pool-" + name
@@ -282,6 +283,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         let fingerprint = VMTemplate.fingerprint(of: definition, layout: store.layout)
         guard state.withLock({ $0.templateBuilds.insert(fingerprint).inserted }) else { return }
         let logger = settings.logger, timeout = Duration.seconds(settings.agentTimeoutSeconds)
+        // QEMU's user writes the template's state under the root, maybe before any VM booted.
+        chmod(paths.base, 0o711)
         Task.detached {
             defer { _ = self.state.withLock { $0.templateBuilds.remove(fingerprint) } }
             do {
