@@ -57,6 +57,7 @@ public struct VMTemplateStore: Sendable {
         try Self.makeSparseFile(files.blankLayer, bytes: VMTemplateLayout.blankDiskBytes, mode: 0o644)
         try Self.makeSparseFile(files.blankWritable, bytes: VMTemplateLayout.blankDiskBytes, mode: 0o644)
         try FileManager.default.createDirectory(atPath: files.emptyShare, withIntermediateDirectories: false)
+        chmod(files.emptyShare, 0o755)
         // Migration's `cat` writes the state as the user QEMU dropped to; it is root's again once saved.
         try Self.makeSparseFile(files.state, bytes: 0, mode: 0o644)
         if let user = qemuUser, let account = getpwnam(user) { chown(files.state, account.pointee.pw_uid, account.pointee.pw_gid) }
@@ -192,10 +193,13 @@ public struct VMTemplateStore: Sendable {
         }
     }
 
+    /// A file of `bytes` that holds no blocks, with exactly `mode`: berthd's umask may be narrowed
+    /// for a moment while it binds its socket, and QEMU's user must read these.
     public static func makeSparseFile(_ path: String, bytes: Int64, mode: mode_t) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw SystemError.call("creating \(path)", errno) }
         defer { close(descriptor) }
+        guard fchmod(descriptor, mode) == 0 else { throw SystemError.call("setting the mode of \(path)", errno) }
         guard ftruncate(descriptor, off_t(bytes)) == 0 else { throw SystemError.call("sizing \(path)", errno) }
     }
 

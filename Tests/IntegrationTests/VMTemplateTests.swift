@@ -190,11 +190,11 @@ struct VMTemplateTests {
         }.count
     }
 
-    /// What `berth info` says waits in the pool for the x86_64 template, once it says `expected`.
-    static func waiting(_ daemon: DaemonFixture, _ expected: String) throws -> String {
+    /// What `berth info` says waits in the pool for the template of `architecture`, once it says `expected`.
+    static func waiting(_ daemon: DaemonFixture, _ expected: String, architecture: String = "x86_64") throws -> String {
         var row = ""
         for _ in 0..<300 {
-            row = try daemon.berth(["info"]).stdout.split(separator: "\n").first { $0.contains("x86_64") && $0.contains("waiting") }
+            row = try daemon.berth(["info"]).stdout.split(separator: "\n").first { $0.contains(architecture) && $0.contains("waiting") }
                 .map(String.init) ?? ""
             if row.hasSuffix(expected) { break }
             usleep(200_000)
@@ -204,10 +204,13 @@ struct VMTemplateTests {
 
     @Test func aWarmPoolHandsItsVMsToContainersThatFitAndEndsThemWithTheDaemon() async throws {
         _ = try ContainerLifecycleTests.guestKernel()
-        try await ContainerLifecycleTests.withImages(daemonOptions: ["--vm-pool", "x86_64=1"]) { daemon in
-            // The pool makes its template itself and starts a clone before any container asks.
+        try ContainerLifecycleTests.armGuests()
+        try await ContainerLifecycleTests.withImages(daemonOptions: ["--vm-pool", "x86_64=1", "--vm-pool", "arm64=1"]) { daemon in
+            // The pool makes its templates itself, both at once while berthd starts, and starts a
+            // clone of each before any container asks.
             #expect(try Self.waiting(daemon, "1 waiting").hasSuffix("1 waiting"))
-            #expect(Self.poolVMs(daemon) == 1)
+            #expect(try Self.waiting(daemon, "1 waiting", architecture: "aarch64").hasSuffix("1 waiting"))
+            #expect(Self.poolVMs(daemon) == 2)
             #expect(try Self.docker(daemon, ["network", "create", "pooled"]).status == 0)
             let run = try Self.docker(daemon, ["run", "-d", "--name", "taker", "--network", "pooled", "--isolation=vm", Self.image,
                                                "sh", "-c", "echo kept > /on-its-disk; sleep 300"])
@@ -226,13 +229,13 @@ struct VMTemplateTests {
             #expect(try Self.waiting(daemon, "1 waiting").hasSuffix("1 waiting"))
             let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(try Self.docker(daemon, ["rm", "-f", "taker", "sharer"]).status == 0)
-            for _ in 0..<100 where Self.poolVMs(daemon) > 1 { usleep(50_000) }
-            #expect(Self.poolVMs(daemon) == 1, "the taken VM ends with its container, the waiting one stays")
+            for _ in 0..<100 where Self.poolVMs(daemon) > 2 { usleep(50_000) }
+            #expect(Self.poolVMs(daemon) == 2, "the taken VM ends with its container, the waiting ones stay")
             let taps = try Command.run(["ip", "-o", "link"]).stdout
             #expect(!taps.contains("vb" + id.prefix(9)), "\(taps)")
             // Waiting VMs are this berthd's: they end when it stops.
             let waitingTaps = ((try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/vm-pool")) ?? []).map { "vp" + $0 }
-            #expect(waitingTaps.count == 1, "\(waitingTaps)")
+            #expect(waitingTaps.count == 2, "\(waitingTaps)")
             _ = daemon.stop()
             #expect(Self.poolVMs(daemon) == 0)
             let left = (try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/vm-pool")) ?? []
