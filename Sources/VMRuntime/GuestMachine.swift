@@ -14,11 +14,12 @@ public struct GuestMachine: Sendable, Equatable {
     public var acpi: Bool
 
     /// q35, as libvirt gives it. No PS/2 controller probing (its mouse probe holds a power-off back
-    /// by a third of a second on TCG) and, under TCG, no local APIC timer, whose calibration alone
-    /// spins for 100 ms of emulated time (the PIT ticks instead).
+    /// by a third of a second on TCG), the kernel's SMP instructions kept on one vCPU (patching them
+    /// to their single-CPU forms took ~45 ms of a TCG boot) and, under TCG, no local APIC timer,
+    /// whose calibration alone spins for 100 ms of emulated time (the PIT ticks instead).
     public static let x86_64 = GuestMachine(
         architecture: "x86_64", machineType: "q35", emulator: "/usr/bin/qemu-system-x86_64",
-        kernelArguments: "console=ttyS0 quiet panic=-1 i8042.noaux i8042.nokbd i8042.nopnp", tcgKernelArguments: "noapictimer",
+        kernelArguments: "console=ttyS0 quiet panic=-1 i8042.noaux i8042.nokbd i8042.nopnp noreplace-smp", tcgKernelArguments: "noapictimer",
         tcgCPUModel: nil, acpi: true)
 
     /// QEMU's virt board with a PL011 console. Cortex-A57 has no pointer authentication, which

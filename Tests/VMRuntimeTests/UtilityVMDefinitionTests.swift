@@ -58,7 +58,7 @@ struct UtilityVMDefinitionTests {
         kvm.accelerator = .kvm
         #expect(kvm.domainXML.contains("<domain type='kvm' "))
         #expect(!kvm.domainXML.contains("<tcg>"), "a translation cache is TCG's alone")
-        #expect(!kvm.domainXML.contains("noapictimer") && definition().domainXML.contains("panic=-1 i8042.noaux i8042.nokbd i8042.nopnp noapictimer</cmdline>"))
+        #expect(!kvm.domainXML.contains("noapictimer") && definition().domainXML.contains("panic=-1 i8042.noaux i8042.nokbd i8042.nopnp noreplace-smp noapictimer</cmdline>"))
         #expect(definition().domainXML.contains("<tcg><tb-cache unit='MiB'>12</tb-cache></tcg>"))
     }
 
