@@ -33,6 +33,18 @@ static void relay_to_exec(struct shim *s, const struct agent_frame *frame) {
 // Output and the exit from the VM's agent; all output comes before the exit, so the exit ends it.
 void read_agent(struct shim *s) {
     int status = agent_read(s->agent_fd, &s->agent_reader);
+    handle_agent_frames(s);
+    // The VM died (killed, crashed, powered off) with the process still running.
+    if (status <= 0 && !s->exited) {
+        mark_exited(s, 137);
+        s->exit_reason = "the utility VM stopped while the container ran";
+        s->output_fds[0] = -1;
+    }
+}
+
+// The frames read but not yet handled: a wait for one answer (the start's) reads whatever came
+// with it, and nothing more may arrive on the port to wake the loop for them.
+void handle_agent_frames(struct shim *s) {
     struct agent_frame frame;
     while (agent_next_frame(&s->agent_reader, &frame)) {
         if (frame.process != s->agent_process) {
@@ -51,11 +63,5 @@ void read_agent(struct shim *s) {
             mark_exited(s, atoi(text));
             s->output_fds[0] = -1;
         }
-    }
-    // The VM died (killed, crashed, powered off) with the process still running.
-    if (status <= 0 && !s->exited) {
-        mark_exited(s, 137);
-        s->exit_reason = "the utility VM stopped while the container ran";
-        s->output_fds[0] = -1;
     }
 }

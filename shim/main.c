@@ -160,6 +160,12 @@ _Noreturn static void serve(struct shim *s) {
     for (;;) {
         if (s->exited && ((s->output_fds[0] < 0 && s->output_fds[1] < 0) || milliseconds_since(&s->exited_at) >= DRAIN_MILLISECONDS))
             finish(s);
+        // Frames a wait for one answer read along with it are handled before the port is watched again.
+        if (s->agent_fd >= 0 && s->output_fds[0] == s->agent_fd) {
+            handle_agent_frames(s);
+            // The exit may have been among them: finish without waiting on the port.
+            if (s->output_fds[0] != s->agent_fd) continue;
+        }
         nfds_t count = 0;
         fds[count++] = (struct pollfd){s->listen_fd, POLLIN, 0};
         fds[count++] = (struct pollfd){s->signal_fd, POLLIN, 0};

@@ -83,6 +83,7 @@ void close_container_stdin(struct shim *s);
 
 // agent_relay.c: a utility VM's agent port, and the frames of execs relayed through it.
 void read_agent(struct shim *s);
+void handle_agent_frames(struct shim *s);
 void relay_to_agent(struct shim *s, size_t index);
 
 // namespaces_and_cgroups.c: what the host side does for init between clone and exec.

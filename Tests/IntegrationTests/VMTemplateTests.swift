@@ -178,7 +178,9 @@ struct VMTemplateTests {
                 .trimmingCharacters(in: .whitespacesAndNewlines), radix: 16) ?? -1 }
             #expect(personality(pid) >= 0 && personality(pid) & 0x0040000 != 0, "the clone's QEMU: \(personality(pid))")
             #expect(personality(String(daemon.pid)) & 0x0040000 == 0, "berthd: \(personality(String(daemon.pid)))")
-            #expect(try Self.docker(daemon, ["exec", "merged", "echo", "alive"]).stdout == "alive\n")
+            let alive = try Self.docker(daemon, ["exec", "merged", "echo", "alive"])
+            let state = try Self.docker(daemon, ["inspect", "-f", "{{.State.Status}} {{.State.Error}}", "merged"])
+            #expect(alive.stdout == "alive\n", "\(alive); \(state)")
         }
     }
 
