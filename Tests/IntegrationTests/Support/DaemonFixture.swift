@@ -9,6 +9,8 @@ final class DaemonFixture: @unchecked Sendable {
     let socketPath: String
     let logPath: String
     private(set) var process: Process?
+    /// The bridges and subnets the daemon had each time it was stopped, for the tear-down.
+    private var networksSeen: [(bridge: String, subnet: String)] = []
     /// berthd flags beyond the paths, e.g. `--userns-remap`.
     let options: [String]
     /// The namespace berthd runs in; nil for the host's own.
@@ -94,6 +96,8 @@ final class DaemonFixture: @unchecked Sendable {
     @discardableResult
     func stop(timeout: TimeInterval = 20) -> Int32? {
         guard let process, process.isRunning else { return process?.terminationStatus }
+        // A test that stops the daemon itself leaves its networks for the tear-down to remove.
+        networksSeen += networksMade()
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning, Date() < deadline { usleep(20_000) }
@@ -110,10 +114,9 @@ final class DaemonFixture: @unchecked Sendable {
     }
 
     func tearDown() {
-        let networks = networksMade()
         stop()
         removeContainers()
-        removeNetworks(networks)
+        removeNetworks(networksSeen)
         TestPaths.removeScratch(scratch)
     }
 
