@@ -81,33 +81,30 @@ public final class RouteSocket {
 
     /// Sets the interface up.
     public func setUp(_ index: Int32) throws {
-        var current: OpaquePointer?
-        try check(rtnl_link_get_kernel(socket, index, nil, &current), "reading interface \(index)")
-        guard let current, let change = rtnl_link_alloc() else { return }
-        defer { rtnl_link_put(current); rtnl_link_put(change) }
-        rtnl_link_set_flags(change, UInt32(IFF_UP))
-        try check(rtnl_link_change(socket, current, change, 0), "setting interface \(index) up")
+        try change(index, "setting interface \(index) up") { rtnl_link_set_flags($0, UInt32(IFF_UP)) }
     }
 
     /// Puts the interface on the bridge `master` and sets it up: a TAP that QEMU made for a VM.
     public func attach(_ index: Int32, toBridge master: Int32) throws {
-        var current: OpaquePointer?
-        try check(rtnl_link_get_kernel(socket, index, nil, &current), "reading interface \(index)")
-        guard let current, let change = rtnl_link_alloc() else { return }
-        defer { rtnl_link_put(current); rtnl_link_put(change) }
-        rtnl_link_set_master(change, master)
-        rtnl_link_set_flags(change, UInt32(IFF_UP))
-        try check(rtnl_link_change(socket, current, change, 0), "putting interface \(index) on bridge \(master)")
+        try change(index, "putting interface \(index) on bridge \(master)") { change in
+            rtnl_link_set_master(change, master)
+            rtnl_link_set_flags(change, UInt32(IFF_UP))
+        }
     }
 
     /// Gives the interface a new name; it must be down (a TAP QEMU made and nobody raised).
     public func rename(_ index: Int32, to name: String) throws {
+        try change(index, "renaming interface \(index) to \(name)") { rtnl_link_set_name($0, name) }
+    }
+
+    /// Changes what `describe` sets on a link of the interface's, in one request.
+    private func change(_ index: Int32, _ operation: @autoclosure () -> String, _ describe: (OpaquePointer) -> Void) throws {
         var current: OpaquePointer?
         try check(rtnl_link_get_kernel(socket, index, nil, &current), "reading interface \(index)")
         guard let current, let change = rtnl_link_alloc() else { return }
         defer { rtnl_link_put(current); rtnl_link_put(change) }
-        rtnl_link_set_name(change, name)
-        try check(rtnl_link_change(socket, current, change, 0), "renaming interface \(index) to \(name)")
+        describe(change)
+        try check(rtnl_link_change(socket, current, change, 0), operation())
     }
 
     /// Adds `address/prefixLength` to the interface; an address it has already is fine.

@@ -257,8 +257,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         let runDirectory = directory + "/" + name
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         // QEMU, once it has dropped root, reaches its sockets through these.
-        for path in [(directory as NSString).deletingLastPathComponent, directory] { chmod(path, 0o711) }
-        chmod(runDirectory, 0o711)
+        for path in [(directory as NSString).deletingLastPathComponent, directory, runDirectory] { chmod(path, 0o711) }
         var definition = model
         definition.name = "berth-pool-" + name
         definition.consoleLog = runDirectory + "/console.log"
