@@ -50,10 +50,13 @@ public enum QEMUProcess {
         return pid
     }
 
-    /// Ends the VM of `runDirectory` at once, if its QEMU still runs: the guest has synced what it wrote.
-    public static func end(_ pid: Int32, runDirectory: String) {
+    /// Ends the VM of `runDirectory` at once, if its QEMU still runs (the guest has synced what it
+    /// wrote), and returns once it has exited or `deadline` passed: only then are its TAPs, whose
+    /// names the VM started next may take, and its disks' write locks let go.
+    public static func end(_ pid: Int32, runDirectory: String, deadline: ContinuousClock.Instant = .now + .seconds(5)) {
         guard isQEMU(pid, of: runDirectory) else { return }
         kill(pid, SIGKILL)
+        waitForExit(pid, deadline: deadline)
     }
 
     /// Whether `pid` is still the QEMU of `runDirectory`. QEMU holds its pid file open while it runs,

@@ -132,7 +132,10 @@ public struct VMTemplateStore: Sendable {
             // The template was stopped when saved, so its clone waits to be told to run.
             try monitor.execute("cont")
         } catch {
+            // QEMU may be exiting on its own already (a failed load ends it): it is ours, just started,
+            // and its TAPs go only with it.
             QEMUProcess.end(pid, runDirectory: runDirectory)
+            QEMUProcess.waitForExit(pid, deadline: ContinuousClock.now + .seconds(5))
             throw error
         }
         return pid

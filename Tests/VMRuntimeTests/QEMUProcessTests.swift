@@ -29,6 +29,32 @@ struct QEMUProcessTests {
         #expect(!QEMUProcess.isRunning(Int32.max), "no such process")
     }
 
+    /// Ending a VM returns once its QEMU has exited (the next VM may take its TAP's name), and ends
+    /// only a process that holds the VM's pid file open.
+    @Test func endingReturnsOnceTheVMsProcessHasExitedAndSparesOthers() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("qemu-end-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        FileManager.default.createFile(atPath: directory + "/qemu.pid", contents: Data())
+        let vm = try spawn(["/bin/sh", "-c", "exec 3<\(directory)/qemu.pid; exec /bin/sleep 30"])
+        let stranger = try spawn(["/bin/sleep", "30"])
+        defer {
+            var status: Int32 = 0
+            for pid in [vm, stranger] {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+            }
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(5)
+        while !QEMUProcess.isQEMU(vm, of: directory), clock.now < deadline { usleep(2_000) }
+        #expect(QEMUProcess.isQEMU(vm, of: directory))
+        QEMUProcess.end(stranger, runDirectory: directory)
+        #expect(QEMUProcess.isRunning(stranger), "a process without the VM's pid file is not the VM's")
+        QEMUProcess.end(vm, runDirectory: directory)
+        #expect(!QEMUProcess.isRunning(vm), "end returned before the VM's process had exited")
+    }
+
     private func spawn(_ arguments: [String]) throws -> pid_t {
         var pid: pid_t = 0
         let pointers = arguments.map { strdup($0) } + [nil]

@@ -128,7 +128,6 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
                 _ = try? await runBlocking {
                     if let clone {
                         QEMUProcess.end(clone, runDirectory: directory)
-                        QEMUProcess.waitForExit(clone, deadline: .now + .seconds(5))
                     } else {
                         try? hypervisor?.destroy(name)
                     }
@@ -208,7 +207,6 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// container's own files in `runDirectory` stay for the clone started instead.
     private static func discard(_ member: UtilityVMPool.Member, movedInto runDirectory: String) {
         for directory in [member.directory, runDirectory] { QEMUProcess.end(member.pid, runDirectory: directory) }
-        QEMUProcess.waitForExit(member.pid, deadline: .now + .seconds(5))
         try? FileManager.default.removeItem(atPath: member.directory)
         for file in poolFiles { unlink(runDirectory + "/" + file) }
     }

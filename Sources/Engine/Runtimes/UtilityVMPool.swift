@@ -80,7 +80,6 @@ public final class UtilityVMPool: Sendable {
 
     static func end(_ pid: Int32, directory: String) {
         QEMUProcess.end(pid, runDirectory: directory)
-        QEMUProcess.waitForExit(pid, deadline: .now + .seconds(5))
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
