@@ -86,6 +86,9 @@ enum InfoBuilder {
         if !host.binfmt.mounted {
             warnings.append("WARNING: binfmt_misc is not mounted: user-mode emulation is unavailable")
         }
+        if !host.vmFileAccess.available {
+            warnings.append("WARNING: utility VMs cannot start: \(host.vmFileAccess.detail)")
+        }
         if !host.libvirt.reachable {
             warnings.append("WARNING: libvirt is not reachable at \(host.libvirt.uri): \(host.libvirt.error ?? "unknown error")")
         }

@@ -18,6 +18,8 @@ public struct HostReport: Codable, Sendable, Equatable {
     public var systemEmulators: [SystemEmulator]
     public var libvirt: LibvirtReport
     public var accelerator: AcceleratorReport
+    /// Whether libvirt's QEMU user can reach the VM files under berthd's data root and cache.
+    public var vmFileAccess: FeatureCheck
     /// Every platform this host can run and how, host platform first.
     public var platforms: [PlatformSupport]
 
@@ -26,7 +28,8 @@ public struct HostReport: Codable, Sendable, Equatable {
         hostPlatform: Platform, cpus: Int, memoryBytes: Int64, cgroups: CgroupReport,
         overlayfs: FeatureCheck, seccomp: FeatureCheck, userNamespaces: FeatureCheck,
         binfmt: BinfmtReport, systemEmulators: [SystemEmulator], libvirt: LibvirtReport,
-        accelerator: AcceleratorReport, guestKernels: [String: String] = [:]
+        accelerator: AcceleratorReport, vmFileAccess: FeatureCheck = FeatureCheck(available: true, detail: "not checked"),
+        guestKernels: [String: String] = [:]
     ) {
         self.operatingSystem = operatingSystem
         self.osVersion = osVersion
@@ -43,6 +46,7 @@ public struct HostReport: Codable, Sendable, Equatable {
         self.systemEmulators = systemEmulators
         self.libvirt = libvirt
         self.accelerator = accelerator
+        self.vmFileAccess = vmFileAccess
         self.platforms = PlatformSupport.derive(
             host: hostPlatform, emulators: systemEmulators, binfmt: binfmt, accelerator: accelerator, guestKernels: guestKernels)
     }

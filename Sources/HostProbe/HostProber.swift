@@ -58,7 +58,9 @@ public struct HostProber: Sendable {
             binfmt: BinfmtScanner.scan(),
             systemEmulators: emulators,
             libvirt: LibvirtCheck.check(uri: configuration.libvirtURI),
-            accelerator: accelerator, guestKernels: guestKernels(for: emulators))
+            accelerator: accelerator,
+            vmFileAccess: QEMUFileAccess.check(roots: [configuration.scratchDirectory], directories: configuration.cacheDirectory.map { [$0] } ?? []),
+            guestKernels: guestKernels(for: emulators))
     }
 
     /// What a VM of each emulated architecture would boot, by OCI architecture name.

@@ -233,7 +233,9 @@ struct Berthd: AsyncParsableCommand {
                                                                                     mergesMemory: vmMergeMemory) : nil,
                                            pool: pool.sizes.isEmpty ? nil : pool,
                                            hostArchitecture: await host.report.hostPlatform.architecture,
+                                           unreachableFiles: await host.report.vmFileAccess.available ? nil : host.report.vmFileAccess.detail,
                                            logger: logger)
+        if let unreachable = utilityVMs.unreachableFiles { logger.warning("utility VMs cannot start: \(unreachable)") }
         if vmMergeMemory { try Self.startSamePageMerging(logger: logger) }
         // A template build that berthd's end cut short leaves a directory of no use.
         utilityVMs.templates?.removeUnfinished()

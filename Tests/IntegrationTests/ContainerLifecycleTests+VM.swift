@@ -208,6 +208,36 @@ extension ContainerLifecycleTests {
     }
 }
 
+extension ContainerLifecycleTests {
+    /// A data root inside a directory libvirt's QEMU user cannot search (a 0700 temporary
+    /// directory): berthd says so when it starts, `info` warns, and VM runs are refused at once
+    /// with the directory and the user named, making nothing; native containers are unaffected.
+    @Test func aRootQEMUCannotReachRefusesVMsWithTheReason() async throws {
+        _ = try Self.guestKernel()
+        let built = try TestImageTests.build(into: nil)
+        let scratch = try TestPaths.makeScratch("closed-root")
+        chmod(scratch, 0o700)
+        let daemon = try DaemonFixture(scratch: scratch)
+        defer { daemon.tearDown() }
+        try daemon.start()
+        try Command.succeed(["sh", "-c", "tar -cf - -C \(built.layout) . | docker -H \(daemon.host) load"])
+        let info = try Self.docker(daemon, ["info"])
+        #expect(info.stdout.contains("utility VMs cannot start: libvirt-qemu cannot search \(scratch) (mode 700)")
+                || info.stderr.contains("utility VMs cannot start: libvirt-qemu cannot search \(scratch) (mode 700)"), "\(info)")
+        let refused = try Self.docker(daemon, ["run", "--name", "refused", "--isolation=vm", Self.image, "true"], timeout: 120)
+        #expect(refused.status == 125 && refused.stderr.contains("libvirt-qemu cannot search \(scratch)")
+                && !refused.stderr.contains("Permission denied"), "\(refused)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/vms")) ?? []).isEmpty, "nothing made")
+        #expect(try Self.docker(daemon, ["run", "--rm", Self.image, "echo", "native"]).stdout == "native\n")
+        // Searchable again: the next berthd's probe finds it so, and the VM runs.
+        daemon.stop()
+        chmod(scratch, 0o711)
+        try daemon.start()
+        let ran = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", Self.image, "echo", "vm"], timeout: 120)
+        #expect(ran.status == 0 && ran.stdout == "vm\n", "\(ran)")
+    }
+}
+
 /// socat forwarding a socket of the test's to libvirtd's; stopping it (and the children it forked
 /// per connection) is libvirtd going away for whoever connected through it.
 final class LibvirtProxy: @unchecked Sendable {

@@ -224,7 +224,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// Starts clones for the pool until each architecture has as many waiting as asked, in the
     /// background; a template not made yet is made first, and the pool filled after.
     func fillPool() {
-        guard let pool = settings.pool, let store = settings.templates else { return }
+        guard let pool = settings.pool, let store = settings.templates, settings.unreachableFiles == nil else { return }
         for (architecture, size) in pool.sizes.sorted(by: { $0.key < $1.key }) {
             let directory = pool.directory
             guard let (model, _) = try? machineDefinition(imageArchitecture: architecture, name: "berth-pool", directory: directory,
@@ -323,6 +323,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     private func boot(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
         -> (spec: LaunchSpec, qemuPID: Int32, details: ContainerRuntimeDetails.UtilityVM)
     {
+        if let unreachable = settings.unreachableFiles { throw ContainerError.startFailed(code: 125, message: "utility VMs cannot start: \(unreachable)") }
         // The image's architecture: the host's for --isolation=vm, another for a foreign image.
         let imageArchitecture = (try? Platform(parsing: record.platform))?.architecture ?? plan.hostArchitecture
         let requested = try ContainerRecord.requestedAccelerator(record.hostConfig, decision: record.state.platformDecision,

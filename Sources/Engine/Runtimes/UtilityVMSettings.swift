@@ -15,12 +15,15 @@ public struct UtilityVMSettings: Sendable {
     public var pool: UtilityVMPool?
     /// The host's OCI architecture: its VMs may use KVM, others' run on TCG.
     public var hostArchitecture: String
+    /// Why QEMU could not open the VM files (the host probe's words), which refuses every VM start
+    /// at once; nil when it can.
+    public var unreachableFiles: String?
     /// Where a clone that fails and falls back to a cold boot is reported.
     public var logger: Logger
 
     public init(cacheDirectory: String, libvirtURI: String, accelerator: UtilityVMDefinition.Accelerator, agentTimeoutSeconds: Int = 30,
                 templates: VMTemplateStore? = nil, pool: UtilityVMPool? = nil, hostArchitecture: String = "amd64",
-                logger: Logger = Logger(label: "berth.vm")) {
+                unreachableFiles: String? = nil, logger: Logger = Logger(label: "berth.vm")) {
         self.cacheDirectory = cacheDirectory
         self.libvirtURI = libvirtURI
         self.accelerator = accelerator
@@ -28,6 +31,7 @@ public struct UtilityVMSettings: Sendable {
         self.templates = templates
         self.pool = pool
         self.hostArchitecture = hostArchitecture
+        self.unreachableFiles = unreachableFiles
         self.logger = logger
     }
 }
