@@ -1,5 +1,6 @@
 #include "container_init.h"
 #include "detached_mounts.h"
+#include "mount_flags.h"
 #include "sync_channel.h"
 
 #include <errno.h>
@@ -22,7 +23,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -83,16 +83,6 @@ static int make_path_in_root(int root_fd, const char *path, int as_file) {
 
 static void proc_fd_path(char *buffer, size_t size, int fd) { snprintf(buffer, size, "/proc/self/fd/%d", fd); }
 
-// Read-only remounts must keep the flags the kernel has locked on the mount (nosuid, nodev, noexec).
-static unsigned long locked_flags(const char *path) {
-    struct statvfs st;
-    if (statvfs(path, &st) < 0) return 0;
-    unsigned long flags = 0;
-    if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-    if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
-    if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-    return flags;
-}
 
 // Mounts one entry of the spec under the root; bind mounts that must be read-only are remounted,
 // since MS_RDONLY is ignored on the first bind.
@@ -119,7 +109,7 @@ static void mount_entry(int root_fd, const struct mount_entry *entry) {
         target_fd = open_in_root(root_fd, entry->target, O_PATH);
         if (target_fd < 0) fail(125, "reopening %s: %s", entry->target, strerror(errno));
         proc_fd_path(target, sizeof target, target_fd);
-        if (mount(NULL, target, NULL, entry->flags | MS_REMOUNT | MS_BIND | locked_flags(target), NULL) < 0)
+        if (mount(NULL, target, NULL, entry->flags | MS_REMOUNT | MS_BIND | mount_flags_to_keep(target), NULL) < 0)
             fail(125, "remounting %s: %s", entry->target, strerror(errno));
         close(target_fd);
     }
@@ -217,7 +207,7 @@ static void readonly_paths(const struct string_list *paths) {
         const char *path = paths->items[i];
         if (access(path, F_OK) < 0) continue;
         CHECK(mount(path, path, NULL, MS_BIND | MS_REC, NULL), "binding %s: %s", path, strerror(errno));
-        CHECK(mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path), NULL),
+        CHECK(mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_flags_to_keep(path), NULL),
               "making %s read-only: %s", path, strerror(errno));
     }
 }
@@ -415,7 +405,7 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
     readonly_paths(&spec->readonly_paths);
     mask_paths(&spec->masked_paths);
     if (spec->readonly_rootfs)
-        CHECK(mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), NULL),
+        CHECK(mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_flags_to_keep("/"), NULL),
               "making the root read-only: %s", strerror(errno));
     if ((spec->clone_flags & CLONE_NEWUTS) && spec->hostname)
         CHECK(sethostname(spec->hostname, strlen(spec->hostname)), "sethostname: %s", strerror(errno));

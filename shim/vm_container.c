@@ -81,10 +81,13 @@ int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char
         char *payload = NULL;
         size_t length = 0;
         uint32_t number = 100 + (uint32_t)i;
+        char flags[32];
+        snprintf(flags, sizeof flags, "%lu", entry->flags);
         if (agent_token(&payload, &length, "source", entry->source) < 0 || agent_token(&payload, &length, "target", entry->target) < 0 ||
             agent_token(&payload, &length, "fstype", entry->fstype) < 0 || agent_token(&payload, &length, "options", entry->data) < 0 ||
             agent_token(&payload, &length, "readonly", (entry->flags & MS_RDONLY) ? "1" : "0") < 0 ||
-            agent_token(&payload, &length, "bind", (entry->flags & MS_BIND) ? "1" : "0") < 0) {
+            agent_token(&payload, &length, "bind", (entry->flags & MS_BIND) ? "1" : "0") < 0 ||
+            agent_token(&payload, &length, "flags", flags) < 0) {
             snprintf(error, error_size, "out of memory");
             return -1;
         }
@@ -127,6 +130,81 @@ int vm_relay_connect(const char *container_socket, uint32_t *process, char *erro
     return -1;
 }
 
+// The seccomp filter file's bytes as hex, the agent's token for it; NULL with errno set on failure.
+static char *filter_hex(const char *path) {
+    FILE *file = fopen(path, "re");
+    if (!file) return NULL;
+    size_t size = 0, capacity = 4096;
+    char *text = malloc(capacity);
+    int byte;
+    while (text && (byte = fgetc(file)) != EOF) {
+        if (size + 3 > capacity) {
+            char *grown = realloc(text, capacity *= 2);
+            if (!grown) { free(text); text = NULL; break; }
+            text = grown;
+        }
+        size += (size_t)snprintf(text + size, 3, "%02x", byte);
+    }
+    if (text && ferror(file)) { free(text); text = NULL; errno = EIO; }
+    fclose(file);
+    if (text) text[size] = '\0';
+    return text;
+}
+
+// What the agent needs to confine the process as a native container's: the container's own
+// namespaces (its init) or its init's (an exec), the kernel filesystems, hidden paths,
+// capabilities, no_new_privs, seccomp and limits. Returns nonzero when memory or the filter failed.
+static int add_confinement(char **payload, size_t *length, const struct launch_spec *spec, char *error, size_t error_size) {
+    char number[32];
+    int failed = agent_token(payload, length, spec->vm_relay ? "enter" : "isolate", "1");
+    for (size_t i = 0; i < spec->mount_count; i++) {
+        const struct mount_entry *entry = &spec->mounts[i];
+        snprintf(number, sizeof number, "%lu", entry->flags);
+        failed |= agent_token(payload, length, "mount-source", entry->source);
+        failed |= agent_token(payload, length, "mount-target", entry->target);
+        failed |= agent_token(payload, length, "mount-fstype", entry->fstype);
+        failed |= agent_token(payload, length, "mount-flags", number);
+        failed |= agent_token(payload, length, "mount-options", entry->data);
+    }
+    if (!spec->vm_relay) {
+        failed |= agent_token(payload, length, "create-devices", spec->create_devices ? "1" : "0");
+        failed |= agent_token(payload, length, "readonly-rootfs", spec->readonly_rootfs ? "1" : "0");
+    }
+    for (size_t i = 0; i < spec->readonly_paths.count; i++) failed |= agent_token(payload, length, "readonly-path", spec->readonly_paths.items[i]);
+    for (size_t i = 0; i < spec->masked_paths.count; i++) failed |= agent_token(payload, length, "masked", spec->masked_paths.items[i]);
+    for (size_t i = 0; i < spec->group_count; i++) {
+        snprintf(number, sizeof number, "%u", spec->groups[i]);
+        failed |= agent_token(payload, length, "group", number);
+    }
+    // Hex: 64-bit values do not fit a 32-bit guest's Int.
+    const struct { const char *key; uint64_t value; } sets[] = {
+        {"cap-bounding", spec->cap_bounding}, {"cap-effective", spec->cap_effective}, {"cap-permitted", spec->cap_permitted},
+        {"cap-inheritable", spec->cap_inheritable}, {"cap-ambient", spec->cap_ambient},
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        snprintf(number, sizeof number, "%llx", (unsigned long long)sets[i].value);
+        failed |= agent_token(payload, length, sets[i].key, number);
+    }
+    for (size_t i = 0; i < spec->rlimit_count; i++) {
+        char limit[64];
+        snprintf(limit, sizeof limit, "%x %llx %llx", spec->rlimits[i].resource, (unsigned long long)spec->rlimits[i].soft,
+                 (unsigned long long)spec->rlimits[i].hard);
+        failed |= agent_token(payload, length, "rlimit", limit);
+    }
+    failed |= agent_token(payload, length, "no-new-privileges", spec->no_new_privileges ? "1" : "0");
+    if (spec->seccomp_filter) {
+        char *filter = filter_hex(spec->seccomp_filter);
+        if (!filter) {
+            snprintf(error, error_size, "reading the seccomp filter %s: %s", spec->seccomp_filter, strerror(errno));
+            return -1;
+        }
+        failed |= agent_token(payload, length, "seccomp", filter);
+        free(filter);
+    }
+    if (failed) snprintf(error, error_size, "out of memory");
+    return failed;
+}
+
 int vm_run(int agent, struct agent_reader *reader, const struct launch_spec *spec, uint32_t process, pid_t *guest_pid,
            char *error, size_t error_size) {
     char *payload = NULL;
@@ -149,6 +227,7 @@ int vm_run(int agent, struct agent_reader *reader, const struct launch_spec *spe
         failed |= agent_token(&payload, &length, "columns", number);
     }
     if (failed) { snprintf(error, error_size, "out of memory"); free(payload); return 125; }
+    if (add_confinement(&payload, &length, spec, error, error_size)) { free(payload); return 125; }
     int sent = agent_send(agent, 'r', process, payload, length);
     free(payload);
     struct agent_frame frame;

@@ -15,6 +15,8 @@ public struct SeccompProfile: Sendable {
     }
 
     let rules: [Rule]
+    /// The architecture the filter is for (Go's names), the host's or a utility VM guest's.
+    let architecture: String
 
     /// The policy for a container with these capabilities on `architecture` (Go's names: amd64, arm64, …).
     public static func `default`(capabilities: CapabilitySet, architecture: String) -> SeccompProfile {
@@ -44,20 +46,38 @@ public struct SeccompProfile: Sendable {
             rules.append(Rule(names: ["clone"], argument: (0, .maskedEqual(mask: namespaceFlags, value: 0))))
             rules.append(Rule(names: ["clone3"], errno: ENOSYS))
         }
-        return SeccompProfile(rules: rules)
+        return SeccompProfile(rules: rules, architecture: architecture)
     }
 
-    /// Compiles the policy to classic BPF for the host's architectures and writes it to `path`.
+    /// The kernel's names for `architecture`'s system call entry points: 32-bit ones on a 64-bit
+    /// kernel need the same rules, or they are a way around them.
+    static func auditArchitectures(_ architecture: String) throws -> [UInt32] {
+        switch architecture {
+        case "amd64": return [UInt32(BERTH_SCMP_ARCH_X86_64), UInt32(SCMP_ARCH_X86), UInt32(SCMP_ARCH_X32)]
+        case "386": return [UInt32(SCMP_ARCH_X86)]
+        case "arm64": return [UInt32(BERTH_SCMP_ARCH_AARCH64), UInt32(SCMP_ARCH_ARM)]
+        case "arm": return [UInt32(SCMP_ARCH_ARM)]
+        case "riscv64": return [UInt32(BERTH_SCMP_ARCH_RISCV64)]
+        default: throw SeccompError.unsupportedArchitecture(architecture)
+        }
+    }
+
+    /// Compiles the policy to classic BPF for its architecture and writes it to `path`. Rules name
+    /// calls by the host's numbers (or libseccomp's stand-ins for calls the host lacks), which it
+    /// translates for each architecture of the filter.
     public func writeFilter(to path: String) throws {
         guard let context = seccomp_init(Self.errnoAction | UInt32(EPERM)) else { throw SeccompError.libseccomp("seccomp_init", 0) }
         defer { seccomp_release(context) }
-        // 32-bit entry points on x86_64 need the same rules, or they are a way around them.
-        #if arch(x86_64)
-        for architecture in [UInt32(SCMP_ARCH_X86), UInt32(SCMP_ARCH_X32)] {
-            let result = seccomp_arch_add(context, architecture)
+        let targets = try Self.auditArchitectures(architecture)
+        for target in targets {
+            let result = seccomp_arch_add(context, target)
             guard result == 0 || result == -EEXIST else { throw SeccompError.libseccomp("seccomp_arch_add", result) }
         }
-        #endif
+        // A guest of another architecture gets a filter for its calls only.
+        if !targets.contains(seccomp_arch_native()) {
+            let result = seccomp_arch_remove(context, seccomp_arch_native())
+            guard result == 0 else { throw SeccompError.libseccomp("seccomp_arch_remove", result) }
+        }
         for rule in rules {
             let action = rule.errno.map { Self.errnoAction | UInt32($0) } ?? Self.allowAction
             for name in rule.names {
@@ -174,10 +194,12 @@ public struct SeccompProfile: Sendable {
 
 public enum SeccompError: Error, CustomStringConvertible {
     case libseccomp(String, Int32)
+    case unsupportedArchitecture(String)
 
     public var description: String {
         switch self {
         case .libseccomp(let call, let result): return "seccomp: \(call) failed: \(String(cString: strerror(-result)))"
+        case .unsupportedArchitecture(let name): return "seccomp: no filter for the architecture \(name)"
         }
     }
 }

@@ -17,4 +17,30 @@ struct SeccompProfileTests {
         #expect(plainData.count % 8 == 0 && plainData.count / 8 > 100)
         #expect(plainData != adminData)
     }
+
+    /// A utility VM's guest gets the same policy for its own architecture's calls: the filter
+    /// checks the guest's audit architectures and no other.
+    @Test(arguments: [("amd64", [0xC000_003E, 0x4000_0003], [0xC000_00B7]),
+                      ("arm64", [0xC000_00B7, 0x4000_0028], [0xC000_003E]),
+                      ("arm", [0x4000_0028], [0xC000_003E, 0xC000_00B7])])
+    func compilesForTheArchitectureAsked(architecture: String, checked: [UInt32], absent: [UInt32]) throws {
+        let path = FileManager.default.temporaryDirectory.path + "/\(architecture)-\(UUID().uuidString).bpf"
+        defer { unlink(path) }
+        try SeccompProfile.default(capabilities: .dockerDefault, architecture: architecture).writeFilter(to: path)
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        // struct sock_filter: u16 code, u8 jt, u8 jf, u32 k; BPF_JMP|BPF_JEQ|BPF_K compares k.
+        let compared = Set(stride(from: 0, to: data.count, by: 8).compactMap { offset -> UInt32? in
+            let code = UInt16(data[offset]) | UInt16(data[offset + 1]) << 8
+            guard code == 0x15 else { return nil }
+            return (0..<4).reduce(UInt32(0)) { $0 | UInt32(data[offset + 4 + $1]) << (8 * $1) }
+        })
+        for value in checked { #expect(compared.contains(value), "\(architecture) filter checks \(String(value, radix: 16))") }
+        for value in absent { #expect(!compared.contains(value), "\(architecture) filter leaves out \(String(value, radix: 16))") }
+    }
+
+    @Test func refusesAnArchitectureItHasNoNamesFor() {
+        #expect(throws: SeccompError.self) {
+            try SeccompProfile.default(capabilities: .dockerDefault, architecture: "mips64").writeFilter(to: "/nonexistent/filter")
+        }
+    }
 }

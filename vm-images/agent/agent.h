@@ -59,9 +59,9 @@ static inline int agent_set_window(int fd, unsigned short rows, unsigned short c
 
 static inline int agent_make_controlling_terminal(int fd) { return ioctl(fd, TIOCSCTTY, 0); }
 
-// A new pty: returns the master and stores the slave's descriptor.
-static inline int agent_open_pty(int *slave) {
-    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+// A new pty of the devpts instance whose ptmx is `ptmx`: returns the master and stores the slave's descriptor.
+static inline int agent_open_pty(const char *ptmx, int *slave) {
+    int master = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0) return -1;
     int unlock = 0;
     if (ioctl(master, TIOCSPTLCK, &unlock) < 0) { close(master); return -1; }
@@ -220,4 +220,224 @@ static inline int agent_make_file(const char *path) {
 static inline int agent_is_directory(const char *path) {
     struct stat info;
     return stat(path, &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+// --- Confining a container's process, as berth-shim does natively (vm-images/PROTOCOL.md, `run`).
+
+#include <grp.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include "../../shim/mount_flags.h"
+
+// The container's cgroup in the guest: one per VM, as there is one container.
+#define AGENT_CONTAINER_CGROUP "/sys/fs/cgroup/container"
+
+// cgroup2 with the controllers a container's limits and counters use, and the container's cgroup.
+static inline void agent_prepare_cgroups(void) {
+    mkdir("/sys/fs/cgroup", 0755);
+    if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) return;
+    // One at a time: a controller the kernel lacks must not keep the others off.
+    static const char *controllers[] = {"+cpu", "+memory", "+pids", "+io"};
+    for (size_t i = 0; i < sizeof controllers / sizeof controllers[0]; i++) {
+        int fd = open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
+        if (fd < 0) break;
+        ssize_t written = write(fd, controllers[i], strlen(controllers[i]));
+        (void)written;
+        close(fd);
+    }
+    mkdir(AGENT_CONTAINER_CGROUP, 0755);
+}
+
+static inline int agent_join_container_cgroup(void) {
+    int fd = open(AGENT_CONTAINER_CGROUP "/cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int result = write(fd, "0", 1) == 1 ? 0 : -1;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
+}
+
+// The agent's own pid namespace, to return to after starting a process in a container's.
+static inline int agent_open_own_pid_namespace(void) { return open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC); }
+
+// Children forked after this are the first of a new pid namespace (the container's init is its PID 1).
+static inline int agent_unshare_pid_namespace(void) { return unshare(CLONE_NEWPID); }
+
+static inline int agent_set_pid_namespace(int fd) { return setns(fd, CLONE_NEWPID); }
+
+static inline int agent_open_namespace(int pid, const char *name) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, name);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+// Mounts, host name and IPC of the container's own; a cgroup namespace follows once in its cgroup.
+static inline int agent_unshare_container_namespaces(void) { return unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC); }
+static inline int agent_unshare_cgroup_namespace(void) { return unshare(CLONE_NEWCGROUP); }
+
+// An exec enters the container init's namespaces: every descriptor opened first (after the mount
+// namespace this /proc is the container's), the mount namespace last, which also sets the root.
+static inline int agent_enter_namespaces(int pid) {
+    static const char *names[] = {"cgroup", "ipc", "uts", "mnt"};
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = agent_open_namespace(pid, names[i]);
+        if (fds[i] < 0) { while (i--) close(fds[i]); return -1; }
+    }
+    int result = 0;
+    for (int i = 0; i < 4 && result == 0; i++) result = setns(fds[i], 0);
+    int saved = errno;
+    for (int i = 0; i < 4; i++) close(fds[i]);
+    errno = saved;
+    return result;
+}
+
+// Nothing mounted in the container's namespace shows in the guest's.
+static inline int agent_make_mounts_private(void) { return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL); }
+
+// The container's root becomes "/". pivot_root cannot leave the initramfs, so the root (with the
+// mounts under it) moves over "/" and the process chroots into it; setns into this mount namespace
+// lands on the moved root too.
+static inline int agent_move_root(const char *root) {
+    if (chdir(root) < 0 || mount(root, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0) return -1;
+    return chdir("/");
+}
+
+
+// One mount with its flags as berthd gives them; a bind's other flags take a remount.
+static inline int agent_mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data) {
+    const unsigned long bind = MS_BIND | MS_REC;
+    if (flags & MS_REMOUNT) return mount(source, target, fstype, flags, *data ? data : NULL);
+    if (!(flags & MS_BIND)) return mount(source, target, fstype, flags, *data ? data : NULL);
+    if (mount(source, target, NULL, flags & bind, NULL) < 0) return -1;
+    if (!(flags & ~bind)) return 0;
+    return mount(NULL, target, NULL, (flags & ~MS_REC) | MS_REMOUNT | MS_BIND | mount_flags_to_keep(target), NULL);
+}
+
+// `path` read-only where it is, keeping its other flags; nothing when it does not exist.
+static inline int agent_make_readonly(const char *path) {
+    if (access(path, F_OK) < 0) return 0;
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) return -1;
+    return mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_flags_to_keep(path), NULL);
+}
+
+// The root read-only (--read-only): its own mount, remounted.
+static inline int agent_make_root_readonly(void) {
+    return mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_flags_to_keep("/"), NULL);
+}
+
+// Hides what a path shows: /dev/null over a file, an empty read-only tmpfs over a directory.
+static inline int agent_mask(const char *path) {
+    struct stat info;
+    if (stat(path, &info) < 0) return 0;
+    return S_ISDIR(info.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0k") : mount("/dev/null", path, NULL, MS_BIND, NULL);
+}
+
+// Docker's device nodes and links in the container's fresh /dev.
+static inline int agent_create_devices(void) {
+    static const struct { const char *path; unsigned major, minor; } nodes[] = {
+        {"/dev/null", 1, 3}, {"/dev/zero", 1, 5}, {"/dev/full", 1, 7}, {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+    };
+    mode_t old_mask = umask(0);
+    int result = 0;
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0] && result == 0; i++)
+        if (mknod(nodes[i].path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 && errno != EEXIST) result = -1;
+    umask(old_mask);
+    static const char *links[][2] = {
+        {"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"}, {"/proc/self/fd/1", "/dev/stdout"},
+        {"/proc/self/fd/2", "/dev/stderr"}, {"pts/ptmx", "/dev/ptmx"}, {"/proc/kcore", "/dev/core"},
+    };
+    for (size_t i = 0; i < sizeof links / sizeof links[0] && result == 0; i++)
+        if (symlink(links[i][0], links[i][1]) < 0 && errno != EEXIST) result = -1;
+    return result;
+}
+
+static inline int agent_set_limit(int resource, unsigned long long soft, unsigned long long hard) {
+    struct rlimit64 limit = {soft, hard};
+    return setrlimit64(resource, &limit);
+}
+
+static inline int agent_set_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+
+// `length` bytes of struct sock_filter, as libseccomp exported them on the host.
+static inline int agent_load_seccomp(const unsigned char *program, int length) {
+    struct sock_fprog filter = {.len = (unsigned short)(length / sizeof(struct sock_filter)), .filter = (struct sock_filter *)program};
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter, 0, 0);
+}
+
+// The container's user with exactly the given capabilities: the bounding set shrinks while
+// CAP_SETPCAP is held, keepcaps carries the permitted set across setuid, capset sets each set.
+// Returns the failed step's name, or NULL.
+static inline const char *agent_switch_identity(unsigned uid, unsigned gid, const unsigned *groups, int group_count,
+                                                unsigned long long bounding, unsigned long long effective,
+                                                unsigned long long permitted, unsigned long long inheritable,
+                                                unsigned long long ambient) {
+    int last_cap = CAP_LAST_CAP;
+    int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char text[16] = {0};
+        if (read(fd, text, sizeof text - 1) > 0) last_cap = atoi(text);
+        close(fd);
+    }
+    for (int cap = 0; cap <= last_cap; cap++)
+        if (!(bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) return "dropping a capability";
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return "keepcaps";
+    gid_t list[group_count > 0 ? group_count : 1];
+    for (int i = 0; i < group_count; i++) list[i] = groups[i];
+    if (setgroups((size_t)group_count, list) < 0) return "setgroups";
+    if (setresgid(gid, gid, gid) < 0) return "setgid";
+    if (setresuid(uid, uid, uid) < 0) return "setuid";
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return "keepcaps";
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2] = {
+        {(unsigned)effective, (unsigned)permitted, (unsigned)inheritable},
+        {(unsigned)(effective >> 32), (unsigned)(permitted >> 32), (unsigned)(inheritable >> 32)},
+    };
+    if (syscall(SYS_capset, &header, data) < 0) return "capset";
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) return "clearing ambient capabilities";
+    for (int cap = 0; cap <= last_cap; cap++)
+        if ((ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) return "raising an ambient capability";
+    return NULL;
+}
+
+// The channel a child reports on: its exec failure as text, and first, for a container's init
+// with a terminal, the terminal's master (made on the container's own devpts) as a descriptor.
+static inline int agent_report_channel(int fds[2]) { return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds); }
+
+static inline int agent_send_descriptor(int channel, int fd) {
+    char byte = 'p';
+    struct iovec data = {.iov_base = &byte, .iov_len = 1};
+    union { struct cmsghdr header; char space[CMSG_SPACE(sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1, .msg_control = control.space, .msg_controllen = sizeof control.space};
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    return sendmsg(channel, &message, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+// The descriptor the child sent, or -1 when it reported a failure (left unread) or ended first.
+static inline int agent_receive_descriptor(int channel) {
+    char byte;
+    struct iovec data = {.iov_base = &byte, .iov_len = 1};
+    union { struct cmsghdr header; char space[CMSG_SPACE(sizeof(int))]; } control;
+    struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1, .msg_control = control.space, .msg_controllen = sizeof control.space};
+    ssize_t count;
+    do count = recvmsg(channel, &message, MSG_PEEK | MSG_CMSG_CLOEXEC); while (count < 0 && errno == EINTR);
+    if (count != 1 || byte != 'p') return -1;
+    do count = recvmsg(channel, &message, MSG_CMSG_CLOEXEC); while (count < 0 && errno == EINTR);
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    if (count != 1 || !header || header->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(header), sizeof(int));
+    return fd;
 }

@@ -86,6 +86,20 @@ public struct ContainerLaunchPlan {
         }
     }
 
+    /// /proc, /dev with its pseudo-filesystems and /sys, made in the container's own namespaces; with
+    /// `--privileged` the devices are the host's (a utility VM's guest's), with the container's own
+    /// ptys over them, and /sys is writable.
+    var kernelFilesystems: [LaunchSpec.Mount] {
+        let mounts = ContainerFilesystem.defaultMounts(shmSize: record.hostConfig.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20)
+        guard record.hostConfig.Privileged == true else { return mounts }
+        return mounts.map { mount in
+            var mount = mount
+            if mount.target == "/dev" { mount = .init(source: "/dev", target: "/dev", type: "", flags: [.bind, .recursive]) }
+            if mount.target == "/sys" { mount.flags.remove(.readOnly) }
+            return mount
+        }
+    }
+
     /// The spec for the shim; `seccompFilter` is the compiled policy (nil when unconfined).
     func launchSpec(cgroup: ContainerCgroup, seccompFilter: String?) throws -> LaunchSpec {
         let id = record.id
@@ -122,16 +136,7 @@ public struct ContainerLaunchPlan {
             spec.gidMap = mapping.idMap
         }
         let privileged = host.Privileged == true
-        var mounts = ContainerFilesystem.defaultMounts(shmSize: host.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20)
-        if privileged {
-            // The host's devices, with the container's own ptys over them; /sys writable.
-            mounts = mounts.map { mount in
-                var mount = mount
-                if mount.target == "/dev" { mount = .init(source: "/dev", target: "/dev", type: "", flags: [.bind, .recursive]) }
-                if mount.target == "/sys" { mount.flags.remove(.readOnly) }
-                return mount
-            }
-        }
+        var mounts = kernelFilesystems
         // The network namespace berthd made belongs to the host's user namespace, for which a container
         // in a user namespace of its own may not mount sysfs: it sees the host's, read-only (runc's way).
         if record.state.userNamespace != nil, !record.attachments.isEmpty, let sys = mounts.firstIndex(where: { $0.target == "/sys" }) {
@@ -192,18 +197,25 @@ public struct ContainerLaunchPlan {
         return spec
     }
 
-    /// An exec joining a native container: its namespaces and cgroups, and the container's confinement.
-    func nativeExecSpec(_ exec: ExecConfig, execID: String, containerPID: Int32, cgroup: ContainerCgroup, seccompFilter: String?)
-        throws -> LaunchSpec
-    {
+    /// An exec under the container's confinement: its capabilities (every one with `--privileged`),
+    /// no_new_privs and seccomp filter (the container's architecture's, nil when unconfined).
+    func confinedExecSpec(_ exec: ExecConfig, execID: String, seccompFilter: String?) throws -> LaunchSpec {
         var spec = try execSpec(exec, execID: execID)
-        spec.placement = .joining(pid: containerPID)
         let capabilities = exec.Privileged == true ? CapabilitySet.daemonBounding : try self.capabilities
         spec.bounding = capabilities
         spec.effective = capabilities
         spec.permitted = capabilities
         spec.noNewPrivileges = securityOptions.noNewPrivileges
         spec.seccompFilter = exec.Privileged == true ? nil : seccompFilter
+        return spec
+    }
+
+    /// An exec joining a native container: its namespaces and cgroups, and the container's confinement.
+    func nativeExecSpec(_ exec: ExecConfig, execID: String, containerPID: Int32, cgroup: ContainerCgroup, seccompFilter: String?)
+        throws -> LaunchSpec
+    {
+        var spec = try confinedExecSpec(exec, execID: execID, seccompFilter: seccompFilter)
+        spec.placement = .joining(pid: containerPID)
         spec.cgroupProcs = cgroup.procsFiles
         return spec
     }

@@ -43,4 +43,5 @@ public struct ContainerPaths: Sendable {
     public func execSocket(_ id: String, _ execID: String) -> String { runtimeDirectory(id) + "/exec-\(execID.prefix(12)).sock" }
     public func execExit(_ id: String, _ execID: String) -> String { runtimeDirectory(id) + "/exec-\(execID.prefix(12)).exit" }
     public var seccompCache: String { execRoot + "/seccomp" }
+    var seccompFilters: SeccompFilterCache { SeccompFilterCache(directory: seccompCache) }
 }

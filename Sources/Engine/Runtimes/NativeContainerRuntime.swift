@@ -39,7 +39,7 @@ struct NativeContainerRuntime: ShimHostedRuntime {
             // Not before the mkdirs above: the kernel holds its cgroup mutex through the wait.
             if madeNow { cgroups.beginAttachGracePeriod() }
             let filter = plan.securityOptions.seccomp
-                ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
+                ? try paths.seccompFilters.filter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
             var spec = try plan.launchSpec(cgroup: cgroup, seccompFilter: filter)
             if !record.attachments.isEmpty { spec.networkNamespace = paths.networkNamespace(record.id) }
             let process = try await shims.launch(spec, containerID: record.id)
@@ -71,7 +71,7 @@ struct NativeContainerRuntime: ShimHostedRuntime {
     {
         guard let cgroup = record.state.cgroup else { throw ContainerError.conflict("Container \(record.id) is not running") }
         let filter = plan.securityOptions.seccomp && config.Privileged != true
-            ? try seccompFilter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
+            ? try paths.seccompFilters.filter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
         let spec = try plan.nativeExecSpec(config, execID: execID, containerPID: record.state.pid, cgroup: cgroup, seccompFilter: filter)
         return try await shims.launchExec(spec, containerID: record.id, execID: execID)
     }
@@ -106,13 +106,4 @@ struct NativeContainerRuntime: ShimHostedRuntime {
     }
 
     func failureDetail(of record: ContainerRecord) -> String { "" }
-
-    /// Compiled once per capability set and architecture.
-    func seccompFilter(capabilities: CapabilitySet, architecture: String) throws -> String {
-        let path = "\(paths.seccompCache)/\(String(capabilities.rawValue, radix: 16))-\(architecture).bpf"
-        if !FileManager.default.fileExists(atPath: path) {
-            try SeccompProfile.default(capabilities: capabilities, architecture: architecture).writeFilter(to: path)
-        }
-        return path
-    }
 }

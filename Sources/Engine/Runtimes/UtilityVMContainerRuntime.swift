@@ -73,7 +73,9 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     func launchExec(_ record: ContainerRecord, plan: ContainerLaunchPlan, config: ExecConfig, execID: String) async throws
         -> any ContainerProcess
     {
-        var spec = try plan.execSpec(config, execID: execID)
+        let filter = plan.securityOptions.seccomp && config.Privileged != true
+            ? try paths.seccompFilters.filter(capabilities: try plan.capabilities, architecture: Self.imageArchitecture(record, plan: plan)) : nil
+        var spec = try plan.confinedExecSpec(config, execID: execID, seccompFilter: filter)
         spec.placement = .utilityVMExec(relay: paths.socket(record.id), root: Self.guestRoot)
         return try await shims.launchExec(spec, containerID: record.id, execID: execID)
     }
@@ -324,8 +326,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         -> (spec: LaunchSpec, qemuPID: Int32, details: ContainerRuntimeDetails.UtilityVM)
     {
         if let unreachable = settings.unreachableFiles { throw ContainerError.startFailed(code: 125, message: "utility VMs cannot start: \(unreachable)") }
-        // The image's architecture: the host's for --isolation=vm, another for a foreign image.
-        let imageArchitecture = (try? Platform(parsing: record.platform))?.architecture ?? plan.hostArchitecture
+        let imageArchitecture = Self.imageArchitecture(record, plan: plan)
         let requested = try ContainerRecord.requestedAccelerator(record.hostConfig, decision: record.state.platformDecision,
                                                                  foreign: imageArchitecture != plan.hostArchitecture)
         let directory = paths.vmDirectory(record.id)
@@ -368,9 +369,14 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             }
         }
 
-        var spec = try plan.launchSpec(cgroup: ContainerCgroup(v1: [:], unified: nil, unifiedHasControllers: false), seccompFilter: nil)
+        // The guest's agent confines the container as the shim does natively: its own namespaces and
+        // cgroup in the guest, the same capabilities, and the same seccomp policy for the guest's calls.
+        let filter = plan.securityOptions.seccomp
+            ? try paths.seccompFilters.filter(capabilities: try plan.capabilities, architecture: imageArchitecture) : nil
+        var spec = try plan.launchSpec(cgroup: ContainerCgroup(v1: [:], unified: nil, unifiedHasControllers: false), seccompFilter: filter)
         spec.namespaces = []
-        spec.mounts = []
+        spec.mounts = plan.kernelFilesystems
+        if let sys = spec.mounts.firstIndex(where: { $0.target == "/sys" }) { spec.mounts.insert(Self.guestCgroupMount, at: sys + 1) }
         // Disks appear in order: vda… for the layers (top first, as overlay lists them), then the one
         // for writes (a clone's after all its template's layer slots).
         func device(_ index: Int) -> String { "/dev/" + UtilityVMDefinition.diskName(index) }
@@ -382,7 +388,6 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
                .init(source: "overlay", target: Self.guestRoot, type: "overlay", flags: [],
                      data: "lowerdir=" + layerDisks.indices.map { "/layers/\($0)" }.joined(separator: ":")
                          + ",upperdir=/writable/upper,workdir=/writable/work")]
-            + Self.guestKernelFilesystems(shmSize: record.hostConfig.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20)
             + userMounts.mounts
         if !record.attachments.isEmpty {
             (agent.requests, agent.mounts) = try guestNetwork(record, networks: networks, mounts: agent.mounts, clonedCards: template != nil)
@@ -416,8 +421,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
                 mounts.append(.init(source: tag, target: guestRoot + mount.target, type: "9p", flags: readOnly,
                                     data: "trans=virtio,version=9p2000.L,msize=262144,cache=none"))
             case .tmpfs:
-                mounts.append(.init(source: "tmpfs", target: guestRoot + mount.target, type: "tmpfs", flags: readOnly,
-                                    data: mount.options))
+                mounts.append(.init(source: "tmpfs", target: guestRoot + mount.target, type: "tmpfs",
+                                    flags: readOnly.union([.noSetuid, .noDevices, .noExec]), data: mount.options))
             }
         }
         return (shares, mounts)
@@ -481,11 +486,12 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         }
     }
 
-    /// What a container sees of the kernel, in the guest: the VM is the boundary, so its whole /dev.
-    static func guestKernelFilesystems(shmSize: Int64) -> [LaunchSpec.Mount] {
-        [.init(source: "proc", target: guestRoot + "/proc", type: "proc", flags: []),
-         .init(source: "sysfs", target: guestRoot + "/sys", type: "sysfs", flags: [.readOnly]),
-         .init(source: "/dev", target: guestRoot + "/dev", type: "", flags: [.bind]),
-         .init(source: "shm", target: guestRoot + "/dev/shm", type: "tmpfs", flags: [], data: "mode=1777,size=\(shmSize)")]
+    /// The container's own cgroup in the guest, as its cgroup namespace shows it: read-only, as natively.
+    static let guestCgroupMount = LaunchSpec.Mount(source: "cgroup", target: "/sys/fs/cgroup", type: "cgroup2",
+                                                   flags: [.noSetuid, .noExec, .noDevices, .readOnly])
+
+    /// The image's architecture (Go's name): the host's for `--isolation=vm`, another for a foreign image.
+    static func imageArchitecture(_ record: ContainerRecord, plan: ContainerLaunchPlan) -> String {
+        (try? Platform(parsing: record.platform))?.architecture ?? plan.hostArchitecture
     }
 }

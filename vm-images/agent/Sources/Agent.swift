@@ -24,6 +24,7 @@ struct Agent {
         _ = mount("proc", "/proc", "proc", 0, nil)
         _ = mkdir("/sys", 0o555)
         _ = mount("sysfs", "/sys", "sysfs", 0, nil)
+        agent_prepare_cgroups()
         _ = mkdir("/dev/pts", 0o755)
         _ = mount("devpts", "/dev/pts", "devpts", 0, "newinstance,ptmxmode=0666")
         _ = unlink("/dev/ptmx")
@@ -109,12 +110,16 @@ struct Agent {
 struct Session {
     let port: Int32
     let childSignals: Int32
+    let ownPidNamespace: Int32
     var reader = AgentFrameReader()
     var processes: [GuestProcess] = []
+    /// The container's init (its pid here), whose namespaces an exec enters; 0 when none runs.
+    var container: Int32 = 0
 
     init(port: Int32) {
         self.port = port
         childSignals = agent_child_signals()
+        ownPidNamespace = agent_open_own_pid_namespace()
     }
 
     func send(_ frame: AgentFrame) {
@@ -153,9 +158,11 @@ struct Session {
     mutating func handle(_ frame: AgentFrame) {
         switch frame.kind {
         case UInt8(ascii: "r"):
-            switch GuestProcess.launch(number: frame.process, AgentTokens(frame.payload)) {
+            let request = AgentTokens(frame.payload)
+            switch GuestProcess.launch(number: frame.process, request, ownPidNamespace: ownPidNamespace, container: container) {
             case .started(let process):
                 processes.append(process)
+                if request.value("isolate") == Bytes.of("1") { container = process.pid }
                 send(AgentFrame(kind: UInt8(ascii: "s"), process: frame.process, payload: Bytes.decimal(Int(process.pid))))
             case .failed(let code, let message):
                 send(AgentFrame(kind: UInt8(ascii: "f"), process: frame.process, payload: Bytes.decimal(code) + [UInt8(ascii: " ")] + message))
@@ -222,13 +229,18 @@ struct Session {
         }
         // A disk is read afresh: a clone's guest may hold its template's blank slot in cache.
         if !bind, source.starts(with: Bytes.of("/dev/")) { _ = Bytes.withCString(source) { agent_forget_cached_blocks($0) } }
+        // `flags` (the host's MS_* flags) says all; `readonly` and `bind` alone are the older way.
         var flags: UInt = request.value("readonly") == Bytes.of("1") ? UInt(MS_RDONLY) : 0
         if bind { flags |= UInt(MS_BIND | MS_REC) }
+        if let given = request.value("flags") {
+            guard let value = Bytes.parseDecimal(given) else { return Bytes.of("mount flags are not a number") }
+            flags = UInt(value)
+        }
         let data = request.value("options") ?? []
         let mounted = Bytes.withCString(source) { sourcePath in
             Bytes.withCString(target) { targetPath in
                 Bytes.withCString(fstype) { type in
-                    Bytes.withCString(data) { options in mount(sourcePath, targetPath, type, flags, data.isEmpty ? nil : options) }
+                    Bytes.withCString(data) { agent_mount(sourcePath, targetPath, type, flags, $0) }
                 }
             }
         }
@@ -342,13 +354,14 @@ struct Session {
     }
 
     /// PID 1 reaps every orphan; the host's processes keep their status until their output ends.
-    func reapChildren() {
+    mutating func reapChildren() {
         var info = signalfd_siginfo()
         while withUnsafeMutableBytes(of: &info, { read(childSignals, $0.baseAddress, $0.count) }) > 0 {}
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { break }
+            if pid == container { container = 0 }
             guard let process = processes.first(where: { $0.pid == pid }) else { continue }
             process.exitStatus = agent_exited(status) != 0 ? Int(agent_exit_status(status)) : 128 + Int(agent_term_signal(status))
         }

@@ -46,6 +46,20 @@ enum Bytes {
         return bytes
     }
 
+    /// A number from its hex text (at most 16 digits), or nil.
+    static func parseHexNumber(_ text: [UInt8]) -> UInt64? {
+        guard !text.isEmpty, text.count <= 16 else { return nil }
+        var value: UInt64 = 0
+        for digit in text {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = value << 4 | UInt64(digit - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = value << 4 | UInt64(digit - UInt8(ascii: "a") + 10)
+            default: return nil
+            }
+        }
+        return value
+    }
+
     /// Calls `body` with a NUL-terminated copy of `bytes`.
     static func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
         let terminated = bytes + [0]

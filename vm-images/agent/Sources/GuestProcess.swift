@@ -29,34 +29,47 @@ final class GuestProcess {
     }
 
     /// Forks and execs the `run` request's command; the child reports a failed exec on a pipe
-    /// that closes by itself when the exec succeeds.
-    static func launch(number: UInt32, _ request: AgentTokens) -> Launch {
+    /// that closes by itself when the exec succeeds. The container's init is forked into a pid
+    /// namespace of its own, an exec into `container`'s (the init's pid); `ownPidNamespace` is the
+    /// agent's, to return to.
+    static func launch(number: UInt32, _ request: AgentTokens, ownPidNamespace: Int32, container: Int32) -> Launch {
         let arguments = request.values("arg")
         guard !arguments.isEmpty else { return .failed(code: 125, message: Bytes.of("no command given")) }
+        let (parsed, malformed) = Confinement.parse(request)
+        guard let confinement = parsed else { return .failed(code: 125, message: malformed ?? []) }
         let tty = request.value("tty") == Bytes.of("1")
         var status: [Int32] = [-1, -1]
-        guard agent_pipe(&status) == 0 else { return .failed(code: 125, message: Bytes.of("pipe failed")) }
+        guard agent_report_channel(&status) == 0 else { return .failed(code: 125, message: Bytes.of("socketpair failed")) }
         var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1], errors: [Int32] = [-1, -1]
         var master: Int32 = -1, slave: Int32 = -1
-        if tty {
-            master = agent_open_pty(&slave)
+        let window = (rows: UInt16(truncatingIfNeeded: Bytes.parseDecimal(request.value("rows") ?? []) ?? 24),
+                      columns: UInt16(truncatingIfNeeded: Bytes.parseDecimal(request.value("columns") ?? []) ?? 80))
+        // The terminal comes from the container's own devpts, so that it is a /dev/pts/N there: an
+        // exec's from its init's; the init makes its own once its /dev exists, and sends the master.
+        if tty, confinement.namespaces != .own {
+            let ptmx = confinement.namespaces == .containers ? Bytes.of("/proc/") + Bytes.decimal(Int(container)) + Bytes.of("/root/dev/pts/ptmx")
+                : Bytes.of("/dev/ptmx")
+            master = Bytes.withCString(ptmx) { agent_open_pty($0, &slave) }
             guard master >= 0 else { return .failed(code: 125, message: Bytes.of("opening a pty failed")) }
-            let rows = Bytes.parseDecimal(request.value("rows") ?? []) ?? 24
-            let columns = Bytes.parseDecimal(request.value("columns") ?? []) ?? 80
-            _ = agent_set_window(master, UInt16(truncatingIfNeeded: rows), UInt16(truncatingIfNeeded: columns))
-        } else {
+            _ = agent_set_window(master, window.rows, window.columns)
+        } else if !tty {
             guard agent_pipe(&input) == 0, agent_pipe(&output) == 0, agent_pipe(&errors) == 0 else {
                 return .failed(code: 125, message: Bytes.of("pipe failed"))
             }
         }
-        let pid = fork()
+        let (pid, forkFailure) = forkChild(into: confinement.namespaces, container: container, returningTo: ownPidNamespace)
         if pid == 0 {
-            runChild(request, arguments: arguments, tty: tty, slave: slave, input: input[0], output: output[1],
-                     errors: errors[1], status: status[1])
+            runChild(request, confinement: confinement, container: container, arguments: arguments, tty: tty, window: window,
+                     slave: slave, input: input[0], output: output[1], errors: errors[1], status: status[1])
         }
         close(status[1])
-        if tty { close(slave) } else { close(input[0]); close(output[1]); close(errors[1]) }
-        guard pid > 0 else { return .failed(code: 125, message: Bytes.of("fork failed")) }
+        if tty { if slave >= 0 { close(slave) } } else { close(input[0]); close(output[1]); close(errors[1]) }
+        guard pid > 0 else {
+            if tty { if master >= 0 { close(master) } } else { close(input[1]); close(output[0]); close(errors[0]) }
+            close(status[0])
+            return .failed(code: 125, message: forkFailure ?? [])
+        }
+        if tty, master < 0 { master = agent_receive_descriptor(status[0]) }
         // Empty when the exec happened; "<code> <message>" when it did not.
         var report: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 512)
@@ -67,10 +80,11 @@ final class GuestProcess {
             report.append(contentsOf: chunk[0..<count])
         }
         close(status[0])
-        if !report.isEmpty {
+        if !report.isEmpty || (tty && master < 0) {
             var reaped: Int32 = 0
             _ = waitpid(pid, &reaped, 0)
-            if tty { close(master) } else { close(input[1]); close(output[0]); close(errors[0]) }
+            if report.isEmpty { report = Bytes.of("125 the container's terminal never arrived") }
+            if tty { if master >= 0 { close(master) } } else { close(input[1]); close(output[0]); close(errors[0]) }
             let space = report.firstIndex(of: UInt8(ascii: " ")) ?? report.count
             let code = Bytes.parseDecimal(Array(report[0..<space])) ?? 125
             return .failed(code: code, message: space < report.count ? Array(report[(space + 1)...]) : [])
@@ -86,31 +100,66 @@ final class GuestProcess {
                                      input: input[1], terminal: -1))
     }
 
-    /// In the child: stdio, session, root, directory, identity, then exec; never returns.
-    private static func runChild(_ request: AgentTokens, arguments: [[UInt8]], tty: Bool, slave: Int32, input: Int32, output: Int32,
-                                 errors: Int32, status: Int32) -> Never {
+    /// Forks into the pid namespace the process belongs in: the container's init into a new one (its
+    /// PID 1), an exec into the init's. A pid namespace applies to the children forked after
+    /// entering it, so the agent enters it for this one fork and returns to its own (`own`).
+    /// The child's pid (0 in the child), or -1 with the reason.
+    private static func forkChild(into namespaces: Confinement.Namespaces, container: Int32, returningTo own: Int32) -> (Int32, [UInt8]?) {
+        switch namespaces {
+        case .guest:
+            break
+        case .own:
+            guard agent_unshare_pid_namespace() == 0 else { return (-1, Bytes.of("making the container's pid namespace failed")) }
+        case .containers:
+            let entered = container > 0 ? agent_open_namespace(container, "pid") : -1
+            defer { if entered >= 0 { close(entered) } }
+            guard entered >= 0, agent_set_pid_namespace(entered) == 0 else {
+                return (-1, container > 0 ? Bytes.of("entering the container's pid namespace failed") : Bytes.of("the container's process has ended"))
+            }
+        }
+        let pid = fork()
+        if pid != 0, namespaces != .guest, agent_set_pid_namespace(own) != 0 {
+            Agent.log(Bytes.of("berth-agent: returning to its own pid namespace failed"))
+        }
+        return (pid, pid < 0 ? Bytes.of("fork failed") : nil)
+    }
+
+    /// In the child: stdio, session, namespaces and root, directory, identity, then exec; never returns.
+    private static func runChild(_ request: AgentTokens, confinement: Confinement, container: Int32, arguments: [[UInt8]], tty: Bool,
+                                 window: (rows: UInt16, columns: UInt16), slave: Int32, input: Int32, output: Int32, errors: Int32,
+                                 status: Int32) -> Never {
         agent_unblock_signals()
         func fail(_ code: Int, _ message: [UInt8]) -> Never {
             Bytes.writeAll(status, Bytes.decimal(code) + [UInt8(ascii: " ")] + message)
             _exit(Int32(code))
         }
         _ = setsid()
-        if tty {
-            _ = agent_make_controlling_terminal(slave)
-            for fd in Int32(0)...2 { _ = dup2(slave, fd) }
-        } else {
+        if !tty {
             _ = dup2(input, 0)
             _ = dup2(output, 1)
             _ = dup2(errors, 2)
         }
-        if let root = request.value("root") {
-            guard Bytes.withCString(root, { chroot($0) }) == 0 else { fail(125, Bytes.of("chroot failed")) }
+        if let failed = confinement.enter(root: request.value("root"), container: container) { fail(125, failed) }
+        if tty {
+            var terminal = slave
+            if terminal < 0 {
+                var ownSlave: Int32 = -1
+                let master = agent_open_pty("/dev/pts/ptmx", &ownSlave)
+                guard master >= 0 else { fail(125, Bytes.of("opening the container's terminal failed")) }
+                _ = agent_set_window(master, window.rows, window.columns)
+                guard agent_send_descriptor(status, master) == 0 else { fail(125, Bytes.of("passing the container's terminal failed")) }
+                close(master)
+                terminal = ownSlave
+            }
+            _ = agent_make_controlling_terminal(terminal)
+            for fd in Int32(0)...2 { _ = dup2(terminal, fd) }
+            if terminal > 2 { close(terminal) }
         }
         let directory = request.value("cwd") ?? Bytes.of("/")
         guard Bytes.withCString(directory, { chdir($0) }) == 0 else { fail(125, Bytes.of("chdir ") + directory + Bytes.of(" failed")) }
         let gid = Bytes.parseDecimal(request.value("gid") ?? []) ?? 0
         let uid = Bytes.parseDecimal(request.value("uid") ?? []) ?? 0
-        guard setgid(gid_t(gid)) == 0, setuid(uid_t(uid)) == 0 else { fail(125, Bytes.of("setting the user failed")) }
+        if let failed = confinement.dropPrivileges(uid: UInt32(truncatingIfNeeded: uid), gid: UInt32(truncatingIfNeeded: gid)) { fail(125, failed) }
         let environment = request.values("env")
         let command = resolve(arguments[0], environment: environment, fail: fail)
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { bytes in Bytes.withCString(bytes) { strdup($0) } }
