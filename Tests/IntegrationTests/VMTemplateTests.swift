@@ -55,7 +55,8 @@ struct VMTemplateTests {
             for name in ["one", "two"] {
                 let run = try Self.docker(daemon, ["run", "-d", "--name", name, "--network", "clones", "--isolation=vm", "-v", "shared:/data",
                                                    Self.image, "sh", "-c",
-                                                   "date +%s; head -c 16 /dev/urandom | od -An -tx1; hostname; echo \(name) > /data/\(name); sleep 300"])
+                                                   "date +%s; head -c 16 /dev/urandom | od -An -tx1; cat /proc/sys/kernel/random/boot_id; hostname; "
+                                                   + "echo \(name) > /data/\(name); sleep 300"])
                 #expect(run.status == 0, "\(run)")
                 ids.append(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
             }
@@ -68,7 +69,7 @@ struct VMTemplateTests {
             var outputs: [[String]] = []
             for name in ["one", "two"] {
                 var lines: [String] = []
-                for _ in 0..<100 where lines.count < 3 {
+                for _ in 0..<100 where lines.count < 4 {
                     lines = try Self.docker(daemon, ["logs", name]).stdout.split(separator: "\n").map(String.init)
                     usleep(100_000)
                 }
@@ -76,12 +77,14 @@ struct VMTemplateTests {
             }
             let now = Date().timeIntervalSince1970
             for (index, lines) in outputs.enumerated() {
-                #expect(lines.count == 3, "\(lines)")
+                #expect(lines.count == 4, "\(lines)")
                 // The clock is the host's, not the template's from when it was saved.
                 #expect(abs((Double(lines.first ?? "") ?? 0) - now) < 30, "\(lines)")
                 #expect(lines.last == String(ids[index].prefix(12)), "each clone has its container's hostname: \(lines)")
             }
-            #expect(outputs[0].count == 3 && outputs[1].count == 3 && outputs[0][1] != outputs[1][1], "each clone has its own random seed")
+            #expect(outputs[0].count == 4 && outputs[1].count == 4 && outputs[0][1] != outputs[1][1], "each clone has its own random seed")
+            #expect(outputs[0].count == 4 && outputs[1].count == 4 && outputs[0][2] != outputs[1][2] && outputs[0][2].count == 36,
+                    "each clone has its own boot_id: \(outputs)")
             // Each clone is on the network with its own address, and reaches the other.
             let other = try Self.docker(daemon, ["inspect", "-f", "{{.NetworkSettings.Networks.clones.IPAddress}}", "two"]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)

@@ -433,8 +433,11 @@ public actor ContainerService {
             await containerExited(id, reportedCode: failure.code, error: failure.description, unrecordedRun: run)
             throw failure
         }
+        // A stop that came while the restart policy was starting it again wins: the run it did
+        // not see ends at once, and the policy leaves it be.
+        let stoppedMeanwhile = byRestartPolicy && (try? find(id))?.state.manuallyStopped == true
         record.state.phase = .running(run)
-        record.state.manuallyStopped = nil
+        record.state.manuallyStopped = stoppedMeanwhile ? true : nil
         let healthcheck = healthcheckPolicy(for: record)
         record.state.health = healthcheck.map { _ in ContainerHealth() }
         try catalog.updateState(id, record.state)
@@ -443,6 +446,10 @@ public actor ContainerService {
         logger.debug("started", metadata: ["id": "\(id.prefix(12))", "ms": "\(phases.summary)"])
         await publish("start", record)
         monitor(id, runtime: runtime)
+        if stoppedMeanwhile {
+            try? await process.kill(signal: SIGKILL)
+            return
+        }
         if let healthcheck { startHealthMonitor(id, policy: healthcheck, startedAt: run.startedAt) }
     }
 
@@ -493,6 +500,8 @@ public actor ContainerService {
         await networks.release(&record, ports: record.state.publishedPorts ?? [],
                                inHostNamespace: runtime.capabilities.contains(.hostNetworkNamespace))
         phases.mark("network released")
+        // A stop may have come while this cleaned up: its mark must survive this write.
+        if let current = try? find(id) { record.state.manuallyStopped = current.state.manuallyStopped }
         record.state.phase = .exited(ContainerRecord.Exit(
             code: recorded?.code ?? reportedCode ?? 255, error: message, oomKilled: oomKilled, startedAt: record.state.startedAt,
             finishedAt: recorded?.finishedAt ?? Date(), utilityVM: record.state.utilityVM), failure: nil)
