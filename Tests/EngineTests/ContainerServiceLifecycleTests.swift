@@ -69,6 +69,43 @@ struct ContainerServiceLifecycleTests {
         }
     }
 
+    /// A stop that lands while the restart policy is starting the container again wins: the run the
+    /// stop did not see ends at once and is not restarted.
+    @Test func aStopDuringARestartKeepsTheContainerStopped() async throws {
+        try await EngineFixture.with { fixture in
+            let id = try await fixture.create { $0.RestartPolicy = RestartPolicy(Name: "always") }
+            try await fixture.containers.start(id)
+            let launch = fixture.runtime.holdNextLaunch()
+            fixture.runtime.exit(id, code: 0)
+            await launch.waitUntilReached()
+            try await fixture.containers.stop(id, timeout: 1)
+            launch.release()
+            let stopped = try await fixture.waitFor(id) { $0.status == .exited && $0.restartCount == 1 && $0.pid == 0 }
+            #expect(stopped.status == .exited && stopped.manuallyStopped == true, "\(stopped)")
+            try await Task.sleep(for: .milliseconds(500))
+            let later = try await fixture.status(id)
+            #expect(later.status == .exited && later.restartCount == 1, "the policy left it be: \(later)")
+        }
+    }
+
+    /// A stop that lands while an exit is being cleaned up keeps its mark: the policy does not restart.
+    @Test func aStopDuringAnExitsCleanUpIsKept() async throws {
+        try await EngineFixture.with { fixture in
+            let id = try await fixture.create { $0.RestartPolicy = RestartPolicy(Name: "always") }
+            try await fixture.containers.start(id)
+            let cleanUp = fixture.runtime.holdNextCleanUp()
+            fixture.runtime.exit(id, code: 0)
+            await cleanUp.waitUntilReached()
+            let stopping = Task { try await fixture.containers.stop(id, timeout: 1) }
+            _ = try await fixture.waitFor(id) { $0.manuallyStopped == true }
+            cleanUp.release()
+            try await stopping.value
+            try await Task.sleep(for: .milliseconds(500))
+            let state = try await fixture.status(id)
+            #expect(state.status == .exited && state.restartCount == 0 && state.manuallyStopped == true, "\(state)")
+        }
+    }
+
     @Test func removalNeedsForceWhileRunningAndLeavesNothing() async throws {
         try await EngineFixture.with { fixture in
             let id = try await fixture.create(name: "doomed")

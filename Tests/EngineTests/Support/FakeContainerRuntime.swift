@@ -18,6 +18,38 @@ final class FakeContainerRuntime: ContainerRuntime {
         var calls: [String] = []
         var cleanedUpPIDs: [Int32] = []
         var nextPID: Int32 = 1000
+        var launchHold: Hold?
+        var cleanUpHold: Hold?
+    }
+
+    /// A point a call stops at until the test lets it go, to land another call in between.
+    final class Hold: Sendable {
+        private let entered = AsyncStream<Void>.makeStream()
+        private let released = AsyncStream<Void>.makeStream()
+
+        /// Returns once the held call has reached the hold.
+        func waitUntilReached() async { for await _ in entered.stream { return } }
+
+        func release() { released.continuation.finish() }
+
+        fileprivate func pass() async {
+            entered.continuation.yield()
+            for await _ in released.stream {}
+        }
+    }
+
+    /// The next launch waits, as a slow VM boot does, until the hold is released.
+    func holdNextLaunch() -> Hold {
+        let hold = Hold()
+        state.withLock { $0.launchHold = hold }
+        return hold
+    }
+
+    /// The next clean-up after an exit waits until the hold is released.
+    func holdNextCleanUp() -> Hold {
+        let hold = Hold()
+        state.withLock { $0.cleanUpHold = hold }
+        return hold
     }
 
     init(capabilities: ContainerRuntimeCapabilities = [.pause, .processList, .hostFileAccess, .liveNetworkChanges]) {
@@ -54,6 +86,7 @@ final class FakeContainerRuntime: ContainerRuntime {
     }
 
     func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws -> LaunchedContainer {
+        if let hold = state.withLock({ state in defer { state.launchHold = nil }; return state.launchHold }) { await hold.pass() }
         let result = state.withLock { state -> Result<LaunchedContainer, Error> in
             state.calls.append("launch \(record.id)")
             if let message = state.launchFailure {
@@ -82,6 +115,7 @@ final class FakeContainerRuntime: ContainerRuntime {
     func isStillRunning(_ record: ContainerRecord) -> Bool { false }
 
     func cleanUp(after record: ContainerRecord) async -> Bool {
+        if let hold = state.withLock({ state in defer { state.cleanUpHold = nil }; return state.cleanUpHold }) { await hold.pass() }
         state.withLock {
             $0.calls.append("cleanUp \(record.id)")
             $0.cleanedUpPIDs.append(record.state.pid)
