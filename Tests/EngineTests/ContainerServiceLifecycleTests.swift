@@ -69,15 +69,23 @@ struct ContainerServiceLifecycleTests {
         }
     }
 
+    /// A running container with the `always` policy whose command exited, held at `hold`'s point.
+    static func exitHeld(in fixture: EngineFixture, at hold: (FakeContainerRuntime) -> FakeContainerRuntime.Hold) async throws
+        -> (String, FakeContainerRuntime.Hold)
+    {
+        let id = try await fixture.create { $0.RestartPolicy = RestartPolicy(Name: "always") }
+        try await fixture.containers.start(id)
+        let held = hold(fixture.runtime)
+        fixture.runtime.exit(id, code: 0)
+        await held.waitUntilReached()
+        return (id, held)
+    }
+
     /// A stop that lands while the restart policy is starting the container again wins: the run the
     /// stop did not see ends at once and is not restarted.
     @Test func aStopDuringARestartKeepsTheContainerStopped() async throws {
         try await EngineFixture.with { fixture in
-            let id = try await fixture.create { $0.RestartPolicy = RestartPolicy(Name: "always") }
-            try await fixture.containers.start(id)
-            let launch = fixture.runtime.holdNextLaunch()
-            fixture.runtime.exit(id, code: 0)
-            await launch.waitUntilReached()
+            let (id, launch) = try await Self.exitHeld(in: fixture) { $0.holdNextLaunch() }
             try await fixture.containers.stop(id, timeout: 1)
             launch.release()
             let stopped = try await fixture.waitFor(id) { $0.status == .exited && $0.restartCount == 1 && $0.pid == 0 }
@@ -91,11 +99,7 @@ struct ContainerServiceLifecycleTests {
     /// A stop that lands while an exit is being cleaned up keeps its mark: the policy does not restart.
     @Test func aStopDuringAnExitsCleanUpIsKept() async throws {
         try await EngineFixture.with { fixture in
-            let id = try await fixture.create { $0.RestartPolicy = RestartPolicy(Name: "always") }
-            try await fixture.containers.start(id)
-            let cleanUp = fixture.runtime.holdNextCleanUp()
-            fixture.runtime.exit(id, code: 0)
-            await cleanUp.waitUntilReached()
+            let (id, cleanUp) = try await Self.exitHeld(in: fixture) { $0.holdNextCleanUp() }
             let stopping = Task { try await fixture.containers.stop(id, timeout: 1) }
             _ = try await fixture.waitFor(id) { $0.manuallyStopped == true }
             cleanUp.release()
