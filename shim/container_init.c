@@ -83,7 +83,6 @@ static int make_path_in_root(int root_fd, const char *path, int as_file) {
 
 static void proc_fd_path(char *buffer, size_t size, int fd) { snprintf(buffer, size, "/proc/self/fd/%d", fd); }
 
-
 // Mounts one entry of the spec under the root; bind mounts that must be read-only are remounted,
 // since MS_RDONLY is ignored on the first bind.
 static void mount_entry(int root_fd, const struct mount_entry *entry) {

@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOHTTP1
 
@@ -65,5 +66,25 @@ public final class HijackedConnection: @unchecked Sendable {
             pipeline.removeHandler(decoder, promise: nil)
         }.get()
         try await channel.writeAndFlush(ByteBuffer(string: head))
+        try await waitUntilRead(channel, deadline: .now + .seconds(1))
     }
+
+    /// Returns once the client has read everything written to it, or at `deadline`. docker-py reads
+    /// the head through a buffered reader and the stream from the bare socket after it: stream bytes
+    /// that arrive with the head are lost in that buffer (an exec's or a log replay's first output).
+    /// A unix socket's unread bytes stay charged to the sender (`SO_MEMINFO`'s write allocation);
+    /// over TCP nothing says what the peer has read, and the stream follows the head at once.
+    private static func waitUntilRead(_ channel: Channel, deadline: ContinuousClock.Instant) async throws {
+        guard channel.localAddress?.protocol == .unix, let options = channel as? SocketOptionProvider else { return }
+        typealias MemoryInfo = (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+        while ContinuousClock.now < deadline {
+            let info: MemoryInfo = try await options.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET),
+                                                                           name: SocketOptionName(socketMemoryInfo)).get()
+            if info.2 == 0 { return }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// `SO_MEMINFO` (Linux): the socket's memory counters, the third of them its unread writes.
+    private static let socketMemoryInfo: Int32 = 55
 }

@@ -62,13 +62,19 @@ public enum QEMUProcess {
     /// Whether `pid` is still the QEMU of `runDirectory`. QEMU holds its pid file open while it runs,
     /// so its descriptors name the file where it is now: moved into `runDirectory` with a pool VM
     /// handed to a container, or removed with the directory.
+    /// The table is read through any of its threads: a main thread that has exited already shows none.
     static func isQEMU(_ pid: Int32, of runDirectory: String) -> Bool {
-        let pidFile = runDirectory + "/qemu.pid", descriptors = "/proc/\(pid)/fd"
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: descriptors) else { return false }
-        return entries.contains { entry in
-            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: descriptors + "/" + entry) else { return false }
-            return target == pidFile || target == pidFile + " (deleted)"
+        let pidFile = runDirectory + "/qemu.pid"
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        for thread in threads {
+            let descriptors = "/proc/\(pid)/task/\(thread)/fd"
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: descriptors), !entries.isEmpty else { continue }
+            return entries.contains { entry in
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: descriptors + "/" + entry) else { return false }
+                return target == pidFile || target == pidFile + " (deleted)"
+            }
         }
+        return false
     }
 
     /// Returns once `pid` has exited or `deadline` passed. QEMU daemonized, so it is not our child
@@ -78,12 +84,16 @@ public enum QEMUProcess {
         while isRunning(pid), ContinuousClock.now < deadline { usleep(5_000) }
     }
 
-    /// Whether `pid` is a process that has not exited, by the state in `/proc/PID/stat`.
+    /// Whether `pid` is a process that has not exited, by the state in `/proc/PID/stat`. Its main
+    /// thread may be a zombie while other threads still run and hold the descriptors (QEMU's vCPU
+    /// threads end after it under load): the process has exited when no other thread is left.
     static func isRunning(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let nameEnd = stat.lastIndex(of: ")") else { return false }
         // The state follows the command name, which may hold spaces and parentheses of its own.
         let state = stat[stat.index(after: nameEnd)...].first { $0 != " " }
-        return state != "Z" && state != "X"
+        guard state == "Z" || state == "X" else { return true }
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return threads.contains { $0 != String(pid) }
     }
 }

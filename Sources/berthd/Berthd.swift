@@ -229,7 +229,7 @@ struct Berthd: AsyncParsableCommand {
                                            accelerator: await host.report.accelerator.kind == .kvm ? .kvm : .tcg,
                                            agentTimeoutSeconds: vmAgentTimeout,
                                            templates: vmTemplates ? VMTemplateStore(directory: root + "/vm-templates",
-                                                                                    qemuUser: getpwnam("libvirt-qemu") == nil ? nil : "libvirt-qemu",
+                                                                                    qemuUser: getpwnam(QEMUFileAccess.defaultUser) == nil ? nil : QEMUFileAccess.defaultUser,
                                                                                     mergesMemory: vmMergeMemory) : nil,
                                            pool: pool.sizes.isEmpty ? nil : pool,
                                            hostArchitecture: await host.report.hostPlatform.architecture,

@@ -55,6 +55,13 @@ public struct ContainerLaunchPlan {
         return (noNewPrivileges, seccomp)
     }
 
+    /// The seccomp filter (its file, compiled once) that the container's processes on `architecture`
+    /// load: none when seccomp is off for the container, or for a privileged exec.
+    func seccompFilter(from cache: SeccompFilterCache, architecture: String, privilegedExec: Bool = false) throws -> String? {
+        guard securityOptions.seccomp, !privilegedExec else { return nil }
+        return try cache.filter(capabilities: try capabilities, architecture: architecture)
+    }
+
     var cgroupLimits: CgroupLimits { Self.cgroupLimits(record.hostConfig) }
 
     /// False for the `none` log driver: the output goes to attached clients only.

@@ -38,8 +38,7 @@ struct NativeContainerRuntime: ShimHostedRuntime {
         do {
             // Not before the mkdirs above: the kernel holds its cgroup mutex through the wait.
             if madeNow { cgroups.beginAttachGracePeriod() }
-            let filter = plan.securityOptions.seccomp
-                ? try paths.seccompFilters.filter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
+            let filter = try plan.seccompFilter(from: paths.seccompFilters, architecture: plan.hostArchitecture)
             var spec = try plan.launchSpec(cgroup: cgroup, seccompFilter: filter)
             if !record.attachments.isEmpty { spec.networkNamespace = paths.networkNamespace(record.id) }
             let process = try await shims.launch(spec, containerID: record.id)
@@ -70,8 +69,8 @@ struct NativeContainerRuntime: ShimHostedRuntime {
         -> any ContainerProcess
     {
         guard let cgroup = record.state.cgroup else { throw ContainerError.conflict("Container \(record.id) is not running") }
-        let filter = plan.securityOptions.seccomp && config.Privileged != true
-            ? try paths.seccompFilters.filter(capabilities: try plan.capabilities, architecture: plan.hostArchitecture) : nil
+        let filter = try plan.seccompFilter(from: paths.seccompFilters, architecture: plan.hostArchitecture,
+                                            privilegedExec: config.Privileged == true)
         let spec = try plan.nativeExecSpec(config, execID: execID, containerPID: record.state.pid, cgroup: cgroup, seccompFilter: filter)
         return try await shims.launchExec(spec, containerID: record.id, execID: execID)
     }

@@ -73,8 +73,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     func launchExec(_ record: ContainerRecord, plan: ContainerLaunchPlan, config: ExecConfig, execID: String) async throws
         -> any ContainerProcess
     {
-        let filter = plan.securityOptions.seccomp && config.Privileged != true
-            ? try paths.seccompFilters.filter(capabilities: try plan.capabilities, architecture: Self.imageArchitecture(record, plan: plan)) : nil
+        let filter = try plan.seccompFilter(from: paths.seccompFilters, architecture: Self.imageArchitecture(record, plan: plan),
+                                            privilegedExec: config.Privileged == true)
         var spec = try plan.confinedExecSpec(config, execID: execID, seccompFilter: filter)
         spec.placement = .utilityVMExec(relay: paths.socket(record.id), root: Self.guestRoot)
         return try await shims.launchExec(spec, containerID: record.id, execID: execID)
@@ -371,8 +371,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
 
         // The guest's agent confines the container as the shim does natively: its own namespaces and
         // cgroup in the guest, the same capabilities, and the same seccomp policy for the guest's calls.
-        let filter = plan.securityOptions.seccomp
-            ? try paths.seccompFilters.filter(capabilities: try plan.capabilities, architecture: imageArchitecture) : nil
+        let filter = try plan.seccompFilter(from: paths.seccompFilters, architecture: imageArchitecture)
         var spec = try plan.launchSpec(cgroup: ContainerCgroup(v1: [:], unified: nil, unifiedHasControllers: false), seccompFilter: filter)
         spec.namespaces = []
         spec.mounts = plan.kernelFilesystems
