@@ -38,6 +38,7 @@ images: deps
 test: build guests images
 	@$(STEP) "building the tests" $(LOGS)/build-tests.log $(SWIFT) build --build-tests
 	$(MAKE) -s -C shim check
+	$(MAKE) -s -C vm-images/agent check
 	$(SWIFT) test --skip-build --skip '^IntegrationTests\.'
 	$(SWIFT) test --skip-build --filter '^IntegrationTests\.'
 

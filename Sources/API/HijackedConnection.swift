@@ -1,4 +1,3 @@
-import Glibc
 import NIOCore
 import NIOHTTP1
 
@@ -78,13 +77,12 @@ public final class HijackedConnection: @unchecked Sendable {
         guard channel.localAddress?.protocol == .unix, let options = channel as? SocketOptionProvider else { return }
         typealias MemoryInfo = (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
         while ContinuousClock.now < deadline {
-            let info: MemoryInfo = try await options.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET),
-                                                                           name: SocketOptionName(socketMemoryInfo)).get()
+            let info: MemoryInfo = try await options.unsafeGetSocketOption(level: .socket, name: socketMemoryInfo).get()
             if info.2 == 0 { return }
             try await Task.sleep(for: .milliseconds(1))
         }
     }
 
     /// `SO_MEMINFO` (Linux): the socket's memory counters, the third of them its unread writes.
-    private static let socketMemoryInfo: Int32 = 55
+    private static let socketMemoryInfo = NIOBSDSocket.Option(rawValue: 55)
 }

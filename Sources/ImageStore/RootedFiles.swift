@@ -14,6 +14,14 @@ public struct RootedFiles: Sendable {
         public var mode: UInt32
         public var modified: Date
         public var linkTarget: String
+
+        public init(name: String, size: Int64, mode: UInt32, modified: Date, linkTarget: String) {
+            self.name = name
+            self.size = size
+            self.mode = mode
+            self.modified = modified
+            self.linkTarget = linkTarget
+        }
     }
 
     /// An fd of the container's root directory.

@@ -81,4 +81,114 @@ struct UtilityVMParityTests {
             }
         }
     }
+
+    /// The command list of a container's life, the same in every placement: exec, `cp` both ways
+    /// (owners, modes, symlinks, a missing path), `export`, `top`, `pause`/`unpause`, logs,
+    /// restart and removal. Only pids and the kernel differ between a host and a guest.
+    @Test func theSameCommandsWorkInEveryPlacement() async throws {
+        _ = try ContainerLifecycleTests.guestKernel()
+        try ContainerLifecycleTests.armGuests()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("parity-files-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: scratch + "/payload/deeper", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try "alpha\n".write(toFile: scratch + "/payload/a.txt", atomically: false, encoding: .utf8)
+        try Data(repeating: 0x5a, count: 300_000).write(to: URL(fileURLWithPath: scratch + "/payload/deeper/big.bin"))
+        chmod(scratch + "/payload/a.txt", 0o640)
+        chown(scratch + "/payload/a.txt", 1234, 5678)
+        symlink("a.txt", scratch + "/payload/link")
+        _ = try Command.run(["python3", "-c", """
+            import io, tarfile
+            with tarfile.open('\(scratch)/evil.tar', 'w') as archive:
+                entry = tarfile.TarInfo('../../escaped'); entry.size = 4
+                archive.addfile(entry, io.BytesIO(b'evil'))
+            """])
+        try await ContainerLifecycleTests.withImages { daemon in
+            var seen: [String: [String: String]] = [:]
+            for placement in Self.placements {
+                let name = "commands-" + placement.name
+                let started = try Self.docker(daemon, ["run", "-d", "--name", name] + placement.flags
+                                                  + [Self.image, "sh", "-c", "echo hello-log; exec sleep 300"])
+                #expect(started.status == 0, "\(placement): \(started)")
+                defer { _ = try? Self.docker(daemon, ["rm", "-f", name]) }
+                // The container's name and ID and the CLI's log times differ by placement, not by behaviour.
+                func run(_ arguments: [String]) throws -> String {
+                    let result = try Self.docker(daemon, arguments)
+                    return "\(result.status) \(result.stdout)\(result.stderr)".replacingOccurrences(of: name, with: "NAME")
+                        .replacingOccurrences(of: #"[0-9a-f]{64}"#, with: "ID", options: .regularExpression)
+                        .replacingOccurrences(of: #"time="[^"]*""#, with: "time", options: .regularExpression)
+                }
+                var results: [String: String] = [:]
+                results["exec"] = try run(["exec", name, "sh", "-c", "echo $((6 * 7))"])
+
+                results["cp in"] = try run(["cp", scratch + "/payload", name + ":/tmp/"])
+                results["cp in, seen inside"] = try run(["exec", name, "sh", "-c",
+                    "cd /tmp/payload && find . | sort && stat -c '%n %a %u:%g %s' a.txt deeper/big.bin && readlink link && cat a.txt"])
+                // The CLI refuses this itself; its tar writer may log a closed pipe on the way, or not.
+                let refused = try Self.docker(daemon, ["cp", scratch + "/payload/a.txt", name + ":/no/such/dir/"])
+                results["cp in, to a missing directory"] = "\(refused.status) "
+                    + refused.stderr.split(separator: "\n").filter { !$0.contains("closed pipe") }.joined(separator: "\n")
+                let out = scratch + "/out-" + placement.name
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                results["cp out"] = try run(["cp", name + ":/tmp/payload", out + "/"])
+                results["cp out, seen here"] = try Command.run(["sh", "-c",
+                    "cd \(out)/payload && find . | sort && stat -c '%n %a %s' a.txt deeper/big.bin && readlink link && cmp deeper/big.bin \(scratch)/payload/deeper/big.bin && echo same"]).stdout
+                results["cp out, a missing path"] = try run(["cp", name + ":/no/such/file", out + "/"])
+                results["cp out, a file to stdout"] = try Command.run(["sh", "-c",
+                    "docker -H \(daemon.host) cp \(name):/tmp/payload/a.txt - | tar -xO"]).stdout
+                // A hostile archive: refused, and nothing lands outside the target.
+                results["cp in, an unsafe archive"] = try Command.run(["sh", "-c",
+                    "curl -s -o /dev/null -w '%{http_code}' --unix-socket \(daemon.host.replacingOccurrences(of: "unix://", with: "")) "
+                    + "-X PUT -T \(scratch)/evil.tar 'http://d/containers/\(name)/archive?path=/tmp/payload/deeper'"]).stdout
+                results["cp in, an unsafe archive, seen inside"] = try run(["exec", name, "sh", "-c", "ls /tmp/payload; ls /tmp | grep -c escaped"])
+                results["export"] = try Command.run(["sh", "-c",
+                    "docker -H \(daemon.host) export \(name) | tar -t | grep -xE 'tmp/payload/(a.txt|link|deeper/big.bin)|bin/busybox' | sort"]).stdout
+
+                let top = try Self.docker(daemon, ["top", name])
+                let commands = top.stdout.split(separator: "\n").dropFirst().map { line in
+                    line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).joined(separator: " ")
+                }
+                results["top"] = "\(top.status) \(top.stdout.split(separator: "\n").first ?? "") \(commands.sorted())"
+
+                // A ticker in the container's cgroup: still while paused, ticking again after.
+                results["ticker"] = try run(["exec", "-d", name, "sh", "-c", "while true; do echo tick >> /tmp/ticks; usleep 100000; done"])
+                func ticks() throws -> Int {
+                    let counted = try Command.run(["sh", "-c", "docker -H \(daemon.host) cp \(name):/tmp/ticks - | tar -xO | wc -l"]).stdout
+                    return Int(counted.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+                }
+                try await Task.sleep(for: .seconds(1))
+                results["pause"] = try run(["pause", name])
+                let pausedTicks = try ticks()
+                try await Task.sleep(for: .milliseconds(1500))
+                let laterTicks = try ticks()
+                results["ticks while paused"] = pausedTicks > 0 && laterTicks == pausedTicks ? "still" : "moved: \(pausedTicks) \(laterTicks)"
+                results["paused state"] = try run(["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", name])
+                results["exec while paused"] = try run(["exec", name, "true"])
+                results["cp out while paused"] = try run(["cp", name + ":/tmp/payload/a.txt", out + "/paused.txt"])
+                results["unpause"] = try run(["unpause", name])
+                results["after unpause"] = try run(["exec", name, "echo", "awake"])
+                try await Task.sleep(for: .milliseconds(1500))
+                results["ticks after unpause"] = (try ticks()) > pausedTicks ? "ticking" : "still"
+
+                results["logs"] = try run(["logs", name])
+                results["restart"] = try run(["restart", "-t", "1", name])
+                results["after restart"] = try run(["exec", name, "sh", "-c", "test -e /tmp/payload/a.txt && echo kept"])
+                results["logs after restart"] = try run(["logs", name])
+                results["rm"] = try run(["rm", "-f", name])
+                results["gone"] = String(try Self.docker(daemon, ["inspect", name]).status)
+                seen[placement.name] = results
+            }
+            let native = seen["native"] ?? [:]
+            #expect(native["exec"] == "0 42\n" && native["cp out, seen here"]?.hasSuffix("same\n") == true
+                    && native["top"]?.contains("sleep 300") == true && native["paused state"] == "0 paused true\n"
+                    && native["after restart"] == "0 kept\n" && native["logs after restart"] == "0 hello-log\nhello-log\n"
+                    && native["ticks while paused"] == "still" && native["ticks after unpause"] == "ticking",
+                    "\(native)")
+            for placement in Self.placements.dropFirst() {
+                let results = seen[placement.name] ?? [:]
+                for (check, expected) in native.sorted(by: { $0.key < $1.key }) {
+                    #expect(results[check] == expected, "\(placement) \(check): \(results[check] ?? "nothing") vs native \(expected)")
+                }
+            }
+        }
+    }
 }

@@ -70,6 +70,7 @@ static inline int agent_open_pty(const char *ptmx, int *slave) {
     return master;
 }
 
+static inline void agent_close_from(unsigned first) { close_range(first, ~0u, 0); }
 static inline int agent_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 static inline int agent_set_nonblocking(int fd) { return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 static inline int agent_is_executable_file(const char *path) {
@@ -441,3 +442,5 @@ static inline int agent_receive_descriptor(int channel) {
     memcpy(&fd, CMSG_DATA(header), sizeof(int));
     return fd;
 }
+
+#include "builtins.h"

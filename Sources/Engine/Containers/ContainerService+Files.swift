@@ -2,12 +2,13 @@ import APIModels
 import Foundation
 import ImageStore
 import NativeRuntime
+import VMRuntime
 
 extension ContainerService {
     /// `path` in the container, as `docker cp` checks it, and, given an `output`, a tar of it there.
     public func archive(_ reference: String, path: String, to output: String?) async throws -> ContainerPathStat {
         try await ContainerError.translatingErrors {
-            let stat = try withRoot(reference) { root in
+            let stat = try withFiles(reference) { root in
                 let stat = try root.stat(path)
                 if let output { try root.archive(path, to: output) }
                 return stat
@@ -20,22 +21,29 @@ extension ContainerService {
     /// Unpacks the tar at `archive` into the directory `path` of the container, every entry kept inside its root.
     public func extract(_ reference: String, archive: String, into path: String) async throws {
         try await ContainerError.translatingErrors {
-            try withRoot(reference) { try $0.extract(archive, into: path) }
+            try withFiles(reference) { try $0.extract(archive, into: path) }
         }
     }
 
     /// The container's whole filesystem as a tar at `output` (`docker export`).
     public func export(_ reference: String, to output: String) async throws {
         try await ContainerError.translatingErrors {
-            try withRoot(reference) { try $0.archive("/", to: output) }
+            try withFiles(reference) { try $0.archive("/", to: output) }
         }
     }
 
-    /// Runs `body` with the container's root: a running container's through its init, a stopped
-    /// one's overlay mounted for the call (in the daemon's namespace) and unmounted after.
-    func withRoot<T: Sendable>(_ reference: String, _ body: @Sendable (RootedFiles) throws -> T) throws -> T {
+    /// Runs `body` with the container's files: a running native container's through its init, a
+    /// stopped one's overlay mounted for the call (in the daemon's namespace) and unmounted after,
+    /// a running VM container's through its guest agent.
+    func withFiles<T: Sendable>(_ reference: String, _ body: @Sendable (any ContainerFiles) throws -> T) throws -> T {
         let record = try find(reference)
-        try require(.hostFileAccess, of: record, "copying files")
+        if !runtime(for: record).capabilities.contains(.hostFileAccess) {
+            guard record.state.isActive else {
+                throw ContainerError.conflict("copying files of a stopped container in a utility VM is not available yet: "
+                    + "start container \(record.name) first")
+            }
+            return try body(GuestContainerFiles(agent: GuestBuiltin(relaySocket: paths.socket(record.id))))
+        }
         if record.state.isActive, record.state.pid > 0 {
             let fd = open("/proc/\(record.state.pid)/root", RootedFiles.rootOpenFlags)
             guard fd >= 0 else { throw ContainerError.conflict("the root of container \(record.id) is not reachable") }

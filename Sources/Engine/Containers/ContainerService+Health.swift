@@ -105,7 +105,7 @@ extension ContainerService {
                 try? await process.kill(signal: SIGKILL)
                 // What the probe started goes too: it leads a process group of its own (a session).
                 let pid = started.withLock { $0 }
-                if pid > 0, runtime.capabilities.contains(.processList) { Glibc.kill(-pid, SIGKILL) }
+                if pid > 0, runtime.capabilities.contains(.hostProcesses) { Glibc.kill(-pid, SIGKILL) }
             }
             group.cancelAll()
             return first

@@ -93,25 +93,17 @@ extension ContainerService {
         return (ids, freed)
     }
 
-    /// `ps` of the container's processes, from its cgroup and /proc.
+    /// `ps` of the container's processes: a native container's cgroup's on the host, a VM
+    /// container's in its guest (the guest's pids).
     public func top(_ reference: String) throws -> (titles: [String], processes: [[String]]) {
         let record = try find(reference)
-        try require(.processList, of: record, "top")
         guard record.state.isActive else { throw ContainerError.conflict("Container \(record.id) is not running") }
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let processes = runtime(for: record).processIDs(of: record).compactMap { pid -> [String]? in
-            guard let line = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = line.lastIndex(of: ")") else { return nil }
-            let fields = line[line.index(after: close)...].split(separator: " ")
-            guard fields.count > 20 else { return nil }
-            var info = stat_t()
-            let uid = lstat("/proc/\(pid)", &info) == 0 ? info.st_uid : 0
-            let user = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? String(uid)
-            let seconds = Int(((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / ticks)
+        let ticks = max(sysconf(Int32(_SC_CLK_TCK)), 1)
+        let processes = try runtime(for: record).processes(of: record).map { process -> [String] in
+            let user = getpwuid(process.uid).map { String(cString: $0.pointee.pw_name) } ?? String(process.uid)
+            let seconds = process.cpuTicks / ticks
             let time = String(format: "%02d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60)
-            let command = ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "")
-                .split(separator: "\0").joined(separator: " ")
-            return [user, String(pid), String(fields[1]), time, command]
+            return [user, String(process.pid), String(process.parentPID), time, process.command]
         }
         return (["UID", "PID", "PPID", "TIME", "CMD"], processes)
     }

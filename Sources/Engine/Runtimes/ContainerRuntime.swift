@@ -53,8 +53,8 @@ public protocol ContainerRuntime: Sendable {
     /// Applies the record's resource limits to the running container (`docker update`).
     func updateResources(of record: ContainerRecord) throws
 
-    /// The container's processes as host pids (requires `.processList`).
-    func processIDs(of record: ContainerRecord) -> [Int32]
+    /// The running container's processes, for `top`.
+    func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry]
 
     /// The container's resource counters, when it has any now.
     func usage(of record: ContainerRecord) -> ContainerResourceUsage?

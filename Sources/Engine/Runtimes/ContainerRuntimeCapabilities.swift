@@ -9,9 +9,10 @@ public struct ContainerRuntimeCapabilities: OptionSet, Sendable {
 
     /// Freezing and thawing the container's processes (`pause`, `commit --pause`).
     public static let pause = Self(rawValue: 1 << 0)
-    /// Listing the container's processes from the host (`top`).
-    public static let processList = Self(rawValue: 1 << 1)
-    /// The container's files read and written from the host (`cp`, `diff`, `export`, `commit`).
+    /// The container's processes are the host's, whose pids berthd may signal (a VM's are the guest's).
+    public static let hostProcesses = Self(rawValue: 1 << 1)
+    /// The container's files read and written from the host, also while it is stopped (`diff`,
+    /// `commit`; a VM container's `cp` and `export` go through its guest agent while it runs).
     public static let hostFileAccess = Self(rawValue: 1 << 2)
     /// Networks joined and left while the container runs.
     public static let liveNetworkChanges = Self(rawValue: 1 << 3)

@@ -16,7 +16,7 @@ struct NativeContainerRuntime: ShimHostedRuntime {
     }
 
     var capabilities: ContainerRuntimeCapabilities {
-        [.pause, .processList, .hostFileAccess, .liveNetworkChanges, .hostNetworkNamespace]
+        [.pause, .hostProcesses, .hostFileAccess, .liveNetworkChanges, .hostNetworkNamespace]
     }
 
     /// The cgroups are made at creation, so that start only has to move the container in.
@@ -89,8 +89,15 @@ struct NativeContainerRuntime: ShimHostedRuntime {
         try cgroups.setFrozen(frozen, cgroup)
     }
 
-    func processIDs(of record: ContainerRecord) -> [Int32] {
-        record.state.cgroup.map { cgroups.processes($0) } ?? []
+    func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry] {
+        (record.state.cgroup.map { cgroups.processes($0) } ?? []).compactMap { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+            var info = stat_t()
+            let uid = lstat("/proc/\(pid)", &info) == 0 ? info.st_uid : 0
+            let command = ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "")
+                .split(separator: "\0").joined(separator: " ")
+            return ContainerProcessEntry(stat: stat, uid: uid, command: command)
+        }
     }
 
     func usage(of record: ContainerRecord) -> ContainerResourceUsage? {

@@ -36,7 +36,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         fillPool()
     }
 
-    var capabilities: ContainerRuntimeCapabilities { [] }
+    var capabilities: ContainerRuntimeCapabilities { [.pause] }
 
     static func domainName(_ id: String) -> String { "berth-\(id.prefix(12))" }
 
@@ -80,8 +80,14 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         return try await shims.launchExec(spec, containerID: record.id, execID: execID)
     }
 
+    /// The container's cgroup in the guest is frozen, as a native one's on the host: the VM and its
+    /// clock run on, and execs and the agent's builtins (outside that cgroup) still work.
     func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws {
-        throw ContainerError.invalid("pause is not available for containers in utility VMs yet (container \(record.name))")
+        do {
+            try GuestBuiltin(relaySocket: paths.socket(record.id), timeout: .seconds(30)).run(.freeze, frozen ? "1" : "0", inContainer: false)
+        } catch let failure as GuestBuiltin.Failure {
+            throw ContainerError.conflict("\(frozen ? "pausing" : "unpausing") container \(record.id): \(failure.message)")
+        }
     }
 
     func updateResources(of record: ContainerRecord) throws {
@@ -89,7 +95,15 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             "changing the resources of a running container in a utility VM is not available yet (container \(record.name)): stop it first")
     }
 
-    func processIDs(of record: ContainerRecord) -> [Int32] { [] }
+    /// The processes of the container's cgroup in the guest, with the guest's pids.
+    func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry] {
+        do {
+            let listed = try GuestBuiltin(relaySocket: paths.socket(record.id), timeout: .seconds(30)).run(.processes, "", inContainer: false)
+            return ContainerProcessEntry.parseGuestList(String(decoding: listed, as: UTF8.self))
+        } catch let failure as GuestBuiltin.Failure {
+            throw ContainerError.conflict("listing the processes of container \(record.id): \(failure.message)")
+        }
+    }
 
     func usage(of record: ContainerRecord) -> ContainerResourceUsage? { nil }
 

@@ -52,7 +52,7 @@ final class FakeContainerRuntime: ContainerRuntime {
         return hold
     }
 
-    init(capabilities: ContainerRuntimeCapabilities = [.pause, .processList, .hostFileAccess, .liveNetworkChanges]) {
+    init(capabilities: ContainerRuntimeCapabilities = [.pause, .hostProcesses, .hostFileAccess, .liveNetworkChanges]) {
         self.capabilities = capabilities
     }
 
@@ -141,7 +141,7 @@ final class FakeContainerRuntime: ContainerRuntime {
 
     func updateResources(of record: ContainerRecord) throws { self.record("update \(record.id)") }
 
-    func processIDs(of record: ContainerRecord) -> [Int32] { [] }
+    func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry] { [] }
 
     func usage(of record: ContainerRecord) -> ContainerResourceUsage? { nil }
 

@@ -161,6 +161,7 @@ struct Session {
             let request = AgentTokens(frame.payload)
             switch GuestProcess.launch(number: frame.process, request, ownPidNamespace: ownPidNamespace, container: container) {
             case .started(let process):
+                process.acknowledgesInput = request.value("input-acks") == Bytes.of("1")
                 processes.append(process)
                 if request.value("isolate") == Bytes.of("1") { container = process.pid }
                 send(AgentFrame(kind: UInt8(ascii: "s"), process: frame.process, payload: Bytes.decimal(Int(process.pid))))
@@ -323,14 +324,19 @@ struct Session {
     }
 
     /// Writes what the host sent as far as the pipe takes it; closes the input once asked and drained.
+    /// A process started with `input-acks` is told how many bytes its pipe took (`y`), so that the
+    /// host keeps only a window of input in flight and the guest's memory holds no more.
     func flushInput(fd: Int32) {
         guard let process = processes.first(where: { $0.input == fd }) else { return }
+        var taken = 0
         while !process.pendingInput.isEmpty {
             let written = process.pendingInput.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
             if written < 0 && agent_errno() == EINTR { continue }
             if written <= 0 { break }
             process.pendingInput.removeFirst(written)
+            taken += written
         }
+        if process.acknowledgesInput, taken > 0 { send(AgentFrame(kind: UInt8(ascii: "y"), process: process.number, payload: Bytes.decimal(taken))) }
         // A terminal's master is also its output: only a pipe is closed at end of input.
         if process.inputClosing, process.pendingInput.isEmpty, process.terminal < 0 {
             close(process.input)

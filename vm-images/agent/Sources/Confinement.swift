@@ -101,7 +101,7 @@ struct Confinement {
 
     /// In the forked child, before anything else of the container's: the namespaces, cgroup and
     /// root (`root` for the init; an exec finds its init's, `container`). The failure's message, or nil.
-    func enter(root: [UInt8]?, container: Int32) -> [UInt8]? {
+    func enter(root: [UInt8]?, container: Int32, joiningCgroup: Bool = true) -> [UInt8]? {
         switch namespaces {
         case .guest:
             if let root, Bytes.withCString(root, { chroot($0) }) != 0 { return failure("chroot") }
@@ -135,7 +135,7 @@ struct Confinement {
             for path in maskedPaths where Bytes.withCString(path, { agent_mask($0) }) != 0 { return failure("masking ", path) }
         case .containers:
             guard container > 0 else { return Bytes.of("the container's process has ended") }
-            if agent_join_container_cgroup() != 0 { return failure("joining the container's cgroup") }
+            if joiningCgroup, agent_join_container_cgroup() != 0 { return failure("joining the container's cgroup") }
             if agent_enter_namespaces(container) != 0 { return failure("entering the container's namespaces") }
         }
         return nil

@@ -9,6 +9,8 @@ final class GuestProcess {
     var input: Int32
     var pendingInput: [UInt8] = []
     var inputClosing = false
+    /// Whether the host is told what the input pipe took (`input-acks`).
+    var acknowledgesInput = false
     /// The terminal's master, for resizes; -1 without a tty.
     let terminal: Int32
     var exitStatus: Int?
@@ -28,7 +30,8 @@ final class GuestProcess {
         case failed(code: Int, message: [UInt8])
     }
 
-    /// Forks and execs the `run` request's command; the child reports a failed exec on a pipe
+    /// Forks and execs the `run` request's command (or runs the `builtin` it names on its first
+    /// `arg`, `builtins.h`); the child reports a failed exec on a pipe
     /// that closes by itself when the exec succeeds. The container's init is forked into a pid
     /// namespace of its own, an exec into `container`'s (the init's pid); `ownPidNamespace` is the
     /// agent's, to return to.
@@ -139,7 +142,10 @@ final class GuestProcess {
             _ = dup2(output, 1)
             _ = dup2(errors, 2)
         }
-        if let failed = confinement.enter(root: request.value("root"), container: container) { fail(125, failed) }
+        let builtin = request.value("builtin")
+        // A builtin works for the host, not as the container: outside its cgroup, so that it is
+        // neither counted in the container's processes nor frozen with them.
+        if let failed = confinement.enter(root: request.value("root"), container: container, joiningCgroup: builtin == nil) { fail(125, failed) }
         if tty {
             var terminal = slave
             if terminal < 0 {
@@ -154,6 +160,15 @@ final class GuestProcess {
             _ = agent_make_controlling_terminal(terminal)
             for fd in Int32(0)...2 { _ = dup2(terminal, fd) }
             if terminal > 2 { close(terminal) }
+        }
+        if let builtin {
+            guard Bytes.withCString(Bytes.of("/"), { chdir($0) }) == 0 else { fail(125, Bytes.of("chdir / failed")) }
+            // Started: the report channel closes as an exec would close it, and with it every
+            // descriptor but stdio (none is closed by an exec here, and the input pipe's other end
+            // would keep standard input from ending).
+            agent_close_from(3)
+            let status = Bytes.withCString(builtin) { name in Bytes.withCString(arguments[0]) { agent_run_builtin(name, $0) } }
+            _exit(status)
         }
         let directory = request.value("cwd") ?? Bytes.of("/")
         guard Bytes.withCString(directory, { chdir($0) }) == 0 else { fail(125, Bytes.of("chdir ") + directory + Bytes.of(" failed")) }

@@ -1,0 +1,111 @@
+// The agent's builtins (`builtins.h`) run on the host: tar streams made and read back, archives
+// written by GNU tar and by pax writers, and hostile archives refused with nothing written outside.
+#include "../agent.h"
+
+#include <stdarg.h>
+
+static int failures;
+
+static void expect(int condition, const char *format, ...) {
+    if (condition) return;
+    va_list args;
+    va_start(args, format);
+    fprintf(stderr, "builtins_test: ");
+    vfprintf(stderr, format, args);
+    fprintf(stderr, "\n");
+    va_end(args);
+    failures++;
+}
+
+// Runs a builtin in a child with `input` as its standard input and `output` as its standard output.
+static int run(const char *name, const char *argument, const char *input, const char *output) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (input) dup2(open(input, O_RDONLY), 0);
+        if (output) dup2(open(output, O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        _exit(agent_run_builtin(name, argument));
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int shell(const char *format, ...) {
+    char command[8192];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(command, sizeof command, format, args);
+    va_end(args);
+    int status = system(command);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int main(void) {
+    char base[] = "/tmp/builtins-test-XXXXXX";
+    if (!mkdtemp(base)) return 1;
+    char path[4200], other[4200];
+    // A tree with a long name (pax), a long link, a fifo, owners and modes, made and read back.
+    expect(shell("cd %s && mkdir -p src/d/sub/%0120d dst && echo hello > src/d/a.txt && ln -s a.txt src/d/link"
+                 " && ln -s %0150d src/d/longlink && mkfifo src/d/fifo && echo deep > src/d/sub/%0120d/%090d"
+                 " && head -c 100000 /dev/urandom > src/d/sub/bin && chown 1234:5678 src/d/sub/bin && chmod 751 src/d/sub/bin",
+                 base, 0, 0, 0, 0, 0) == 0, "making the tree");
+    snprintf(path, sizeof path, "%s/src/d", base);
+    snprintf(other, sizeof other, "%s/out.tar", base);
+    expect(run("archive", path, NULL, other) == 0, "archive of a tree");
+    expect(shell("tar -tvf %s/out.tar | grep -q ' 1234/5678 .*d/sub/bin$'", base) == 0, "GNU tar reads the archive, owners kept");
+    snprintf(path, sizeof path, "%s/dst", base);
+    expect(run("extract", path, other, NULL) == 0, "extract of our own archive");
+    expect(shell("cd %s && diff -r --no-dereference src/d dst/d 2>&1 | grep -v '^Only in src/d: fifo$' | grep -q .", base) != 0,
+           "the tree comes back whole");
+    expect(shell("stat -c '%%u:%%g %%a' %s/dst/d/sub/bin | grep -qx '1234:5678 751'", base) == 0, "owner and mode come back");
+    // Archives from GNU tar (long-name records) and a pax writer.
+    for (int format = 0; format < 2; format++) {
+        snprintf(other, sizeof other, "%s/%s.tar", base, format ? "pax" : "gnu");
+        expect(shell("cd %s/src && tar --format=%s -cf %s d", base, format ? "pax" : "gnu", other) == 0, "tar --format");
+        snprintf(path, sizeof path, "%s/dst-%d", base, format);
+        mkdir(path, 0755);
+        expect(run("extract", path, other, NULL) == 0, "extract of a %s archive", format ? "pax" : "GNU");
+        expect(shell("cd %s && diff -r --no-dereference src/d dst-%d/d 2>&1 | grep -v '^Only in src/d: fifo$' | grep -q .", base, format) != 0,
+               "a %s archive comes out whole", format ? "pax" : "GNU");
+    }
+    // Hostile archives: refused (4), nothing made outside the target.
+    static const char *hostile[] = {
+        "entry = tarfile.TarInfo('../escaped'); entry.size = 4; archive.addfile(entry, io.BytesIO(b'evil'))",
+        "entry = tarfile.TarInfo('/escaped'); entry.size = 4; archive.addfile(entry, io.BytesIO(b'evil'))",
+        "link = tarfile.TarInfo('up'); link.type = tarfile.SYMTYPE; link.linkname = '..'; archive.addfile(link)\n"
+        "entry = tarfile.TarInfo('up/escaped'); entry.size = 4; archive.addfile(entry, io.BytesIO(b'evil'))",
+    };
+    for (int i = 0; i < 3; i++) {
+        snprintf(other, sizeof other, "%s/hostile.tar", base);
+        expect(shell("python3 -c \"import io, tarfile\narchive = tarfile.open('%s', 'w')\n%s\narchive.close()\"", other, hostile[i]) == 0,
+               "writing hostile archive %d", i);
+        snprintf(path, sizeof path, "%s/target", base);
+        mkdir(path, 0755);
+        expect(run("extract", path, other, NULL) == 4, "hostile archive %d refused", i);
+        snprintf(path, sizeof path, "%s/escaped", base);
+        expect(access(path, F_OK) != 0 && access("/escaped", F_OK) != 0, "hostile archive %d wrote nothing outside", i);
+    }
+    // A truncated archive and one that is no tar at all.
+    expect(shell("head -c 1000 %s/out.tar > %s/short.tar && head -c 2048 /dev/urandom > %s/junk", base, base, base) == 0, "cutting");
+    snprintf(path, sizeof path, "%s/target", base);
+    snprintf(other, sizeof other, "%s/short.tar", base);
+    expect(run("extract", path, other, NULL) == 4, "a truncated archive is refused");
+    snprintf(other, sizeof other, "%s/junk", base);
+    expect(run("extract", path, other, NULL) == 4, "random bytes are refused");
+    // Paths that are not there or not directories.
+    snprintf(path, sizeof path, "%s/nothing", base);
+    expect(run("stat", path, NULL, "/dev/null") == 2, "stat of a missing path");
+    expect(run("archive", path, NULL, "/dev/null") == 2, "archive of a missing path");
+    snprintf(path, sizeof path, "%s/src/d/a.txt", base);
+    expect(run("extract", path, other, NULL) == 3, "extract into a file");
+    snprintf(path, sizeof path, "%s/src/d/link", base);
+    snprintf(other, sizeof other, "%s/stat.out", base);
+    expect(run("stat", path, NULL, other) == 0 && shell("head -n 1 %s | grep -q '^120777 5 ' && tail -n 1 %s | grep -qx a.txt", other, other) == 0,
+           "stat of a symlink");
+    shell("rm -rf %s", base);
+    if (failures) return 1;
+    printf("builtins_test: all passed\n");
+    return 0;
+}
