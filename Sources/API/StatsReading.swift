@@ -59,7 +59,7 @@ enum StatsReading {
         return .object(fields)
     }
 
-    private static func number(_ value: UInt64) -> JSONValue { .number(Double(value)) }
+    private static func number(_ value: UInt64) -> JSONValue { .unsigned(value) }
 
     /// All CPUs' time since boot, in nanoseconds, from the first line of /proc/stat.
     static func hostCPUNanoseconds() -> UInt64 {

@@ -4,6 +4,10 @@ public enum JSONValue: Codable, Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
+    /// A counter written exactly: a Double holds integers only up to 2^53, and Go clients decode a
+    /// counter near 2^63 (cgroup v1's unlimited memory) written as `9.2e+18` into no uint64.
+    /// Decoding never gives it.
+    case unsigned(UInt64)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -25,6 +29,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case .bool(let value): try container.encode(value)
         case .number(let value):
             if value == value.rounded(), abs(value) < 1e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+        case .unsigned(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)

@@ -142,9 +142,20 @@ public struct RootedFiles: Sendable {
             let file = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC)
             guard file >= 0 else { throw RootedFilesError.notFound(name) }
             try ArchiveOutput.copy(FileHandle(fileDescriptor: file, closeOnDealloc: true), to: archive)
-        } else if type == S_IFDIR {
+        } else if type == S_IFDIR, !Self.isKernelFilesystem(fd) {
             try addChildren(of: fd, prefix: name + "/", archive: archive)
         }
+    }
+
+    /// Filesystems the kernel fills (a running container's /proc, /sys, devpts, mqueue, cgroup):
+    /// an archive holds their mount points, not what the kernel shows in them (`/proc/kcore`
+    /// alone is the size of the address space), as Docker's export of a container's layers has them.
+    static let kernelFilesystems: Set<Int64> = [0x9fa0, 0x6265_6572, 0x1cd1, 0x1980_0202, 0x27e0eb, 0x6367_7270, 0x7363_6673,
+                                                0x6462_6720, 0x7472_6163, 0xcafe_4a11, 0x4249_4e4d, 0x6165_676c, 0x6265_6570, 0x6573_5543]
+
+    static func isKernelFilesystem(_ fd: Int32) -> Bool {
+        var info = statfs()
+        return fstatfs(fd, &info) == 0 && kernelFilesystems.contains(Int64(info.f_type))
     }
 
     private func addChildren(of fd: Int32, prefix: String, archive: OpaquePointer) throws {

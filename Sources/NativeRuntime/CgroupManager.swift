@@ -305,13 +305,7 @@ public struct CgroupManager: Sendable {
     }
 
     private func keyedValues(_ path: String) -> [String: UInt64] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
-        var values: [String: UInt64] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            if parts.count == 2, let value = UInt64(parts[1]) { values[String(parts[0])] = value }
-        }
-        return values
+        CgroupStats.keyedValues((try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
     }
 
     private func hostMemory() -> UInt64 {

@@ -6,7 +6,7 @@ import Glibc
 /// inside the container's root, `top`'s process list, `pause`'s freeze of the container's cgroup.
 public struct GuestBuiltin: Sendable {
     public enum Name: String, Sendable {
-        case stat, archive, extract, processes, freeze
+        case stat, archive, extract, processes, freeze, cgroup, changes, layer
     }
 
     /// A builtin that did not finish: its exit status (`builtins.h`) and what it said.
@@ -29,16 +29,17 @@ public struct GuestBuiltin: Sendable {
         self.timeout = timeout
     }
 
-    /// Runs `name` on `argument`, in the container's namespaces and root when `inContainer`, else in
-    /// the guest's. Its standard input is the file `input`; its standard output goes to the file
-    /// `output`, or is returned.
+    /// Runs `name` on `argument` (and `second`), in the container's namespaces and root when
+    /// `inContainer`, else in the guest's. Its standard input is the file `input`; its standard
+    /// output goes to the file `output`, or is returned.
     @discardableResult
-    public func run(_ name: Name, _ argument: String, inContainer: Bool, input: String? = nil, output: String? = nil) throws -> [UInt8] {
+    public func run(_ name: Name, _ argument: String, _ second: String? = nil, inContainer: Bool, input: String? = nil,
+                    output: String? = nil) throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         let stream = try UnixStream(path: relaySocket, deadline: .now + .seconds(5))
         var reader = AgentFrameReader()
         let number = try Self.openRelay(stream, reader: &reader, deadline: deadline)
-        var tokens = [("builtin", name.rawValue), ("arg", argument)]
+        var tokens = [("builtin", name.rawValue), ("arg", argument)] + (second.map { [("arg", $0)] } ?? [])
         if inContainer { tokens.append(("enter", "1")) }
         if input != nil { tokens.append(("input-acks", "1")) }
         try stream.write(AgentFrame(kind: UInt8(ascii: "r"), process: number,

@@ -88,6 +88,7 @@ struct OutputTemplate {
         case .bool(let flag)?: return flag ? "true" : "false"
         case .number(let number)?:
             return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        case .unsigned(let number)?: return String(number)
         case .string(let text)?: return text
         case .array(let items)?: return "[" + items.map(goText).joined(separator: " ") + "]"
         case .object(let fields)?: return "map[" + fields.keys.sorted().map { "\($0):\(goText(fields[$0]))" }.joined(separator: " ") + "]"

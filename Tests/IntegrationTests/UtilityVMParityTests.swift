@@ -83,8 +83,10 @@ struct UtilityVMParityTests {
     }
 
     /// The command list of a container's life, the same in every placement: exec, `cp` both ways
-    /// (owners, modes, symlinks, a missing path), `export`, `top`, `pause`/`unpause`, logs,
-    /// restart and removal. Only pids and the kernel differ between a host and a guest.
+    /// (owners, modes, symlinks, a missing path, a hostile archive), `export`, `top`, `stats`,
+    /// `diff`, `commit` and a run of the committed image (on the same platform again),
+    /// `pause`/`unpause`, logs, restart and removal. Only pids and the kernel differ between a host
+    /// and a guest.
     @Test func theSameCommandsWorkInEveryPlacement() async throws {
         _ = try ContainerLifecycleTests.guestKernel()
         try ContainerLifecycleTests.armGuests()
@@ -149,6 +151,15 @@ struct UtilityVMParityTests {
                 }
                 results["top"] = "\(top.status) \(top.stdout.split(separator: "\n").first ?? "") \(commands.sorted())"
 
+                results["stats"] = try run(["stats", "--no-stream", "--format", "{{.PIDs}} {{if .MemUsage}}memory{{end}}", name])
+                results["diff"] = try run(["diff", name])
+                let committed = "committed-" + placement.name
+                results["commit"] = try run(["commit", "-c", "CMD cat /tmp/payload/a.txt", name, committed])
+                    .replacingOccurrences(of: #"sha256:[0-9a-f]{64}"#, with: "IMAGE", options: .regularExpression)
+                results["commit, run"] = try run(["run", "--rm"] + placement.flags + [committed])
+                results["commit, layers"] = try Command.run(["sh", "-c",
+                    "docker -H \(daemon.host) history --format '{{.CreatedBy}}' \(committed) | head -n 1; docker -H \(daemon.host) rmi \(committed) >/dev/null"]).stdout
+
                 // A ticker in the container's cgroup: still while paused, ticking again after.
                 results["ticker"] = try run(["exec", "-d", name, "sh", "-c", "while true; do echo tick >> /tmp/ticks; usleep 100000; done"])
                 func ticks() throws -> Int {
@@ -181,7 +192,10 @@ struct UtilityVMParityTests {
             #expect(native["exec"] == "0 42\n" && native["cp out, seen here"]?.hasSuffix("same\n") == true
                     && native["top"]?.contains("sleep 300") == true && native["paused state"] == "0 paused true\n"
                     && native["after restart"] == "0 kept\n" && native["logs after restart"] == "0 hello-log\nhello-log\n"
-                    && native["ticks while paused"] == "still" && native["ticks after unpause"] == "ticking",
+                    && native["ticks while paused"] == "still" && native["ticks after unpause"] == "ticking"
+                    && native["diff"]?.contains("A /tmp/payload/deeper/big.bin") == true && native["commit, run"] == "0 alpha\n"
+                    && native["stats"] == "0 1 memory\n" && native["cp in, an unsafe archive"] == "400"
+                    && native["export"] == "bin/busybox\ntmp/payload/a.txt\ntmp/payload/deeper/big.bin\ntmp/payload/link\n",
                     "\(native)")
             for placement in Self.placements.dropFirst() {
                 let results = seen[placement.name] ?? [:]

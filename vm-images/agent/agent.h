@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>

@@ -162,6 +162,19 @@ static int tar_write_file(int out, int file, unsigned long long size) {
 
 static int tar_skip_dots(const struct dirent *entry) { return strcmp(entry->d_name, ".") && strcmp(entry->d_name, ".."); }
 
+// Filesystems the kernel fills (the container's /proc, /sys, devpts, mqueue, cgroup): an archive
+// holds their mount points, not what the kernel shows in them (`/proc/kcore` alone is the size of
+// the address space), as the host's walk does.
+static int tar_is_kernel_filesystem(const char *path) {
+    static const long kinds[] = {0x9fa0, 0x62656572, 0x1cd1, 0x19800202, 0x27e0eb, 0x63677270, 0x73636673,
+                                 0x64626720, 0x74726163, 0xcafe4a11, 0x42494e4d, 0x6165676c, 0x62656570, 0x65735543};
+    struct statfs info;
+    if (statfs(path, &info) < 0) return 0;
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if ((long)info.f_type == kinds[i]) return 1;
+    return 0;
+}
+
 // `path` (not followed when it is a symlink) as the entry `name`, and a directory's children after
 // it in name order. An entry gone by the time it is read is left out, as the host's walk does.
 static int tar_add(int out, const char *path, const char *name, int top) {
@@ -187,11 +200,13 @@ static int tar_add(int out, const char *path, const char *name, int top) {
         return tar_write_header(out, name, &info, type, NULL) < 0 ? builtin_fail(BUILTIN_FAILED, "archiving", path) : 0;
     }
     if (!S_ISDIR(info.st_mode)) return 0;
+    int kernel_filesystem = tar_is_kernel_filesystem(path);
     // The whole root (export) is its entries, unprefixed.
     if (*name) {
         snprintf(entry, sizeof entry, "%s/", name);
         if (tar_write_header(out, entry, &info, '5', NULL) < 0) return builtin_fail(BUILTIN_FAILED, "archiving", path);
     }
+    if (kernel_filesystem) return 0;
     struct dirent **children;
     int count = scandir(path, &children, tar_skip_dots, alphasort);
     if (count < 0) return top ? builtin_fail(BUILTIN_FAILED, "listing", path) : 0;
@@ -502,13 +517,181 @@ static int builtin_freeze(const char *state) {
     return builtin_fail(BUILTIN_FAILED, "the container's cgroup did not change state in 10 s", NULL);
 }
 
-// Runs the builtin `name` with its one argument; the process's exit status.
-static int agent_run_builtin(const char *name, const char *argument) {
+// `cgroup`: the container's cgroup counters and the guest's network counters, for `stats`: each
+// file as "== NAME" on a line of its own, then its contents.
+static int builtin_cgroup_files(void) {
+    static const char *files[] = {"memory.current", "memory.peak", "memory.max", "memory.stat", "cpu.stat", "pids.current", "pids.max"};
+    char path[256], buffer[16384];
+    for (size_t i = 0; i <= sizeof files / sizeof *files; i++) {
+        const char *name = i < sizeof files / sizeof *files ? files[i] : "net/dev";
+        if (i < sizeof files / sizeof *files) snprintf(path, sizeof path, "/sys/fs/cgroup/container/%s", name);
+        else snprintf(path, sizeof path, "/proc/net/dev");
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        int length = snprintf(buffer, sizeof buffer, "== %s\n", name);
+        ssize_t count = read(fd, buffer + length, sizeof buffer - (size_t)length - 1);
+        close(fd);
+        if (count < 0) continue;
+        length += (int)count;
+        if (length > 0 && buffer[length - 1] != '\n') buffer[length++] = '\n';
+        if (tar_write_all(1, buffer, (size_t)length) < 0) return BUILTIN_FAILED;
+    }
+    return 0;
+}
+
+// Whether `relative` is in any of the image's layers, mounted at /layers/0, /layers/1, ….
+static int builtin_in_layers(const char *relative) {
+    char path[4400];
+    struct stat info;
+    for (int layer = 0;; layer++) {
+        snprintf(path, sizeof path, "/layers/%d", layer);
+        if (stat(path, &info) < 0) return 0;
+        snprintf(path, sizeof path, "/layers/%d/%s", layer, relative);
+        if (lstat(path, &info) == 0) return 1;
+    }
+}
+
+// `changes UPPER`: each entry of the overlay's upper directory, for `diff`, as "KIND IN_LAYERS
+// PATH" and a NUL: KIND is w (a whiteout), e (an empty regular file), f (another regular file),
+// d (a directory) or o (anything else); IN_LAYERS is 1 when an image layer has the path.
+static int builtin_list_changes(const char *upper, const char *relative) {
+    char directory[4300];
+    snprintf(directory, sizeof directory, "%s%s%s", upper, *relative ? "/" : "", relative);
+    struct dirent **children;
+    int count = scandir(directory, &children, tar_skip_dots, alphasort);
+    if (count < 0) return *relative ? 0 : builtin_fail(BUILTIN_NOT_FOUND, "listing", directory);
+    int status = 0;
+    for (int i = 0; i < count; i++) {
+        char child[4300], path[8700], line[4400];
+        snprintf(child, sizeof child, "%.4000s%s%.255s", relative, *relative ? "/" : "", children[i]->d_name);
+        snprintf(path, sizeof path, "%s/%s", upper, child);
+        free(children[i]);
+        struct stat info;
+        if (status || lstat(path, &info) < 0) continue;
+        char kind = S_ISCHR(info.st_mode) && info.st_rdev == 0 ? 'w' : S_ISREG(info.st_mode) ? (info.st_size ? 'f' : 'e')
+            : S_ISDIR(info.st_mode) ? 'd' : 'o';
+        int length = snprintf(line, sizeof line, "%c %d %s", kind, builtin_in_layers(child), child);
+        if (tar_write_all(1, line, (size_t)length + 1) < 0) status = BUILTIN_FAILED;
+        else if (kind == 'd') status = builtin_list_changes(upper, child);
+    }
+    free(children);
+    return status;
+}
+
+// Whether the directory `path` is an overlay's opaque one (what was below it is hidden).
+static int layer_is_opaque(const char *path) {
+    char marker = 0;
+    return getxattr(path, "trusted.overlay.opaque", &marker, 1) == 1 && marker == 'y';
+}
+
+// Hard links already written, so that a second name of an inode becomes a link entry.
+struct layer_links {
+    dev_t *devices;
+    ino_t *inodes;
+    char **names;
+    size_t count;
+};
+
+// `layer UPPER PLACEHOLDERS`: the overlay's upper directory as an OCI layer tar on standard
+// output, for `commit`: entries in name order, whiteout devices as `.wh.NAME` files, opaque
+// directories marked with `.wh..wh..opq`, hard links kept; the colon-separated PLACEHOLDERS
+// (relative paths) are left out while they are empty files (mount points, not content).
+static int layer_add_children(int out, const char *upper, const char *relative, const char *placeholders, struct layer_links *links) {
+    char directory[4300];
+    snprintf(directory, sizeof directory, "%s%s%s", upper, *relative ? "/" : "", relative);
+    struct dirent **children;
+    int count = scandir(directory, &children, tar_skip_dots, alphasort);
+    if (count < 0) return builtin_fail(BUILTIN_FAILED, "listing", directory);
+    int status = 0;
+    for (int i = 0; i < count; i++) {
+        char child[4300], path[8700], entry[4400];
+        snprintf(child, sizeof child, "%.4000s%s%.255s", relative, *relative ? "/" : "", children[i]->d_name);
+        snprintf(path, sizeof path, "%s/%s", upper, child);
+        struct stat info;
+        if (status || lstat(path, &info) < 0) { free(children[i]); continue; }
+        if (S_ISREG(info.st_mode) && info.st_size == 0) {
+            size_t length = strlen(child);
+            const char *found = placeholders;
+            while ((found = strstr(found, child)) &&
+                   !((found == placeholders || found[-1] == ':') && (found[length] == ':' || found[length] == '\0')))
+                found += length;
+            if (found) { free(children[i]); continue; }
+        }
+        if (S_ISCHR(info.st_mode) && info.st_rdev == 0) {
+            snprintf(entry, sizeof entry, "%s%s.wh.%s", relative, *relative ? "/" : "", children[i]->d_name);
+            struct stat whiteout = info;
+            whiteout.st_mode = S_IFREG | 0644;
+            whiteout.st_size = 0;
+            whiteout.st_uid = whiteout.st_gid = 0;
+            if (tar_write_header(out, entry, &whiteout, '0', NULL) < 0) status = builtin_fail(BUILTIN_FAILED, "writing the layer", NULL);
+        } else if (S_ISREG(info.st_mode)) {
+            size_t seen = 0;
+            while (info.st_nlink > 1 && seen < links->count && (links->devices[seen] != info.st_dev || links->inodes[seen] != info.st_ino)) seen++;
+            if (info.st_nlink > 1 && seen < links->count) {
+                if (tar_write_header(out, child, &info, '1', links->names[seen]) < 0) status = builtin_fail(BUILTIN_FAILED, "writing the layer", NULL);
+            } else {
+                if (info.st_nlink > 1) {
+                    links->devices = realloc(links->devices, (links->count + 1) * sizeof *links->devices);
+                    links->inodes = realloc(links->inodes, (links->count + 1) * sizeof *links->inodes);
+                    links->names = realloc(links->names, (links->count + 1) * sizeof *links->names);
+                    links->devices[links->count] = info.st_dev;
+                    links->inodes[links->count] = info.st_ino;
+                    links->names[links->count++] = strdup(child);
+                }
+                int file = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (file < 0 || tar_write_header(out, child, &info, '0', NULL) < 0 || tar_write_file(out, file, (unsigned long long)info.st_size) < 0)
+                    status = builtin_fail(BUILTIN_FAILED, "adding to the layer", child);
+                if (file >= 0) close(file);
+            }
+        } else if (S_ISLNK(info.st_mode)) {
+            char target[4097];
+            ssize_t length = readlink(path, target, sizeof target - 1);
+            target[length > 0 ? length : 0] = '\0';
+            if (length < 0 || tar_write_header(out, child, &info, '2', target) < 0) status = builtin_fail(BUILTIN_FAILED, "adding to the layer", child);
+        } else if (S_ISDIR(info.st_mode)) {
+            snprintf(entry, sizeof entry, "%s/", child);
+            if (tar_write_header(out, entry, &info, '5', NULL) < 0) status = builtin_fail(BUILTIN_FAILED, "writing the layer", NULL);
+            if (!status && layer_is_opaque(path)) {
+                snprintf(entry, sizeof entry, "%s/.wh..wh..opq", child);
+                struct stat marker = info;
+                marker.st_mode = S_IFREG | 0644;
+                marker.st_size = 0;
+                marker.st_uid = marker.st_gid = 0;
+                if (tar_write_header(out, entry, &marker, '0', NULL) < 0) status = builtin_fail(BUILTIN_FAILED, "writing the layer", NULL);
+            }
+            if (!status) status = layer_add_children(out, upper, child, placeholders, links);
+        } else if (S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode) || S_ISFIFO(info.st_mode)) {
+            char type = S_ISCHR(info.st_mode) ? '3' : S_ISBLK(info.st_mode) ? '4' : '6';
+            if (tar_write_header(out, child, &info, type, NULL) < 0) status = builtin_fail(BUILTIN_FAILED, "writing the layer", NULL);
+        }
+        free(children[i]);
+    }
+    free(children);
+    return status;
+}
+
+static int builtin_layer(const char *upper, const char *placeholders) {
+    struct layer_links links = {0};
+    int status = layer_add_children(1, upper, "", placeholders ? placeholders : "", &links);
+    for (size_t i = 0; i < links.count; i++) free(links.names[i]);
+    free(links.devices);
+    free(links.inodes);
+    free(links.names);
+    if (status) return status;
+    static const char end[2 * TAR_BLOCK];
+    return tar_write_all(1, end, sizeof end) < 0 ? builtin_fail(BUILTIN_FAILED, "writing the layer", NULL) : 0;
+}
+
+// Runs the builtin `name` with its argument (and a second one, or NULL); the process's exit status.
+static int agent_run_builtin(const char *name, const char *argument, const char *second) {
     if (!strcmp(name, "archive")) return builtin_archive(argument);
     if (!strcmp(name, "extract")) return builtin_extract(argument);
     if (!strcmp(name, "stat")) return builtin_stat(argument);
     if (!strcmp(name, "processes")) return builtin_list_cgroup("/sys/fs/cgroup/container");
     if (!strcmp(name, "freeze")) return builtin_freeze(argument);
+    if (!strcmp(name, "cgroup")) return builtin_cgroup_files();
+    if (!strcmp(name, "changes")) return builtin_list_changes(argument, "");
+    if (!strcmp(name, "layer")) return builtin_layer(argument, second);
     errno = 0;
     return builtin_fail(BUILTIN_FAILED, "no such builtin:", name);
 }

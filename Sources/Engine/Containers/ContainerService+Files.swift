@@ -87,35 +87,46 @@ extension ContainerService {
         }
     }
 
-    /// Docker's `changes`: paths added (1), changed (0) or deleted (2) in the container's upper directory.
+    /// Docker's `changes`: paths added (1), changed (0) or deleted (2) in the container's writable
+    /// layer: its upper directory on the host, or a running VM container's disk, read in its guest.
     public func changes(_ reference: String) throws -> [(path: String, kind: Int)] {
         let record = try find(reference)
-        try require(.hostFileAccess, of: record, "diff")
+        if let entries = try runtime(for: record).writableLayerEntries(of: record) { return Self.changes(entries) }
         let plan = try launchPlan(record)
         let upper = paths.upper(record.id)
-        let placeholders: Set<String> = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
-        var result: [(String, Int)] = []
-        // Directories in the upper layer only to hold the mount points of /etc/hosts and the like:
-        // the container changed nothing there unless something else below them shows up.
-        var placeholderParents: Set<String> = []
+        var entries: [WritableLayerEntry] = []
         guard let enumerator = FileManager.default.enumerator(atPath: upper) else { return [] }
         while let relative = enumerator.nextObject() as? String {
             var info = stat_t()
             guard lstat(upper + "/" + relative, &info) == 0 else { continue }
             let path = "/" + relative
-            if (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0, placeholders.contains(path) {
-                placeholderParents.insert((path as NSString).deletingLastPathComponent)
-                continue
-            }
-            if (info.st_mode & S_IFMT) == S_IFCHR, info.st_rdev == 0 {
-                result.append((path, 2))
-                continue
-            }
-            let inLower = plan.layers.contains { layer in
+            let type = info.st_mode & S_IFMT
+            let kind: WritableLayerEntry.Kind = type == S_IFCHR && info.st_rdev == 0 ? .whiteout
+                : type == S_IFREG ? (info.st_size == 0 ? .emptyFile : .file) : type == S_IFDIR ? .directory : .other
+            let inImage = plan.layers.contains { layer in
                 var lower = stat_t()
                 return lstat(layer + path, &lower) == 0
             }
-            result.append((path, inLower ? 0 : 1))
+            entries.append(WritableLayerEntry(path: path, kind: kind, inImage: inImage))
+        }
+        return Self.changes(entries)
+    }
+
+    /// The files the runtime made for its own mounts (empty until bound over), not the container's changes.
+    static let mountPlaceholders: Set<String> = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
+
+    /// Docker's kinds for a writable layer's entries, sorted by path.
+    static func changes(_ entries: [WritableLayerEntry]) -> [(path: String, kind: Int)] {
+        var result: [(String, Int)] = []
+        // Directories in the upper layer only to hold the mount points of /etc/hosts and the like:
+        // the container changed nothing there unless something else below them shows up.
+        var placeholderParents: Set<String> = []
+        for entry in entries {
+            if entry.kind == .emptyFile, mountPlaceholders.contains(entry.path) {
+                placeholderParents.insert((entry.path as NSString).deletingLastPathComponent)
+                continue
+            }
+            result.append((entry.path, entry.kind == .whiteout ? 2 : entry.inImage ? 0 : 1))
         }
         let found = result
         result.removeAll { entry in

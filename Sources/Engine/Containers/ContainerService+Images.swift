@@ -8,7 +8,6 @@ extension ContainerService {
     public func commit(_ reference: String, name: Reference?, comment: String, author: String, pause: Bool,
                        overrides: ContainerConfig?, changes: [String]) async throws -> String {
         let record = try find(reference)
-        try require(.hostFileAccess, of: record, "commit")
         guard let base = try? images.catalog.image(id: try Digest(parsing: record.imageID)) else {
             throw ContainerError.conflict("the image of container \(record.name) is gone")
         }
@@ -34,11 +33,16 @@ extension ContainerService {
             }
         }
         defer { if freeze { try? runtime.setFrozen(false, record) } }
-        let image = try await images.commit(
-            base: base, upperDirectory: paths.upper(record.id),
-            details: .init(config: config, comment: comment, author: author,
-                           createdBy: ([record.path] + record.arguments).joined(separator: " ")),
-            name: name, placeholders: ["etc/hostname", "etc/hosts", "etc/resolv.conf"])
+        let details = ImageService.CommitDetails(config: config, comment: comment, author: author,
+                                                 createdBy: ([record.path] + record.arguments).joined(separator: " "))
+        let placeholders = Set(Self.mountPlaceholders.map { String($0.dropFirst()) })
+        // A VM container's layer is written in its guest, into berthd's image store directory.
+        let layerArchive = images.snapshots.root + "/.ingest-guest-\(UUID().uuidString).tar"
+        defer { unlink(layerArchive) }
+        let written = try await runBlocking { try runtime.writeLayer(of: record, placeholders: placeholders, to: layerArchive) }
+        let image = written
+            ? try await images.commit(base: base, layerArchive: layerArchive, details: details, name: name)
+            : try await images.commit(base: base, upperDirectory: paths.upper(record.id), details: details, name: name, placeholders: placeholders)
         return image.id.description
     }
 

@@ -27,22 +27,30 @@ extension ImageService {
                          placeholders: placeholders)
     }
 
+    /// A new image: `base` plus a layer already written as a tar at `layerArchive` (a VM
+    /// container's changes, which its guest agent wrote in OCI's layer format).
+    public func commit(base: ImageRecord, layerArchive: String, details: CommitDetails, name: Reference?) async throws -> ImageRecord {
+        try await derive(base: base, platform: base.platform, layerDirectory: nil, layerArchive: layerArchive, details: details, name: name)
+    }
+
     /// A new image on `base` (nil: an empty image of `platform`, as FROM scratch starts): one more
     /// layer holding `layerDirectory`'s tree (a container's upper directory, or files staged by a
     /// build), or with nil only new settings and a history entry marked as adding no layer.
     /// `event` is the image event it publishes (`commit`, `import`).
-    public func derive(base: ImageRecord?, platform: Platform, layerDirectory: String?, details: CommitDetails, name: Reference?,
-                       placeholders: Set<String> = [], event: String = "commit") async throws -> ImageRecord {
+    /// `layerArchive`, instead of a directory: that layer's tar as written elsewhere.
+    public func derive(base: ImageRecord?, platform: Platform, layerDirectory: String?, layerArchive: String? = nil, details: CommitDetails,
+                       name: Reference?, placeholders: Set<String> = [], event: String = "commit") async throws -> ImageRecord {
         var layers: [Descriptor] = []
         var diffIDs = base?.layers.map(\.diffID) ?? []
         var size = base?.size ?? 0
-        if let layerDirectory {
+        if layerDirectory != nil || layerArchive != nil {
             let scratch = snapshots.root + "/.ingest-commit-\(UUID().uuidString).tar"
             defer { unlink(scratch) }
             let layer = try await runBlocking {
-                try LayerWriter.write(directory: layerDirectory, to: scratch, placeholders: placeholders)
+                if let layerArchive { return try LayerWriter.measure(layerArchive) }
+                return try LayerWriter.write(directory: layerDirectory ?? "", to: scratch, placeholders: placeholders)
             }
-            try content.importFile(scratch, expected: layer.digest)
+            try content.importFile(layerArchive ?? scratch, expected: layer.digest)
             layers.append(Descriptor(mediaType: MediaType.ociLayer, digest: layer.digest, size: layer.size))
             diffIDs.append(layer.digest)
             let chainID = SnapshotStore.chainIDs(diffIDs).last!

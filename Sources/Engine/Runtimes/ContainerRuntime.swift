@@ -53,6 +53,15 @@ public protocol ContainerRuntime: Sendable {
     /// Applies the record's resource limits to the running container (`docker update`).
     func updateResources(of record: ContainerRecord) throws
 
+    /// The entries of the container's writable layer (`diff`) when the runtime reads them itself (a
+    /// VM container's, in its guest); nil when the host reads the upper directory.
+    func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]?
+
+    /// Writes the container's writable layer as an OCI layer tar at `path` (`commit`), leaving out
+    /// `placeholders` that are empty files, when the runtime writes it itself; false when the host
+    /// writes it from the upper directory.
+    func writeLayer(of record: ContainerRecord, placeholders: Set<String>, to path: String) throws -> Bool
+
     /// The running container's processes, for `top`.
     func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry]
 

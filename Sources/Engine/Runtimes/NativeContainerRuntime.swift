@@ -89,6 +89,10 @@ struct NativeContainerRuntime: ShimHostedRuntime {
         try cgroups.setFrozen(frozen, cgroup)
     }
 
+    func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]? { nil }
+
+    func writeLayer(of record: ContainerRecord, placeholders: Set<String>, to path: String) throws -> Bool { false }
+
     func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry] {
         (record.state.cgroup.map { cgroups.processes($0) } ?? []).compactMap { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }

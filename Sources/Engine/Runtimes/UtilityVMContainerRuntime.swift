@@ -42,6 +42,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
 
     /// Where the agent assembles the container's root in the guest.
     static let guestRoot = "/rootfs"
+    /// Where the overlay's upper directory is in the guest: on the writable disk, mounted at /writable.
+    static let guestUpper = "/writable/upper"
 
     /// The VM is made at start: nothing to prepare.
     func prepare(_ record: ContainerRecord) throws -> ContainerCgroup? { nil }
@@ -95,6 +97,33 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             "changing the resources of a running container in a utility VM is not available yet (container \(record.name)): stop it first")
     }
 
+    /// A running VM container's writable layer is its disk, mounted in the guest: the agent lists
+    /// it, checking the image's layers (mounted beside it) for each path.
+    func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]? {
+        let listed = try guestBuiltin(record, for: "diff") { try $0.run(.changes, Self.guestUpper, inContainer: false) }
+        return WritableLayerEntry.parseGuestList(listed)
+    }
+
+    func writeLayer(of record: ContainerRecord, placeholders: Set<String>, to path: String) throws -> Bool {
+        _ = try guestBuiltin(record, for: "commit") {
+            try $0.run(.layer, Self.guestUpper, placeholders.sorted().joined(separator: ":"), inContainer: false, output: path)
+        }
+        return true
+    }
+
+    /// Runs a builtin of a running VM container's agent for `operation`; a stopped one's disk is
+    /// not read from the host yet.
+    private func guestBuiltin<T>(_ record: ContainerRecord, for operation: String, _ body: (GuestBuiltin) throws -> T) throws -> T {
+        guard record.state.isActive else {
+            throw ContainerError.conflict("\(operation) of a stopped container in a utility VM is not available yet: start container \(record.name) first")
+        }
+        do {
+            return try body(GuestBuiltin(relaySocket: paths.socket(record.id)))
+        } catch let failure as GuestBuiltin.Failure {
+            throw ContainerError.conflict("\(operation) of container \(record.id): \(failure.message)")
+        }
+    }
+
     /// The processes of the container's cgroup in the guest, with the guest's pids.
     func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry] {
         do {
@@ -105,7 +134,39 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         }
     }
 
-    func usage(of record: ContainerRecord) -> ContainerResourceUsage? { nil }
+    /// The counters of the container's cgroup and network in the guest, the guest's memory as the
+    /// limit it has none of its own, and what the VM costs the host (`utility_vm_rss`, QEMU's
+    /// resident memory) among the memory stats.
+    func usage(of record: ContainerRecord) -> ContainerResourceUsage? {
+        guard record.state.isActive,
+              let listed = try? GuestBuiltin(relaySocket: paths.socket(record.id), timeout: .seconds(10)).run(.cgroup, "", inContainer: false)
+        else { return nil }
+        let files = Self.sections(String(decoding: listed, as: UTF8.self))
+        let guestMemory = UInt64(record.state.utilityVM?.MemoryMiB ?? 0) << 20
+        var usage = ContainerResourceUsage(CgroupStats(unifiedFiles: { files[$0] }, memoryWhenUnlimited: guestMemory))
+        usage.networks = files["net/dev"].map(ContainerResourceUsage.interfaces) ?? [:]
+        if let status = try? String(contentsOfFile: "/proc/\(record.state.pid)/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+           let kibibytes = line.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) }) {
+            usage.memoryStat["utility_vm_rss"] = kibibytes << 10
+        }
+        return usage
+    }
+
+    /// The `cgroup` builtin's output: "== NAME" lines, each followed by that file's contents.
+    static func sections(_ text: String) -> [String: String] {
+        var files: [String: String] = [:]
+        var name: String?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("== ") {
+                name = String(line.dropFirst(3))
+                files[name!] = ""
+            } else if let name {
+                files[name, default: ""] += line + "\n"
+            }
+        }
+        return files
+    }
 
     /// The last lines of the VM's serial console, to say why it ended.
     func failureDetail(of record: ContainerRecord) -> String {
@@ -400,7 +461,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             + [.init(source: device(writableIndex), target: "/writable", type: "ext4", flags: []),
                .init(source: "overlay", target: Self.guestRoot, type: "overlay", flags: [],
                      data: "lowerdir=" + layerDisks.indices.map { "/layers/\($0)" }.joined(separator: ":")
-                         + ",upperdir=/writable/upper,workdir=/writable/work")]
+                         + ",upperdir=\(Self.guestUpper),workdir=/writable/work")]
             + userMounts.mounts
         if !record.attachments.isEmpty {
             (agent.requests, agent.mounts) = try guestNetwork(record, networks: networks, mounts: agent.mounts, clonedCards: template != nil)

@@ -143,6 +143,10 @@ final class FakeContainerRuntime: ContainerRuntime {
 
     func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry] { [] }
 
+    func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]? { nil }
+
+    func writeLayer(of record: ContainerRecord, placeholders: Set<String>, to path: String) throws -> Bool { false }
+
     func usage(of record: ContainerRecord) -> ContainerResourceUsage? { nil }
 
     func failureDetail(of record: ContainerRecord) -> String { "" }

@@ -167,7 +167,10 @@ final class GuestProcess {
             // descriptor but stdio (none is closed by an exec here, and the input pipe's other end
             // would keep standard input from ending).
             agent_close_from(3)
-            let status = Bytes.withCString(builtin) { name in Bytes.withCString(arguments[0]) { agent_run_builtin(name, $0) } }
+            let second = arguments.count > 1 ? arguments[1] : []
+            let status = Bytes.withCString(builtin) { name in
+                Bytes.withCString(arguments[0]) { first in Bytes.withCString(second) { agent_run_builtin(name, first, $0) } }
+            }
             _exit(status)
         }
         let directory = request.value("cwd") ?? Bytes.of("/")

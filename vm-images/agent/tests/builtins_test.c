@@ -18,18 +18,22 @@ static void expect(int condition, const char *format, ...) {
 }
 
 // Runs a builtin in a child with `input` as its standard input and `output` as its standard output.
-static int run(const char *name, const char *argument, const char *input, const char *output) {
+static int run2(const char *name, const char *argument, const char *second, const char *input, const char *output) {
     pid_t pid = fork();
     if (pid == 0) {
         if (input) dup2(open(input, O_RDONLY), 0);
         if (output) dup2(open(output, O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 2);
-        _exit(agent_run_builtin(name, argument));
+        _exit(agent_run_builtin(name, argument, second));
     }
     int status;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run(const char *name, const char *argument, const char *input, const char *output) {
+    return run2(name, argument, NULL, input, output);
 }
 
 static int shell(const char *format, ...) {
@@ -104,6 +108,21 @@ int main(void) {
     snprintf(other, sizeof other, "%s/stat.out", base);
     expect(run("stat", path, NULL, other) == 0 && shell("head -n 1 %s | grep -q '^120777 5 ' && tail -n 1 %s | grep -qx a.txt", other, other) == 0,
            "stat of a symlink");
+    // An overlay upper directory: a whiteout, an opaque directory, a hard link pair and placeholders.
+    expect(shell("cd %s && mkdir -p upper/etc upper/opq upper/kept && mknod upper/gone c 0 0 && echo x > upper/kept/a"
+                 " && ln upper/kept/a upper/kept/b && : > upper/etc/hosts && echo real > upper/etc/hostname"
+                 " && python3 -c \"import os; os.setxattr('upper/opq', 'trusted.overlay.opaque', b'y')\"", base) == 0, "making an upper directory");
+    snprintf(path, sizeof path, "%s/upper", base);
+    snprintf(other, sizeof other, "%s/layer.tar", base);
+    expect(run2("layer", path, "etc/hostname:etc/hosts:etc/resolv.conf", NULL, other) == 0, "layer of an upper directory");
+    expect(shell("tar -tf %s/layer.tar | tr '\\n' ' ' | grep -qx 'etc/ etc/hostname gone.wh.gone kept/ kept/a kept/b opq/ opq/.wh..wh..opq '"
+                 " || tar -tf %s/layer.tar | tr '\\n' ' ' | grep -qx 'etc/ etc/hostname .wh.gone kept/ kept/a kept/b opq/ opq/.wh..wh..opq '",
+                 base, base) == 0, "the layer's entries: whiteout, opaque marker, no empty placeholder");
+    expect(shell("tar -tvf %s/layer.tar | grep -q '^h.* kept/b link to kept/a$'", base) == 0, "a hard link stays one");
+    snprintf(other, sizeof other, "%s/changes.out", base);
+    expect(run("changes", path, NULL, other) == 0, "changes of an upper directory");
+    expect(shell("tr '\\0' '\\n' < %s/changes.out | tr '\\n' '|' | grep -qx 'd 0 etc|f 0 etc/hostname|e 0 etc/hosts|w 0 gone|d 0 kept|f 0 kept/a|f 0 kept/b|d 0 opq|'",
+                 base) == 0, "changes lists every entry with its kind");
     shell("rm -rf %s", base);
     if (failures) return 1;
     printf("builtins_test: all passed\n");
