@@ -31,7 +31,7 @@ struct ContainerOptions: ParsableArguments {
     @Flag(name: .short, help: "Give the container a terminal.")
     var tty = false
 
-    @Option(help: "Network: bridge (the default), a network's name or ID, none, or host.")
+    @Option(help: "Network: bridge (the default), a network's name or ID, none, host, or container:NAME (another running container's).")
     var network: String?
 
     @Option(name: .customLong("network-alias"), help: "Another name the container answers to on its network. Repeatable.")

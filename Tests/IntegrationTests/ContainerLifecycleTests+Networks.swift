@@ -19,6 +19,39 @@ extension ContainerLifecycleTests {
         try Command.run(["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode(), end='')", url])
     }
 
+    /// `--network container:NAME`: the joining container sees the other's interfaces, loopback,
+    /// hostname and /etc/hosts; what would give it network settings of its own is refused in dockerd's
+    /// words, as is joining a container that does not run or a VM container.
+    @Test func aContainerJoinsAnothersNetworkNamespace() async throws {
+        try await Self.withImages { daemon in
+            let started = try Self.docker(daemon, ["run", "-d", "--name", "holder", "--hostname", "shared", Self.image, "sh", "-c",
+                                                   "while true; do echo hello-from-holder | nc -l -p 7777; done"])
+            #expect(started.status == 0, "\(started)")
+            let holderID = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let holderAddress = try Self.docker(daemon, ["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "holder"]).stdout
+            let joined = try Self.docker(daemon, ["run", "--rm", "--network", "container:holder", Self.image, "sh", "-c",
+                                                  "hostname; ip -o -4 addr show eth0 | awk '{print $4}' | cut -d/ -f1; "
+                                                  + "grep -c shared /etc/hosts; nc 127.0.0.1 7777 </dev/null"])
+            #expect(joined.status == 0 && joined.stdout == "shared\n\(holderAddress)1\nhello-from-holder\n", "\(joined)")
+            #expect(try Self.docker(daemon, ["create", "--name", "joiner", "--network", "container:holder", Self.image, "true"]).status == 0)
+            #expect(try Self.docker(daemon, ["inspect", "-f", "{{.HostConfig.NetworkMode}}", "joiner"]).stdout == "container:\(holderID)\n")
+
+            for (flags, message) in [(["-p", "8080:80"], "conflicting options: port publishing and the container type network mode"),
+                                     (["--hostname", "mine"], "conflicting options: hostname and the network mode"),
+                                     (["--add-host", "a:10.0.0.1"], "conflicting options: custom host-to-IP mapping and the network mode"),
+                                     (["--isolation=vm"], "network mode container: is not available for containers in utility VMs")] {
+                let refused = try Self.docker(daemon, ["run", "--rm", "--network", "container:holder"] + flags + [Self.image, "true"])
+                #expect(refused.status != 0 && refused.stderr.contains(message), "\(flags): \(refused)")
+            }
+            let missing = try Self.docker(daemon, ["run", "--rm", "--network", "container:nobody", Self.image, "true"])
+            #expect(missing.status != 0 && missing.stderr.contains("No such container: nobody"), "\(missing)")
+            #expect(try Self.docker(daemon, ["stop", "-t", "1", "holder"]).status == 0)
+            let orphan = try Self.docker(daemon, ["start", "joiner"])
+            #expect(orphan.status != 0 && orphan.stderr.contains("cannot join network namespace of a non running container"), "\(orphan)")
+            _ = try Self.docker(daemon, ["rm", "-f", "joiner", "holder"])
+        }
+    }
+
     /// Native containers on a user network reach each other by name and alias (TCP and ping), a
     /// published port answers on the host's 127.0.0.1, a container on another network is cut off,
     /// names and addresses survive a daemon restart, and removing the network leaves no bridge or rule.

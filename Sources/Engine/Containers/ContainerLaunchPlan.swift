@@ -15,6 +15,9 @@ public struct ContainerLaunchPlan {
     let hostArchitecture: String
     /// `--link`s' variables (`ALIAS_NAME`, `ALIAS_PORT_…`, `ALIAS_ENV_…`), worked out at each start.
     var linkEnvironment: [String] = []
+    /// `--network container:NAME`: that running container's network namespace (its init's) and ID,
+    /// whose /etc/hosts and /etc/resolv.conf this one sees too; found at each start.
+    var joinedNetwork: (namespace: String, containerID: String)?
 
     /// Docker's `StopSignal`/`kill --signal` names and numbers.
     static func signal(named name: String) -> Int32? {
@@ -154,9 +157,10 @@ public struct ContainerLaunchPlan {
             mounts.insert(contentsOf: ContainerFilesystem.cgroupMounts(cgroup), at: sys + 1)
         }
         let etcFlags: MountFlags = [.bind, .recursive]
-        mounts.append(.init(source: paths.resolvConf(id), target: "/etc/resolv.conf", type: "", flags: etcFlags))
+        let networkFiles = joinedNetwork?.containerID ?? id
+        mounts.append(.init(source: paths.resolvConf(networkFiles), target: "/etc/resolv.conf", type: "", flags: etcFlags))
         mounts.append(.init(source: paths.hostname(id), target: "/etc/hostname", type: "", flags: etcFlags))
-        mounts.append(.init(source: paths.hosts(id), target: "/etc/hosts", type: "", flags: etcFlags))
+        mounts.append(.init(source: paths.hosts(networkFiles), target: "/etc/hosts", type: "", flags: etcFlags))
         spec.mounts = mounts + userMounts
         spec.createDevices = !privileged
         if !privileged {

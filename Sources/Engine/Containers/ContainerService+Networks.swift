@@ -8,7 +8,8 @@ extension ContainerService {
     public func connect(_ containerReference: String, to networkReference: String, endpoint: EndpointSettings?) async throws {
         var record = try find(containerReference)
         let network = try await networks.network(networkReference)
-        guard record.hostConfig.NetworkMode != "none", record.hostConfig.NetworkMode != "host" else {
+        guard record.hostConfig.NetworkMode != "none", record.hostConfig.NetworkMode != "host",
+              record.hostConfig.NetworkMode.flatMap(Self.joinedContainer) == nil else {
             throw ContainerError.invalid("container sharing network namespace with another container or host cannot be connected to any other network")
         }
         if record.attachments.contains(where: { $0.networkID == network.id }) {

@@ -188,6 +188,7 @@ public actor ContainerService {
             networking = NetworkingConfig(EndpointsConfig: endpoints)
             host.Links = nil
         }
+        let joined = try joinedNetworkContainer(&host, config: config, networking: networking, inUtilityVM: decision.mode == .systemVM)
         let attachments = try await networks.requestedAttachments(&host, networking)
         _ = try ContainerRecord.requestedAccelerator(host, decision: decision,
                                                      foreign: image.platform.architecture != images.hostPlatform.architecture)
@@ -241,6 +242,8 @@ public actor ContainerService {
         config.Labels = (imageConfig?.Labels ?? [:]).merging(config.Labels ?? [:]) { $1 }
         if host.NetworkMode == "host" {
             config.Hostname = ProcessInfo.processInfo.hostName
+        } else if let joined {
+            config.Hostname = joined.config.Hostname
         } else if config.Hostname?.isEmpty ?? true {
             config.Hostname = String(id.prefix(12))
         }
@@ -275,6 +278,34 @@ public actor ContainerService {
         for volume in madeVolumes { await volumes.publish("create", volume) }
         await publish("create", record)
         return (id, warnings)
+    }
+
+    /// `--network container:NAME`: the native container named, recorded by its ID when it exists (a
+    /// start looks for it again, as dockerd's does); what would give this container network
+    /// settings of its own is refused, in dockerd's words.
+    private func joinedNetworkContainer(_ host: inout HostConfig, config: ContainerConfig, networking: NetworkingConfig?,
+                                        inUtilityVM: Bool) throws -> ContainerRecord? {
+        guard let reference = host.NetworkMode.flatMap(Self.joinedContainer) else { return nil }
+        guard !reference.isEmpty else { throw ContainerError.invalid("Invalid network mode: invalid container format container:<name|id>") }
+        let other = try? find(reference)
+        if inUtilityVM || other.map({ !runtime(for: $0).capabilities.contains(.hostNetworkNamespace) }) == true {
+            throw ContainerError.invalid("network mode container: is not available for containers in utility VMs: "
+                + "a VM's network is its own network card")
+        }
+        let conflicts: [(Bool, String)] = [
+            (!(config.Hostname ?? "").isEmpty, "conflicting options: hostname and the network mode"),
+            (!(host.PortBindings ?? [:]).isEmpty || host.PublishAllPorts == true,
+             "conflicting options: port publishing and the container type network mode"),
+            (!(config.ExposedPorts ?? [:]).isEmpty, "conflicting options: port exposing and the container type network mode"),
+            (!(host.Dns ?? []).isEmpty,
+             "conflicting options: dns and the network mode"),
+            (!(host.ExtraHosts ?? []).isEmpty, "conflicting options: custom host-to-IP mapping and the network mode"),
+            (!(host.Links ?? []).isEmpty, "conflicting options: container type network can't be used with links. This would result in undefined behavior"),
+            (!(networking?.EndpointsConfig ?? [:]).isEmpty, "container sharing network namespace with another container or host cannot be connected to any other network"),
+        ]
+        if let conflict = conflicts.first(where: \.0) { throw ContainerError.invalid(conflict.1) }
+        if let other { host.NetworkMode = "container:" + other.id }
+        return other
     }
 
     /// `UsernsMode`: "host" shares the host's ids; "auto" (or "private") gives the container a block
@@ -387,6 +418,7 @@ public actor ContainerService {
             // Linked containers are running, and where they are is in this one's environment and hosts.
             let links = try linkedContainers(record)
             plan.linkEnvironment = links.flatMap(\.environment)
+            plan.joinedNetwork = try joinedNetwork(of: record)
             if !record.attachments.isEmpty {
                 record.state.networks = try await networks.bringUp(record, inHostNamespace: inHostNamespace)
                 ports = try await networks.publishPorts(record)
@@ -451,6 +483,21 @@ public actor ContainerService {
             return
         }
         if let healthcheck { startHealthMonitor(id, policy: healthcheck, startedAt: run.startedAt) }
+    }
+
+    /// For `--network container:ID`: that container's network namespace, which it must be running to have.
+    private func joinedNetwork(of record: ContainerRecord) throws -> (namespace: String, containerID: String)? {
+        guard let reference = record.hostConfig.NetworkMode.flatMap(Self.joinedContainer) else { return nil }
+        let other = try find(reference)
+        guard other.state.status == .running || other.state.status == .paused, other.state.pid > 0 else {
+            throw ContainerError.conflict("cannot join network namespace of a non running container: \(other.id)")
+        }
+        return ("/proc/\(other.state.pid)/ns/net", other.id)
+    }
+
+    /// The container a `container:NAME` network mode names.
+    static func joinedContainer(_ networkMode: String) -> String? {
+        networkMode.hasPrefix("container:") ? String(networkMode.dropFirst("container:".count)) : nil
     }
 
     func launchPlan(_ record: ContainerRecord) throws -> ContainerLaunchPlan {

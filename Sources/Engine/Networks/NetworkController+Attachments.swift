@@ -15,7 +15,8 @@ extension NetworkController {
             }
             return []
         case let mode where mode.hasPrefix("container:"):
-            throw ContainerError.invalid("network mode \(mode) is not available in this version of Berth")
+            // The container's own settings were checked against the joined one's by the service.
+            return []
         default:
             let primary = mode.isEmpty || mode == "default" ? try defaultNetwork() : try network(mode)
             host.NetworkMode = primary.name

@@ -41,6 +41,7 @@ struct NativeContainerRuntime: ShimHostedRuntime {
             let filter = try plan.seccompFilter(from: paths.seccompFilters, architecture: plan.hostArchitecture)
             var spec = try plan.launchSpec(cgroup: cgroup, seccompFilter: filter)
             if !record.attachments.isEmpty { spec.networkNamespace = paths.networkNamespace(record.id) }
+            if let joined = plan.joinedNetwork { spec.networkNamespace = joined.namespace }
             let process = try await shims.launch(spec, containerID: record.id)
             return LaunchedContainer(pid: process.containerPID, supervisorPID: process.shimPID, cgroup: cgroup, utilityVM: nil)
         } catch {
