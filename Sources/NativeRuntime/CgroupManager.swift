@@ -97,11 +97,17 @@ public struct CgroupManager: Sendable {
 
     /// Changes limits of a live container (`docker update`), or sets them at creation.
     public func apply(_ limits: CgroupLimits, to cgroup: ContainerCgroup) throws {
+        try Self.apply(limits, to: cgroup) { value, path in try self.write(value, to: path) }
+    }
+
+    /// The writes that set `limits` on `cgroup`, each made by `write(value, path)`: to this host's
+    /// files, or to a VM guest's cgroup through its agent.
+    public static func apply(_ limits: CgroupLimits, to cgroup: ContainerCgroup, write: (String, String) throws -> Void) throws {
         if let memory = limits.memory, memory > 0, let (directory, v2) = cgroup.directory(for: "memory") {
             if v2 {
-                try write(String(memory), to: directory + "/memory.max")
+                try write(String(memory), directory + "/memory.max")
                 if let swap = limits.memorySwap, swap != 0 {
-                    try write(swap < 0 ? "max" : String(max(swap - memory, 0)), to: directory + "/memory.swap.max")
+                    try write(swap < 0 ? "max" : String(max(swap - memory, 0)), directory + "/memory.swap.max")
                 }
             } else {
                 let memsw = directory + "/memory.memsw.limit_in_bytes"
@@ -112,40 +118,40 @@ public struct CgroupManager: Sendable {
                 let current = (try? String(contentsOfFile: memsw, encoding: .utf8)).flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
                 let hasSwapAccounting = FileManager.default.fileExists(atPath: memsw)
                 let raiseSwapFirst = hasSwapAccounting && (swap < 0 || swap > (current ?? Int64.max))
-                if raiseSwapFirst { try write(swapText, to: memsw) }
-                try write(String(memory), to: directory + "/memory.limit_in_bytes")
-                if hasSwapAccounting && !raiseSwapFirst { try write(swapText, to: memsw) }
+                if raiseSwapFirst { try write(swapText, memsw) }
+                try write(String(memory), directory + "/memory.limit_in_bytes")
+                if hasSwapAccounting && !raiseSwapFirst { try write(swapText, memsw) }
             }
         }
         if let reservation = limits.memoryReservation, reservation > 0, let (directory, v2) = cgroup.directory(for: "memory") {
-            try write(String(reservation), to: directory + (v2 ? "/memory.low" : "/memory.soft_limit_in_bytes"))
+            try write(String(reservation), directory + (v2 ? "/memory.low" : "/memory.soft_limit_in_bytes"))
         }
         if let swappiness = limits.memorySwappiness, swappiness >= 0, let (directory, v2) = cgroup.directory(for: "memory"), !v2 {
-            try write(String(swappiness), to: directory + "/memory.swappiness")
+            try write(String(swappiness), directory + "/memory.swappiness")
         }
         if let (directory, _) = cgroup.directory(for: "cpuset") {
-            if let cpus = limits.cpusetCpus, !cpus.isEmpty { try write(cpus, to: directory + "/cpuset.cpus") }
-            if let mems = limits.cpusetMems, !mems.isEmpty { try write(mems, to: directory + "/cpuset.mems") }
+            if let cpus = limits.cpusetCpus, !cpus.isEmpty { try write(cpus, directory + "/cpuset.cpus") }
+            if let mems = limits.cpusetMems, !mems.isEmpty { try write(mems, directory + "/cpuset.mems") }
         }
         if let (quota, period) = limits.cfsQuota, let (directory, v2) = cgroup.directory(for: "cpu") {
             if v2 {
-                try write("\(quota) \(period)", to: directory + "/cpu.max")
+                try write("\(quota) \(period)", directory + "/cpu.max")
             } else {
-                try write(String(period), to: directory + "/cpu.cfs_period_us")
-                try write(String(quota), to: directory + "/cpu.cfs_quota_us")
+                try write(String(period), directory + "/cpu.cfs_period_us")
+                try write(String(quota), directory + "/cpu.cfs_quota_us")
             }
         }
         if let shares = limits.cpuShares, shares > 0, let (directory, v2) = cgroup.directory(for: "cpu") {
             if v2 {
                 // The same mapping as runc: shares 2…262144 onto weight 1…10000.
                 let weight = 1 + ((min(max(shares, 2), 262_144) - 2) * 9999) / 262_142
-                try write(String(weight), to: directory + "/cpu.weight")
+                try write(String(weight), directory + "/cpu.weight")
             } else {
-                try write(String(shares), to: directory + "/cpu.shares")
+                try write(String(shares), directory + "/cpu.shares")
             }
         }
         if let pids = limits.pidsLimit, let (directory, _) = cgroup.directory(for: "pids") {
-            try write(pids > 0 ? String(pids) : "max", to: directory + "/pids.max")
+            try write(pids > 0 ? String(pids) : "max", directory + "/pids.max")
         }
     }
 

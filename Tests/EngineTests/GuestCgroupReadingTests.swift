@@ -17,4 +17,16 @@ struct GuestCgroupReadingTests {
         let networks = ContainerResourceUsage.interfaces(files["net/dev"] ?? "")
         #expect(Array(networks.keys) == ["eth0"] && networks["eth0"]?.receivedBytes == 100 && networks["eth0"]?.sentPackets == 4)
     }
+
+    /// A VM container's limits become writes to its cgroup in the guest, only to files the guest has.
+    @Test func limitsBecomeWritesToTheGuestsCgroup() throws {
+        let limits = CgroupLimits(memory: 64 << 20, memorySwap: 128 << 20, nanoCPUs: 1_500_000_000, pidsLimit: 50,
+                                  memoryReservation: 32 << 20, cpusetCpus: "0")
+        let writes = try UtilityVMContainerRuntime.guestCgroupLimits(limits).map { request in
+            "\(request.kind) " + request.tokens.map(\.value).joined(separator: "=")
+        }
+        #expect(writes == ["w /sys/fs/cgroup/container/memory.max=67108864", "w /sys/fs/cgroup/container/memory.low=33554432",
+                           "w /sys/fs/cgroup/container/cpu.max=150000 100000", "w /sys/fs/cgroup/container/pids.max=50"])
+        #expect(try UtilityVMContainerRuntime.guestCgroupLimits(CgroupLimits()).isEmpty)
+    }
 }

@@ -180,6 +180,10 @@ struct UtilityVMParityTests {
                 try await Task.sleep(for: .milliseconds(1500))
                 results["ticks after unpause"] = (try ticks()) > pausedTicks ? "ticking" : "still"
 
+                // Limits hold inside a VM as on the host: the memory limit the container sees, and forks past its pids limit fail.
+                results["limits"] = try run(["run", "--rm", "-m", "64m", "--pids-limit", "5"] + placement.flags + [Self.image, "sh", "-c",
+                    "(cat /sys/fs/cgroup/memory.max || cat /sys/fs/cgroup/memory/memory.limit_in_bytes) 2>/dev/null; "
+                    + "for i in 1 2 3 4 5 6 7 8; do sleep 3 & done 2>&1 | sort | uniq -c; wait"])
                 results["logs"] = try run(["logs", name])
                 results["restart"] = try run(["restart", "-t", "1", name])
                 results["after restart"] = try run(["exec", name, "sh", "-c", "test -e /tmp/payload/a.txt && echo kept"])
@@ -195,6 +199,7 @@ struct UtilityVMParityTests {
                     && native["ticks while paused"] == "still" && native["ticks after unpause"] == "ticking"
                     && native["diff"]?.contains("A /tmp/payload/deeper/big.bin") == true && native["commit, run"] == "0 alpha\n"
                     && native["stats"] == "0 1 memory\n" && native["cp in, an unsafe archive"] == "400"
+                    && native["limits"]?.hasPrefix("0 67108864\n") == true && native["limits"]?.contains("can't fork") == true
                     && native["export"] == "bin/busybox\ntmp/payload/a.txt\ntmp/payload/deeper/big.bin\ntmp/payload/link\n",
                     "\(native)")
             for placement in Self.placements.dropFirst() {

@@ -97,6 +97,21 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             "changing the resources of a running container in a utility VM is not available yet (container \(record.name)): stop it first")
     }
 
+    /// The container's `-m`, `--memory-reservation`, `--cpus` (or quota), `--cpu-shares` and
+    /// `--pids-limit` as writes to its cgroup in the guest, made before it starts, as berth-shim
+    /// makes them natively: the VM is sized for the container, and the cgroup holds it to its
+    /// limits inside it. Only the files the guest's controllers have (no cpuset, no swap).
+    static func guestCgroupLimits(_ limits: CgroupLimits) throws -> [LaunchSpec.VMRequest] {
+        let cgroup = ContainerCgroup(v1: [:], unified: "/sys/fs/cgroup/container", unifiedHasControllers: true)
+        let guestFiles: Set<String> = ["memory.max", "memory.low", "cpu.max", "cpu.weight", "pids.max"]
+        var requests: [LaunchSpec.VMRequest] = []
+        try CgroupManager.apply(limits, to: cgroup) { value, path in
+            guard guestFiles.contains((path as NSString).lastPathComponent) else { return }
+            requests.append(.init(kind: "w", tokens: [("path", path), ("data", value)]))
+        }
+        return requests
+    }
+
     /// A running VM container's writable layer is its disk, mounted in the guest: the agent lists
     /// it, checking the image's layers (mounted beside it) for each path.
     func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]? {
@@ -466,6 +481,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         if !record.attachments.isEmpty {
             (agent.requests, agent.mounts) = try guestNetwork(record, networks: networks, mounts: agent.mounts, clonedCards: template != nil)
         }
+        agent.requests += try Self.guestCgroupLimits(plan.cgroupLimits)
         if template != nil { agent.requests.insert(Self.generationRequest(), at: 0) }
         spec.placement = .utilityVM(agent)
         let details = ContainerRuntimeDetails.UtilityVM(
