@@ -1,5 +1,6 @@
 #include "container_init.h"
 #include "detached_mounts.h"
+#include "init_reaper.h"
 #include "mount_flags.h"
 #include "sync_channel.h"
 
@@ -300,36 +301,16 @@ static void reset_signals(void) {
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
 }
 
-static pid_t reaped_child;
-
-static void forward_signal(int sig) {
-    if (reaped_child > 0) kill(reaped_child, sig);
-}
-
 // --init: this process stays PID 1 (already confined like the command) and the command runs as
-// its child; orphans are reaped, signals passed on, and the command's status becomes ours.
-// Returns only in the child, which goes on to exec.
+// its child (init_reaper.h). Returns only in the child, which goes on to exec.
 static void become_reaper(void) {
-    reaped_child = fork();
-    if (reaped_child < 0) fail(125, "fork for --init: %s", strerror(errno));
-    if (reaped_child == 0) return;
+    pid_t child = fork();
+    if (child < 0) fail(125, "fork for --init: %s", strerror(errno));
+    if (child == 0) return;
     // The shim learns the command started from the sync socket closing: our copy must go.
     close(sync_fd);
     for (int fd = 0; fd < 3; fd++) close(fd);
-    prctl(PR_SET_NAME, "init", 0, 0, 0);
-    struct sigaction action = {.sa_handler = forward_signal};
-    sigemptyset(&action.sa_mask);
-    static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM};
-    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaction(forwarded[i], &action, NULL);
-    for (;;) {
-        int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0 && errno == EINTR) continue;
-        if (pid < 0) _exit(0);
-        if (pid != reaped_child) continue;
-        if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-        _exit(128 + WTERMSIG(status));
-    }
+    init_reaper_serve(child);
 }
 
 // Working directory, seccomp, identity, the command's path; then ready, and exec on start.

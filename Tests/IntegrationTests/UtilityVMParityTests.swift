@@ -184,6 +184,14 @@ struct UtilityVMParityTests {
                 results["limits"] = try run(["run", "--rm", "-m", "64m", "--pids-limit", "5"] + placement.flags + [Self.image, "sh", "-c",
                     "(cat /sys/fs/cgroup/memory.max || cat /sys/fs/cgroup/memory/memory.limit_in_bytes) 2>/dev/null; "
                     + "for i in 1 2 3 4 5 6 7 8; do sleep 3 & done 2>&1 | sort | uniq -c; wait"])
+                // --init: PID 1 is the reaper, which passes a stop's SIGTERM on to the command.
+                results["init"] = try run(["run", "--rm", "--init"] + placement.flags + [Self.image, "sh", "-c",
+                    "grep ^Name /proc/1/status; test $$ != 1 && echo not-pid-1; (sleep 30 &); exit 6"])
+                let sleeper = name + "-init"
+                _ = try run(["run", "-d", "--init", "--name", sleeper] + placement.flags + [Self.image, "sleep", "300"])
+                results["init, stopped"] = try run(["stop", "-t", "20", sleeper])
+                    + (try run(["inspect", "-f", "{{.State.ExitCode}}", sleeper])).replacingOccurrences(of: sleeper, with: "NAME")
+                _ = try Self.docker(daemon, ["rm", "-f", sleeper])
                 results["logs"] = try run(["logs", name])
                 results["restart"] = try run(["restart", "-t", "1", name])
                 results["after restart"] = try run(["exec", name, "sh", "-c", "test -e /tmp/payload/a.txt && echo kept"])
@@ -200,6 +208,7 @@ struct UtilityVMParityTests {
                     && native["diff"]?.contains("A /tmp/payload/deeper/big.bin") == true && native["commit, run"] == "0 alpha\n"
                     && native["stats"] == "0 1 memory\n" && native["cp in, an unsafe archive"] == "400"
                     && native["limits"]?.hasPrefix("0 67108864\n") == true && native["limits"]?.contains("can't fork") == true
+                    && native["init"] == "6 Name:\tinit\nnot-pid-1\n" && native["init, stopped"]?.hasSuffix("0 143\n") == true
                     && native["export"] == "bin/busybox\ntmp/payload/a.txt\ntmp/payload/deeper/big.bin\ntmp/payload/link\n",
                     "\(native)")
             for placement in Self.placements.dropFirst() {

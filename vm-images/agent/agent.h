@@ -236,6 +236,7 @@ static inline int agent_is_directory(const char *path) {
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include "../../shim/init_reaper.h"
 #include "../../shim/mount_flags.h"
 
 // The container's cgroup in the guest: one per VM, as there is one container.
@@ -412,6 +413,18 @@ static inline const char *agent_switch_identity(unsigned uid, unsigned gid, cons
 
 // The channel a child reports on: its exec failure as text, and first, for a container's init
 // with a terminal, the terminal's master (made on the container's own devpts) as a descriptor.
+// --init: this process stays the container's PID 1 (confined as the command is) and the command
+// runs as its child (init_reaper.h). Returns only in the child (or when the fork failed, to run
+// the command as PID 1), which goes on to exec.
+static inline void agent_become_reaper(int report) {
+    pid_t child = fork();
+    if (child <= 0) return;
+    // The agent learns the command started from the report channel closing: this copy must go.
+    close(report);
+    for (int fd = 0; fd < 3; fd++) close(fd);
+    init_reaper_serve(child);
+}
+
 static inline int agent_report_channel(int fds[2]) { return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds); }
 
 static inline int agent_send_descriptor(int channel, int fd) {

@@ -47,6 +47,8 @@ struct Confinement {
     let noNewPrivileges: Bool
     /// struct sock_filter bytes, or empty for none.
     let seccompFilter: [UInt8]
+    /// `--init`: the container's init stays PID 1 as a reaper and runs the command as its child.
+    let reaper: Bool
 
     /// Reads the request's tokens; the reason when one is malformed.
     static func parse(_ request: AgentTokens) -> (Confinement?, [UInt8]?) {
@@ -96,7 +98,8 @@ struct Confinement {
         return (Confinement(namespaces: namespaces, mounts: mounts, createDevices: request.value("create-devices") == Bytes.of("1"),
                             readonlyRoot: request.value("readonly-rootfs") == Bytes.of("1"), readonlyPaths: request.values("readonly-path"),
                             maskedPaths: request.values("masked"), groups: groups, identity: identity, limits: limits,
-                            noNewPrivileges: request.value("no-new-privileges") == Bytes.of("1"), seccompFilter: filter), nil)
+                            noNewPrivileges: request.value("no-new-privileges") == Bytes.of("1"), seccompFilter: filter,
+                            reaper: namespaces == .own && request.value("init") == Bytes.of("1")), nil)
     }
 
     /// In the forked child, before anything else of the container's: the namespaces, cgroup and

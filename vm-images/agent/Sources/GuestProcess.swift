@@ -184,6 +184,8 @@ final class GuestProcess {
         argv.append(nil)
         var envp: [UnsafeMutablePointer<CChar>?] = environment.map { bytes in Bytes.withCString(bytes) { strdup($0) } }
         envp.append(nil)
+        // Last, as berth-shim does it: the reaper is already confined as the command is.
+        if confinement.reaper { agent_become_reaper(status) }
         _ = Bytes.withCString(command) { execve($0, &argv, &envp) }
         fail(agent_errno() == ENOENT ? 127 : 126, Bytes.of("exec ") + command + Bytes.of(" failed"))
     }
