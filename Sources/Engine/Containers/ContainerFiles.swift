@@ -2,7 +2,7 @@ import ImageStore
 
 /// A container's files as `cp` and `export` reach them, every path resolved inside its root: the
 /// host's view of a native root (`RootedFiles`), or the guest agent's of a VM container's.
-protocol ContainerFiles {
+public protocol ContainerFiles {
     /// What Docker's `X-Docker-Container-Path-Stat` header says of `path`.
     func stat(_ path: String) throws -> RootedFiles.PathStat
     /// `path` as a tar at `output` whose top entry is its base name (the root's entries for "/").

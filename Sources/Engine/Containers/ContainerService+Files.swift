@@ -2,7 +2,6 @@ import APIModels
 import Foundation
 import ImageStore
 import NativeRuntime
-import VMRuntime
 
 extension ContainerService {
     /// `path` in the container, as `docker cp` checks it, and, given an `output`, a tar of it there.
@@ -37,13 +36,7 @@ extension ContainerService {
     /// a running VM container's through its guest agent.
     func withFiles<T: Sendable>(_ reference: String, _ body: @Sendable (any ContainerFiles) throws -> T) throws -> T {
         let record = try find(reference)
-        if !runtime(for: record).capabilities.contains(.hostFileAccess) {
-            guard record.state.isActive else {
-                throw ContainerError.conflict("copying files of a stopped container in a utility VM is not available yet: "
-                    + "start container \(record.name) first")
-            }
-            return try body(GuestContainerFiles(agent: GuestBuiltin(relaySocket: paths.socket(record.id))))
-        }
+        if let files = try runtime(for: record).files(of: record) { return try body(files) }
         if record.state.isActive, record.state.pid > 0 {
             let fd = open("/proc/\(record.state.pid)/root", RootedFiles.rootOpenFlags)
             guard fd >= 0 else { throw ContainerError.conflict("the root of container \(record.id) is not reachable") }

@@ -53,6 +53,10 @@ public protocol ContainerRuntime: Sendable {
     /// Applies the record's resource limits to the running container (`docker update`).
     func updateResources(of record: ContainerRecord) throws
 
+    /// The container's files (`cp`, `export`) when the runtime reaches them itself (a running VM
+    /// container's, through its agent); nil when the host reads its root.
+    func files(of record: ContainerRecord) throws -> (any ContainerFiles)?
+
     /// The entries of the container's writable layer (`diff`) when the runtime reads them itself (a
     /// VM container's, in its guest); nil when the host reads the upper directory.
     func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]?

@@ -11,9 +11,6 @@ public struct ContainerRuntimeCapabilities: OptionSet, Sendable {
     public static let pause = Self(rawValue: 1 << 0)
     /// The container's processes are the host's, whose pids berthd may signal (a VM's are the guest's).
     public static let hostProcesses = Self(rawValue: 1 << 1)
-    /// The container's files read and written from the host, also while it is stopped (`diff`,
-    /// `commit`; a VM container's `cp` and `export` go through its guest agent while it runs).
-    public static let hostFileAccess = Self(rawValue: 1 << 2)
     /// Networks joined and left while the container runs.
     public static let liveNetworkChanges = Self(rawValue: 1 << 3)
     /// The container's network namespace is on this host, joined through veth pairs (a VM's

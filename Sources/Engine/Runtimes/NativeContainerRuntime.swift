@@ -16,7 +16,7 @@ struct NativeContainerRuntime: ShimHostedRuntime {
     }
 
     var capabilities: ContainerRuntimeCapabilities {
-        [.pause, .hostProcesses, .hostFileAccess, .liveNetworkChanges, .hostNetworkNamespace]
+        [.pause, .hostProcesses, .liveNetworkChanges, .hostNetworkNamespace]
     }
 
     /// The cgroups are made at creation, so that start only has to move the container in.
@@ -89,6 +89,8 @@ struct NativeContainerRuntime: ShimHostedRuntime {
         guard let cgroup = record.state.cgroup else { throw ContainerError.conflict("Container \(record.id) is not running") }
         try cgroups.setFrozen(frozen, cgroup)
     }
+
+    func files(of record: ContainerRecord) throws -> (any ContainerFiles)? { nil }
 
     func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]? { nil }
 

@@ -85,10 +85,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// The container's cgroup in the guest is frozen, as a native one's on the host: the VM and its
     /// clock run on, and execs and the agent's builtins (outside that cgroup) still work.
     func setFrozen(_ frozen: Bool, _ record: ContainerRecord) throws {
-        do {
-            try GuestBuiltin(relaySocket: paths.socket(record.id), timeout: .seconds(30)).run(.freeze, frozen ? "1" : "0", inContainer: false)
-        } catch let failure as GuestBuiltin.Failure {
-            throw ContainerError.conflict("\(frozen ? "pausing" : "unpausing") container \(record.id): \(failure.message)")
+        _ = try guestBuiltin(record, for: frozen ? "pause" : "unpause", timeout: .seconds(30)) {
+            try $0.run(.freeze, frozen ? "1" : "0", inContainer: false)
         }
     }
 
@@ -126,14 +124,29 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         return true
     }
 
-    /// Runs a builtin of a running VM container's agent for `operation`; a stopped one's disk is
-    /// not read from the host yet.
-    private func guestBuiltin<T>(_ record: ContainerRecord, for operation: String, _ body: (GuestBuiltin) throws -> T) throws -> T {
+    /// A running VM container's files for `cp` and `export`, through its agent's builtins, whose
+    /// statuses become the errors of the host's own file walk.
+    func files(of record: ContainerRecord) throws -> (any ContainerFiles)? {
+        try guestAgent(record, for: "copying files")
+        return GuestContainerFiles(agent: GuestBuiltin(relaySocket: paths.socket(record.id)))
+    }
+
+    /// The agent of a running VM container, for `operation`; a stopped one's disk is not read from
+    /// the host yet.
+    @discardableResult
+    private func guestAgent(_ record: ContainerRecord, for operation: String, timeout: Duration = .seconds(600)) throws -> GuestBuiltin {
         guard record.state.isActive else {
             throw ContainerError.conflict("\(operation) of a stopped container in a utility VM is not available yet: start container \(record.name) first")
         }
+        return GuestBuiltin(relaySocket: paths.socket(record.id), timeout: timeout)
+    }
+
+    /// Runs a builtin of a running VM container's agent for `operation`, its failure said as a conflict.
+    private func guestBuiltin<T>(_ record: ContainerRecord, for operation: String, timeout: Duration = .seconds(600),
+                                 _ body: (GuestBuiltin) throws -> T) throws -> T {
+        let agent = try guestAgent(record, for: operation, timeout: timeout)
         do {
-            return try body(GuestBuiltin(relaySocket: paths.socket(record.id)))
+            return try body(agent)
         } catch let failure as GuestBuiltin.Failure {
             throw ContainerError.conflict("\(operation) of container \(record.id): \(failure.message)")
         }
@@ -141,20 +154,15 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
 
     /// The processes of the container's cgroup in the guest, with the guest's pids.
     func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry] {
-        do {
-            let listed = try GuestBuiltin(relaySocket: paths.socket(record.id), timeout: .seconds(30)).run(.processes, "", inContainer: false)
-            return ContainerProcessEntry.parseGuestList(String(decoding: listed, as: UTF8.self))
-        } catch let failure as GuestBuiltin.Failure {
-            throw ContainerError.conflict("listing the processes of container \(record.id): \(failure.message)")
-        }
+        let listed = try guestBuiltin(record, for: "top", timeout: .seconds(30)) { try $0.run(.processes, "", inContainer: false) }
+        return ContainerProcessEntry.parseGuestList(String(decoding: listed, as: UTF8.self))
     }
 
     /// The counters of the container's cgroup and network in the guest, the guest's memory as the
     /// limit it has none of its own, and what the VM costs the host (`utility_vm_rss`, QEMU's
     /// resident memory) among the memory stats.
     func usage(of record: ContainerRecord) -> ContainerResourceUsage? {
-        guard record.state.isActive,
-              let listed = try? GuestBuiltin(relaySocket: paths.socket(record.id), timeout: .seconds(10)).run(.cgroup, "", inContainer: false)
+        guard let listed = try? guestBuiltin(record, for: "stats", timeout: .seconds(10), { try $0.run(.cgroup, "", inContainer: false) })
         else { return nil }
         let files = Self.sections(String(decoding: listed, as: UTF8.self))
         let guestMemory = UInt64(record.state.utilityVM?.MemoryMiB ?? 0) << 20

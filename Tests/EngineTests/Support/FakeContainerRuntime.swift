@@ -52,7 +52,7 @@ final class FakeContainerRuntime: ContainerRuntime {
         return hold
     }
 
-    init(capabilities: ContainerRuntimeCapabilities = [.pause, .hostProcesses, .hostFileAccess, .liveNetworkChanges]) {
+    init(capabilities: ContainerRuntimeCapabilities = [.pause, .hostProcesses, .liveNetworkChanges]) {
         self.capabilities = capabilities
     }
 
@@ -142,6 +142,8 @@ final class FakeContainerRuntime: ContainerRuntime {
     func updateResources(of record: ContainerRecord) throws { self.record("update \(record.id)") }
 
     func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry] { [] }
+
+    func files(of record: ContainerRecord) throws -> (any ContainerFiles)? { nil }
 
     func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]? { nil }
 
