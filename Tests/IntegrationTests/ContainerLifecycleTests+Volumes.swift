@@ -80,6 +80,8 @@ extension ContainerLifecycleTests {
             #expect(tmpfs.stdout.hasPrefix("tmpfs /fast tmpfs rw,nosuid,nodev,noexec,") && tmpfs.stdout.contains("size=2048k,mode=1770"), "\(tmpfs)")
 
             // Bad mounts: a clear error, exit 125, and no container or volume made.
+            let socket = shared + "/listening.sock"
+            _ = try Command.succeed(["python3", "-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", socket])
             let bad: [([String], String)] = [
                 (["-v", daemon.scratch + "/nowhere:/x"], "bind source path does not exist: \(daemon.scratch)/nowhere"),
                 (["--mount", "type=bind,source=\(daemon.scratch)/nowhere,target=/x"], "bind source path does not exist"),
@@ -88,7 +90,7 @@ extension ContainerLifecycleTests {
                 (["-v", "not/a/name:/x"], "includes invalid characters for a local volume name"),
                 (["-v", "fine:/x:bogus"], "invalid mode: bogus"),
                 (["--tmpfs", "/t:exec"], "always nosuid, nodev and noexec"),
-                (["-v", shared + "/in:/in", "--isolation", "vm"], "cannot bind the file \(shared)/in into a utility-VM container"),
+                (["-v", socket + ":/s", "--isolation", "vm"], "\(socket) is a socket or device, which a container in a utility VM cannot reach"),
             ]
             for (arguments, message) in bad {
                 let result = try Self.docker(daemon, ["run", "--name", "bad"] + arguments + [Self.image, "true"])
@@ -127,6 +129,53 @@ extension ContainerLifecycleTests {
             #expect(inUse.status != 0 && inUse.stderr.contains("volume is in use"), "\(inUse)")
             #expect(try Self.docker(daemon, ["rm", "-f", "vm"]).status == 0)
             #expect(try Self.docker(daemon, ["volume", "rm", "mixed"]).status == 0)
+        }
+    }
+
+    /// An image's VOLUME in a utility VM is a host volume as natively (filled with the image's files,
+    /// listed, kept by `rm` without `-v`), and single files bind in read-only and read-write.
+    @Test func imageVolumesAndSingleFileBindsInUtilityVMs() async throws {
+        try Self.armGuests()
+        try await Self.withImages { daemon in
+            let context = daemon.scratch + "/volume-image"
+            try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+            try "seeded\n".write(toFile: context + "/seed", atomically: true, encoding: .utf8)
+            try "FROM \(Self.multiArchImage)\nCOPY seed /seeded/seed\nVOLUME /seeded\n"
+                .write(toFile: context + "/Dockerfile", atomically: true, encoding: .utf8)
+            let built = try Command.run(["docker", "-H", daemon.host, "build", "--platform", "linux/arm64", "-q", "-t", "vm-volume:arm64", context],
+                                        environment: ["DOCKER_BUILDKIT": "0"], timeout: 300)
+            #expect(built.status == 0, "\(built)")
+            let ran = try Self.docker(daemon, ["run", "--name", "seeded", "--platform", "linux/arm64", "vm-volume:arm64",
+                                               "sh", "-c", "uname -m; cat /seeded/seed; echo kept > /seeded/kept; grep -c ' /seeded 9p ' /proc/mounts"],
+                                      timeout: 120)
+            #expect(ran.status == 0 && ran.stdout == "aarch64\nseeded\n1\n", "\(ran)")
+            let volume = try Self.docker(daemon, ["inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}", "seeded"])
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+            #expect(volume.count == 3 && volume[0] == "volume" && volume[2] == "/seeded", "\(volume)")
+            let name = volume.count == 3 ? volume[1] : "none"
+            #expect(try Self.docker(daemon, ["volume", "ls", "-q"]).stdout == name + "\n")
+            #expect(try Self.docker(daemon, ["rm", "seeded"]).status == 0)
+            #expect(try Self.docker(daemon, ["run", "--rm", "-v", name + ":/v", Self.image, "cat", "/v/seed", "/v/kept"]).stdout == "seeded\nkept\n")
+            let removed = try Self.docker(daemon, ["volume", "rm", name])
+            #expect(removed.status == 0, "\(removed)")
+
+            // Single files: read-only stays unwritten; read-write writes the host's file in place;
+            // the rest of the file's directory is not in the container.
+            let files = daemon.scratch + "/files"
+            try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+            try "settings\n".write(toFile: files + "/app.conf", atomically: true, encoding: .utf8)
+            try "0\n".write(toFile: files + "/counter", atomically: true, encoding: .utf8)
+            try "secret\n".write(toFile: files + "/sibling", atomically: true, encoding: .utf8)
+            let script = "cat /etc/app.conf; echo x >> /etc/app.conf || echo refused; echo 1 > /var/counter; ls /etc/app.conf /var/counter; "
+                + "grep -rl secret /etc /var /run /tmp /root 2>/dev/null | wc -l"
+            for placement in [["--isolation", "vm"], ["--platform", "linux/arm/v7"]] {
+                let bound = try Self.docker(daemon, ["run", "--rm", "-v", files + "/app.conf:/etc/app.conf:ro", "-v", files + "/counter:/var/counter"]
+                                                + placement + [Self.multiArchImage, "sh", "-c", script], timeout: 180)
+                #expect(bound.stdout == "settings\nrefused\n/etc/app.conf\n/var/counter\n0\n", "\(placement): \(bound)")
+                #expect(try String(contentsOfFile: files + "/counter", encoding: .utf8) == "1\n")
+                #expect(try String(contentsOfFile: files + "/app.conf", encoding: .utf8) == "settings\n")
+                try "0\n".write(toFile: files + "/counter", atomically: false, encoding: .utf8)
+            }
         }
     }
 

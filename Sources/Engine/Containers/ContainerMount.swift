@@ -17,6 +17,10 @@ public struct ContainerMount: Codable, Sendable, Equatable {
     public var options: String
     /// Whether a new, empty volume is left empty rather than given the image's files at `target`.
     public var noCopy: Bool
+    /// The request named no volume (`-v /path`, an image's VOLUME): `rm -v` removes the one made.
+    /// A volume named in the request stays, even an anonymous one, as with dockerd. Records made
+    /// before it was kept have nil.
+    public var unnamedInRequest: Bool?
 
     public init(kind: Kind, volume: String? = nil, source: String = "", target: String, readOnly: Bool = false,
                 options: String = "", noCopy: Bool = false) {

@@ -72,7 +72,8 @@ extension ContainerService {
 
     /// Makes what `requested` needs: the volumes it names that do not exist yet, and anonymous ones,
     /// each filled with the image's files at its target unless `nocopy`. Bind sources must exist, and
-    /// be directories for a utility VM (it gets them over 9p, and a single file has no share of its own).
+    /// be directories or regular files for a utility VM (it gets them over 9p, which carries no
+    /// sockets or devices).
     /// Returns them with the names of the volumes made; on failure, every volume made here is removed again.
     func prepareMounts(_ requested: [ContainerMount], image: ImageRecord, userNamespace: UserNamespaceMapping?,
                        inUtilityVM: Bool) throws -> (mounts: [ContainerMount], made: [String])
@@ -82,8 +83,9 @@ extension ContainerService {
             guard stat(mount.source, &info) == 0 else {
                 throw ContainerError.invalid("invalid mount config for type \"bind\": bind source path does not exist: \(mount.source)")
             }
-            if inUtilityVM, (info.st_mode & S_IFMT) != S_IFDIR {
-                throw ContainerError.invalid("cannot bind the file \(mount.source) into a utility-VM container: bind its directory")
+            if inUtilityVM, (info.st_mode & S_IFMT) != S_IFDIR, (info.st_mode & S_IFMT) != S_IFREG {
+                throw ContainerError.invalid("invalid mount config for type \"bind\": \(mount.source) is a socket or device, "
+                    + "which a container in a utility VM cannot reach (its binds are shared over 9p): bind a directory or a regular file")
             }
         }
         var made: [String] = []
@@ -100,6 +102,7 @@ extension ContainerService {
                             chown(paths.volumeData(volume.name), userNamespace.hostBase, userNamespace.hostBase)
                         }
                     }
+                    mount.unnamedInRequest = mount.volume == nil
                     mount.volume = volume.name
                     if !mount.noCopy, try volumes.isEmpty(volume.name) {
                         try volumes.fill(volume.name, from: image, at: mount.target, idOffset: userNamespace?.hostBase ?? 0)
@@ -143,9 +146,11 @@ extension ContainerService {
         return shared
     }
 
-    /// Anonymous volumes of a removed container (`rm -v`, `--rm`) that no other container mounts.
+    /// Anonymous volumes of a removed container (`rm -v`, `--rm`) that its request did not name
+    /// and no other container mounts.
     func removeAnonymousVolumes(of record: ContainerRecord) async {
-        for name in (record.state.mounts ?? []).compactMap(\.volume) {
+        for mount in record.state.mounts ?? [] where mount.unnamedInRequest != false {
+            guard let name = mount.volume else { continue }
             guard let volume = try? volumes.volume(named: name), volume.anonymous,
                   (try? volumeUsers(name).isEmpty) == true, (try? volumes.delete(name)) != nil else { continue }
             await volumes.publish("destroy", name)

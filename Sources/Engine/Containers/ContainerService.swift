@@ -202,9 +202,8 @@ public actor ContainerService {
         if let swap = host.MemorySwap, swap > 0, let memory = host.Memory, memory > 0, swap < memory {
             throw ContainerError.invalid("Minimum memoryswap limit should be larger than memory limit, see usage")
         }
-        // A utility VM's root is a disk of its own: the image's VOLUMEs are part of it there.
-        var requestedMounts = try ContainerMount.requested(
-            host, config, imageVolumes: decision.mode == .systemVM ? [] : imageConfig?.Volumes?.keys.sorted() ?? [])
+        // The image's VOLUMEs are host volumes in every placement (a utility VM gets them over 9p).
+        var requestedMounts = try ContainerMount.requested(host, config, imageVolumes: imageConfig?.Volumes?.keys.sorted() ?? [])
         if let driver = host.VolumeDriver, !driver.isEmpty, driver != "local",
            requestedMounts.contains(where: { $0.kind == .volume }) {
             throw ContainerError.notFound("error looking up volume plugin \(driver): plugin \"\(driver)\" not found")

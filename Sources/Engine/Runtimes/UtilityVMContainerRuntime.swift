@@ -500,30 +500,56 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         return (spec, qemuPID, details)
     }
 
+    /// Where the guest mounts the share holding a single file bound into the container: outside
+    /// the container's root, so only the file is in it.
+    static let guestFileShares = "/run/berth/file-shares"
+
     /// The container's volumes and binds as 9p shares of their host directories (tags `berth0`, …),
-    /// mounted in the guest where the container wants them; tmpfs mounts are the guest's own.
+    /// mounted in the guest where the container wants them; a bound file's directory is shared and
+    /// mounted beside the root, and the file bound from it; tmpfs mounts are the guest's own.
     static func guestUserMounts(_ record: ContainerRecord, paths: ContainerPaths)
         -> (shares: [UtilityVMDefinition.Share], mounts: [LaunchSpec.Mount])
     {
         var shares: [UtilityVMDefinition.Share] = []
         var mounts: [LaunchSpec.Mount] = []
+        // 9P2000.L keeps owners, modes and links; no client cache, so writes from the host and from
+        // other containers show at once.
+        let ninePOptions = "trans=virtio,version=9p2000.L,msize=262144,cache=none"
         for mount in record.state.mounts ?? [] {
             let readOnly: MountFlags = mount.readOnly ? .readOnly : []
             switch mount.kind {
             case .volume, .bind:
                 let tag = "berth\(shares.count)"
-                shares.append(.init(path: mount.kind == .bind ? mount.source : paths.volumeData(mount.volume ?? ""), tag: tag,
-                                    readOnly: mount.readOnly))
-                // 9P2000.L keeps owners, modes and links; no client cache, so writes from the host and
-                // from other containers show at once.
-                mounts.append(.init(source: tag, target: guestRoot + mount.target, type: "9p", flags: readOnly,
-                                    data: "trans=virtio,version=9p2000.L,msize=262144,cache=none"))
+                let source = mount.kind == .bind ? mount.source : paths.volumeData(mount.volume ?? "")
+                if mount.kind == .bind, let file = singleFile(source) {
+                    // The directory is shared as the bind is (read-only for a read-only bind): a file
+                    // written through the bind is written in place, as natively.
+                    let directory = (file as NSString).deletingLastPathComponent
+                    let shared = "\(guestFileShares)/\(tag)"
+                    shares.append(.init(path: directory, tag: tag, readOnly: mount.readOnly))
+                    mounts.append(.init(source: tag, target: shared, type: "9p", flags: readOnly.union([.noSetuid, .noDevices, .noExec]),
+                                        data: ninePOptions))
+                    mounts.append(.init(source: shared + "/" + (file as NSString).lastPathComponent, target: guestRoot + mount.target,
+                                        type: "", flags: readOnly.union(.bind)))
+                    continue
+                }
+                shares.append(.init(path: source, tag: tag, readOnly: mount.readOnly))
+                mounts.append(.init(source: tag, target: guestRoot + mount.target, type: "9p", flags: readOnly, data: ninePOptions))
             case .tmpfs:
                 mounts.append(.init(source: "tmpfs", target: guestRoot + mount.target, type: "tmpfs",
                                     flags: readOnly.union([.noSetuid, .noDevices, .noExec]), data: mount.options))
             }
         }
         return (shares, mounts)
+    }
+
+    /// A bind source that is a regular file (through any symlinks): its resolved path, else nil.
+    static func singleFile(_ source: String) -> String? {
+        guard let resolved = realpath(source, nil) else { return nil }
+        defer { free(resolved) }
+        var info = stat()
+        guard stat(resolved, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return String(cString: resolved)
     }
 
     /// The guest's side of the container's networks: each interface (found by its MAC address)
