@@ -192,11 +192,14 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var DeviceCgroupRules: [String]?
     /// The driver of the volumes the container makes; only `local` exists.
     public var VolumeDriver: String?
-    /// Free-form settings for the runtime (`docker run --annotation`); Berth reads `vmAcceleratorAnnotation`.
+    /// Free-form settings for the runtime (`docker run --annotation`); Berth reads `vmAcceleratorAnnotation`, `vmKernelAnnotation` and `emulationAnnotation`.
     public var Annotations: [String: String]?
 
     /// `kvm` or `tcg` for a container's utility VM, instead of what the host probe chose (`berth run --vm-accel`).
     public static let vmAcceleratorAnnotation = "berth.vm.accelerator"
+    /// The guest kernel of a container's utility VM (`berth run --vm-kernel`): `minimal`, `stock`, a
+    /// release in berthd's cache, or a kernel image's absolute path.
+    public static let vmKernelAnnotation = "berth.vm.kernel"
     /// `user` (qemu-user through binfmt_misc on this kernel) or `system` (a utility VM) for a foreign
     /// platform (`berth run --emulation`).
     public static let emulationAnnotation = "berth.emulation"

@@ -4,7 +4,8 @@ import Foundation
 /// guest-kernel/build when one is built (about twice as fast to boot), else the newest Debian
 /// stock kernel that vm-images/build prepared with the modules it lacks.
 public struct GuestKernel: Sendable, Equatable {
-    public enum Origin: String, Sendable { case minimal, stock }
+    /// `custom`: a kernel image the user named by path (`--vm-kernel`).
+    public enum Origin: String, Sendable { case minimal, stock, custom }
 
     public var kernel: String
     public var initramfs: String
@@ -13,21 +14,70 @@ public struct GuestKernel: Sendable, Equatable {
 
     /// nil when neither is there: the VM cannot boot, and the error says which script to run.
     public static func select(architecture: String, cacheDirectory: String) -> GuestKernel? {
-        guard let images = newest(in: cacheDirectory + "/vm-images", architecture: architecture, containing: "initramfs.cpio") else {
-            return nil
-        }
-        if let built = newest(in: cacheDirectory + "/guest-kernels", architecture: architecture, containing: "kernel"),
-           let release = try? String(contentsOfFile: built + "/release", encoding: .utf8) {
-            return GuestKernel(kernel: built + "/kernel", initramfs: images + "/initramfs.cpio",
-                               release: release.trimmingCharacters(in: .whitespacesAndNewlines), origin: .minimal)
-        }
+        minimal(architecture: architecture, cacheDirectory: cacheDirectory) ?? stock(architecture: architecture, cacheDirectory: cacheDirectory).last
+    }
+
+    /// The minimal kernel guest-kernel/build made, with the agent's initramfs; nil when either is missing.
+    static func minimal(architecture: String, cacheDirectory: String) -> GuestKernel? {
+        guard let images = agentImages(architecture: architecture, cacheDirectory: cacheDirectory),
+              let built = newest(in: cacheDirectory + "/guest-kernels", architecture: architecture, containing: "kernel"),
+              let release = try? String(contentsOfFile: built + "/release", encoding: .utf8) else { return nil }
+        return GuestKernel(kernel: built + "/kernel", initramfs: images + "/initramfs.cpio",
+                           release: release.trimmingCharacters(in: .whitespacesAndNewlines), origin: .minimal)
+    }
+
+    /// The Debian stock kernels vm-images/build prepared, oldest release first.
+    static func stock(architecture: String, cacheDirectory: String) -> [GuestKernel] {
+        guard let images = agentImages(architecture: architecture, cacheDirectory: cacheDirectory) else { return [] }
         let stock = images + "/stock"
-        let releases = ((try? FileManager.default.contentsOfDirectory(atPath: stock)) ?? [])
+        return ((try? FileManager.default.contentsOfDirectory(atPath: stock)) ?? [])
             .filter { FileManager.default.fileExists(atPath: "\(stock)/\($0)/kernel") }
             .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
-        guard let release = releases.last else { return nil }
-        return GuestKernel(kernel: "\(stock)/\(release)/kernel", initramfs: "\(stock)/\(release)/initramfs.cpio",
-                           release: release, origin: .stock)
+            .map { GuestKernel(kernel: "\(stock)/\($0)/kernel", initramfs: "\(stock)/\($0)/initramfs.cpio", release: $0, origin: .stock) }
+    }
+
+    /// The newest agent and initramfs vm-images/build made for the architecture.
+    static func agentImages(architecture: String, cacheDirectory: String) -> String? {
+        newest(in: cacheDirectory + "/vm-images", architecture: architecture, containing: "initramfs.cpio")
+    }
+
+    /// `--vm-kernel`: `minimal`, `stock` (the newest Debian one), a release the cache holds, or the
+    /// absolute path of a kernel image for `architecture`, which boots with the agent's initramfs
+    /// and so must have what the agent needs built in (virtio PCI, console, block and net, ext4,
+    /// overlay, 9p).
+    public static func chosen(_ choice: String, architecture: String, cacheDirectory: String) throws -> GuestKernel {
+        let minimal = minimal(architecture: architecture, cacheDirectory: cacheDirectory)
+        let stock = stock(architecture: architecture, cacheDirectory: cacheDirectory)
+        if choice.hasPrefix("/") {
+            guard let images = agentImages(architecture: architecture, cacheDirectory: cacheDirectory) else {
+                throw GuestKernelChoiceError("no guest agent for \(architecture) VMs: run `vm-images/build \(architecture)`")
+            }
+            var info = stat()
+            let readable = stat(choice, &info) == 0 && access(choice, R_OK) == 0 ? 0 : errno
+            guard readable == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+                let reason = readable != 0 ? String(cString: strerror(readable)) : (info.st_mode & S_IFMT) == S_IFDIR ? "Is a directory" : "not a regular file"
+                throw GuestKernelChoiceError("guest kernel \(choice): \(reason)")
+            }
+            guard let image = KernelImage(path: choice) else {
+                throw GuestKernelChoiceError("guest kernel \(choice) is not a kernel image QEMU boots (a bzImage, an arm64 Image, a zImage or an ELF vmlinux)")
+            }
+            guard image.architecture == architecture else {
+                throw GuestKernelChoiceError("guest kernel \(choice) is for \(image.architecture), not for the \(architecture) VM this container runs in")
+            }
+            return GuestKernel(kernel: choice, initramfs: images + "/initramfs.cpio", release: image.release ?? "unknown release", origin: .custom)
+        }
+        let found: GuestKernel?
+        switch choice {
+        case "minimal": found = minimal
+        case "stock": found = stock.last
+        default: found = ([minimal].compactMap { $0 } + stock).last { $0.release == choice }
+        }
+        guard let found else {
+            let known = (minimal.map { ["minimal (\($0.release))"] } ?? []) + (stock.isEmpty ? [] : ["stock"]) + stock.map(\.release)
+            throw GuestKernelChoiceError("no guest kernel \(choice) for \(architecture) VMs: use "
+                + (known.isEmpty ? "" : known.joined(separator: ", ") + " or ") + "the absolute path of a kernel image")
+        }
+        return found
     }
 
     /// The most recently built `<architecture>-<key>` directory holding `file`.
@@ -54,6 +104,16 @@ public struct GuestKernel: Sendable, Equatable {
 
     /// One line for `berth info`.
     public var summary: String {
-        origin == .minimal ? "\(release) (minimal)" : "\(release) (Debian stock; guest-kernel/build makes a faster one)"
+        switch origin {
+        case .minimal: return "\(release) (minimal)"
+        case .stock: return "\(release) (Debian stock; guest-kernel/build makes a faster one)"
+        case .custom: return "\(release) (\(kernel))"
+        }
     }
+}
+
+/// Why `--vm-kernel` names no kernel a VM of this architecture can boot.
+public struct GuestKernelChoiceError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    init(_ description: String) { self.description = description }
 }

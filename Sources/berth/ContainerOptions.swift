@@ -67,6 +67,10 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .customLong("vm-accel"), help: "The utility VM's accelerator, kvm or tcg, instead of the one the host probe chose.")
     var vmAccelerator: String?
 
+    @Option(name: .customLong("vm-kernel"),
+            help: "The utility VM's guest kernel: minimal, stock (Debian's), the release of one in the cache, or a kernel image's path.")
+    var vmKernel: String?
+
     @Option(help: "User namespace: host (the default) or auto (the container's ids map to a block of host ids of its own).")
     var userns: String?
 
@@ -301,6 +305,7 @@ struct ContainerOptions: ParsableArguments {
         if tty { host.ConsoleSize = WindowSizeWatcher.consoleSize }
         var annotations: [String: String] = [:]
         annotations[HostConfig.vmAcceleratorAnnotation] = vmAccelerator
+        annotations[HostConfig.vmKernelAnnotation] = vmKernel.map(Self.absoluteKernelChoice)
         annotations[HostConfig.emulationAnnotation] = emulation
         host.Annotations = annotations.isEmpty ? nil : annotations
         host.AutoRemove = rm
@@ -375,6 +380,12 @@ struct ContainerOptions: ParsableArguments {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard let name = parts.first, parts.count == 1 || Int(parts[1]) != nil else { throw ValidationError("invalid restart policy: \(text)") }
         return RestartPolicy(Name: name, MaximumRetryCount: parts.count == 2 ? Int(parts[1]) : nil)
+    }
+
+    /// `--vm-kernel`: a name as given, a path made absolute (berthd reads it, from its own directory).
+    static func absoluteKernelChoice(_ text: String) -> String {
+        guard text.contains("/"), !text.hasPrefix("/") else { return text }
+        return URL(fileURLWithPath: text, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
     }
 
     static func parseBytes(_ text: String) throws -> Int64 {

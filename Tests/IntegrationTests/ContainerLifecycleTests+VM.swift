@@ -116,6 +116,64 @@ extension ContainerLifecycleTests {
     }
 
     /// VMs end in the background once their container has: true when `name` is gone within 10 s.
+    /// The newest Debian stock kernel vm-images/build prepared in the default cache for `architecture`.
+    static func stockKernel(_ architecture: String) throws -> (release: String, path: String) {
+        let images = "/var/cache/berth/vm-images"
+        let stock = try FileManager.default.contentsOfDirectory(atPath: images).filter { $0.hasPrefix(architecture + "-") }
+            .flatMap { directory in
+                ((try? FileManager.default.contentsOfDirectory(atPath: "\(images)/\(directory)/stock")) ?? []).map { ($0, "\(images)/\(directory)/stock/\($0)/kernel") }
+            }
+            .filter { FileManager.default.fileExists(atPath: $0.1) }
+            .max { $0.0.compare($1.0, options: .numeric) == .orderedAscending }
+        guard let stock else { throw TestFailure("no stock \(architecture) kernel under \(images): vm-images/build \(architecture) makes it") }
+        return (stock.0, stock.1)
+    }
+
+    /// `--vm-kernel` (the docker CLI: an annotation) boots the container's VM on the kernel asked
+    /// for: Debian's stock kernel by name or release, in an x86_64 and an arm64 VM, or a kernel image
+    /// by path. Another architecture's image, an unknown name, a native container, and a kernel that
+    /// cannot start the agent (the stock one without its modules has no virtio console) are refused
+    /// with the reason, and leave no container behind.
+    @Test func aChosenGuestKernelRunsTheContainer() async throws {
+        let minimal = try Self.guestKernel()
+        try Self.armGuests()
+        let minimalRelease = try String(contentsOfFile: minimal + "/release", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let stock = try Self.stockKernel("x86_64"), armStock = try Self.stockKernel("arm64")
+        let armMinimal = try Command.succeed([TestPaths.repository + "/guest-kernel/build", "arm64"], timeout: 1800)
+            .trimmingCharacters(in: .whitespacesAndNewlines) + "/kernel"
+        try await Self.withImages { daemon in
+            let annotated = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", "--annotation", "berth.vm.kernel=stock", Self.image,
+                                                     "uname", "-r"], timeout: 180)
+            #expect(annotated.status == 0 && annotated.stdout == stock.release + "\n" && stock.release != minimalRelease, "\(annotated)")
+            let arm = try daemon.berth(["run", "--rm", "--platform", "linux/arm64", "--vm-kernel", "stock", Self.multiArchImage, "uname", "-rm"],
+                                       timeout: 180)
+            #expect(arm.status == 0 && arm.stdout == armStock.release + " aarch64\n", "\(arm)")
+            #expect(try Self.docker(daemon, ["run", "-d", "--name", "chosen", "--isolation=vm", "--annotation", "berth.vm.kernel=" + stock.release,
+                                             Self.image, "sleep", "300"], timeout: 180).status == 0)
+            let details = try Self.docker(daemon, ["inspect", "-f", "{{.Berth.UtilityVM.GuestKernel}}", "chosen"])
+            #expect(details.stdout == "\(stock.release) (stock)\n", "\(details)")
+            #expect(try Self.docker(daemon, ["rm", "-f", "chosen"]).status == 0)
+            let byPath = try daemon.berth(["run", "--rm", "--isolation", "vm", "--vm-kernel", minimal + "/kernel", Self.image, "uname", "-r"],
+                                          timeout: 180)
+            #expect(byPath.status == 0 && byPath.stdout == minimalRelease + "\n", "\(byPath)")
+
+            let refused: [([String], String)] = [
+                (["--isolation", "vm", "--vm-kernel", armMinimal], "guest kernel \(armMinimal) is for arm64, not for the x86_64 VM this container runs in"),
+                (["--isolation", "vm", "--vm-kernel", "nope"], "no guest kernel nope for x86_64 VMs: use minimal (\(minimalRelease)), stock, "),
+                (["--vm-kernel", "stock"], "a guest kernel applies only to containers in utility VMs"),
+                (["--isolation", "vm", "--vm-kernel", daemon.scratch], "guest kernel \(daemon.scratch): Is a directory"),
+            ]
+            for (arguments, message) in refused {
+                let result = try daemon.berth(["run", "--name", "refused"] + arguments + [Self.image, "true"], timeout: 60)
+                #expect(result.status == 125 && result.stderr.contains(message), "\(arguments): \(result)")
+            }
+            let noConsole = try daemon.berth(["run", "--rm", "--isolation", "vm", "--vm-kernel", stock.path, Self.image, "true"], timeout: 180)
+            #expect(noConsole.status == 125 && noConsole.stderr.contains("no virtio port named berth.agent") && noConsole.stderr.contains("built in)"),
+                    "\(noConsole)")
+            #expect(try Self.docker(daemon, ["ps", "-aq"]).stdout.isEmpty)
+        }
+    }
+
     static func waitUntilGone(_ hypervisor: LibvirtHypervisor, _ name: String) -> Bool {
         for _ in 0..<200 where hypervisor.isRunning(name) { usleep(50_000) }
         return !hypervisor.isRunning(name)

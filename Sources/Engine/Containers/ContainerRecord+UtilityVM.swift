@@ -28,4 +28,21 @@ extension ContainerRecord {
         }
         return accelerator
     }
+
+    /// The guest kernel the user chose (`--vm-kernel`), checked at creation and looked up again at
+    /// each start; nil for the cache's default.
+    static func requestedGuestKernel(_ host: HostConfig, decision: PlatformDecision?, imageArchitecture: String,
+                                     cacheDirectory: String?) throws -> GuestKernel? {
+        guard let choice = host.Annotations?[HostConfig.vmKernelAnnotation] else { return nil }
+        guard decision.map({ $0.mode == .systemVM }) ?? true else {
+            throw ContainerError.invalid("a guest kernel applies only to containers in utility VMs (--isolation=vm)")
+        }
+        guard let cacheDirectory else { throw ContainerError.invalid("this daemon runs no utility VMs: no guest kernel \(choice)") }
+        do {
+            return try GuestKernel.chosen(choice, architecture: GuestKernel.architecture(forPlatform: imageArchitecture),
+                                          cacheDirectory: cacheDirectory)
+        } catch let refusal as GuestKernelChoiceError {
+            throw ContainerError.invalid(refusal.description)
+        }
+    }
 }

@@ -192,6 +192,8 @@ public actor ContainerService {
         let attachments = try await networks.requestedAttachments(&host, networking)
         _ = try ContainerRecord.requestedAccelerator(host, decision: decision,
                                                      foreign: image.platform.architecture != images.hostPlatform.architecture)
+        _ = try ContainerRecord.requestedGuestKernel(host, decision: decision, imageArchitecture: image.platform.architecture,
+                                                     cacheDirectory: guestKernelCache)
         let restart = try RestartRule(host.RestartPolicy)
         if restart != .never, host.AutoRemove == true {
             throw ContainerError.invalid("can't create 'AutoRemove' container with restart policy")

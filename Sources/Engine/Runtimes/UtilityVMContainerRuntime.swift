@@ -195,7 +195,12 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     func failureDetail(of record: ContainerRecord) -> String {
         guard let text = try? String(contentsOfFile: paths.vmDirectory(record.id) + "/console.log", encoding: .utf8) else { return "" }
         let lines = text.split(whereSeparator: \.isNewline).suffix(5)
-        return lines.isEmpty ? "" : "; its console ended with: " + lines.joined(separator: " | ")
+        guard !lines.isEmpty else { return "" }
+        // A kernel given by path has no modules beside it: what the agent needs must be built in.
+        let custom = record.hostConfig.Annotations?[HostConfig.vmKernelAnnotation]?.hasPrefix("/") == true
+            ? " (a guest kernel given by path boots with the agent's initramfs alone: it needs virtio PCI, console, block and net, "
+                + "ext4, overlay and 9p built in)" : ""
+        return "; its console ended with: " + lines.joined(separator: " | ") + custom
     }
 
     /// One libvirt connection, made when the first VM is needed; made again when libvirtd went away.
@@ -397,14 +402,16 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     }
 
     /// The VM an image of `imageArchitecture` runs in before the container's own needs (memory,
-    /// CPUs, disks, networks, shares) are added: its machine, guest kernel, accelerator and firmware.
+    /// CPUs, disks, networks, shares) are added: its machine, guest kernel (the cache's default
+    /// unless one was `chosen`), accelerator and firmware.
     private func machineDefinition(imageArchitecture: String, name: String, directory: String,
-                                   accelerator requested: UtilityVMDefinition.Accelerator?) throws -> (UtilityVMDefinition, GuestKernel) {
+                                   accelerator requested: UtilityVMDefinition.Accelerator?,
+                                   kernel chosen: GuestKernel? = nil) throws -> (UtilityVMDefinition, GuestKernel) {
         let architecture = GuestKernel.architecture(forPlatform: imageArchitecture)
         guard let machine = GuestMachine.forPlatform(architecture: imageArchitecture) else {
             throw ContainerError.startFailed(code: 125, message: "utility VMs for linux/\(imageArchitecture) are not available")
         }
-        guard let guest = GuestKernel.select(architecture: architecture, cacheDirectory: settings.cacheDirectory) else {
+        guard let guest = chosen ?? GuestKernel.select(architecture: architecture, cacheDirectory: settings.cacheDirectory) else {
             throw ContainerError.startFailed(code: 125, message: "no guest kernel for \(architecture) VMs: run `vm-images/build "
                 + "\(architecture)` (make build does), and `guest-kernel/build \(architecture)` for the faster minimal kernel")
         }
@@ -427,9 +434,16 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         let imageArchitecture = Self.imageArchitecture(record, plan: plan)
         let requested = try ContainerRecord.requestedAccelerator(record.hostConfig, decision: record.state.platformDecision,
                                                                  foreign: imageArchitecture != plan.hostArchitecture)
+        let chosenKernel: GuestKernel?
+        do {
+            chosenKernel = try ContainerRecord.requestedGuestKernel(record.hostConfig, decision: record.state.platformDecision,
+                                                                    imageArchitecture: imageArchitecture, cacheDirectory: settings.cacheDirectory)
+        } catch ContainerError.invalid(let reason) {
+            throw ContainerError.startFailed(code: 125, message: reason)
+        }
         let directory = paths.vmDirectory(record.id)
         var (definition, guest) = try machineDefinition(imageArchitecture: imageArchitecture, name: Self.domainName(record.id),
-                                                        directory: directory, accelerator: requested)
+                                                        directory: directory, accelerator: requested, kernel: chosenKernel)
         // Before anything is made: libvirtd may be down.
         let hypervisor = try self.hypervisor()
         await state.withLock { $0.teardowns.removeValue(forKey: record.id) }?.value
