@@ -3,10 +3,11 @@ import Glibc
 
 /// A builtin of the guest agent (`vm-images/agent/builtins.h`) run for a VM container through its
 /// shim, which relays a process number of its own to the agent: `cp`'s stat, archive and extract
-/// inside the container's root, `top`'s process list, `pause`'s freeze of the container's cgroup.
+/// inside the container's root, `top`'s process list, `pause`'s freeze of the container's cgroup,
+/// `network connect`'s addressing of a card plugged in and `disconnect`'s release of it.
 public struct GuestBuiltin: Sendable {
     public enum Name: String, Sendable {
-        case stat, archive, extract, processes, freeze, cgroup, changes, layer
+        case stat, archive, extract, processes, freeze, cgroup, changes, layer, address, release
     }
 
     /// A builtin that did not finish: its exit status (`builtins.h`) and what it said.

@@ -50,6 +50,26 @@ public final class LibvirtHypervisor: @unchecked Sendable {
         }
     }
 
+    /// Plugs a network card into the running domain (libvirt makes its TAP on the bridge and finds
+    /// it an empty root port).
+    public func plug(_ interface: UtilityVMDefinition.Interface, into name: String) throws {
+        guard let domain = virDomainLookupByName(connection, name) else { throw LibvirtError.failed("finding VM \(name)", Self.lastError()) }
+        defer { virDomainFree(domain) }
+        guard virDomainAttachDeviceFlags(domain, UtilityVMDefinition.interfaceXML(interface), VIR_DOMAIN_AFFECT_LIVE.rawValue) == 0 else {
+            throw LibvirtError.failed("plugging a network card into VM \(name)", Self.lastError())
+        }
+    }
+
+    /// Asks the running domain's guest to let go of a network card (found by its MAC address);
+    /// libvirt returns once the guest did or after a few seconds, with the removal still pending.
+    public func unplug(_ interface: UtilityVMDefinition.Interface, from name: String) throws {
+        guard let domain = virDomainLookupByName(connection, name) else { return }
+        defer { virDomainFree(domain) }
+        guard virDomainDetachDeviceFlags(domain, UtilityVMDefinition.interfaceXML(interface), VIR_DOMAIN_AFFECT_LIVE.rawValue) == 0 else {
+            throw LibvirtError.failed("unplugging a network card from VM \(name)", Self.lastError())
+        }
+    }
+
     /// The names of the running domains.
     public func names() -> [String] {
         var domains: UnsafeMutablePointer<virDomainPtr?>?

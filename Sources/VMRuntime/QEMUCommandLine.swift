@@ -59,7 +59,7 @@ public struct QEMUCommandLine: Sendable {
             "-chardev", "socket,id=agent,path=\(Self.option(definition.agentSocket)),server=on,wait=off",
             "-device", "virtserialport,bus=agentserial.0,chardev=agent,name=berth.agent",
         ]
-        arguments += diskArguments + interfaceArguments + shareArguments
+        arguments += diskArguments + interfaceArguments + shareArguments + hotplugArguments
         arguments += [
             "-qmp", "unix:\(Self.option(monitorSocket)),server=on,wait=off",
             "-pidfile", pidFile, "-daemonize",
@@ -105,6 +105,13 @@ public struct QEMUCommandLine: Sendable {
             let path = share?.path ?? files.emptyShare, readOnly = share?.readOnly ?? true
             return ["-fsdev", "local,id=share\(slot),path=\(Self.option(path)),security_model=passthrough" + (readOnly ? ",readonly=on" : ""),
                     "-device", "virtio-9p-pci,fsdev=share\(slot),mount_tag=berth\(slot)"]
+        }
+    }
+
+    /// Empty root ports, where `network connect` plugs a card in while the VM runs.
+    private var hotplugArguments: [String] {
+        (0..<layout.hotplugPorts).flatMap { port in
+            ["-device", "pcie-root-port,id=\(UtilityVMDefinition.hotplugPortName(port)),bus=pcie.0,chassis=\(port + 1)"]
         }
     }
 

@@ -113,6 +113,7 @@ public struct UtilityVMDefinition: Sendable, Equatable {
           <devices>
             <emulator>\(Self.escaped(machine.emulator))</emulator>
             <controller type='usb' model='none'/>
+        \(rootPortXML)
         \(diskXML)
         \(shareXML)
         \(interfaceXML)
@@ -141,6 +142,21 @@ public struct UtilityVMDefinition: Sendable, Equatable {
         removedQEMUCapabilities.isEmpty ? []
             : ["custom-hypervisor-feature: QEMU capability \(removedQEMUCapabilities.joined(separator: ", ")) removed, "
                 + "so libvirt skips reading back every guest CPU feature at start"]
+    }
+
+    /// Root ports left empty for network cards plugged in while the VM runs (`network connect`).
+    public static let hotplugPorts = 2
+
+    /// QEMU's id of empty root port `port` in a VM berthd starts itself.
+    public static func hotplugPortName(_ port: Int) -> String { "hotplug\(port)" }
+
+    /// One PCIe root port per device libvirt places on one (each disk, share and card, and the
+    /// agent's virtio-serial controller), and `hotplugPorts` more: libvirt fills the ports it is
+    /// given before it adds its own, so these leave exactly that many empty.
+    var rootPortXML: String {
+        let placed = disks.count + shares.count + interfaces.count + 1
+        return (1...(placed + Self.hotplugPorts)).map { "    <controller type='pci' index='\($0)' model='pcie-root-port'/>" }
+            .joined(separator: "\n")
     }
 
     /// The name disk `index` gets on virtio-blk, in the host's definition and in the guest's /dev alike.
@@ -172,11 +188,14 @@ public struct UtilityVMDefinition: Sendable, Equatable {
 
     /// virtio-net without its option ROM: the kernel is booted directly and nothing boots from the network.
     var interfaceXML: String {
-        interfaces.map { interface in
-            "    <interface type='bridge'><source bridge='\(Self.escaped(interface.bridge))'/>"
-                + "<mac address='\(Self.escaped(interface.macAddress))'/><target dev='\(Self.escaped(interface.device))'/>"
-                + "<model type='virtio'/><rom enabled='no'/></interface>"
-        }.joined(separator: "\n")
+        interfaces.map { "    " + Self.interfaceXML($0) }.joined(separator: "\n")
+    }
+
+    /// One card's device XML, in the domain and for plugging it in or out of a running one.
+    static func interfaceXML(_ interface: Interface) -> String {
+        "<interface type='bridge'><source bridge='\(escaped(interface.bridge))'/>"
+            + "<mac address='\(escaped(interface.macAddress))'/><target dev='\(escaped(interface.device))'/>"
+            + "<model type='virtio'/><rom enabled='no'/></interface>"
     }
 
     static func escaped(_ text: String) -> String {

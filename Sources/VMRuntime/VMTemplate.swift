@@ -44,7 +44,7 @@ public struct VMTemplate: Sendable, Equatable, Codable {
         let machine = definition.machine
         var parts = ["berth-vm-template 1", machine.architecture, machine.machineType, machine.tcgCPUModel ?? "",
                      definition.accelerator.rawValue, "\(definition.memoryMiB)", "\(definition.vcpus)", "\(definition.translationCacheMiB)",
-                     definition.commandLine, "\(layout.layerSlots) \(layout.shareSlots) \(layout.interfaceSlots) \(VMTemplateLayout.blankDiskBytes)"]
+                     definition.commandLine, "\(layout.layerSlots) \(layout.shareSlots) \(layout.interfaceSlots) \(VMTemplateLayout.blankDiskBytes) \(layout.hotplugPorts)"]
         for file in [definition.kernel, definition.initramfs, machine.emulator, definition.firmware ?? ""] {
             parts.append(file + " " + identity(of: file))
         }

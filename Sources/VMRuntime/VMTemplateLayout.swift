@@ -9,10 +9,14 @@ public struct VMTemplateLayout: Sendable, Equatable, Codable {
     public var shareSlots: Int
     /// Network cards; each keeps its template's MAC address until the agent is told the container's.
     public var interfaceSlots: Int
-    public init(layerSlots: Int = 12, shareSlots: Int = 4, interfaceSlots: Int = 1) {
+    /// Empty PCIe root ports, `hotplug0` onwards, for network cards plugged in while the VM runs.
+    public var hotplugPorts: Int
+    public init(layerSlots: Int = 12, shareSlots: Int = 4, interfaceSlots: Int = 1,
+                hotplugPorts: Int = UtilityVMDefinition.hotplugPorts) {
         self.layerSlots = layerSlots
         self.shareSlots = shareSlots
         self.interfaceSlots = interfaceSlots
+        self.hotplugPorts = hotplugPorts
     }
 
     /// How large a blank disk slot is (a sparse file): the guest keeps the size it read when the

@@ -163,6 +163,56 @@ extension ContainerLifecycleTests {
 }
 
 extension ContainerLifecycleTests {
+    /// `network connect` of a running arm64 VM container plugs a card into its VM (through libvirt
+    /// for a cold boot, through QEMU's monitor for a clone of a template) and its agent addresses
+    /// it: the container is reached by name on the second network only while connected; `network
+    /// disconnect` takes the card and its TAP away, and it connects again.
+    @Test func runningVMContainersJoinAndLeaveNetworks() async throws {
+        try Self.armGuests()
+        try await Self.withImages { daemon in
+            let created = try Self.docker(daemon, ["network", "create", "--subnet", Self.randomSubnet(), "second"])
+            #expect(created.status == 0, "\(created)")
+            let networkID = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            for (name, start) in [("cold", "cold"), ("clone", "template")] {
+                if start == "template" { #expect(VMTemplateTests.templates(daemon).count == 1, "the first VM's template is made") }
+                let server = try Self.docker(daemon, ["run", "-d", "--name", name, "--platform", "linux/arm64", Self.multiArchImage,
+                                                      "httpd", "-f", "-p", "8080", "-h", "/etc"], timeout: 120)
+                #expect(server.status == 0, "\(server)")
+                #expect(try VMTemplateTests.start(daemon, name) == start)
+                let id = server.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                let fetch = ["run", "--rm", "--network", "second", Self.image, "sh", "-c",
+                             "wget -q -T 10 -O- http://\(name):8080/hostname || echo unreachable"]
+                #expect(try Self.docker(daemon, fetch).stdout == "unreachable\n")
+                for round in 1...2 {
+                    let connected = try Self.docker(daemon, ["network", "connect", "second", name], timeout: 60)
+                    #expect(connected.status == 0, "\(name) round \(round): \(connected)")
+                    let address = try Self.docker(daemon, ["inspect", "-f", "{{.NetworkSettings.Networks.second.IPAddress}}", name])
+                        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                    let inGuest = try Self.docker(daemon, ["exec", name, "ip", "-4", "-o", "addr"]).stdout
+                    #expect(!address.isEmpty && inGuest.contains("inet \(address)/"), "\(name) round \(round): \(address) in \(inGuest)")
+                    let fetched = try Self.docker(daemon, fetch)
+                    #expect(fetched.stdout == id.prefix(12) + "\n", "\(name) round \(round): \(fetched)")
+                    // The host's end of the second card: the default network's is index 0.
+                    let tap = "vb\(id.prefix(9))1"
+                    #expect(try Command.run(["ip", "-o", "link", "show", "master", "berth-" + networkID.prefix(9)]).stdout.contains(tap + ":"),
+                            "\(name) round \(round): \(tap) is not on the second network's bridge")
+                    let disconnected = try Self.docker(daemon, ["network", "disconnect", "second", name], timeout: 60)
+                    #expect(disconnected.status == 0, "\(name) round \(round): \(disconnected)")
+                    #expect(!(try Self.linksOnceGone(tap)).contains(tap), "\(name) round \(round): TAP \(tap) is left")
+                    #expect(try Self.docker(daemon, ["exec", name, "ip", "-4", "-o", "addr"]).stdout.contains(address + "/") == false)
+                    #expect(try Self.docker(daemon, fetch).stdout == "unreachable\n", "\(name) round \(round)")
+                }
+                // The default network was never touched.
+                let own = try Self.docker(daemon, ["run", "--rm", Self.image, "wget", "-q", "-T", "10", "-O-",
+                                                   "http://" + (try Self.docker(daemon, ["inspect", "-f", "{{.NetworkSettings.IPAddress}}", name])
+                                                                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)) + ":8080/hostname"])
+                #expect(own.stdout == id.prefix(12) + "\n", "\(own)")
+                #expect(try Self.docker(daemon, ["rm", "-f", name]).status == 0)
+            }
+            #expect(try Self.docker(daemon, ["network", "rm", "second"]).status == 0)
+        }
+    }
+
     /// The berth CLI: `-P` publishes exposed ports, `port` lists them, UDP is forwarded too, a
     /// running container joins and leaves a second network (found there by its alias only meanwhile),
     /// and `network prune` removes what nothing uses.

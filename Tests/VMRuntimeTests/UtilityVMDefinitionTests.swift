@@ -30,6 +30,19 @@ struct UtilityVMDefinitionTests {
         #expect(xml.contains("<seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>"))
     }
 
+    /// libvirt fills the root ports it is given before adding its own: one per placed device (disks,
+    /// shares, cards, the agent's serial controller) and two more left empty for hot-plugged cards.
+    @Test func leavesTwoRootPortsEmptyForCardsPluggedInLater() {
+        var vm = definition()
+        vm.disks = [.init(path: "/d/0", readOnly: true), .init(path: "/d/1", readOnly: false)]
+        vm.shares = [.init(path: "/v", tag: "berth0", readOnly: false)]
+        vm.interfaces = [.init(bridge: "berth0", macAddress: "02:42:0a:00:00:02", device: "vbabc0")]
+        let ports = vm.domainXML.components(separatedBy: "model='pcie-root-port'").count - 1
+        #expect(ports == 2 + 1 + 1 + 1 + UtilityVMDefinition.hotplugPorts && UtilityVMDefinition.hotplugPorts == 2)
+        #expect(vm.domainXML.contains("<controller type='pci' index='7' model='pcie-root-port'/>"))
+        #expect(definition().domainXML.components(separatedBy: "model='pcie-root-port'").count - 1 == 3)
+    }
+
     @Test func putsEachNetworkCardOnItsBridgeWithoutABootROM() {
         #expect(!definition().domainXML.contains("<interface"))
         var networked = definition()

@@ -28,6 +28,8 @@ struct VMTemplateTests {
         let template = command(.template, definition()), clone = command(.clone, definition())
         #expect(devices(template) == devices(clone))
         #expect(devices(template).filter { $0.hasPrefix("virtio-blk-pci") }.count == 13, "12 layer slots and the writable disk")
+        #expect(devices(clone).suffix(2) == ["pcie-root-port,id=hotplug0,bus=pcie.0,chassis=1", "pcie-root-port,id=hotplug1,bus=pcie.0,chassis=2"],
+                "empty root ports for cards plugged in later")
         #expect(template.contains("memory-backend-file,id=ram,size=256M,mem-path=/t/abc/memory,share=on"))
         #expect(clone.contains("memory-backend-file,id=ram,size=256M,mem-path=/t/abc/memory,share=off"), "copy-on-write")
         #expect(clone.suffix(2) == ["-incoming", "defer"] && !template.contains("-incoming"))

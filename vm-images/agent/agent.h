@@ -87,7 +87,7 @@ static inline int agent_load_module(int fd) { return (int)syscall(SYS_finit_modu
 static inline int agent_interface_up(int sock, const char *name) {
     struct ifreq request;
     memset(&request, 0, sizeof request);
-    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    snprintf(request.ifr_name, IFNAMSIZ, "%s", name);
     if (ioctl(sock, SIOCGIFFLAGS, &request) < 0) return -1;
     request.ifr_flags |= IFF_UP;
     return ioctl(sock, SIOCSIFFLAGS, &request);
@@ -141,7 +141,7 @@ static inline int agent_readdress_interface(const char *current, const char *mac
     for (struct if_nameindex *entry = names; entry && entry->if_name; entry++) {
         struct ifreq request;
         memset(&request, 0, sizeof request);
-        strncpy(request.ifr_name, entry->if_name, IFNAMSIZ - 1);
+        snprintf(request.ifr_name, IFNAMSIZ, "%s", entry->if_name);
         if (ioctl(sock, SIOCGIFHWADDR, &request) != 0 || memcmp(request.ifr_hwaddr.sa_data, from, 6)) continue;
         memcpy(request.ifr_hwaddr.sa_data, to, 6);
         result = ioctl(sock, SIOCSIFHWADDR, &request);
@@ -173,9 +173,9 @@ static inline int agent_configure_interface(const char *mac, const char *address
     for (struct if_nameindex *entry = names; entry && entry->if_name; entry++) {
         struct ifreq request;
         memset(&request, 0, sizeof request);
-        strncpy(request.ifr_name, entry->if_name, IFNAMSIZ - 1);
+        snprintf(request.ifr_name, IFNAMSIZ, "%s", entry->if_name);
         if (ioctl(sock, SIOCGIFHWADDR, &request) == 0 && !memcmp(request.ifr_hwaddr.sa_data, wanted, 6)) {
-            strncpy(found, entry->if_name, IFNAMSIZ - 1);
+            snprintf(found, IFNAMSIZ, "%s", entry->if_name);
             break;
         }
     }
@@ -183,7 +183,7 @@ static inline int agent_configure_interface(const char *mac, const char *address
     int result = -1;
     struct ifreq request;
     memset(&request, 0, sizeof request);
-    strncpy(request.ifr_name, found, IFNAMSIZ - 1);
+    snprintf(request.ifr_name, IFNAMSIZ, "%s", found);
     struct sockaddr_in *in = (struct sockaddr_in *)&request.ifr_addr;
     in->sin_family = AF_INET;
     in->sin_addr = ip;

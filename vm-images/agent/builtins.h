@@ -1,5 +1,5 @@
-// What the host asks of a VM container besides running its programs: `cp` both ways, `top` and
-// `pause`. The initramfs holds no tar or ps, and the container's image may hold none either, so a
+// What the host asks of a VM container besides running its programs: `cp` both ways, `top`,
+// `pause`, `diff`, `commit`, `stats` and `network connect`. The initramfs holds no tar or ps, and the container's image may hold none either, so a
 // forked child of the agent does the work in C: tar streams are ustar with pax records where a
 // field does not fit (as the host's libarchive writes them), made and read inside the container's
 // root, which the child has entered, so every path is resolved inside it.
@@ -682,6 +682,88 @@ static int builtin_layer(const char *upper, const char *placeholders) {
     return tar_write_all(1, end, sizeof end) < 0 ? builtin_fail(BUILTIN_FAILED, "writing the layer", NULL) : 0;
 }
 
+// Addresses the card whose MAC address is `mac` with `address` ("10.0.0.2/24"), once it is there: a
+// card plugged in while the VM runs appears when the guest has probed it.
+static int builtin_address(const char *mac, const char *address) {
+    char text[64];
+    const char *slash = address ? strchr(address, '/') : NULL;
+    if (!slash || (size_t)(slash - address) >= sizeof text) {
+        errno = EINVAL;
+        return builtin_fail(BUILTIN_FAILED, "address: not ADDRESS/PREFIX:", address ? address : "");
+    }
+    memcpy(text, address, (size_t)(slash - address));
+    text[slash - address] = 0;
+    for (int tries = 0;; tries++) {
+        if (agent_configure_interface(mac, text, atoi(slash + 1), NULL) == 0) return 0;
+        if (errno != ENODEV || tries == 300) return builtin_fail(BUILTIN_FAILED, "configuring the card", mac);
+        usleep(50000);
+    }
+}
+
+// Powers off the hot-plug slot holding the card whose MAC address is `mac`, once the host has
+// asked for the card back: the guest's PCIe hot-plug driver would otherwise wait five seconds for
+// a user to change their mind. `sys` is where sysfs is ("/sys" in the guest).
+static int builtin_release(const char *mac, const char *sys) {
+    char path[512], text[64], device[PATH_MAX];
+    snprintf(path, sizeof path, "%s/class/net", sys);
+    DIR *interfaces = opendir(path);
+    if (!interfaces) return builtin_fail(BUILTIN_FAILED, "reading", path);
+    const char *slot_address = NULL;
+    struct dirent *entry;
+    while (!slot_address && (entry = readdir(interfaces))) {
+        if (entry->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/class/net/%s/address", sys, entry->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t count = read(fd, text, sizeof text - 1);
+        close(fd);
+        if (count <= 0 || strncasecmp(text, mac, strlen(mac))) continue;
+        // The card's device (virtioN) sits under its PCI function (…/0000:01:00.0/virtio4), which is in
+        // slot 0000:01:00: the last path component shaped like a function names the slot.
+        snprintf(path, sizeof path, "%s/class/net/%s/device", sys, entry->d_name);
+        if (!realpath(path, device)) continue;
+        for (char *end = device + strlen(device); !slot_address && end > device;) {
+            char *start = end;
+            while (start > device && start[-1] != '/') start--;
+            unsigned domain, bus, slot, function;
+            char rest;
+            // What lies right of this component is not needed any more.
+            *end = 0;
+            if (end - start == 12 && sscanf(start, "%4x:%2x:%2x.%1x%c", &domain, &bus, &slot, &function, &rest) == 4) {
+                start[10] = 0;
+                slot_address = start;
+            }
+            end = start > device ? start - 1 : device;
+        }
+    }
+    closedir(interfaces);
+    errno = ENODEV;
+    if (!slot_address) return builtin_fail(BUILTIN_NOT_FOUND, "no card has the address", mac);
+    snprintf(path, sizeof path, "%s/bus/pci/slots", sys);
+    DIR *slots = opendir(path);
+    if (!slots) return builtin_fail(BUILTIN_NOT_FOUND, "no hot-plug slots in", path);
+    int status = BUILTIN_NOT_FOUND;
+    while (status == BUILTIN_NOT_FOUND && (entry = readdir(slots))) {
+        if (entry->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/bus/pci/slots/%s/address", sys, entry->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t count = read(fd, text, sizeof text - 1);
+        close(fd);
+        if (count <= 0) continue;
+        text[count] = 0;
+        text[strcspn(text, "\n")] = 0;
+        if (strcmp(text, slot_address)) continue;
+        snprintf(path, sizeof path, "%s/bus/pci/slots/%s/power", sys, entry->d_name);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        status = fd >= 0 && write(fd, "0", 1) == 1 ? 0 : builtin_fail(BUILTIN_FAILED, "powering off", path);
+        if (fd >= 0) close(fd);
+    }
+    closedir(slots);
+    errno = 0;
+    return status == BUILTIN_NOT_FOUND ? builtin_fail(status, "no hot-plug slot holds", slot_address) : status;
+}
+
 // Runs the builtin `name` with its argument (and a second one, or NULL); the process's exit status.
 static int agent_run_builtin(const char *name, const char *argument, const char *second) {
     if (!strcmp(name, "archive")) return builtin_archive(argument);
@@ -692,6 +774,8 @@ static int agent_run_builtin(const char *name, const char *argument, const char 
     if (!strcmp(name, "cgroup")) return builtin_cgroup_files();
     if (!strcmp(name, "changes")) return builtin_list_changes(argument, "");
     if (!strcmp(name, "layer")) return builtin_layer(argument, second);
+    if (!strcmp(name, "address")) return builtin_address(argument, second);
+    if (!strcmp(name, "release")) return builtin_release(argument, second && *second ? second : "/sys");
     errno = 0;
     return builtin_fail(BUILTIN_FAILED, "no such builtin:", name);
 }

@@ -37,3 +37,8 @@ int berth_set_thread_fs_ids(unsigned uid, unsigned gid);
 int berth_enter_network_namespace(int fd);
 int berth_new_network_namespace(void);
 
+
+// Opens /dev/net/tun as the TAP interface `name` (made if missing; not persistent, so it goes when
+// the last descriptor closes), with virtio-net headers as QEMU's tap backend uses them. Returns the
+// descriptor (close-on-exec) or -1 with errno.
+int berth_open_tap(const char *name);

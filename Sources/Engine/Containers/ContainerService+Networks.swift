@@ -4,7 +4,8 @@ import Foundation
 /// Joining and leaving networks: the records are the container service's, the plumbing the
 /// network controller's.
 extension ContainerService {
-    /// Attaches a container to one more network: at once when it runs natively, else at its next start.
+    /// Attaches a container to one more network: at once when it runs (a veth natively, a card
+    /// plugged into its VM), else at its next start.
     public func connect(_ containerReference: String, to networkReference: String, endpoint: EndpointSettings?) async throws {
         var record = try find(containerReference)
         let network = try await networks.network(networkReference)
@@ -18,7 +19,15 @@ extension ContainerService {
         var attachment = try NetworkController.attachment(to: network, endpoint: endpoint)
         if record.state.isActive {
             try require(.liveNetworkChanges, of: record, "connecting a running container to a network")
-            attachment = try await networks.plumbRunning(record, into: network, attachment)
+            let runtime = runtime(for: record)
+            attachment = try await networks.joinRunning(record, to: network, attachment,
+                                                        inHostNamespace: runtime.capabilities.contains(.hostNetworkNamespace))
+            do {
+                try await runtime.plugNetwork(attachment, on: network, into: record)
+            } catch {
+                await networks.unplug(attachment, of: record.id)
+                throw error
+            }
         }
         record.state.networks = record.attachments + [attachment]
         try catalog.updateState(record.id, record.state)
@@ -34,6 +43,7 @@ extension ContainerService {
         }
         if record.state.isActive {
             try require(.liveNetworkChanges, of: record, "disconnecting a running container from a network")
+            try await runtime(for: record).unplugNetwork(attachment, on: network, from: record)
             await networks.unplug(attachment, of: record.id)
         }
         record.state.networks = record.attachments.filter { $0.networkID != network.id }

@@ -252,16 +252,18 @@ extension NetworkController {
 
 
 
-    /// Joins a running container (its namespace on this host) to one more network: the network
-    /// set up, an address chosen, a veth plumbed in as the next `ethN`.
-    func plumbRunning(_ record: ContainerRecord, into network: NetworkRecord, _ attachment: NetworkAttachment) async throws
+    /// Joins a running container to one more network: the network set up, an address chosen and
+    /// leased, and for a container whose namespace is on this host a veth plumbed in as the next
+    /// `ethN` (a VM's runtime plugs a card in for the rest; IPv4 only, as its agent addresses it).
+    func joinRunning(_ record: ContainerRecord, to network: NetworkRecord, _ attachment: NetworkAttachment, inHostNamespace: Bool) async throws
         -> NetworkAttachment
     {
         try await prepareNetwork(network)
-        let addressed = try addressed(attachment, on: network, taken: try addressesInUse(), interfaceIndex: record.attachments.count,
-                                      containerID: record.id, takenIPv6: try ipv6AddressesInUse())
+        let addressed = try addressed(attachment, on: network, taken: try addressesInUse(), interfaceIndex: Self.nextInterfaceIndex(record),
+                                      containerID: record.id, takenIPv6: try ipv6AddressesInUse(), withIPv6: inHostNamespace)
         if let address = addressed.address { leases[record.id, default: []].insert(address) }
         if let address = addressed.ipv6Address { ipv6Leases[record.id, default: []].insert(address) }
+        guard inHostNamespace else { return addressed }
         let path = paths.networkNamespace(record.id), interface = "eth\(record.attachments.count)"
         try await runBlocking {
             let host = try RouteSocket()
@@ -271,6 +273,14 @@ extension NetworkController {
                                namespacePath: path, defaultRoute: false)
         }
         return addressed
+    }
+
+    /// The index in the host-side name of a running container's next link: one past the highest in
+    /// use, so a network left and another joined never reuse a name still going away.
+    static func nextInterfaceIndex(_ record: ContainerRecord) -> Int {
+        let prefix = "vb\(record.id.prefix(9))"
+        let used = record.attachments.compactMap { $0.hostInterface }.filter { $0.hasPrefix(prefix) }.compactMap { Int($0.dropFirst(prefix.count)) }
+        return max(record.attachments.count, (used.max() ?? -1) + 1)
     }
 
     /// Takes a running container's link to a network away (its end in the container goes with the host's).

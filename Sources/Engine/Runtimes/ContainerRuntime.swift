@@ -53,6 +53,14 @@ public protocol ContainerRuntime: Sendable {
     /// Applies the record's resource limits to the running container (`docker update`).
     func updateResources(of record: ContainerRecord) throws
 
+    /// Joins the running container to one more network, whose attachment the network controller
+    /// has addressed: for a runtime whose containers' networks are not host namespaces (a VM's
+    /// card is plugged in and its guest told the address). Native veths are the controller's own.
+    func plugNetwork(_ attachment: NetworkAttachment, on network: NetworkRecord, into record: ContainerRecord) async throws
+
+    /// Takes the running container off a network `plugNetwork` (or its start) joined it to.
+    func unplugNetwork(_ attachment: NetworkAttachment, on network: NetworkRecord, from record: ContainerRecord) async throws
+
     /// The container's files (`cp`, `export`) when the runtime reaches them itself (a running VM
     /// container's, through its agent); nil when the host reads its root.
     func files(of record: ContainerRecord) throws -> (any ContainerFiles)?

@@ -90,6 +90,11 @@ struct NativeContainerRuntime: ShimHostedRuntime {
         try cgroups.setFrozen(frozen, cgroup)
     }
 
+    /// The network controller plumbs a native container's veths into its namespace itself.
+    func plugNetwork(_ attachment: NetworkAttachment, on network: NetworkRecord, into record: ContainerRecord) async throws {}
+
+    func unplugNetwork(_ attachment: NetworkAttachment, on network: NetworkRecord, from record: ContainerRecord) async throws {}
+
     func files(of record: ContainerRecord) throws -> (any ContainerFiles)? { nil }
 
     func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]? { nil }

@@ -36,7 +36,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         fillPool()
     }
 
-    var capabilities: ContainerRuntimeCapabilities { [.pause] }
+    var capabilities: ContainerRuntimeCapabilities { [.pause, .liveNetworkChanges] }
 
     static func domainName(_ id: String) -> String { "berth-\(id.prefix(12))" }
 
@@ -108,6 +108,74 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             requests.append(.init(kind: "w", tokens: [("path", path), ("data", value)]))
         }
         return requests
+    }
+
+    /// A network card plugged into the running VM (through libvirt for a cold-booted VM, through
+    /// QEMU's monitor for a clone) on an empty root port, put on the network's bridge, then
+    /// addressed by the agent once the guest has found it. A card that cannot be addressed is
+    /// unplugged again.
+    func plugNetwork(_ attachment: NetworkAttachment, on network: NetworkRecord, into record: ContainerRecord) async throws {
+        guard let mac = attachment.macAddress, let device = attachment.hostInterface, let address = attachment.address else { return }
+        let interface = UtilityVMDefinition.Interface(bridge: network.bridge, macAddress: mac, device: device)
+        let directory = paths.vmDirectory(record.id), name = Self.domainName(record.id)
+        let clone = QEMUProcess.pid(runDirectory: directory) != nil
+        let hypervisor = clone ? nil : try self.hypervisor()
+        let ports = settings.templates?.layout.hotplugPorts ?? UtilityVMDefinition.hotplugPorts
+        do {
+            try await runBlocking {
+                if let hypervisor {
+                    try hypervisor.plug(interface, into: name)
+                } else {
+                    try CloneNetworkCards.plug(interface, runDirectory: directory, ports: ports)
+                    try self.attachTaps([interface])
+                }
+            }
+        } catch let error as ContainerError {
+            throw error
+        } catch {
+            throw ContainerError.conflict("connecting container \(record.name) to network \(network.name): \(error)")
+        }
+        do {
+            _ = try guestBuiltin(record, for: "connecting to network \(network.name)", timeout: .seconds(30)) {
+                try $0.run(.address, mac, "\(address)/\(network.subnet.prefixLength)", inContainer: false)
+            }
+        } catch {
+            try? await unplugNetwork(attachment, on: network, from: record)
+            throw error
+        }
+    }
+
+    /// The card is unplugged and the guest lets go of it (its address goes with it); returns once its TAP is gone.
+    func unplugNetwork(_ attachment: NetworkAttachment, on network: NetworkRecord, from record: ContainerRecord) async throws {
+        guard let mac = attachment.macAddress, let device = attachment.hostInterface else { return }
+        let interface = UtilityVMDefinition.Interface(bridge: network.bridge, macAddress: mac, device: device)
+        let directory = paths.vmDirectory(record.id), name = Self.domainName(record.id)
+        let hypervisor = QEMUProcess.pid(runDirectory: directory) == nil ? try self.hypervisor() : nil
+        // Once the host has asked, the agent powers the card's slot off: an ARM guest's PCIe hot-plug
+        // driver would wait five seconds first. Where the guest lets go at once (ACPI), nothing is left.
+        let relay = paths.socket(record.id)
+        let hastened = Task.detached {
+            try? await Task.sleep(for: .milliseconds(300))
+            _ = try? GuestBuiltin(relaySocket: relay, timeout: .seconds(10)).run(.release, mac, inContainer: false)
+        }
+        defer { hastened.cancel() }
+        do {
+            try await runBlocking {
+                if let hypervisor {
+                    try hypervisor.unplug(interface, from: name)
+                    // libvirt may return with the guest's release still pending.
+                    let deadline = ContinuousClock.now + .seconds(20)
+                    while (try? RouteSocket())?.index(of: device) != nil {
+                        guard ContinuousClock.now < deadline else { throw QEMUError.failed("the guest did not let go of its card \(device)") }
+                        usleep(50_000)
+                    }
+                } else {
+                    try CloneNetworkCards.unplug(interface, runDirectory: directory)
+                }
+            }
+        } catch {
+            throw ContainerError.conflict("disconnecting container \(record.name) from network \(network.name): \(error)")
+        }
     }
 
     /// A running VM container's writable layer is its disk, mounted in the guest: the agent lists
@@ -501,8 +569,11 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
                          + ",upperdir=\(Self.guestUpper),workdir=/writable/work")]
             + userMounts.mounts
         if !record.attachments.isEmpty {
-            (agent.requests, agent.mounts) = try guestNetwork(record, networks: networks, mounts: agent.mounts, clonedCards: template != nil)
+            agent.requests = guestNetwork(record, networks: networks, clonedCards: template != nil)
         }
+        let etc = try guestEtcFiles(record, mounts: agent.mounts)
+        agent.requests += etc.requests
+        agent.mounts = etc.mounts
         agent.requests += try Self.guestCgroupLimits(plan.cgroupLimits)
         if template != nil { agent.requests.insert(Self.generationRequest(), at: 0) }
         spec.placement = .utilityVM(agent)
@@ -567,11 +638,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     }
 
     /// The guest's side of the container's networks: each interface (found by its MAC address)
-    /// addressed, the default route through the first network that leaves the host, and this
-    /// start's /etc/hosts and /etc/resolv.conf written in the guest and bound over the image's.
-    private func guestNetwork(_ record: ContainerRecord, networks: [NetworkRecord], mounts: [LaunchSpec.Mount], clonedCards: Bool) throws
-        -> (requests: [LaunchSpec.VMRequest], mounts: [LaunchSpec.Mount])
-    {
+    /// addressed, the default route through the first network that leaves the host.
+    private func guestNetwork(_ record: ContainerRecord, networks: [NetworkRecord], clonedCards: Bool) -> [LaunchSpec.VMRequest] {
         var requests: [LaunchSpec.VMRequest] = []
         var routed = false
         var card = 0
@@ -588,8 +656,18 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             }
             requests.append(.init(kind: "a", tokens: tokens))
         }
+        return requests
+    }
+
+    /// This start's /etc/hostname, /etc/hosts and /etc/resolv.conf (the host's copies, as a native
+    /// container binds them) written in the guest and bound over the image's.
+    private func guestEtcFiles(_ record: ContainerRecord, mounts: [LaunchSpec.Mount]) throws
+        -> (requests: [LaunchSpec.VMRequest], mounts: [LaunchSpec.Mount])
+    {
+        var requests: [LaunchSpec.VMRequest] = []
         var binds: [LaunchSpec.Mount] = []
-        for (file, host) in [("hosts", paths.hosts(record.id)), ("resolv.conf", paths.resolvConf(record.id))] {
+        for (file, host) in [("hostname", paths.hostname(record.id)), ("hosts", paths.hosts(record.id)),
+                             ("resolv.conf", paths.resolvConf(record.id))] {
             let text = try String(contentsOfFile: host, encoding: .utf8)
             requests.append(.init(kind: "w", tokens: [("path", "/run/berth/" + file), ("data", text)]))
             binds.append(.init(source: "/run/berth/" + file, target: Self.guestRoot + "/etc/" + file, type: "", flags: [.bind]))

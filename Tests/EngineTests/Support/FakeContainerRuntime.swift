@@ -143,6 +143,14 @@ final class FakeContainerRuntime: ContainerRuntime {
 
     func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry] { [] }
 
+    func plugNetwork(_ attachment: NetworkAttachment, on network: NetworkRecord, into record: ContainerRecord) async throws {
+        self.record("plug \(record.id) \(network.name)")
+    }
+
+    func unplugNetwork(_ attachment: NetworkAttachment, on network: NetworkRecord, from record: ContainerRecord) async throws {
+        self.record("unplug \(record.id) \(network.name)")
+    }
+
     func files(of record: ContainerRecord) throws -> (any ContainerFiles)? { nil }
 
     func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]? { nil }

@@ -46,6 +46,23 @@ static int shell(const char *format, ...) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// In a network namespace of its own: the card appears only after the address builtin was asked
+// (as a hot-plugged one does); the builtin waits for it, addresses it and sets it up.
+static int address_a_late_card(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNET) != 0) _exit(90);
+        if (system("(sleep 0.3; ip link add late0 address 02:42:0a:09:00:07 type veth peer name late1) &") != 0) _exit(91);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        if (agent_run_builtin("address", "02:42:0a:09:00:07", "10.9.0.7/24") != 0) _exit(92);
+        _exit(system("ip -4 -o addr show late0 | grep -q 'inet 10.9.0.7/24' && ip -o link show late0 | grep -q '[<,]UP[,>]'") == 0 ? 0 : 93);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 int main(void) {
     char base[] = "/tmp/builtins-test-XXXXXX";
     if (!mkdtemp(base)) return 1;
@@ -123,6 +140,20 @@ int main(void) {
     expect(run("changes", path, NULL, other) == 0, "changes of an upper directory");
     expect(shell("tr '\\0' '\\n' < %s/changes.out | tr '\\n' '|' | grep -qx 'd 0 etc|f 0 etc/hostname|e 0 etc/hosts|w 0 gone|d 0 kept|f 0 kept/a|f 0 kept/b|d 0 opq|'",
                  base) == 0, "changes lists every entry with its kind");
+    expect(address_a_late_card() == 0, "address waits for a card plugged in later and addresses it");
+    // release: a sysfs tree with a card (virtio4) in function 0000:01:00.0 and slot 3 at 0000:01:00; its power is switched off.
+    expect(shell("cd %s && mkdir -p sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/virtio4/net/eth1 sys/class/net sys/bus/pci/slots/3 sys/bus/pci/slots/4"
+                 " && echo 02:42:0a:09:00:08 > sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/virtio4/net/eth1/address"
+                 " && ln -s ../../devices/pci0000:00/0000:00:01.0/0000:01:00.0/virtio4/net/eth1 sys/class/net/eth1"
+                 " && ln -s ../../../virtio4 sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/virtio4/net/eth1/device"
+                 " && echo 0000:02:00 > sys/bus/pci/slots/4/address && echo 1 > sys/bus/pci/slots/4/power"
+                 " && echo 0000:01:00 > sys/bus/pci/slots/3/address && echo 1 > sys/bus/pci/slots/3/power", base) == 0, "making a sysfs tree");
+    snprintf(path, sizeof path, "%s/sys", base);
+    expect(run2("release", "02:42:0a:09:00:08", path, NULL, NULL) == 0, "release of a plugged card");
+    expect(shell("grep -qx 0 %s/sys/bus/pci/slots/3/power && grep -qx 1 %s/sys/bus/pci/slots/4/power", base, base) == 0,
+           "the card's slot is powered off, no other");
+    expect(run2("release", "02:42:0a:09:00:09", path, NULL, NULL) == 2, "release of a card that is not there");
+    expect(run2("address", "02:42:0a:09:00:07", "10.9.0.7", NULL, NULL) == 1, "address without a prefix is refused");
     shell("rm -rf %s", base);
     if (failures) return 1;
     printf("builtins_test: all passed\n");
