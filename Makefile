@@ -7,7 +7,7 @@ LOGS = $(CURDIR)/.build/logs
 STEP = ./scripts/step
 ARCHES = x86_64 arm64 arm
 
-.PHONY: deps build release guests images demo-images test demo bench bench-vm bench-healthcheck compare conformance clean
+.PHONY: deps build release guests images demo-images test demo bench bench-vm bench-vm-files bench-healthcheck compare conformance clean
 
 deps:
 	@$(STEP) "installing what is missing (scripts/install-deps)" $(LOGS)/deps.log ./scripts/install-deps
@@ -59,6 +59,9 @@ bench-vm: release guests demo-images
 	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/vm-start
 
 # What a healthcheck probing every second costs in CPU, vs an exec per probe (bench/HEALTHCHECK.md).
+bench-vm-files: release guests demo-images
+	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/vm-files
+
 bench-healthcheck: release demo-images
 	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/healthcheck
 

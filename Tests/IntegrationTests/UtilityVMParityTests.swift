@@ -85,8 +85,8 @@ struct UtilityVMParityTests {
     /// The command list of a container's life, the same in every placement: exec, `cp` both ways
     /// (owners, modes, symlinks, a missing path, a hostile archive), `export`, `top`, `stats`,
     /// `diff`, `commit` and a run of the committed image (on the same platform again),
-    /// `pause`/`unpause`, logs, restart and removal. Only pids and the kernel differ between a host
-    /// and a guest.
+    /// `pause`/`unpause`, limits, `--init`, a `--restart` policy, logs, restart and removal. Only
+    /// pids and the kernel differ between a host and a guest.
     @Test func theSameCommandsWorkInEveryPlacement() async throws {
         _ = try ContainerLifecycleTests.guestKernel()
         try ContainerLifecycleTests.armGuests()
@@ -192,6 +192,16 @@ struct UtilityVMParityTests {
                 results["init, stopped"] = try run(["stop", "-t", "20", sleeper])
                     + (try run(["inspect", "-f", "{{.State.ExitCode}}", sleeper])).replacingOccurrences(of: sleeper, with: "NAME")
                 _ = try Self.docker(daemon, ["rm", "-f", sleeper])
+                // --restart on-failure:2: two restarts (in a VM, each boots it again), then it stays exited with the command's code.
+                let failing = name + "-failing"
+                _ = try run(["run", "-d", "--restart", "on-failure:2", "--name", failing] + placement.flags + [Self.image, "sh", "-c", "echo ran; exit 3"])
+                var restarts = ""
+                for _ in 0..<600 where restarts != "0 exited 2 3\n" {
+                    try await Task.sleep(for: .milliseconds(200))
+                    restarts = try run(["inspect", "-f", "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}", failing])
+                }
+                results["restart policy"] = restarts + (try run(["logs", failing]))
+                _ = try Self.docker(daemon, ["rm", "-f", failing])
                 results["logs"] = try run(["logs", name])
                 results["restart"] = try run(["restart", "-t", "1", name])
                 results["after restart"] = try run(["exec", name, "sh", "-c", "test -e /tmp/payload/a.txt && echo kept"])
@@ -209,6 +219,7 @@ struct UtilityVMParityTests {
                     && native["stats"] == "0 1 memory\n" && native["cp in, an unsafe archive"] == "400"
                     && native["limits"]?.hasPrefix("0 67108864\n") == true && native["limits"]?.contains("can't fork") == true
                     && native["init"] == "6 Name:\tinit\nnot-pid-1\n" && native["init, stopped"]?.hasSuffix("0 143\n") == true
+                    && native["restart policy"] == "0 exited 2 3\n0 ran\nran\nran\n"
                     && native["export"] == "bin/busybox\ntmp/payload/a.txt\ntmp/payload/deeper/big.bin\ntmp/payload/link\n",
                     "\(native)")
             for placement in Self.placements.dropFirst() {
