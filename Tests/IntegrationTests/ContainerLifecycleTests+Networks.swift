@@ -181,7 +181,7 @@ extension ContainerLifecycleTests {
                 #expect(try VMTemplateTests.start(daemon, name) == start)
                 let id = server.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
                 let fetch = ["run", "--rm", "--network", "second", Self.image, "sh", "-c",
-                             "wget -q -T 10 -O- http://\(name):8080/hostname || echo unreachable"]
+                             "wget -q -O- http://\(name):8080/hostname || echo unreachable"]
                 #expect(try Self.docker(daemon, fetch).stdout == "unreachable\n")
                 for round in 1...2 {
                     let connected = try Self.docker(daemon, ["network", "connect", "second", name], timeout: 60)
@@ -203,7 +203,7 @@ extension ContainerLifecycleTests {
                     #expect(try Self.docker(daemon, fetch).stdout == "unreachable\n", "\(name) round \(round)")
                 }
                 // The default network was never touched.
-                let own = try Self.docker(daemon, ["run", "--rm", Self.image, "wget", "-q", "-T", "10", "-O-",
+                let own = try Self.docker(daemon, ["run", "--rm", Self.image, "wget", "-q", "-O-",
                                                    "http://" + (try Self.docker(daemon, ["inspect", "-f", "{{.NetworkSettings.IPAddress}}", name])
                                                                 .stdout.trimmingCharacters(in: .whitespacesAndNewlines)) + ":8080/hostname"])
                 #expect(own.stdout == id.prefix(12) + "\n", "\(own)")
