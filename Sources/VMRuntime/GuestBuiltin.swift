@@ -1,10 +1,11 @@
 import Foundation
 import Glibc
 
-/// A builtin of the guest agent (`vm-images/agent/builtins.h`) run for a VM container through its
-/// shim, which relays a process number of its own to the agent: `cp`'s stat, archive and extract
-/// inside the container's root, `top`'s process list, `pause`'s freeze of the container's cgroup,
-/// `network connect`'s addressing of a card plugged in and `disconnect`'s release of it.
+/// A builtin of the guest agent (`vm-images/agent/builtins.h`): for a running VM container through
+/// its shim, which relays a process number of its own to the agent (`cp`'s stat, archive and
+/// extract inside the container's root, `top`'s process list, `pause`'s freeze of the container's
+/// cgroup, `network connect`'s addressing of a card plugged in and `disconnect`'s release of it),
+/// or for a stopped one's disks through berthd's own connection to a helper VM's agent.
 public struct GuestBuiltin: Sendable {
     public enum Name: String, Sendable {
         case stat, archive, extract, processes, freeze, cgroup, changes, layer, address, release
@@ -18,31 +19,60 @@ public struct GuestBuiltin: Sendable {
         public var description: String { message }
     }
 
+    /// How the agent is reached.
+    public enum Route: Sendable {
+        /// Through the running container's shim, at its socket: "in the container" is in its namespaces.
+        case shimRelay(socket: String)
+        /// Directly, in a VM that runs no container: "in the container" is chrooted into `root`,
+        /// where the container's root is assembled.
+        case agent(GuestAgentConnection, root: String)
+    }
+
     /// Input the host keeps in flight before the agent says its pipe took some.
     static let inputWindow = 1 << 20
 
-    public let relaySocket: String
+    public let route: Route
     public let timeout: Duration
 
     /// `relaySocket` is the container's shim's socket.
     public init(relaySocket: String, timeout: Duration = .seconds(600)) {
-        self.relaySocket = relaySocket
+        self.init(route: .shimRelay(socket: relaySocket), timeout: timeout)
+    }
+
+    public init(route: Route, timeout: Duration = .seconds(600)) {
+        self.route = route
         self.timeout = timeout
     }
 
-    /// Runs `name` on `argument` (and `second`), in the container's namespaces and root when
-    /// `inContainer`, else in the guest's. Its standard input is the file `input`; its standard
-    /// output goes to the file `output`, or is returned.
+    /// Runs `name` on `argument` (and `second`), in the container's root (and namespaces, when it
+    /// runs) when `inContainer`, else in the guest's. Its standard input is the file `input`; its
+    /// standard output goes to the file `output`, or is returned.
     @discardableResult
     public func run(_ name: Name, _ argument: String, _ second: String? = nil, inContainer: Bool, input: String? = nil,
                     output: String? = nil) throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
-        let stream = try UnixStream(path: relaySocket, deadline: .now + .seconds(5))
-        var reader = AgentFrameReader()
-        let number = try Self.openRelay(stream, reader: &reader, deadline: deadline)
         var tokens = [("builtin", name.rawValue), ("arg", argument)] + (second.map { [("arg", $0)] } ?? [])
-        if inContainer { tokens.append(("enter", "1")) }
         if input != nil { tokens.append(("input-acks", "1")) }
+        switch route {
+        case .shimRelay(let socket):
+            let stream = try UnixStream(path: socket, deadline: .now + .seconds(5))
+            var reader = AgentFrameReader()
+            let number = try Self.openRelay(stream, reader: &reader, deadline: deadline)
+            if inContainer { tokens.append(("enter", "1")) }
+            return try Self.converse(name, tokens, stream: stream, reader: &reader, number: number, input: input, output: output,
+                                     deadline: deadline)
+        case .agent(let connection, let root):
+            if inContainer { tokens.append(("root", root)) }
+            return try connection.converse { stream, reader, number in
+                try Self.converse(name, tokens, stream: stream, reader: &reader, number: number, input: input, output: output,
+                                  deadline: deadline)
+            }
+        }
+    }
+
+    /// Sends the builtin's `run` as process `number` and relays its input and output until it ends.
+    private static func converse(_ name: Name, _ tokens: [(String, String)], stream: UnixStream, reader: inout AgentFrameReader,
+                                 number: UInt32, input: String?, output: String?, deadline: ContinuousClock.Instant) throws -> [UInt8] {
         try stream.write(AgentFrame(kind: UInt8(ascii: "r"), process: number,
                                     payload: AgentTokens.encode(tokens.map { (Array($0.utf8), Array($1.utf8)) })).encoded())
 
@@ -60,6 +90,7 @@ public struct GuestBuiltin: Sendable {
         var started = false, inputEnded = source == nil, inFlight = 0
         while true {
             while let frame = reader.next() {
+                guard frame.process == number else { continue }
                 switch frame.kind {
                 case UInt8(ascii: "s"):
                     started = true
@@ -96,7 +127,7 @@ public struct GuestBuiltin: Sendable {
                 }
             }
             let bytes = try stream.read(deadline: deadline)
-            guard !bytes.isEmpty else { throw Failure(status: 125, message: "the container's shim ended the relay: has the container stopped?") }
+            guard !bytes.isEmpty else { throw Failure(status: 125, message: "the way to the VM's agent ended: has the container or its VM stopped?") }
             reader.append(bytes)
         }
     }

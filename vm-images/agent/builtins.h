@@ -700,6 +700,18 @@ static int builtin_address(const char *mac, const char *address) {
     }
 }
 
+// The first line of a small file (a sysfs attribute) into `text`, without its newline; 0, or -1.
+static int builtin_read_line(const char *path, char *text, size_t size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t count = read(fd, text, size - 1);
+    close(fd);
+    if (count <= 0) return -1;
+    text[count] = 0;
+    text[strcspn(text, "\n")] = 0;
+    return 0;
+}
+
 // Powers off the hot-plug slot holding the card whose MAC address is `mac`, once the host has
 // asked for the card back: the guest's PCIe hot-plug driver would otherwise wait five seconds for
 // a user to change their mind. `sys` is where sysfs is ("/sys" in the guest).
@@ -713,11 +725,7 @@ static int builtin_release(const char *mac, const char *sys) {
     while (!slot_address && (entry = readdir(interfaces))) {
         if (entry->d_name[0] == '.') continue;
         snprintf(path, sizeof path, "%s/class/net/%s/address", sys, entry->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        ssize_t count = read(fd, text, sizeof text - 1);
-        close(fd);
-        if (count <= 0 || strncasecmp(text, mac, strlen(mac))) continue;
+        if (builtin_read_line(path, text, sizeof text) < 0 || strcasecmp(text, mac)) continue;
         // The card's device (virtioN) sits under its PCI function (…/0000:01:00.0/virtio4), which is in
         // slot 0000:01:00: the last path component shaped like a function names the slot.
         snprintf(path, sizeof path, "%s/class/net/%s/device", sys, entry->d_name);
@@ -746,16 +754,9 @@ static int builtin_release(const char *mac, const char *sys) {
     while (status == BUILTIN_NOT_FOUND && (entry = readdir(slots))) {
         if (entry->d_name[0] == '.') continue;
         snprintf(path, sizeof path, "%s/bus/pci/slots/%s/address", sys, entry->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        ssize_t count = read(fd, text, sizeof text - 1);
-        close(fd);
-        if (count <= 0) continue;
-        text[count] = 0;
-        text[strcspn(text, "\n")] = 0;
-        if (strcmp(text, slot_address)) continue;
+        if (builtin_read_line(path, text, sizeof text) < 0 || strcmp(text, slot_address)) continue;
         snprintf(path, sizeof path, "%s/bus/pci/slots/%s/power", sys, entry->d_name);
-        fd = open(path, O_WRONLY | O_CLOEXEC);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
         status = fd >= 0 && write(fd, "0", 1) == 1 ? 0 : builtin_fail(BUILTIN_FAILED, "powering off", path);
         if (fd >= 0) close(fd);
     }

@@ -7,7 +7,7 @@ extension ContainerService {
     /// `path` in the container, as `docker cp` checks it, and, given an `output`, a tar of it there.
     public func archive(_ reference: String, path: String, to output: String?) async throws -> ContainerPathStat {
         try await ContainerError.translatingErrors {
-            let stat = try withFiles(reference) { root in
+            let stat = try await withFiles(reference) { root in
                 let stat = try root.stat(path)
                 if let output { try root.archive(path, to: output) }
                 return stat
@@ -20,30 +20,30 @@ extension ContainerService {
     /// Unpacks the tar at `archive` into the directory `path` of the container, every entry kept inside its root.
     public func extract(_ reference: String, archive: String, into path: String) async throws {
         try await ContainerError.translatingErrors {
-            try withFiles(reference) { try $0.extract(archive, into: path) }
+            try await withFiles(reference) { try $0.extract(archive, into: path) }
         }
     }
 
     /// The container's whole filesystem as a tar at `output` (`docker export`).
     public func export(_ reference: String, to output: String) async throws {
         try await ContainerError.translatingErrors {
-            try withFiles(reference) { try $0.archive("/", to: output) }
+            try await withFiles(reference) { try $0.archive("/", to: output) }
         }
     }
 
     /// Runs `body` with the container's files: a running native container's through its init, a
     /// stopped one's overlay mounted for the call (in the daemon's namespace) and unmounted after,
-    /// a running VM container's through its guest agent.
-    func withFiles<T: Sendable>(_ reference: String, _ body: @Sendable (any ContainerFiles) throws -> T) throws -> T {
+    /// a VM container's through a guest agent (its own, or a helper VM's while it is stopped).
+    func withFiles<T: Sendable>(_ reference: String, _ body: @escaping @Sendable (any ContainerFiles) throws -> T) async throws -> T {
         let record = try find(reference)
-        if let files = try runtime(for: record).files(of: record) { return try body(files) }
+        let plan = try launchPlan(record)
+        if let result = try await runtime(for: record).withFiles(of: record, plan: plan, body) { return result }
         if record.state.isActive, record.state.pid > 0 {
             let fd = open("/proc/\(record.state.pid)/root", RootedFiles.rootOpenFlags)
             guard fd >= 0 else { throw ContainerError.conflict("the root of container \(record.id) is not reachable") }
             defer { close(fd) }
             return try body(RootedFiles(rootFD: fd, idOffset: record.state.userNamespace?.hostBase ?? 0))
         }
-        let plan = try launchPlan(record)
         let mountPoint = paths.rootfs(record.id)
         let options = LaunchSpec.overlayOptions(lower: plan.layers, upper: paths.upper(record.id), work: paths.work(record.id))
         guard mount("overlay", mountPoint, "overlay", 0, options) == 0 else {
@@ -81,11 +81,11 @@ extension ContainerService {
     }
 
     /// Docker's `changes`: paths added (1), changed (0) or deleted (2) in the container's writable
-    /// layer: its upper directory on the host, or a running VM container's disk, read in its guest.
-    public func changes(_ reference: String) throws -> [(path: String, kind: Int)] {
+    /// layer: its upper directory on the host, or a VM container's disk, read in a guest.
+    public func changes(_ reference: String) async throws -> [(path: String, kind: Int)] {
         let record = try find(reference)
-        if let entries = try runtime(for: record).writableLayerEntries(of: record) { return Self.changes(entries) }
         let plan = try launchPlan(record)
+        if let entries = try await runtime(for: record).writableLayerEntries(of: record, plan: plan) { return Self.changes(entries) }
         let upper = paths.upper(record.id)
         var entries: [WritableLayerEntry] = []
         guard let enumerator = FileManager.default.enumerator(atPath: upper) else { return [] }

@@ -39,7 +39,7 @@ extension ContainerService {
         // A VM container's layer is written in its guest, into berthd's image store directory.
         let layerArchive = images.snapshots.root + "/.ingest-guest-\(UUID().uuidString).tar"
         defer { unlink(layerArchive) }
-        let written = try await runBlocking { try runtime.writeLayer(of: record, placeholders: placeholders, to: layerArchive) }
+        let written = try await runtime.writeLayer(of: record, plan: try launchPlan(record), placeholders: placeholders, to: layerArchive)
         let image = written
             ? try await images.commit(base: base, layerArchive: layerArchive, details: details, name: name)
             : try await images.commit(base: base, upperDirectory: paths.upper(record.id), details: details, name: name, placeholders: placeholders)

@@ -61,18 +61,20 @@ public protocol ContainerRuntime: Sendable {
     /// Takes the running container off a network `plugNetwork` (or its start) joined it to.
     func unplugNetwork(_ attachment: NetworkAttachment, on network: NetworkRecord, from record: ContainerRecord) async throws
 
-    /// The container's files (`cp`, `export`) when the runtime reaches them itself (a running VM
-    /// container's, through its agent); nil when the host reads its root.
-    func files(of record: ContainerRecord) throws -> (any ContainerFiles)?
+    /// Runs `body` with the container's files (`cp`, `export`) when the runtime reaches them itself
+    /// (a VM container's, through an agent: its own while it runs, a helper VM's with its disks while
+    /// it is stopped); nil when the host reads its root. `body` runs on a thread of its own: it may
+    /// wait for the guest for as long as a copy takes.
+    func withFiles<T: Sendable>(of record: ContainerRecord, plan: ContainerLaunchPlan, _ body: @escaping @Sendable (any ContainerFiles) throws -> T) async throws -> T?
 
     /// The entries of the container's writable layer (`diff`) when the runtime reads them itself (a
-    /// VM container's, in its guest); nil when the host reads the upper directory.
-    func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]?
+    /// VM container's, in a guest); nil when the host reads the upper directory.
+    func writableLayerEntries(of record: ContainerRecord, plan: ContainerLaunchPlan) async throws -> [WritableLayerEntry]?
 
     /// Writes the container's writable layer as an OCI layer tar at `path` (`commit`), leaving out
     /// `placeholders` that are empty files, when the runtime writes it itself; false when the host
     /// writes it from the upper directory.
-    func writeLayer(of record: ContainerRecord, placeholders: Set<String>, to path: String) throws -> Bool
+    func writeLayer(of record: ContainerRecord, plan: ContainerLaunchPlan, placeholders: Set<String>, to path: String) async throws -> Bool
 
     /// The running container's processes, for `top`.
     func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry]

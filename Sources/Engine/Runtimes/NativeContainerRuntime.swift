@@ -95,11 +95,13 @@ struct NativeContainerRuntime: ShimHostedRuntime {
 
     func unplugNetwork(_ attachment: NetworkAttachment, on network: NetworkRecord, from record: ContainerRecord) async throws {}
 
-    func files(of record: ContainerRecord) throws -> (any ContainerFiles)? { nil }
+    func withFiles<T: Sendable>(of record: ContainerRecord, plan: ContainerLaunchPlan, _ body: @escaping @Sendable (any ContainerFiles) throws -> T) async throws -> T? {
+        nil
+    }
 
-    func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]? { nil }
+    func writableLayerEntries(of record: ContainerRecord, plan: ContainerLaunchPlan) async throws -> [WritableLayerEntry]? { nil }
 
-    func writeLayer(of record: ContainerRecord, placeholders: Set<String>, to path: String) throws -> Bool { false }
+    func writeLayer(of record: ContainerRecord, plan: ContainerLaunchPlan, placeholders: Set<String>, to path: String) async throws -> Bool { false }
 
     func processes(of record: ContainerRecord) throws -> [ContainerProcessEntry] {
         (record.state.cgroup.map { cgroups.processes($0) } ?? []).compactMap { pid in

@@ -16,6 +16,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     let paths: ContainerPaths
     let shims: ShimHost
     private let state = Mutex(MutableState())
+    let helperVMs = HelperVMSessions()
 
     private struct MutableState {
         /// One libvirt connection, made when the first VM is needed.
@@ -51,6 +52,9 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
         -> LaunchedContainer
     {
+        // Not while a helper VM has the container's disks.
+        await helperVMs.beginStart(of: record.id)
+        defer { helperVMs.endStart(of: record.id) }
         // A VM that booted is ended by `cleanUp(after:)` when what follows fails.
         let (spec, qemuPID, details) = try await boot(record, plan: plan, networks: networks)
         let shim = try await shims.launch(spec, containerID: record.id)
@@ -64,6 +68,9 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     }
 
     func remove(_ record: ContainerRecord) async {
+        await helperVMs.finish(record.id)
+        let paths = paths, hypervisor = try? hypervisor()
+        _ = try? await runBlocking { Self.endStaleHelper(record.id, paths: paths, hypervisor: hypervisor) }
         endVM(record, removingFiles: true)
         // QEMU may still hold the disks open while it ends; their space is freed when it lets go.
         _ = state.withLock { $0.teardowns.removeValue(forKey: record.id) }
@@ -165,7 +172,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
                     try hypervisor.unplug(interface, from: name)
                     // libvirt may return with the guest's release still pending.
                     let deadline = ContinuousClock.now + .seconds(20)
-                    while (try? RouteSocket())?.index(of: device) != nil {
+                    let links = try RouteSocket()
+                    while links.index(of: device) != nil {
                         guard ContinuousClock.now < deadline else { throw QEMUError.failed("the guest did not let go of its card \(device)") }
                         usleep(50_000)
                     }
@@ -178,43 +186,57 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         }
     }
 
-    /// A running VM container's writable layer is its disk, mounted in the guest: the agent lists
-    /// it, checking the image's layers (mounted beside it) for each path.
-    func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]? {
-        let listed = try guestBuiltin(record, for: "diff") { try $0.run(.changes, Self.guestUpper, inContainer: false) }
+    /// A VM container's writable layer is its disk, mounted in a guest: the agent lists it, checking
+    /// the image's layers (mounted beside it) for each path.
+    func writableLayerEntries(of record: ContainerRecord, plan: ContainerLaunchPlan) async throws -> [WritableLayerEntry]? {
+        let listed = try await withAgent(record, plan: plan, for: "diff") { try $0.run(.changes, Self.guestUpper, inContainer: false) }
         return WritableLayerEntry.parseGuestList(listed)
     }
 
-    func writeLayer(of record: ContainerRecord, placeholders: Set<String>, to path: String) throws -> Bool {
-        _ = try guestBuiltin(record, for: "commit") {
+    func writeLayer(of record: ContainerRecord, plan: ContainerLaunchPlan, placeholders: Set<String>, to path: String) async throws -> Bool {
+        _ = try await withAgent(record, plan: plan, for: "commit") {
             try $0.run(.layer, Self.guestUpper, placeholders.sorted().joined(separator: ":"), inContainer: false, output: path)
         }
         return true
     }
 
-    /// A running VM container's files for `cp` and `export`, through its agent's builtins, whose
-    /// statuses become the errors of the host's own file walk.
-    func files(of record: ContainerRecord) throws -> (any ContainerFiles)? {
-        try guestAgent(record, for: "copying files")
-        return GuestContainerFiles(agent: GuestBuiltin(relaySocket: paths.socket(record.id)))
+    /// A VM container's files for `cp` and `export`, through an agent's builtins, whose statuses
+    /// become the errors of the host's own file walk.
+    func withFiles<T: Sendable>(of record: ContainerRecord, plan: ContainerLaunchPlan,
+                                _ body: @escaping @Sendable (any ContainerFiles) throws -> T) async throws -> T? {
+        try await withAgent(record, plan: plan, for: "copying files", translatingFailures: false) {
+            try body(GuestContainerFiles(agent: $0))
+        }
     }
 
-    /// The agent of a running VM container, for `operation`; a stopped one's disk is not read from
-    /// the host yet.
-    @discardableResult
-    private func guestAgent(_ record: ContainerRecord, for operation: String, timeout: Duration = .seconds(600)) throws -> GuestBuiltin {
-        guard record.state.isActive else {
-            throw ContainerError.conflict("\(operation) of a stopped container in a utility VM is not available yet: start container \(record.name) first")
+    /// Runs `body` on a thread of its own with an agent that reaches the container's disks: a running
+    /// container's own, through its shim; a stopped one's in a helper VM (`bootHelper`) with its disks,
+    /// volumes and binds mounted as at its start, which the host never mounts itself (the guest
+    /// kernel reads the untrusted filesystem). A builtin's failure is a conflict unless the body
+    /// says what it means itself.
+    private func withAgent<T: Sendable>(_ record: ContainerRecord, plan: ContainerLaunchPlan, for operation: String,
+                                        translatingFailures: Bool = true, _ body: @escaping @Sendable (GuestBuiltin) throws -> T) async throws -> T {
+        do {
+            if record.state.isActive {
+                let agent = GuestBuiltin(relaySocket: paths.socket(record.id))
+                return try await runBlocking { try body(agent) }
+            }
+            return try await helperVMs.withHelper(containerID: record.id, name: record.name, operation: operation,
+                                                  boot: { try await self.bootHelper(record, plan: plan) }) { helper in
+                let agent = try helper.agent
+                return try await runBlocking { try body(agent) }
+            }
+        } catch let failure as GuestBuiltin.Failure where translatingFailures {
+            throw ContainerError.conflict("\(operation) of container \(record.id): \(failure.message)")
         }
-        return GuestBuiltin(relaySocket: paths.socket(record.id), timeout: timeout)
     }
 
     /// Runs a builtin of a running VM container's agent for `operation`, its failure said as a conflict.
     private func guestBuiltin<T>(_ record: ContainerRecord, for operation: String, timeout: Duration = .seconds(600),
                                  _ body: (GuestBuiltin) throws -> T) throws -> T {
-        let agent = try guestAgent(record, for: operation, timeout: timeout)
+        guard record.state.isActive else { throw ContainerError.conflict("Container \(record.id) is not running") }
         do {
-            return try body(agent)
+            return try body(GuestBuiltin(relaySocket: paths.socket(record.id), timeout: timeout))
         } catch let failure as GuestBuiltin.Failure {
             throw ContainerError.conflict("\(operation) of container \(record.id): \(failure.message)")
         }
@@ -272,13 +294,18 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     }
 
     /// One libvirt connection, made when the first VM is needed; made again when libvirtd went away.
-    private func hypervisor() throws -> LibvirtHypervisor {
+    func hypervisor() throws -> LibvirtHypervisor {
         try state.withLock { state in
             if let libvirt = state.libvirt, libvirt.answers { return libvirt }
             let made = try LibvirtHypervisor(uri: settings.libvirtURI)
             state.libvirt = made
             return made
         }
+    }
+
+    /// Returns once the container's VM, if one was ending, has ended and let go of its disks.
+    func waitForTeardown(of id: String) async {
+        await state.withLock { $0.teardowns[id] }?.value
     }
 
     /// Ends the container's VM if it still runs, in the background: nothing of a transient domain
@@ -293,21 +320,37 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         // started) before the caller may remove it; a cold boot is a libvirt domain.
         let clone = QEMUProcess.pid(runDirectory: directory)
         let hypervisor = clone == nil ? try? self.hypervisor() : nil
+        // The shim asks the guest to power off once it has recorded the container's end.
+        let poweringOff = recordedExit(of: id) != nil
         state.withLock { state in
             let previous = state.teardowns[id]
             state.teardowns[id] = Task.detached {
                 await previous?.value
                 // Waiting for QEMU or libvirt blocks a thread for up to seconds: not one of the pool's.
                 _ = try? await runBlocking {
-                    if let clone {
-                        QEMUProcess.end(clone, runDirectory: directory)
-                    } else {
-                        try? hypervisor?.destroy(name)
-                    }
+                    let agent = try? GuestAgentConnection(socket: socket, deadline: .now + .milliseconds(300))
+                    Self.powerOff(clone: clone, domain: name, runDirectory: directory, hypervisor: hypervisor, agent: agent,
+                                  poweringOff: poweringOff)
                     unlink(socket)
                     if removingFiles { try? FileManager.default.removeItem(atPath: directory) }
                 }
             }
+        }
+    }
+
+    /// Ends a VM once its guest has synced its disks: asked through `agent` when given (a free port:
+    /// its shim is gone) or powering off already when `poweringOff`, it is given up to ten seconds
+    /// to do so; then what is left of it ends at once, a clone's QEMU or a cold boot's domain.
+    static func powerOff(clone: Int32?, domain: String, runDirectory: String, hypervisor: LibvirtHypervisor?,
+                         agent: GuestAgentConnection?, poweringOff: Bool) {
+        let asked = agent.map { (try? $0.shutDown()) != nil } ?? false
+        let deadline = ContinuousClock.now + (asked || poweringOff ? .seconds(10) : .zero)
+        if let clone {
+            QEMUProcess.waitForExit(clone, deadline: deadline)
+            QEMUProcess.end(clone, runDirectory: runDirectory)
+        } else if let hypervisor {
+            while hypervisor.isRunning(domain), ContinuousClock.now < deadline { usleep(20_000) }
+            if hypervisor.isRunning(domain) { try? hypervisor.destroy(domain) }
         }
     }
 
@@ -316,7 +359,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// the VM booted cold instead, with a warning. A clone waiting in the pool is taken first when
     /// the VM needs no shares and at most one network. Returns QEMU's pid, the template cloned and
     /// whether the clone came from the pool.
-    private func start(_ definition: UtilityVMDefinition, hypervisor: LibvirtHypervisor, runDirectory: String) async throws
+    func start(_ definition: UtilityVMDefinition, hypervisor: LibvirtHypervisor, runDirectory: String) async throws
         -> (pid: Int32, template: VMTemplate?, pooled: Bool)
     {
         if let store = settings.templates, store.layout.fits(definition) {
@@ -472,7 +515,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// The VM an image of `imageArchitecture` runs in before the container's own needs (memory,
     /// CPUs, disks, networks, shares) are added: its machine, guest kernel (the cache's default
     /// unless one was `chosen`), accelerator and firmware.
-    private func machineDefinition(imageArchitecture: String, name: String, directory: String,
+    func machineDefinition(imageArchitecture: String, name: String, directory: String,
                                    accelerator requested: UtilityVMDefinition.Accelerator?,
                                    kernel chosen: GuestKernel? = nil) throws -> (UtilityVMDefinition, GuestKernel) {
         let architecture = GuestKernel.architecture(forPlatform: imageArchitecture)
@@ -515,18 +558,14 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         // Before anything is made: libvirtd may be down.
         let hypervisor = try self.hypervisor()
         await state.withLock { $0.teardowns.removeValue(forKey: record.id) }?.value
+        let paths = paths
+        try await runBlocking { Self.endStaleHelper(record.id, paths: paths, hypervisor: hypervisor) }
         // QEMU runs as libvirt-qemu: it must be able to pass through berthd's directories.
         for path in [paths.base, paths.vmRoot, directory] {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             chmod(path, 0o711)
         }
-        let disks = GuestDisks(directory: settings.cacheDirectory + "/layer-disks")
-        let layers = zip(plan.layers, plan.chainIDs).map { ($0, $1) }
-        let writable = directory + "/writable.ext4"
-        let layerDisks = try await runBlocking {
-            if !FileManager.default.fileExists(atPath: writable) { try GuestDisks.makeWritableDisk(at: writable, sizeMiB: 8192) }
-            return try layers.map { try disks.layerDisk(snapshot: $0.0, chainID: $0.1) }
-        }
+        let (layerDisks, writable) = try await containerDisks(record, plan: plan)
         if let memory = record.hostConfig.Memory, memory > 0 { definition.memoryMiB = max(Int(memory >> 20), 128) }
         if let cpus = record.hostConfig.NanoCpus, cpus > 0 { definition.vcpus = Int((cpus + 999_999_999) / 1_000_000_000) }
         definition.disks = layerDisks.map { .init(path: $0, readOnly: true) } + [.init(path: writable, readOnly: false)]
@@ -556,18 +595,9 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         spec.namespaces = []
         spec.mounts = plan.kernelFilesystems
         if let sys = spec.mounts.firstIndex(where: { $0.target == "/sys" }) { spec.mounts.insert(Self.guestCgroupMount, at: sys + 1) }
-        // Disks appear in order: vda… for the layers (top first, as overlay lists them), then the one
-        // for writes (a clone's after all its template's layer slots).
-        func device(_ index: Int) -> String { "/dev/" + UtilityVMDefinition.diskName(index) }
-        let writableIndex = template?.layout.writableSlot ?? layerDisks.count
         var agent = LaunchSpec.UtilityVM(agentSocket: definition.agentSocket, agentTimeoutSeconds: settings.agentTimeoutSeconds,
                                           root: Self.guestRoot)
-        agent.mounts = layerDisks.indices.map { .init(source: device($0), target: "/layers/\($0)", type: "ext4", flags: [.readOnly]) }
-            + [.init(source: device(writableIndex), target: "/writable", type: "ext4", flags: []),
-               .init(source: "overlay", target: Self.guestRoot, type: "overlay", flags: [],
-                     data: "lowerdir=" + layerDisks.indices.map { "/layers/\($0)" }.joined(separator: ":")
-                         + ",upperdir=\(Self.guestUpper),workdir=/writable/work")]
-            + userMounts.mounts
+        agent.mounts = Self.rootMounts(layers: layerDisks.count, writableSlot: template?.layout.writableSlot) + userMounts.mounts
         if !record.attachments.isEmpty {
             agent.requests = guestNetwork(record, networks: networks, clonedCards: template != nil)
         }
@@ -583,6 +613,30 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             TemplateCreated: template.map { $0.created.formatted(.iso8601) },
             Taints: template == nil && !definition.taints.isEmpty ? definition.taints : nil)
         return (spec, qemuPID, details)
+    }
+
+    /// The container's disks: a read-only one per image layer (made once per layer, shared by every
+    /// container), top first, and its writable one (made at its first need, kept until it is removed).
+    func containerDisks(_ record: ContainerRecord, plan: ContainerLaunchPlan) async throws -> (layers: [String], writable: String) {
+        let disks = GuestDisks(directory: settings.cacheDirectory + "/layer-disks")
+        let layers = zip(plan.layers, plan.chainIDs).map { ($0, $1) }
+        let writable = paths.vmDirectory(record.id) + "/writable.ext4"
+        return try await runBlocking {
+            if !FileManager.default.fileExists(atPath: writable) { try GuestDisks.makeWritableDisk(at: writable, sizeMiB: 8192) }
+            return (try layers.map { try disks.layerDisk(snapshot: $0.0, chainID: $0.1) }, writable)
+        }
+    }
+
+    /// The agent's mounts that assemble the container's root from its disks. Disks appear in order:
+    /// vda… for the layers (top first, as overlay lists them), then the one for writes (a clone's in
+    /// its template's `writableSlot`, after all the layer slots).
+    static func rootMounts(layers: Int, writableSlot: Int?) -> [LaunchSpec.Mount] {
+        func device(_ index: Int) -> String { "/dev/" + UtilityVMDefinition.diskName(index) }
+        return (0..<layers).map { .init(source: device($0), target: "/layers/\($0)", type: "ext4", flags: [.readOnly]) }
+            + [.init(source: device(writableSlot ?? layers), target: "/writable", type: "ext4", flags: []),
+               .init(source: "overlay", target: guestRoot, type: "overlay", flags: [],
+                     data: "lowerdir=" + (0..<layers).map { "/layers/\($0)" }.joined(separator: ":")
+                         + ",upperdir=\(guestUpper),workdir=/writable/work")]
     }
 
     /// Where the guest mounts the share holding a single file bound into the container: outside

@@ -151,11 +151,13 @@ final class FakeContainerRuntime: ContainerRuntime {
         self.record("unplug \(record.id) \(network.name)")
     }
 
-    func files(of record: ContainerRecord) throws -> (any ContainerFiles)? { nil }
+    func withFiles<T: Sendable>(of record: ContainerRecord, plan: ContainerLaunchPlan, _ body: @escaping @Sendable (any ContainerFiles) throws -> T) async throws -> T? {
+        nil
+    }
 
-    func writableLayerEntries(of record: ContainerRecord) throws -> [WritableLayerEntry]? { nil }
+    func writableLayerEntries(of record: ContainerRecord, plan: ContainerLaunchPlan) async throws -> [WritableLayerEntry]? { nil }
 
-    func writeLayer(of record: ContainerRecord, placeholders: Set<String>, to path: String) throws -> Bool { false }
+    func writeLayer(of record: ContainerRecord, plan: ContainerLaunchPlan, placeholders: Set<String>, to path: String) async throws -> Bool { false }
 
     func usage(of record: ContainerRecord) -> ContainerResourceUsage? { nil }
 
