@@ -7,7 +7,7 @@ LOGS = $(CURDIR)/.build/logs
 STEP = ./scripts/step
 ARCHES = x86_64 arm64 arm
 
-.PHONY: deps build release guests images demo-images test demo bench bench-vm bench-vm-files bench-healthcheck compare conformance clean
+.PHONY: deps build release guests images demo-images test demo bench bench-vm bench-vm-files bench-vm-pause bench-healthcheck compare conformance clean
 
 deps:
 	@$(STEP) "installing what is missing (scripts/install-deps)" $(LOGS)/deps.log ./scripts/install-deps
@@ -58,10 +58,15 @@ bench: release guests images
 bench-vm: release guests demo-images
 	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/vm-start
 
-# What a healthcheck probing every second costs in CPU, vs an exec per probe (bench/HEALTHCHECK.md).
+# `cp` of 64 MiB both ways and `commit`, native vs x86_64 and arm64 VM containers (bench/VM-FILES.md).
 bench-vm-files: release guests demo-images
 	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/vm-files
 
+# Pausing a VM container: the guest's cgroup freezer (berthd's way) vs suspending the VM (bench/VM-PAUSE.md).
+bench-vm-pause: release guests demo-images
+	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/vm-pause
+
+# What a healthcheck probing every second costs in CPU, vs an exec per probe (bench/HEALTHCHECK.md).
 bench-healthcheck: release demo-images
 	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/healthcheck
 

@@ -61,6 +61,7 @@ void handle_agent_frames(struct shim *s) {
             memcpy(text, frame.payload, length);
             text[length] = '\0';
             mark_exited(s, atoi(text));
+            s->oom_killed = strstr(text, " oom") != NULL;
             s->output_fds[0] = -1;
         }
     }

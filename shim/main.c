@@ -86,8 +86,8 @@ _Noreturn void fail_before_ready(struct shim *s, int code, const char *message) 
 static void record_exit(struct shim *s) {
     char temp[4096], text[256];
     snprintf(temp, sizeof temp, "%s.tmp", s->spec.exit_path);
-    snprintf(text, sizeof text, "%d %lld.%09ld%s%s\n", s->exit_code, (long long)s->exited_at.tv_sec, s->exited_at.tv_nsec,
-             s->exit_reason ? " " : "", s->exit_reason ? s->exit_reason : "");
+    snprintf(text, sizeof text, "%d %lld.%09ld%s%s%s\n", s->exit_code, (long long)s->exited_at.tv_sec, s->exited_at.tv_nsec,
+             s->oom_killed ? " oom-killed" : "", s->exit_reason ? " " : "", s->exit_reason ? s->exit_reason : "");
     int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) { shim_log("recording the exit in %s: %s", temp, strerror(errno)); return; }
     ssize_t written = write(fd, text, strlen(text));

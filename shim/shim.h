@@ -56,6 +56,8 @@ struct shim {
     const char *exit_reason;
     pid_t container_pid;
     int started, exited, exit_code;
+    // A utility VM's agent saw the OOM killer in the container's cgroup ("x" frame's " oom").
+    int oom_killed;
     struct timespec exited_at;
 };
 

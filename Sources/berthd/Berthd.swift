@@ -304,8 +304,9 @@ struct Berthd: AsyncParsableCommand {
             }
             try await group.next()
             await server.close()
-            // Pool VMs wait for containers of this berthd only.
+            // Pool VMs wait for containers of this berthd only, helper VMs for its next request.
             pool.endAll()
+            await runtimes.endIdleHelperVMs()
             await events.finishAll()
             group.cancelAll()
             // A request stuck in something that cannot be cancelled must not keep berthd up; its

@@ -66,6 +66,15 @@ struct HelperVMSessionsTests {
         #expect(journal.all == ["boot first", "end first", "boot second", "end second"])
     }
 
+    @Test func aShutdownEndsTheHelpersWaiting() async throws {
+        let sessions = HelperVMSessions(linger: .seconds(30)), journal = Journal()
+        for id in ["c1", "c2"] {
+            _ = try await sessions.withHelper(containerID: id, name: id, operation: "cp", boot: { NotedHelper(id, journal) }) { _ in 0 }
+        }
+        await sessions.endAllIdle()
+        #expect(journal.all.sorted() == ["boot c1", "boot c2", "end c1", "end c2"], "\(journal.all)")
+    }
+
     @Test func aHelperIsRefusedWhileItsContainerStarts() async throws {
         let sessions = HelperVMSessions(), journal = Journal()
         await sessions.beginStart(of: "c1")

@@ -187,6 +187,13 @@ struct UtilityVMParityTests {
                     "(cat /sys/fs/cgroup/memory.max || cat /sys/fs/cgroup/memory/memory.limit_in_bytes) 2>/dev/null; "
                     + "(for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do sleep 3 & done) 2>/tmp/forks; "
                     + "grep -q \"can't fork\" /tmp/forks && echo some-forks-refused"])
+                // The OOM killer in the container's cgroup: killed, and said so, as natively (a 100 MiB buffer
+                // filled at once: a slowly growing one makes a guest under TCG thrash for minutes first).
+                let hog = name + "-hog"
+                _ = try run(["run", "--name", hog, "-m", "64m", "--memory-swap", "64m"] + placement.flags
+                                + [Self.image, "dd", "if=/dev/zero", "of=/dev/null", "bs=100M", "count=1"])
+                results["oom"] = try run(["inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", hog])
+                _ = try Self.docker(daemon, ["rm", "-f", hog])
                 // --init: PID 1 is the reaper, which passes a stop's SIGTERM on to the command.
                 results["init"] = try run(["run", "--rm", "--init"] + placement.flags + [Self.image, "sh", "-c",
                     "grep ^Name /proc/1/status; test $$ != 1 && echo not-pid-1; (sleep 30 &); exit 6"])
@@ -243,7 +250,7 @@ struct UtilityVMParityTests {
                     && native["ticks while paused"] == "still" && native["ticks after unpause"] == "ticking"
                     && native["diff"]?.contains("A /tmp/payload/deeper/big.bin") == true && native["commit, run"] == "0 alpha\n"
                     && native["stats"] == "0 1 memory\n" && native["cp in, an unsafe archive"] == "400"
-                    && native["limits"] == "0 67108864\nsome-forks-refused\n"
+                    && native["limits"] == "0 67108864\nsome-forks-refused\n" && native["oom"] == "0 true 137\n"
                     && native["stopped, cp out"] == "alpha\n" && native["stopped, diff"]?.contains("A /tmp/later.txt") == true
                     && native["stopped, export"] == "alpha\n" && native["stopped, commit, run"] == "0 alpha\n"
                     && native["stopped, started again"] == "0 NAME\n0 alpha\n" && native["created, cp in, start"]?.hasSuffix("0 alpha\n") == true

@@ -13,6 +13,11 @@ struct ExitRecordTests {
         #expect(record?.reason == nil)
         try "137 1795648974.634985738 the utility VM stopped while the container ran\n".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(ExitRecord.read(file)?.reason == "the utility VM stopped while the container ran")
+        #expect(ExitRecord.read(file)?.oomKilled == false)
+        try "137 1795648974.634985738 oom-killed\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(ExitRecord.read(file)?.oomKilled == true && ExitRecord.read(file)?.reason == nil)
+        try "137 1795648974.634985738 oom-killed the utility VM stopped while the container ran\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(ExitRecord.read(file)?.oomKilled == true && ExitRecord.read(file)?.reason == "the utility VM stopped while the container ran")
         try "garbage".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(ExitRecord.read(file) == nil)
     }

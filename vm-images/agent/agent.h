@@ -258,6 +258,22 @@ static inline void agent_prepare_cgroups(void) {
     mkdir(AGENT_CONTAINER_CGROUP, 0755);
 }
 
+// Whether the kernel's OOM killer killed a process of the container's cgroup (its memory.events
+// `oom_kill` count), for Docker's OOMKilled.
+static inline int agent_container_oom_killed(void) {
+    int fd = open(AGENT_CONTAINER_CGROUP "/memory.events", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char text[512];
+    ssize_t count = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (count <= 0) return 0;
+    text[count] = 0;
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (!strncmp(line, "oom_kill ", 9)) return atol(line + 9) > 0;
+    }
+    return 0;
+}
+
 static inline int agent_join_container_cgroup(void) {
     int fd = open(AGENT_CONTAINER_CGROUP "/cgroup.procs", O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -1;

@@ -17,6 +17,11 @@ public struct ContainerRuntimes: Sendable {
                   utilityVM: UtilityVMContainerRuntime(settings: utilityVMs, launcher: launcher, paths: paths))
     }
 
+    /// Ends the helper VMs waiting for a next request on a stopped VM container's disks: at shutdown.
+    public func endIdleHelperVMs() async {
+        await (utilityVM as? UtilityVMContainerRuntime)?.helperVMs.endAllIdle()
+    }
+
     public func runtime(for record: ContainerRecord) -> any ContainerRuntime {
         record.runsInVM ? utilityVM : native
     }

@@ -103,6 +103,15 @@ final class HelperVMSessions: Sendable {
         await endIdle(id)
     }
 
+    /// Ends every helper waiting for a next use (berthd is shutting down).
+    func endAllIdle() async {
+        let waiting = sessions.withLock { sessions in
+            defer { sessions.idle.removeAll() }
+            return sessions.idle.values.map(\.helper)
+        }
+        for helper in waiting { await helper.end() }
+    }
+
     private func endIdle(_ id: String) async {
         await sessions.withLock { $0.idle.removeValue(forKey: id)?.helper }?.end()
     }

@@ -61,10 +61,11 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         return LaunchedContainer(pid: qemuPID, supervisorPID: shim.shimPID, cgroup: nil, utilityVM: details)
     }
 
-    /// The shim powers the VM off as the container ends; this ends one whose shim died first.
+    /// The shim powers the VM off as the container ends; this ends one whose shim died first. The
+    /// OOM killer's verdict is the guest's, which the agent gave with the exit.
     func cleanUp(after record: ContainerRecord) async -> Bool {
         endVM(record)
-        return false
+        return recordedExit(of: record.id)?.oomKilled ?? false
     }
 
     func remove(_ record: ContainerRecord) async {

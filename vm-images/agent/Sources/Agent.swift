@@ -163,7 +163,10 @@ struct Session {
             case .started(let process):
                 process.acknowledgesInput = request.value("input-acks") == Bytes.of("1")
                 processes.append(process)
-                if request.value("isolate") == Bytes.of("1") { container = process.pid }
+                if request.value("isolate") == Bytes.of("1") {
+                    container = process.pid
+                    process.isContainerInit = true
+                }
                 send(AgentFrame(kind: UInt8(ascii: "s"), process: frame.process, payload: Bytes.decimal(Int(process.pid))))
             case .failed(let code, let message):
                 send(AgentFrame(kind: UInt8(ascii: "f"), process: frame.process, payload: Bytes.decimal(code) + [UInt8(ascii: " ")] + message))
@@ -376,7 +379,9 @@ struct Session {
     mutating func finishProcesses() {
         for process in processes where process.finished {
             if process.input >= 0 { close(process.input) }
-            send(AgentFrame(kind: UInt8(ascii: "x"), process: process.number, payload: Bytes.decimal(process.exitStatus ?? 0)))
+            let oomKilled = process.isContainerInit && agent_container_oom_killed() != 0
+            send(AgentFrame(kind: UInt8(ascii: "x"), process: process.number,
+                            payload: Bytes.decimal(process.exitStatus ?? 0) + (oomKilled ? Bytes.of(" oom") : [])))
         }
         processes.removeAll { $0.finished }
     }

@@ -14,6 +14,8 @@ final class GuestProcess {
     /// The terminal's master, for resizes; -1 without a tty.
     let terminal: Int32
     var exitStatus: Int?
+    /// The container's init (`isolate`): its exit says whether the OOM killer struck its cgroup.
+    var isContainerInit = false
 
     init(number: UInt32, pid: Int32, outputs: [(fd: Int32, kind: UInt8)], input: Int32, terminal: Int32) {
         self.number = number
