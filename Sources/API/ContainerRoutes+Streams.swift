@@ -18,7 +18,7 @@ extension ContainerRoutes {
             let record = try await find(request, containers)
             let tty = record.config.Tty == true
             let stdin = request.queryFlag("stdin"), stdout = request.queryFlag("stdout"), stderr = request.queryFlag("stderr")
-            if !record.state.isActive, record.state.status != .created, !request.queryFlag("logs") {
+            if !record.state.status.isAttachable, !request.queryFlag("logs") {
                 throw APIError(.conflict, "You cannot attach to a stopped container, start it first")
             }
             let detachKeys = try request.queryValue("detachKeys").map(parseDetachKeys) ?? defaultDetachKeys

@@ -25,6 +25,11 @@ struct ContainerStateTests {
         #expect(failed.phase == .created(preparedCgroup: nil, failure: .init(code: 127, message: "not found")))
     }
 
+    @Test func anExitedContainerCanBeAttachedToForItsNextStart() {
+        let attachable = [ContainerRecord.Status.created, .running, .paused, .restarting, .removing, .exited, .dead].filter(\.isAttachable)
+        #expect(attachable == [.created, .running, .paused, .restarting, .exited])
+    }
+
     @Test func whatAPhaseHoldsSurvivesTheRow() throws {
         let started = Date(timeIntervalSince1970: 1_800_000_000)
         let run = ContainerRecord.Run(pid: 7, supervisorPID: 6, startedAt: started,

@@ -235,6 +235,8 @@ struct UtilityVMParityTests {
                                 + [Self.image, "sh", "-c", "cat /copied/a.txt; echo last-word > /copied/last.txt"])
                 results["created, cp in, start"] = try run(["cp", scratch + "/payload", created + ":/copied"])
                     + (try run(["start", "-a", created]))
+                // Attached before its next start, as `docker start -a` of an exited container is.
+                results["created, started again"] = try run(["start", "-a", created])
                 // What the container wrote as it ended is on its disk: its VM powered off only once synced.
                 results["created, its last write"] = try Command.run(["sh", "-c",
                     "docker -H \(daemon.host) cp \(created):/copied/last.txt - | tar -xO"]).stdout
@@ -254,7 +256,7 @@ struct UtilityVMParityTests {
                     && native["stopped, cp out"] == "alpha\n" && native["stopped, diff"]?.contains("A /tmp/later.txt") == true
                     && native["stopped, export"] == "alpha\n" && native["stopped, commit, run"] == "0 alpha\n"
                     && native["stopped, started again"] == "0 NAME\n0 alpha\n" && native["created, cp in, start"]?.hasSuffix("0 alpha\n") == true
-                    && native["created, its last write"] == "last-word\n"
+                    && native["created, its last write"] == "last-word\n" && native["created, started again"] == "0 alpha\n"
                     && native["init"] == "6 Name:\tinit\nnot-pid-1\n" && native["init, stopped"]?.hasSuffix("0 143\n") == true
                     && native["restart policy"] == "0 exited 2 3\n0 ran\nran\nran\n"
                     && native["export"] == "bin/busybox\ntmp/payload/a.txt\ntmp/payload/deeper/big.bin\ntmp/payload/link\n",

@@ -8,8 +8,9 @@ public struct ContainerRecord: Sendable, Equatable {
     public enum Status: String, Codable, Sendable {
         case created, running, paused, restarting, removing, exited, dead
 
-        /// Whether a client can attach to the container's stdio now (or at its coming start).
-        public var isAttachable: Bool { self == .created || self == .running || self == .paused || self == .restarting }
+        /// Whether a client can attach to the container's stdio now (or at its coming start): a created
+        /// or exited container's attach waits for its next start, as `docker start -a` needs.
+        public var isAttachable: Bool { self == .created || self == .exited || self == .running || self == .paused || self == .restarting }
     }
 
     /// Where the container's life stands, each phase with what holds only in it: a pid only while
