@@ -75,7 +75,7 @@ public struct VMTemplateStore: Sendable {
         let deadline = ContinuousClock.now + agentTimeout
         // Connected while the VM is saved, so that no disconnect is still on its way to the guest
         // when it stops: every clone resumes with its agent in the same state.
-        let agent = try Self.waitForAgent(socket: booted.agentSocket, deadline: deadline)
+        let agent = try GuestAgentConnection(socket: booted.agentSocket, deadline: deadline)
         defer { withExtendedLifetime(agent) {} }
         let monitor = try QMPConnection(socket: command.monitorSocket, deadline: deadline)
         try monitor.execute("stop")
@@ -177,22 +177,6 @@ public struct VMTemplateStore: Sendable {
     public func removeUnfinished() {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where entry.hasPrefix(".building-") {
             try? FileManager.default.removeItem(atPath: directory + "/" + entry)
-        }
-    }
-
-    /// Waits for the agent's hello, asking for one (it says hello once at boot, maybe before we
-    /// listened); returns the connection.
-    static func waitForAgent(socket: String, deadline: ContinuousClock.Instant) throws -> UnixStream {
-        let agent = try UnixStream(path: socket, deadline: deadline)
-        try agent.write(AgentFrame(kind: UInt8(ascii: "h"), process: 0, payload: []).encoded())
-        var reader = AgentFrameReader()
-        while true {
-            while let frame = reader.next() {
-                if frame.kind == UInt8(ascii: "h") { return agent }
-            }
-            let bytes = try agent.read(deadline: deadline)
-            guard !bytes.isEmpty else { throw QEMUError.failed("the template VM ended before its agent answered") }
-            reader.append(bytes)
         }
     }
 

@@ -68,9 +68,11 @@ extension UtilityVMContainerRuntime {
     static func helperDomainName(_ id: String) -> String { domainName(id) + "-files" }
 
     /// Ends a helper berthd left running when it ended, after its agent has synced what the helper
-    /// wrote: before the container's disks are used again.
+    /// wrote: before the container's disks are used again. A helper that ended took its directory
+    /// along, so a start finds nothing to ask libvirt about.
     static func endStaleHelper(_ id: String, paths: ContainerPaths, hypervisor: LibvirtHypervisor?) {
         let directory = helperDirectory(id, paths: paths), name = helperDomainName(id)
+        guard FileManager.default.fileExists(atPath: directory) else { return }
         let pid = QEMUProcess.pid(runDirectory: directory)
         let cold = pid == nil && hypervisor?.isRunning(name) == true
         if pid != nil || cold {

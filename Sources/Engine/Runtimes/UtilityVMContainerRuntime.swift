@@ -329,7 +329,10 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
                 await previous?.value
                 // Waiting for QEMU or libvirt blocks a thread for up to seconds: not one of the pool's.
                 _ = try? await runBlocking {
-                    let agent = try? GuestAgentConnection(socket: socket, deadline: .now + .milliseconds(300))
+                    // Asked here only when its shim did not ask (it died first) and the VM still runs.
+                    let stillRunning = clone != nil || hypervisor?.isRunning(name) == true
+                    let agent = poweringOff || !stillRunning
+                        ? nil : try? GuestAgentConnection(socket: socket, deadline: .now + .milliseconds(300))
                     Self.powerOff(clone: clone, domain: name, runDirectory: directory, hypervisor: hypervisor, agent: agent,
                                   poweringOff: poweringOff)
                     unlink(socket)
