@@ -46,6 +46,9 @@ _Noreturn static void fail(int code, const char *format, ...) {
 
 #define CHECK(call, ...) do { if ((call) < 0) fail(125, __VA_ARGS__); } while (0)
 
+// Both the creation of a container's working directory and an exec's entry into one refuse these.
+#define WORKDIR_LOOP "working directory %s: leads through a /proc magic link or a symlink loop"
+
 // Opens `path` inside `root_fd`, resolving every symlink as if root_fd were "/", so an image's
 // symlinks can never point a mount outside the container's root.
 static int open_in_root(int root_fd, const char *path, int flags) {
@@ -313,9 +316,22 @@ static void become_reaper(void) {
     init_reaper_serve(child);
 }
 
+// runc CVE-2024-21626: a working directory such as /proc/self/fd/N is whatever that descriptor
+// names, perhaps a host directory. Resolved inside the root with no magic links, it cannot leave it.
+static void enter_working_directory(const char *cwd) {
+    int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) fail(125, "opening the root: %s", strerror(errno));
+    int directory = open_in_root(root_fd, cwd, O_PATH | O_DIRECTORY);
+    if (directory < 0 && errno == ELOOP) fail(125, WORKDIR_LOOP, cwd);
+    if (directory < 0) fail(125, "chdir %s: %s", cwd, strerror(errno));
+    CHECK(fchdir(directory), "chdir %s: %s", cwd, strerror(errno));
+    close(directory);
+    close(root_fd);
+}
+
 // Working directory, seccomp, identity, the command's path; then ready, and exec on start.
 _Noreturn static void finish_and_exec(const struct launch_spec *spec, const struct sock_fprog *seccomp) {
-    CHECK(chdir(spec->cwd), "chdir %s: %s", spec->cwd, strerror(errno));
+    enter_working_directory(spec->cwd);
     // Without no_new_privs only a privileged process may load a filter, so load it before dropping.
     if (!spec->no_new_privileges) load_seccomp(seccomp);
     switch_identity(spec);
@@ -343,6 +359,8 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
     reset_signals();
     // If berthd gives up on a setup that hangs and ends the shim, nothing of it may stay behind.
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    // Until exec nothing in the container may open our /proc files (exe, mem, fds): not dumpable.
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     // With a user namespace nothing may run before the shim has mapped our ids; otherwise the
     // setup below overlaps the shim placing us in cgroups, and we wait for that before exec.
     int user_namespace = (spec->clone_flags & CLONE_NEWUSER) != 0;
@@ -377,8 +395,10 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
         close(dev_fd);
     }
     if (spec->tty) setup_console(root_fd); else setup_stdio(stdio);
-    if (make_path_in_root(root_fd, spec->cwd, 0) < 0)
+    if (make_path_in_root(root_fd, spec->cwd, 0) < 0) {
+        if (errno == ELOOP) fail(125, WORKDIR_LOOP, spec->cwd);
         fail(125, "creating the working directory %s: %s", spec->cwd, strerror(errno));
+    }
     enter_root(root_fd);
     close(root_fd);
     // runc's order: read-only paths, then masks over them.
@@ -405,6 +425,8 @@ _Noreturn void exec_init(const struct launch_spec *spec, int fd, const struct in
     sync_fd = fd;
     reset_signals();
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    // Before joining the container, whose processes must not open our /proc files until exec.
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     char go[16];
     if (sync_receive(sync_fd, go, sizeof go, NULL) != SYNC_GO) _exit(125);
     CHECK(setsid(), "setsid: %s", strerror(errno));

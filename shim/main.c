@@ -10,6 +10,7 @@
 #include "detached_mounts.h"
 #include "log_writer.h"
 #include "spec.h"
+#include "sealed_copy.h"
 #include "sync_channel.h"
 #include "vm_container.h"
 
@@ -229,6 +230,10 @@ int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: berth-shim SPEC_FILE\n");
         return 2;
+    }
+    if (run_from_sealed_copy(argv) < 0) {
+        report("error 125 copying the shim into sealed memory: %s", strerror(errno));
+        return 1;
     }
     // Whatever the parent left open is not ours to keep (its listening socket would outlive it).
     syscall(SYS_close_range, 3, ~0U, 0);

@@ -93,6 +93,14 @@ int berth_open_in_root(int root_fd, const char *path, int flags) {
     return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
 }
 
+int berth_open_beneath(int directory_fd, const char *path, int flags) {
+    struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    while (*path == '/') path++;
+    if (!*path) path = ".";
+    return (int)syscall(SYS_openat2, directory_fd, path, &how, sizeof how);
+}
+
 int berth_set_thread_fs_ids(unsigned uid, unsigned gid) {
     struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct data[2];

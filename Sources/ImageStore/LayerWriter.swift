@@ -23,7 +23,7 @@ public enum LayerWriter {
             throw UnpackError.library("writing \(path): \(LayerUnpacker.message(archive))")
         }
         var links: [String: String] = [:]
-        try addChildren(of: directory, relative: "", placeholders: placeholders, archive: archive, links: &links)
+        try DirectoryWalk.visit(directory) { item in try add(item, placeholders: placeholders, archive: archive, links: &links) }
         guard archive_write_close(archive) == ARCHIVE_OK else {
             throw UnpackError.library("finishing \(path): \(LayerUnpacker.message(archive))")
         }
@@ -43,53 +43,35 @@ public enum LayerWriter {
         return Result(digest: hasher.finalize(), size: size)
     }
 
-    private static func addChildren(of root: String, relative: String, placeholders: Set<String>, archive: OpaquePointer,
-                                    links: inout [String: String]) throws {
-        let directory = relative.isEmpty ? root : root + "/" + relative
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        for name in names {
-            let childRelative = relative.isEmpty ? name : relative + "/" + name
-            let full = root + "/" + childRelative
-            var info = stat()
-            guard lstat(full, &info) == 0 else { throw ArchiveError.unreadable(full) }
-            let type = info.st_mode & S_IFMT
-            if type == S_IFREG, info.st_size == 0, placeholders.contains(childRelative) { continue }
-            if type == S_IFCHR && info.st_rdev == 0 {
-                let whiteout = (relative.isEmpty ? "" : relative + "/") + ".wh." + name
-                try writeEntry(archive, name: whiteout, info: info, fileType: EntryType.regular, size: 0, mode: 0o644)
-                continue
-            }
-            let entry = archive_entry_new()!
-            defer { archive_entry_free(entry) }
-            archive_entry_copy_stat(entry, &info)
-            archive_entry_copy_pathname(entry, type == S_IFDIR ? childRelative + "/" : childRelative)
-            let linkKey = "\(info.st_dev):\(info.st_ino)"
-            if type == S_IFREG, info.st_nlink > 1, let first = links[linkKey] {
-                archive_entry_set_size(entry, 0)
-                archive_entry_copy_hardlink(entry, first)
-                try ArchiveOutput.writeHeader(archive, entry)
-                continue
-            }
-            if type == S_IFREG, info.st_nlink > 1 { links[linkKey] = childRelative }
-            if type == S_IFLNK {
-                guard let target = ArchiveOutput.linkTarget(AT_FDCWD, full) else { throw ArchiveError.unreadable(full) }
-                archive_entry_copy_symlink(entry, target)
-            }
-            if type != S_IFREG { archive_entry_set_size(entry, 0) }
+    /// The upper directory is the container's: read by descriptors only (`DirectoryWalk`), never by path.
+    private static func add(_ item: DirectoryWalk.Entry, placeholders: Set<String>, archive: OpaquePointer,
+                            links: inout [String: String]) throws {
+        var info = item.info
+        let type = info.st_mode & S_IFMT
+        if type == S_IFREG, info.st_size == 0, placeholders.contains(item.path) { return }
+        if type == S_IFCHR && info.st_rdev == 0 {
+            let whiteout = item.path.dropLast(item.name.count) + ".wh." + item.name
+            try writeEntry(archive, name: whiteout, info: info, fileType: EntryType.regular, size: 0, mode: 0o644)
+            return
+        }
+        let entry = archive_entry_new()!
+        defer { archive_entry_free(entry) }
+        archive_entry_copy_stat(entry, &info)
+        archive_entry_copy_pathname(entry, type == S_IFDIR ? item.path + "/" : item.path)
+        let linkKey = "\(info.st_dev):\(info.st_ino)"
+        if type == S_IFREG, info.st_nlink > 1, let first = links[linkKey] {
+            archive_entry_set_size(entry, 0)
+            archive_entry_copy_hardlink(entry, first)
             try ArchiveOutput.writeHeader(archive, entry)
-            if type == S_IFREG {
-                guard let handle = FileHandle(forReadingAtPath: full) else { throw ArchiveError.unreadable(full) }
-                defer { try? handle.close() }
-                try ArchiveOutput.copy(handle, to: archive)
-            }
-            if type == S_IFDIR {
-                var marker = [CChar](repeating: 0, count: 2)
-                if getxattr(full, "trusted.overlay.opaque", &marker, 1) == 1, marker[0] == CChar(UInt8(ascii: "y")) {
-                    try writeEntry(archive, name: childRelative + "/.wh..wh..opq", info: info, fileType: EntryType.regular,
-                                   size: 0, mode: 0o644)
-                }
-                try addChildren(of: root, relative: childRelative, placeholders: placeholders, archive: archive, links: &links)
-            }
+            return
+        }
+        if type == S_IFREG, info.st_nlink > 1 { links[linkKey] = item.path }
+        if type == S_IFLNK { archive_entry_copy_symlink(entry, try item.linkTarget()) }
+        if type != S_IFREG { archive_entry_set_size(entry, 0) }
+        try ArchiveOutput.writeHeader(archive, entry)
+        if type == S_IFREG { try ArchiveOutput.copy(item.openForReading(), to: archive) }
+        if type == S_IFDIR, item.attribute("trusted.overlay.opaque") == [UInt8(ascii: "y")] {
+            try writeEntry(archive, name: item.path + "/.wh..wh..opq", info: info, fileType: EntryType.regular, size: 0, mode: 0o644)
         }
     }
 

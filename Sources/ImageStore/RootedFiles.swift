@@ -71,6 +71,47 @@ public struct RootedFiles: Sendable {
         }
     }
 
+    /// `path` with its symlinks resolved inside the root, as a process in the container would
+    /// follow them (`/var/run/x` is `/run/x` when `/var/run` links to `/run`), a dangling one's
+    /// target included; what is missing is kept as given. With `followingLast` false a final
+    /// symlink stays itself. For a root nothing changes meanwhile (an image's).
+    public func resolve(_ path: String, followingLast: Bool) throws -> String {
+        var resolved: [String] = []
+        var pending = path.split(separator: "/").map(String.init)
+        var linksFollowed = 0
+        while !pending.isEmpty {
+            let component = pending.removeFirst()
+            if component == "." { continue }
+            if component == ".." {
+                _ = resolved.popLast()
+                continue
+            }
+            let candidate = resolved + [component]
+            guard !pending.isEmpty || followingLast else {
+                resolved = candidate
+                break
+            }
+            let fd = berth_open_in_root(rootFD, "/" + candidate.joined(separator: "/"), openPath | O_NOFOLLOW)
+            guard fd >= 0 else {
+                resolved = candidate
+                continue
+            }
+            defer { close(fd) }
+            var info = Glibc.stat()
+            guard fstatat(fd, "", &info, emptyPath | AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFLNK else {
+                resolved = candidate
+                continue
+            }
+            linksFollowed += 1
+            guard linksFollowed <= 40, let target = ArchiveOutput.linkTarget(fd, "") else {
+                throw RootedFilesError.notFound(path)
+            }
+            if target.hasPrefix("/") { resolved = [] }
+            pending = target.split(separator: "/").map(String.init) + pending
+        }
+        return "/" + resolved.joined(separator: "/")
+    }
+
     public init(rootFD: Int32, idOffset: UInt32 = 0) {
         self.rootFD = rootFD
         self.idOffset = idOffset
@@ -252,8 +293,8 @@ public struct RootedFiles: Sendable {
 }
 
 /// Linux flags Swift's Glibc module leaves out (they need _GNU_SOURCE); the same on every architecture.
-private let openPath: Int32 = 0o10000000
-private let emptyPath: Int32 = 0x1000
+let openPath: Int32 = 0o10000000
+let emptyPath: Int32 = 0x1000
 
 public enum RootedFilesError: Error, Equatable, CustomStringConvertible {
     case notFound(String)

@@ -28,6 +28,9 @@ int berth_pipe_cloexec(int fds[2]);
 // openat2(2) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: `path` resolved as if `root_fd` were "/",
 // so no symlink inside can lead out. Returns an fd or -1 with errno.
 int berth_open_in_root(int root_fd, const char *path, int flags);
+// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: `path` below `directory_fd` through no symlink
+// at all (with O_PATH | O_NOFOLLOW a final symlink itself is returned); -1 with errno otherwise.
+int berth_open_beneath(int directory_fd, const char *path, int flags);
 
 /// Sets the calling thread's filesystem uid and gid and keeps its file capabilities effective
 /// (the kernel clears them when the fsuid leaves 0). Only this thread is affected; 0/-1.

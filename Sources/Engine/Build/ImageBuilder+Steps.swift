@@ -112,6 +112,7 @@ extension ImageBuilder {
                 var info = stat()
                 let single = found.count == 1 && lstat(sources.path(found[0]), &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
                 let intoDirectory = destination.hasSuffix("/") || found.count > 1 || single
+                let target = try Self.resolve(target, in: baseRoot, followingLast: intoDirectory)
                 try Self.makeDirectories(to: target, includingTarget: intoDirectory, in: staging, mirroring: baseRoot)
                 for source in found {
                     let path = sources.path(source)
@@ -140,6 +141,7 @@ extension ImageBuilder {
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: staging) }
         let missing = try images.withMergedRoot(state.image) { root -> Bool in
+            let directory = try Self.resolve(directory, in: root, followingLast: true)
             var info = stat()
             if let root, lstat(root + directory, &info) == 0 { return false }
             try Self.makeDirectories(to: directory, includingTarget: true, in: staging, mirroring: root)
@@ -180,6 +182,17 @@ extension ImageBuilder {
 
     static func isArchive(_ name: String) -> Bool {
         [".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst"].contains { name.hasSuffix($0) }
+    }
+
+    /// A destination in the image as a process in it would reach it: through the image's symlinks,
+    /// resolved inside `imageRoot` (nil: an empty image). The staged layer then holds the real path,
+    /// and a directory there never replaces the image's symlink to it.
+    static func resolve(_ target: String, in imageRoot: String?, followingLast: Bool) throws -> String {
+        guard let imageRoot else { return target }
+        let root = open(imageRoot, RootedFiles.rootOpenFlags)
+        guard root >= 0 else { throw ContainerError.invalid("opening the image's files: \(String(cString: strerror(errno)))") }
+        defer { close(root) }
+        return try RootedFiles(rootFD: root).resolve(target, followingLast: followingLast)
     }
 
     /// The directories above `target` (and with `includingTarget`, it too) in the staging tree, with

@@ -86,20 +86,14 @@ extension ContainerService {
         let record = try find(reference)
         let plan = try launchPlan(record)
         if let entries = try await runtime(for: record).writableLayerEntries(of: record, plan: plan) { return Self.changes(entries) }
-        let upper = paths.upper(record.id)
+        // The upper directory is the container's to change meanwhile: walked by descriptors only.
         var entries: [WritableLayerEntry] = []
-        guard let enumerator = FileManager.default.enumerator(atPath: upper) else { return [] }
-        while let relative = enumerator.nextObject() as? String {
-            var info = stat_t()
-            guard lstat(upper + "/" + relative, &info) == 0 else { continue }
-            let path = "/" + relative
-            let type = info.st_mode & S_IFMT
-            let kind: WritableLayerEntry.Kind = type == S_IFCHR && info.st_rdev == 0 ? .whiteout
-                : type == S_IFREG ? (info.st_size == 0 ? .emptyFile : .file) : type == S_IFDIR ? .directory : .other
-            let inImage = plan.layers.contains { layer in
-                var lower = stat_t()
-                return lstat(layer + path, &lower) == 0
-            }
+        try? DirectoryWalk.visit(paths.upper(record.id)) { item in
+            let path = "/" + item.path
+            let type = item.info.st_mode & S_IFMT
+            let kind: WritableLayerEntry.Kind = type == S_IFCHR && item.info.st_rdev == 0 ? .whiteout
+                : type == S_IFREG ? (item.info.st_size == 0 ? .emptyFile : .file) : type == S_IFDIR ? .directory : .other
+            let inImage = plan.layers.contains { DirectoryWalk.contains($0, path) }
             entries.append(WritableLayerEntry(path: path, kind: kind, inImage: inImage))
         }
         return Self.changes(entries)
