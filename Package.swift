@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
     ],
     targets: [
         // Image-spec vocabulary shared by every layer: platforms, references, digests.
@@ -141,11 +142,13 @@ let package = Package(
             ]
         ),
 
-        // The Docker-compatible HTTP API served on a unix socket.
+        // The Docker-compatible HTTP API served on a unix socket, or on TCP with TLS (swift-nio-ssl,
+        // which async-http-client builds already).
         .target(
             name: "API",
             dependencies: [
                 "APIModels", "Engine", "HostModel", "OCI",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -155,11 +158,12 @@ let package = Package(
             ]
         ),
 
-        // An HTTP client of berthd's API, used by the CLI.
+        // An HTTP client of berthd's API, used by the CLI (TLS for a remote berthd: swift-nio-ssl).
         .target(
             name: "APIClient",
             dependencies: [
                 "APIModels",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -4,8 +4,9 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
-/// Serves a `Router` over HTTP/1.1 on a unix socket.
+/// Serves a `Router` over HTTP/1.1 on a unix socket or a TCP address (with TLS, see `APIListener`).
 ///
 /// Each connection is a task reading requests in order. A malformed request gets NIO's 400 and
 /// the connection closes; oversized headers (over 80 KiB) and bodies are refused the same way.
@@ -21,44 +22,57 @@ public final class APIServer: Sendable {
     private let router: Router
     private let logger: Logger
     private let serverChannel: NIOAsyncChannel<Connection, Never>
-    public let socketPath: String
+    public let listener: APIListener
     /// Where spooled request bodies (image archives) are written.
     private let spoolDirectory: String
 
-    private init(router: Router, logger: Logger, serverChannel: NIOAsyncChannel<Connection, Never>, socketPath: String,
+    private init(router: Router, logger: Logger, serverChannel: NIOAsyncChannel<Connection, Never>, listener: APIListener,
                  spoolDirectory: String) {
         self.router = router
         self.logger = logger
         self.serverChannel = serverChannel
-        self.socketPath = socketPath
+        self.listener = listener
         self.spoolDirectory = spoolDirectory
     }
 
-    /// Binds the socket (replacing a stale one) with `mode`, ready for `run()`.
+    /// Binds the listener, ready for `run()`: a unix socket replaces a stale one and gets its mode
+    /// and group; a TLS address reads its certificates now, so a bad file fails the start.
     public static func bind(
-        socketPath: String, mode: mode_t, router: Router, spoolDirectory: String, logger: Logger,
+        _ listener: APIListener, router: Router, spoolDirectory: String, logger: Logger,
         group: MultiThreadedEventLoopGroup = .singleton
     ) async throws -> APIServer {
-        // The socket appears with the umask's mode; tighten the umask so it is never wider than `mode`.
-        let previousMask = umask(~mode & 0o777)
-        defer { umask(previousMask) }
-        let channel = try await ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             // A hijacked stream's client half-closes to end its input and still reads the output.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // Requests are answered one at a time, so no pipelining assistance; a hijacked
-                    // connection takes these handlers out again.
-                    let pipeline = channel.pipeline.syncOperations
-                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-                    try pipeline.addHandler(HTTPPartAdapter(), name: "http-adapter")
-                    return try Connection(wrappingChannelSynchronously: channel)
-                }
+        let channel: NIOAsyncChannel<Connection, Never>
+        switch listener {
+        case .unix(let path, let mode, let owner):
+            // The socket appears with the umask's mode; tighten the umask so it is never wider than `mode`.
+            let previousMask = umask(~mode & 0o777)
+            defer { umask(previousMask) }
+            channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture { try makeConnection(channel, tls: nil) }
             }
-        guard chmod(socketPath, mode) == 0 else { throw APIError.systemCall("chmod \(socketPath)", errno) }
-        return APIServer(router: router, logger: logger, serverChannel: channel, socketPath: socketPath,
-                         spoolDirectory: spoolDirectory)
+            guard chmod(path, mode) == 0 else { throw APIError.systemCall("chmod \(path)", errno) }
+            if let owner, chown(path, 0, owner) != 0 { throw APIError.systemCall("chown \(path)", errno) }
+        case .tcp(let host, let port, let tls):
+            let context = try tls?.makeContext()
+            channel = try await bootstrap.bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try makeConnection(channel, tls: context) }
+            }
+        }
+        return APIServer(router: router, logger: logger, serverChannel: channel, listener: listener, spoolDirectory: spoolDirectory)
+    }
+
+    /// TLS first when there is any, then HTTP. Requests are answered one at a time, so no
+    /// pipelining assistance; a hijacked connection takes the HTTP handlers out again.
+    private static func makeConnection(_ channel: Channel, tls: NIOSSLContext?) throws -> Connection {
+        let pipeline = channel.pipeline.syncOperations
+        if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
+        try pipeline.addHandler(HTTPPartAdapter(), name: "http-adapter")
+        return try Connection(wrappingChannelSynchronously: channel)
     }
 
     /// Accepts connections until `close()`; returns once every connection has ended.
@@ -75,7 +89,7 @@ public final class APIServer: Sendable {
     /// Stops accepting; open streams end when their producers finish.
     public func close() async {
         try? await serverChannel.channel.close()
-        unlink(socketPath)
+        if case .unix(let path, _, _) = listener { unlink(path) }
     }
 
     private func serve(_ connection: Connection) async {

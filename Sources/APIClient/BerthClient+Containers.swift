@@ -101,7 +101,7 @@ extension BerthClient {
     /// Attaches to a container's stdio over a hijacked connection.
     public func attach(_ id: String, stdin: Bool) async throws -> HijackedStream {
         let query = "stream=1&stdout=1&stderr=1" + (stdin ? "&stdin=1" : "")
-        return try await HijackedStream.open(address: address, method: "POST",
+        return try await HijackedStream.open(address: address, tls: tls, method: "POST",
                                              uri: "/v\(APIVersion.current)/containers/\(id)/attach?\(query)")
     }
 
@@ -119,7 +119,7 @@ extension BerthClient {
     }
 
     public func startExecAttached(_ execID: String, tty: Bool) async throws -> HijackedStream {
-        try await HijackedStream.open(address: address, method: "POST", uri: "/v\(APIVersion.current)/exec/\(execID)/start",
+        try await HijackedStream.open(address: address, tls: tls, method: "POST", uri: "/v\(APIVersion.current)/exec/\(execID)/start",
                                       body: try JSONEncoder().encode(ExecStartConfig(Detach: false, Tty: tty)))
     }
 

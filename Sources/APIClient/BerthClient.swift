@@ -6,10 +6,13 @@ import NIOHTTP1
 /// A client of berthd's Docker-compatible API; the CLI talks to the daemon only through it.
 public final class BerthClient: Sendable {
     public let address: DaemonAddress
+    /// TLS on a tcp:// address; nil is plain HTTP.
+    public let tls: ClientTLS?
     private let decoder = JSONDecoder()
 
-    public init(address: DaemonAddress) {
+    public init(address: DaemonAddress, tls: ClientTLS? = nil) {
         self.address = address
+        self.tls = tls
     }
 
     /// Nothing to release: each request's connection closes when its response has been read.
@@ -238,7 +241,7 @@ public final class BerthClient: Sendable {
         components.path = "/v\(APIVersion.current)\(path)"
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         let uri = components.percentEncodedPath + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
-        let response = try await DaemonExchange.send(to: address, method: method, uri: uri, headers: headers, body: body,
+        let response = try await DaemonExchange.send(to: address, tls: tls, method: method, uri: uri, headers: headers, body: body,
                                                      timeout: timeout)
         guard (200..<300).contains(response.status) else {
             let body = try await response.body.collect(upTo: 1 << 20)

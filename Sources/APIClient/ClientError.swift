@@ -6,6 +6,8 @@ public enum ClientError: Error, Equatable, CustomStringConvertible {
     case daemon(status: Int, message: String)
     /// berthd answered something we could not understand.
     case malformedResponse(String)
+    /// The TLS files cannot be used.
+    case tls(String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum ClientError: Error, Equatable, CustomStringConvertible {
             return "Error response from daemon: \(message)"
         case .malformedResponse(let detail):
             return "unexpected response from berthd: \(detail)"
+        case .tls(let message):
+            return message
         }
     }
 }

@@ -5,9 +5,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// One HTTP/1.1 request to berthd on a connection of its own. The daemon is local, so a fresh
-/// connection costs less than a general client's pool, TLS and HTTP/2 machinery, which would also
-/// double the CLI's start-up time.
+/// One HTTP/1.1 request to berthd on a connection of its own (inside TLS for a remote berthd).
+/// The daemon is mostly local, so a fresh connection costs less than a general client's pool and
+/// HTTP/2 machinery, which would also double the CLI's start-up time.
 final class DaemonExchange: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
 
@@ -25,9 +25,9 @@ final class DaemonExchange: Sendable {
 
     /// Sends the request and returns once the response head has arrived; the body is read as
     /// the caller consumes it, and the connection closes when it ends or the deadline passes.
-    static func send(to address: DaemonAddress, method: HTTPMethod, uri: String, headers: HTTPHeaders,
+    static func send(to address: DaemonAddress, tls: ClientTLS?, method: HTTPMethod, uri: String, headers: HTTPHeaders,
                      body: RequestBody?, timeout: TimeAmount?) async throws -> Response {
-        let connection = try await connect(to: address)
+        let connection = try await connect(to: address, tls: tls)
         // Only the request goes out; NIO requires the writer be finished before it is released.
         defer { connection.outbound.finish() }
         let timedOut = NIOLockedValueBox(false)
@@ -76,10 +76,11 @@ final class DaemonExchange: Sendable {
         }
     }
 
-    private static func connect(to address: DaemonAddress) async throws -> Connection {
+    private static func connect(to address: DaemonAddress, tls: ClientTLS?) async throws -> Connection {
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         let make: @Sendable (Channel) -> EventLoopFuture<Connection> = { channel in
             channel.eventLoop.makeCompletedFuture {
+                if let tls, case .tcp(let host, _) = address { try channel.pipeline.syncOperations.addHandler(try tls.handler(host: host)) }
                 try channel.pipeline.syncOperations.addHTTPClientHandlers()
                 return try Connection(wrappingChannelSynchronously: channel)
             }

@@ -21,12 +21,13 @@ public final class HijackedStream: @unchecked Sendable {
         self.leftover = leftover
     }
 
-    static func open(address: DaemonAddress, method: String, uri: String, body: Data = Data()) async throws -> HijackedStream {
+    static func open(address: DaemonAddress, tls: ClientTLS?, method: String, uri: String, body: Data = Data()) async throws -> HijackedStream {
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.allowRemoteHalfClosure, value: true)
         let make: @Sendable (Channel) -> EventLoopFuture<Connection> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                try Connection(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                if let tls, case .tcp(let host, _) = address { try channel.pipeline.syncOperations.addHandler(try tls.handler(host: host)) }
+                return try Connection(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
             }
         }
         let connection: Connection

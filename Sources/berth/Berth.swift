@@ -24,20 +24,31 @@ struct Berth: AsyncParsableCommand {
     /// handing it to the command through `BERTH_HOST`, then runs the command as usual.
     static func main() async {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        // Global flags before the command, as docker's: the daemon's address and its TLS.
+        let valued = ["--host": "BERTH_HOST", "--tlscacert": "BERTH_TLS_CACERT", "--tlscert": "BERTH_TLS_CERT", "--tlskey": "BERTH_TLS_KEY"]
+        let switches = ["--tls": "BERTH_TLS", "--tlsverify": "BERTH_TLS_VERIFY"]
         while let first = arguments.first {
-            var value: String?
-            if first == "-H" || first == "--host", arguments.count > 1 {
-                value = arguments[1]
-                arguments.removeFirst(2)
-            } else if first.hasPrefix("--host=") {
-                value = String(first.dropFirst("--host=".count))
+            let name = first == "-H" ? "--host" : first.hasPrefix("-H") && !first.hasPrefix("-H=") ? "--host" : String(first.prefix { $0 != "=" })
+            if let variable = switches[name] {
+                let value = first.contains("=") ? String(first.drop { $0 != "=" }.dropFirst()) : "true"
+                if value == "false" { unsetenv(variable) } else { setenv(variable, "1", 1) }
                 arguments.removeFirst()
-            } else if first.hasPrefix("-H"), first.count > 2 {
-                value = String(first.dropFirst(2))
-                arguments.removeFirst()
+            } else if let variable = valued[name] {
+                if first.hasPrefix("-H"), first.count > 2 {
+                    setenv(variable, String(first.dropFirst(2)), 1)
+                    arguments.removeFirst()
+                } else if first.contains("=") {
+                    setenv(variable, String(first.drop { $0 != "=" }.dropFirst()), 1)
+                    arguments.removeFirst()
+                } else if arguments.count > 1 {
+                    setenv(variable, arguments[1], 1)
+                    arguments.removeFirst(2)
+                } else {
+                    break
+                }
+            } else {
+                break
             }
-            guard let value else { break }
-            setenv("BERTH_HOST", value, 1)
         }
         arguments = BuildCommand.spellingBarePull(arguments)
         do {
@@ -53,7 +64,8 @@ struct Berth: AsyncParsableCommand {
     }
 }
 
-/// `-H/--host`, shared by every command that talks to berthd.
+/// `-H/--host`, shared by every command that talks to berthd; TLS comes from the global flags
+/// (`--tls`, `--tlsverify`, `--tlscacert`, `--tlscert`, `--tlskey`) or `BERTH_TLS_VERIFY` and `BERTH_CERT_PATH`.
 struct ConnectionOptions: ParsableArguments {
     @Option(name: [.customShort("H"), .long], help: "Daemon address: unix:///path or tcp://host:port (default: $BERTH_HOST, else unix:///run/berth/berth.sock).")
     var host: String?
@@ -73,7 +85,17 @@ struct ConnectionOptions: ParsableArguments {
         } catch {
             throw ValidationError("\(error)")
         }
-        let client = BerthClient(address: address)
+        let environment = ProcessInfo.processInfo.environment
+        let tls = ClientTLS.resolve(tls: environment["BERTH_TLS"] != nil, verify: false, ca: environment["BERTH_TLS_CACERT"],
+                                    certificate: environment["BERTH_TLS_CERT"], key: environment["BERTH_TLS_KEY"],
+                                    environment: environment)
+        do {
+            try tls?.check()
+        } catch {
+            Output.error("\(error)")
+            throw ExitCode(1)
+        }
+        let client = BerthClient(address: address, tls: tls)
         do {
             let result = try await body(client)
             await client.shutdown()

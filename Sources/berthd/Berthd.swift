@@ -21,14 +21,89 @@ struct Berthd: AsyncParsableCommand {
         abstract: "The Berth daemon: runs OCI images of any platform, serving the Docker Engine API.",
         version: BerthVersion.version)
 
+    /// dockerd's `--tls` and `--tlsverify` are flags that also take `=false`: a bare one means true.
+    static func main() async {
+        let arguments = CommandLine.arguments.dropFirst().map { argument in
+            argument == "--tls" || argument == "--tlsverify" ? argument + "=true" : argument
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    /// What `-H`, `--socket`, `-G` and the TLS flags ask to serve. A TCP host without TLS is
+    /// refused unless `--tls=false` says the operator means it: the API is root on this host.
+    func listeners(logger: Logger?) throws -> [APIListener] {
+        var groupID: gid_t?
+        if let group {
+            guard let entry = getgrnam(group) else { throw ValidationError("-G \(group): no such group") }
+            groupID = entry.pointee.gr_gid
+        }
+        let verify = tlsverify == true
+        let settings = verify || tls == true
+            ? APITLSSettings(certificate: tlscert, key: tlskey, clientCA: verify ? tlscacert : nil, verifyClients: verify) : nil
+        var listeners = try hosts.map { host in
+            do {
+                return try APIListener.parse(host, mode: 0o660, group: groupID, tls: settings)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        if !listeners.contains(where: { if case .unix = $0 { true } else { false } }) {
+            listeners.insert(.unix(path: socket, mode: 0o660, group: groupID), at: 0)
+        }
+        for case .tcp(let host, let port, nil) in listeners {
+            guard tls == false else {
+                throw ValidationError("""
+                    refusing to serve the API on tcp://\(host):\(port) without TLS: whoever reaches that port is root on this \
+                    host. Pass --tlsverify with --tlscacert, --tlscert and --tlskey, or --tls=false to accept that risk
+                    """)
+            }
+            logger?.critical("""
+                SERVING THE API ON tcp://\(host):\(port) WITHOUT TLS (--tls=false): anyone who can reach that port controls this \
+                host as root. Use --tlsverify.
+                """)
+        }
+        return listeners
+    }
+
     @Option(name: [.customLong("root"), .customLong("data-root")], help: "Directory for persistent state (default: /var/lib/berth).")
     var root: String?
 
     @Option(help: "Directory for runtime files: sockets, pids (default: /run/berth).")
     var execRoot: String?
 
-    @Option(help: "Unix socket the API listens on (created with mode 0660).")
+    @Option(help: "Unix socket the API listens on (mode 0660, root's; see -G), served unless -H names unix sockets.")
     var socket = "/run/berth/berth.sock"
+
+    @Option(name: [.customShort("H"), .customLong("host")],
+            help: "Where to serve the API, as dockerd: unix:///path or tcp://address:port (TLS: see --tlsverify). Repeatable.")
+    var hosts: [String] = []
+
+    @Option(name: [.customShort("G"), .customLong("group")], help: "Group that may use the unix sockets besides root (default: none).")
+    var group: String?
+
+    @Option(help: "TLS on tcp:// hosts (implied by --tlsverify); --tls=false serves plain HTTP, which gives root to anyone who reaches the port.")
+    var tls: Bool?
+
+    @Option(help: "TLS on tcp:// hosts, and clients must present a certificate signed by --tlscacert.")
+    var tlsverify: Bool?
+
+    @Option(help: "CA whose certificates clients must present (default: /etc/berth/ca.pem).")
+    var tlscacert = "/etc/berth/ca.pem"
+
+    @Option(help: "The server's TLS certificate (default: /etc/berth/cert.pem).")
+    var tlscert = "/etc/berth/cert.pem"
+
+    @Option(help: "The server's TLS key (default: /etc/berth/key.pem).")
+    var tlskey = "/etc/berth/key.pem"
 
     @Option(help: "Daemon configuration file in dockerd's daemon.json format; flags win over it (default: \(DaemonConfig.defaultPath)).")
     var configFile: String?
@@ -185,7 +260,11 @@ struct Berthd: AsyncParsableCommand {
         guard geteuid() == 0 else {
             throw ValidationError("berthd must run as root (namespaces, mounts, cgroups and VMs need it)")
         }
-        for directory in [root, execRoot, (socket as NSString).deletingLastPathComponent] {
+        let listeners = try listeners(logger: logger)
+        let socketPaths = listeners.compactMap { listener -> String? in
+            if case .unix(let path, _, _) = listener { path } else { nil }
+        }
+        for directory in [root, execRoot] + socketPaths.map({ ($0 as NSString).deletingLastPathComponent }) {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
@@ -193,8 +272,8 @@ struct Berthd: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: cacheDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let lock = try RootLock(root: root)
         defer { lock.release() }
-        if SocketCheck.isListening(socket) {
-            throw ValidationError("another process is already serving \(socket): stop it, or pass a different --socket")
+        for path in socketPaths where SocketCheck.isListening(path) {
+            throw ValidationError("another process is already serving \(path): stop it, or pass a different --socket or -H")
         }
 
         let store = try StateStore(directory: root)
@@ -248,7 +327,7 @@ struct Berthd: AsyncParsableCommand {
         await containers.restore()
         let registries = RegistryService(client: registry)
         let context = DaemonContext(
-            root: root, execRoot: execRoot, socketPath: socket, store: store, events: events, host: host,
+            root: root, execRoot: execRoot, socketPath: socketPaths[0], store: store, events: events, host: host,
             images: images, registry: registries, debug: logger.logLevel <= .debug,
             vmTemplates: utilityVMs.templates.map { templates in
                 { [pool = utilityVMs.pool] in
@@ -278,17 +357,24 @@ struct Berthd: AsyncParsableCommand {
         SwarmRoutes.register(on: &router)
         let signals = SignalWatcher()
         let reprober = Reprober(prober: prober, host: host, logger: logger)
-        let server = try await APIServer.bind(
-            socketPath: socket, mode: 0o660, router: router, spoolDirectory: spool, logger: logger)
+        var servers: [APIServer] = []
+        for listener in listeners {
+            do {
+                servers.append(try await APIServer.bind(listener, router: router, spoolDirectory: spool, logger: logger))
+            } catch {
+                for server in servers { await server.close() }
+                throw ValidationError("serving \(listener): \(error)")
+            }
+        }
         let report = await host.report
         logger.info("berthd \(BerthVersion.version) listening", metadata: [
-            "socket": "\(socket)", "root": "\(root)", "pid": "\(getpid())",
+            "on": "\(listeners.map(\.description).joined(separator: ", "))", "root": "\(root)", "pid": "\(getpid())",
             "accelerator": "\(report.accelerator.kind.rawValue)", "cgroups": "\(report.cgroups.layout.rawValue)",
         ])
 
         // Runs until a shutdown signal, or until the server fails; either way everything is closed.
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
+            for server in servers { group.addTask { try await server.run() } }
             group.addTask {
                 for await request in signals.requests {
                     switch request {
@@ -303,7 +389,7 @@ struct Berthd: AsyncParsableCommand {
                 }
             }
             try await group.next()
-            await server.close()
+            for server in servers { await server.close() }
             // Pool VMs wait for containers of this berthd only, helper VMs for its next request.
             pool.endAll()
             await runtimes.endIdleHelperVMs()

@@ -21,3 +21,21 @@ import Testing
         #expect(try DaemonAddress.resolve(flag: nil, environment: [:]) == .unix(path: DaemonAddress.defaultSocket))
     }
 }
+
+@Suite struct ClientTLSTests {
+    @Test func flagsThenDockerStyleEnvironment() {
+        #expect(ClientTLS.resolve(tls: false, verify: false, ca: nil, certificate: nil, key: nil, environment: ["HOME": "/h"]) == nil)
+        #expect(ClientTLS.resolve(tls: false, verify: false, ca: nil, certificate: nil, key: nil,
+                                  environment: ["BERTH_TLS_VERIFY": "1", "BERTH_CERT_PATH": "/certs"])
+                    == ClientTLS(ca: "/certs/ca.pem", certificate: "/certs/cert.pem", key: "/certs/key.pem", verify: true))
+        #expect(ClientTLS.resolve(tls: true, verify: false, ca: "/my/ca.pem", certificate: nil, key: nil, environment: ["HOME": "/h"])
+                    == ClientTLS(ca: "/my/ca.pem", certificate: "/h/.berth/cert.pem", key: "/h/.berth/key.pem", verify: false))
+    }
+
+    @Test func anUnreadableCAIsNamedBeforeAnyConnection() {
+        let tls = ClientTLS(ca: "/nonexistent/ca.pem", certificate: "/nonexistent/cert.pem", key: "/nonexistent/key.pem", verify: true)
+        #expect(throws: ClientError.tls("could not read CA certificate \"/nonexistent/ca.pem\": no such file or not readable")) {
+            try tls.check()
+        }
+    }
+}
