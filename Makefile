@@ -7,7 +7,7 @@ LOGS = $(CURDIR)/.build/logs
 STEP = ./scripts/step
 ARCHES = x86_64 arm64 arm
 
-.PHONY: deps build release guests images demo-images test demo bench bench-vm bench-vm-files bench-vm-pause bench-healthcheck compare conformance clean
+.PHONY: deps build release guests images demo-images test demo bench bench-vm bench-vm-files bench-vm-pause bench-healthcheck compare conformance fuzz clean
 
 deps:
 	@$(STEP) "installing what is missing (scripts/install-deps)" $(LOGS)/deps.log ./scripts/install-deps
@@ -41,6 +41,11 @@ test: build guests images
 	$(MAKE) -s -C vm-images/agent check
 	$(SWIFT) test --skip-build --skip '^IntegrationTests\.'
 	$(SWIFT) test --skip-build --filter '^IntegrationTests\.'
+
+# The parsers that read what containers, images and guests send, under libFuzzer and
+# AddressSanitizer, FUZZ_SECONDS each (default 60) from the seeds in fuzz/corpus (fuzz/run).
+fuzz: deps
+	./fuzz/run
 
 # The demo shows the Debian image when `make images` (or `make test`) has built it: its first
 # build (two debootstraps) would double a first demo's wait.
