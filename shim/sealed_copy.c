@@ -18,11 +18,14 @@ int run_from_sealed_copy(char **argv) {
     if (self < 0) return -1;
     // A plain file has no seals (EINVAL): that is the host's binary, to be copied.
     int seals = fcntl(self, F_GET_SEALS);
-    struct stat status;
-    if ((seals >= 0 && (seals & SEALS) == SEALS) || fstat(self, &status) < 0) {
-        int saved = seals >= 0 ? 0 : errno;
+    if (seals >= 0 && (seals & SEALS) == SEALS) {
         close(self);
-        if (seals >= 0) return 0;
+        return 0;
+    }
+    struct stat status;
+    if (fstat(self, &status) < 0) {
+        int saved = errno;
+        close(self);
         errno = saved;
         return -1;
     }

@@ -18,18 +18,19 @@ public struct ClientTLS: Sendable, Equatable {
         self.verify = verify
     }
 
-    /// `--tlsverify`/`--tls` with their files, else `BERTH_TLS_VERIFY` (any non-empty value) and
-    /// `BERTH_CERT_PATH`, as docker's `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`. Files left
-    /// unnamed are ca.pem, cert.pem and key.pem in the certificate directory (`~/.berth`).
-    /// Nil: plain HTTP.
-    public static func resolve(tls: Bool, verify: Bool, ca: String?, certificate: String?, key: String?,
-                               environment: [String: String]) -> ClientTLS? {
-        let verify = verify || !(environment["BERTH_TLS_VERIFY"] ?? "").isEmpty
-        guard tls || verify else { return nil }
-        let directory = environment["BERTH_CERT_PATH"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.berth"
-        return ClientTLS(ca: ca ?? directory + "/ca.pem", certificate: certificate ?? directory + "/cert.pem",
-                         key: key ?? directory + "/key.pem", verify: verify)
+    /// From the environment: `BERTH_TLS`/`BERTH_TLS_VERIFY` (the CLI's `--tls`/`--tlsverify` set
+    /// them, as does the user for docker's `DOCKER_TLS_VERIFY`) with `BERTH_TLS_CACERT`,
+    /// `BERTH_TLS_CERT` and `BERTH_TLS_KEY` (`--tlscacert`, `--tlscert`, `--tlskey`). Files left
+    /// unnamed are ca.pem, cert.pem and key.pem in `BERTH_CERT_PATH` (docker's `DOCKER_CERT_PATH`),
+    /// else `~/.berth`. Nil: plain HTTP.
+    public static func resolve(environment: [String: String]) -> ClientTLS? {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let verify = value("BERTH_TLS_VERIFY") != nil
+        guard verify || value("BERTH_TLS") != nil else { return nil }
+        let directory = value("BERTH_CERT_PATH") ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.berth"
+        return ClientTLS(ca: value("BERTH_TLS_CACERT") ?? directory + "/ca.pem",
+                         certificate: value("BERTH_TLS_CERT") ?? directory + "/cert.pem",
+                         key: value("BERTH_TLS_KEY") ?? directory + "/key.pem", verify: verify)
     }
 
     /// The files' problems in docker's words, before any connection is tried: the CA must be

@@ -48,15 +48,17 @@ public enum DirectoryWalk {
         try visitChildren(of: root, relative: "", body)
     }
 
-    /// Whether `path` is in `directory` with no symlink on the way: what overlayfs would merge
+    /// Which of `paths` are in `directory` with no symlink on the way: what overlayfs would merge
     /// from that lower layer. A symlink in the layer (the image's) is never followed to the host.
-    public static func contains(_ directory: String, _ path: String) -> Bool {
+    public static func existing(_ paths: [String], in directory: String) -> Set<String> {
         let root = open(directory, openPath | O_DIRECTORY | O_CLOEXEC)
-        guard root >= 0 else { return false }
+        guard root >= 0 else { return [] }
         defer { close(root) }
-        let fd = berth_open_beneath(root, path, openPath | O_NOFOLLOW)
-        if fd >= 0 { close(fd) }
-        return fd >= 0
+        return Set(paths.filter { path in
+            let fd = berth_open_beneath(root, path, openPath | O_NOFOLLOW)
+            if fd >= 0 { close(fd) }
+            return fd >= 0
+        })
     }
 
     private static func visitChildren(of directory: Int32, relative: String, _ body: (Entry) throws -> Void) throws {

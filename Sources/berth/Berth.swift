@@ -28,7 +28,7 @@ struct Berth: AsyncParsableCommand {
         let valued = ["--host": "BERTH_HOST", "--tlscacert": "BERTH_TLS_CACERT", "--tlscert": "BERTH_TLS_CERT", "--tlskey": "BERTH_TLS_KEY"]
         let switches = ["--tls": "BERTH_TLS", "--tlsverify": "BERTH_TLS_VERIFY"]
         while let first = arguments.first {
-            let name = first == "-H" ? "--host" : first.hasPrefix("-H") && !first.hasPrefix("-H=") ? "--host" : String(first.prefix { $0 != "=" })
+            let name = first.hasPrefix("-H") ? "--host" : String(first.prefix { $0 != "=" })
             if let variable = switches[name] {
                 let value = first.contains("=") ? String(first.drop { $0 != "=" }.dropFirst()) : "true"
                 if value == "false" { unsetenv(variable) } else { setenv(variable, "1", 1) }
@@ -85,10 +85,7 @@ struct ConnectionOptions: ParsableArguments {
         } catch {
             throw ValidationError("\(error)")
         }
-        let environment = ProcessInfo.processInfo.environment
-        let tls = ClientTLS.resolve(tls: environment["BERTH_TLS"] != nil, verify: false, ca: environment["BERTH_TLS_CACERT"],
-                                    certificate: environment["BERTH_TLS_CERT"], key: environment["BERTH_TLS_KEY"],
-                                    environment: environment)
+        let tls = ClientTLS.resolve(environment: ProcessInfo.processInfo.environment)
         do {
             try tls?.check()
         } catch {

@@ -23,12 +23,11 @@ import Testing
 }
 
 @Suite struct ClientTLSTests {
-    @Test func flagsThenDockerStyleEnvironment() {
-        #expect(ClientTLS.resolve(tls: false, verify: false, ca: nil, certificate: nil, key: nil, environment: ["HOME": "/h"]) == nil)
-        #expect(ClientTLS.resolve(tls: false, verify: false, ca: nil, certificate: nil, key: nil,
-                                  environment: ["BERTH_TLS_VERIFY": "1", "BERTH_CERT_PATH": "/certs"])
+    @Test func flagsAndDockerStyleVariables() {
+        #expect(ClientTLS.resolve(environment: ["HOME": "/h", "BERTH_TLS_CACERT": "/my/ca.pem"]) == nil)
+        #expect(ClientTLS.resolve(environment: ["BERTH_TLS_VERIFY": "1", "BERTH_CERT_PATH": "/certs"])
                     == ClientTLS(ca: "/certs/ca.pem", certificate: "/certs/cert.pem", key: "/certs/key.pem", verify: true))
-        #expect(ClientTLS.resolve(tls: true, verify: false, ca: "/my/ca.pem", certificate: nil, key: nil, environment: ["HOME": "/h"])
+        #expect(ClientTLS.resolve(environment: ["HOME": "/h", "BERTH_TLS": "1", "BERTH_TLS_CACERT": "/my/ca.pem"])
                     == ClientTLS(ca: "/my/ca.pem", certificate: "/h/.berth/cert.pem", key: "/h/.berth/key.pem", verify: false))
     }
 

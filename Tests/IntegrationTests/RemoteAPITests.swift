@@ -42,26 +42,11 @@ import Testing
         }
     }
 
-    /// A TCP port nothing listens on now.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        #expect(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     @Test func mutualTLSServesTheDockerCLIAndDockerPyAndRefusesOtherClients() async throws {
         let scratch = try TestPaths.makeScratch("tls")
         defer { TestPaths.removeScratch(scratch) }
         let certificates = try Certificates(in: scratch)
-        let port = try Self.freePort()
+        let port = try RegistryFixture.freePort()
         let address = "tcp://127.0.0.1:\(port)"
         let options = ["-H", address, "--tlsverify", "--tlscacert", certificates.ca,
                        "--tlscert", certificates.serverCertificate, "--tlskey", certificates.serverKey]
@@ -124,7 +109,7 @@ import Testing
     }
 
     @Test func plainTCPIsRefusedUnlessExplicitlyAccepted() async throws {
-        let port = try Self.freePort()
+        let port = try RegistryFixture.freePort()
         let refused = try DaemonFixture(options: ["-H", "tcp://127.0.0.1:\(port)"])
         defer { refused.tearDown() }
         let process = try refused.launch()

@@ -87,16 +87,15 @@ extension ContainerService {
         let plan = try launchPlan(record)
         if let entries = try await runtime(for: record).writableLayerEntries(of: record, plan: plan) { return Self.changes(entries) }
         // The upper directory is the container's to change meanwhile: walked by descriptors only.
-        var entries: [WritableLayerEntry] = []
+        var found: [(path: String, kind: WritableLayerEntry.Kind)] = []
         try? DirectoryWalk.visit(paths.upper(record.id)) { item in
-            let path = "/" + item.path
             let type = item.info.st_mode & S_IFMT
             let kind: WritableLayerEntry.Kind = type == S_IFCHR && item.info.st_rdev == 0 ? .whiteout
                 : type == S_IFREG ? (item.info.st_size == 0 ? .emptyFile : .file) : type == S_IFDIR ? .directory : .other
-            let inImage = plan.layers.contains { DirectoryWalk.contains($0, path) }
-            entries.append(WritableLayerEntry(path: path, kind: kind, inImage: inImage))
+            found.append(("/" + item.path, kind))
         }
-        return Self.changes(entries)
+        let inImage = plan.layers.reduce(into: Set<String>()) { $0.formUnion(DirectoryWalk.existing(found.map(\.path), in: $1)) }
+        return Self.changes(found.map { WritableLayerEntry(path: $0.path, kind: $0.kind, inImage: inImage.contains($0.path)) })
     }
 
     /// The files the runtime made for its own mounts (empty until bound over), not the container's changes.
