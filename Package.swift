@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "Networking",
             dependencies: [
-                "CLinux", "CNetlink",
+                "CLinux", "CNetlink", "SystemSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -162,7 +162,7 @@ let package = Package(
         .target(
             name: "APIClient",
             dependencies: [
-                "APIModels",
+                "APIModels", "SystemSupport",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -200,7 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "APIModels", "ImageStore", "NativeRuntime", "OCI", "Registry",
+            dependencies: ["Engine", "APIModels", "ImageStore", "NativeRuntime", "OCI", "Registry", "SystemSupport",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "NativeRuntimeTests", dependencies: ["NativeRuntime"]),

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+static void reopen(struct log_writer *writer);
+
 int log_writer_open(struct log_writer *writer, const char *path, uint64_t max_size, unsigned max_files) {
     memset(writer, 0, sizeof *writer);
     writer->path = path;
@@ -16,11 +18,14 @@ int log_writer_open(struct log_writer *writer, const char *path, uint64_t max_si
     writer->max_files = max_files ? max_files : 1;
     writer->streams[0].name = "stdout";
     writer->streams[1].name = "stderr";
-    writer->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (writer->fd < 0) return -1;
+    reopen(writer);
+    return writer->fd < 0 ? -1 : 0;
+}
+
+static void reopen(struct log_writer *writer) {
+    writer->fd = open(writer->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     struct stat st;
-    if (fstat(writer->fd, &st) == 0) writer->size = (uint64_t)st.st_size;
-    return 0;
+    writer->size = writer->fd >= 0 && fstat(writer->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
 // Keeps max_files files: path, path.1, … path.(max_files-1); with one file it starts over.
@@ -82,6 +87,8 @@ static void write_entry(struct log_writer *writer, const char *stream, const cha
     used += (size_t)snprintf(line + used, capacity - used, "\",\"stream\":\"%s\",\"time\":\"%s.%09ldZ\"}\n",
                              stream, stamp, now.tv_nsec);
     if (writer->max_size && writer->size && writer->size + used > writer->max_size) rotate(writer);
+    // A rotation on a full disk may have lost the file: each entry tries to have it again.
+    if (writer->fd < 0) reopen(writer);
     if (writer->fd >= 0) {
         size_t done = 0;
         while (done < used) {
@@ -90,13 +97,16 @@ static void write_entry(struct log_writer *writer, const char *stream, const cha
             if (n <= 0) break;
             done += (size_t)n;
         }
+        // A full disk drops the whole entry (as Docker's json-file does), never leaving half a line
+        // that would spoil the next one for every reader.
+        if (done < used && ftruncate(writer->fd, (off_t)writer->size) == 0) done = 0;
         writer->size += done;
     }
     free(line);
 }
 
 void log_writer_append(struct log_writer *writer, int stream_index, const char *bytes, size_t length) {
-    if (writer->fd < 0) return;
+    if (!writer->path) return;
     struct log_stream *stream = &writer->streams[stream_index];
     while (length) {
         const char *newline = memchr(bytes, '\n', length);

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import SystemSupport
 
 /// An error a route throws to answer with a status and Docker's `{"message": ...}` body.
 public struct APIError: Error, CustomStringConvertible {
@@ -15,7 +16,7 @@ public struct APIError: Error, CustomStringConvertible {
 
     /// A system call of the server's own failed: `operation` and errno's words.
     static func systemCall(_ operation: String, _ code: Int32) -> APIError {
-        APIError(.internalServerError, "\(operation): \(String(cString: strerror(code)))")
+        APIError(.internalServerError, "\(operation): \(SystemError.text(code))")
     }
 
     public var description: String { message }

@@ -32,7 +32,8 @@ public enum ContainerRoutes {
     static func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as ContainerError {
+        } catch {
+            guard let error = ContainerError.translating(error) as? ContainerError else { throw error }
             switch error {
             case .notFound(let message): throw APIError(.notFound, message)
             case .conflict(let message): throw APIError(.conflict, message)

@@ -1,6 +1,7 @@
 import APIModels
 import NIOCore
 import NIOHTTP1
+import SystemSupport
 
 /// Maps `METHOD /path/{param}` to handlers, after Docker's version negotiation on the path prefix.
 public struct Router: Sendable {
@@ -57,7 +58,7 @@ public struct Router: Sendable {
             } catch let error as APIError {
                 return .error(error.status, error.message)
             } catch {
-                return .error(.internalServerError, "\(error)")
+                return .error(.internalServerError, "\(SystemError(foundation: error) ?? error)")
             }
         }
         return pathMatched

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import SystemSupport
 
 /// One HTTP/1.1 request to berthd on a connection of its own (inside TLS for a remote berthd).
 /// The daemon is mostly local, so a fresh connection costs less than a general client's pool and
@@ -91,7 +92,7 @@ final class DaemonExchange: Sendable {
             case .tcp(let host, let port): return try await bootstrap.connect(host: host, port: port, channelInitializer: make)
             }
         } catch let error as IOError {
-            throw ClientError.unreachable(address, reason: String(cString: strerror(error.errnoCode)))
+            throw ClientError.unreachable(address, reason: SystemError.text(error.errnoCode))
         } catch {
             throw ClientError.unreachable(address, reason: "\(error)")
         }

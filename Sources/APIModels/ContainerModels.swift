@@ -192,7 +192,7 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var DeviceCgroupRules: [String]?
     /// The driver of the volumes the container makes; only `local` exists.
     public var VolumeDriver: String?
-    /// Free-form settings for the runtime (`docker run --annotation`); Berth reads `vmAcceleratorAnnotation`, `vmKernelAnnotation` and `emulationAnnotation`.
+    /// Free-form settings for the runtime (`docker run --annotation`); Berth reads `vmAcceleratorAnnotation`, `vmKernelAnnotation`, `emulationAnnotation` and `buildStepAnnotation`.
     public var Annotations: [String: String]?
 
     /// `kvm` or `tcg` for a container's utility VM, instead of what the host probe chose (`berth run --vm-accel`).
@@ -203,6 +203,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     /// `user` (qemu-user through binfmt_misc on this kernel) or `system` (a utility VM) for a foreign
     /// platform (`berth run --emulation`).
     public static let emulationAnnotation = "berth.emulation"
+    /// Marks a build's RUN container: no build outlives its daemon, so one found at a start is removed.
+    public static let buildStepAnnotation = "berth.build.step"
 
     public init() {}
 }

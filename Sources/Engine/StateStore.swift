@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ImageStore
+import SystemSupport
 
 /// The daemon's persistent state: one SQLite database in WAL mode under `--root`.
 ///
@@ -97,5 +98,14 @@ public final class StateStore: Sendable {
 
     public func appliedMigrations() throws -> [String] {
         try database.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+}
+
+extension StateStore {
+    /// SQLite's "database or disk is full" as the failed write it is, in the words every other
+    /// write on a full disk gives.
+    public static func systemError(_ error: any Error) -> SystemError? {
+        guard let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL else { return nil }
+        return .call("writing berth.db", ENOSPC)
     }
 }

@@ -73,6 +73,27 @@ public final class ContentStore: Sendable {
         try writer.commit()
     }
 
+    /// Moves a file written on the store's own filesystem (a layer a commit just wrote) into the
+    /// store, checked against `expected` first: no second copy of a layer is ever on the disk.
+    public func adopt(_ path: String, expected: Digest) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError.call("open \(path)", errno) }
+        defer { close(fd) }
+        var hasher = DigestHasher()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = Glibc.read(fd, &buffer, buffer.count)
+            guard count >= 0 else { throw SystemError.call("read \(path)", errno) }
+            if count == 0 { break }
+            hasher.update(buffer[..<count])
+        }
+        let actual = hasher.finalize()
+        guard actual == expected else { throw ContentError.digestMismatch(expected: expected, actual: actual) }
+        guard fsync(fd) == 0 else { throw SystemError.call("fsync \(path)", errno) }
+        guard rename(path, self.path(of: expected)) == 0 else { throw SystemError.call("rename into \(self.path(of: expected))", errno) }
+        try AtomicFile.syncDirectory(blobDirectory)
+    }
+
     public func delete(_ digest: Digest) {
         unlink(path(of: digest))
     }
@@ -120,7 +141,11 @@ public final class BlobWriter: @unchecked Sendable {
             throw ContentError.sizeMismatch(expected, expected: expectedSize, actual: written)
         }
         hasher.update(data)
-        try handle.write(contentsOf: data)
+        do {
+            try handle.write(contentsOf: data)
+        } catch {
+            throw SystemError(foundation: error)?.doing("write \(temporaryPath)") ?? error
+        }
     }
 
     /// Verifies and moves the blob into place; on any failure the partial file is removed.

@@ -157,7 +157,7 @@ public struct LayerUnpacker: Sendable {
         if name == ".wh..wh..opq" {
             // Opaque directory: lower layers' contents of this directory are hidden.
             guard setxattr(parentPath, "trusted.overlay.opaque", "y", 1, 0) == 0 else {
-                throw UnpackError.layer(layer, "\"\(raw)\": setting the opaque marker: \(String(cString: strerror(errno)))")
+                throw UnpackError.layer(layer, "\"\(raw)\": setting the opaque marker: \(SystemError.text(errno))")
             }
             return
         }
@@ -169,12 +169,17 @@ public struct LayerUnpacker: Sendable {
         unlink(target)
         // overlayfs marks a deleted lower file with a 0/0 character device of the same name.
         guard mknod(target, S_IFCHR | 0o000, 0) == 0 else {
-            throw UnpackError.layer(layer, "\"\(raw)\": creating the whiteout: \(String(cString: strerror(errno)))")
+            throw UnpackError.layer(layer, "\"\(raw)\": creating the whiteout: \(SystemError.text(errno))")
         }
     }
 
+    /// libarchive's message, with errno's words when a system call failed beneath it ("Write error"
+    /// says nothing of a full disk on its own).
     static func message(_ archive: OpaquePointer) -> String {
-        archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+        let text = archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+        let code = archive_errno(archive)
+        guard code > 0, !text.lowercased().contains(SystemError.text(code)) else { return text }
+        return "\(text): \(SystemError.text(code))"
     }
 }
 

@@ -1,6 +1,7 @@
 import CArchive
 import CLinux
 import Foundation
+import SystemSupport
 
 /// Files inside a container's root, for `cp`: every path is resolved with the root as "/", and
 /// nothing below it is followed through a symlink, so a hostile container cannot point a copy
@@ -41,7 +42,7 @@ public struct RootedFiles: Sendable {
             try makeMountPoint(path, directory: directory)
             target = berth_open_in_root(rootFD, path, flags)
         }
-        guard target >= 0 else { throw SystemErrorText.errno("opening \(path)") }
+        guard target >= 0 else { throw SystemError.call("opening \(path)", errno) }
         return target
     }
 
@@ -57,15 +58,15 @@ public struct RootedFiles: Sendable {
             defer { parent = current }
             let existing = berth_open_in_root(rootFD, current, openPath | O_CLOEXEC)
             if existing >= 0 { close(existing); continue }
-            guard errno == ENOENT else { throw SystemErrorText.errno("resolving \(current)") }
+            guard errno == ENOENT else { throw SystemError.call("resolving \(current)", errno) }
             let holder = berth_open_in_root(rootFD, parent, openPath | O_DIRECTORY | O_CLOEXEC)
             guard holder >= 0 else { throw RootedFilesError.notADirectory(parent) }
             defer { close(holder) }
             if !isLast || directory {
-                guard mkdirat(holder, component, 0o755) == 0 || errno == EEXIST else { throw SystemErrorText.errno("mkdir \(current)") }
+                guard mkdirat(holder, component, 0o755) == 0 || errno == EEXIST else { throw SystemError.call("mkdir \(current)", errno) }
             } else {
                 let file = openat(holder, component, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
-                guard file >= 0 else { throw SystemErrorText.errno("create \(current)") }
+                guard file >= 0 else { throw SystemError.call("create \(current)", errno) }
                 close(file)
             }
         }
@@ -221,7 +222,7 @@ public struct RootedFiles: Sendable {
     public func extract(_ tarPath: String, into path: String) throws {
         guard idOffset > 0 else { return try extractEntries(tarPath, into: path) }
         // Write as the container's root: the host's root has no id under an idmapped root.
-        guard berth_set_thread_fs_ids(idOffset, idOffset) == 0 else { throw SystemErrorText.errno("taking the container's ids") }
+        guard berth_set_thread_fs_ids(idOffset, idOffset) == 0 else { throw SystemError.call("taking the container's ids", errno) }
         defer { berth_set_thread_fs_ids(0, 0) }
         try extractEntries(tarPath, into: path)
     }
@@ -262,26 +263,32 @@ public struct RootedFiles: Sendable {
             let gid = gid_t(truncatingIfNeeded: archive_entry_gid(entry)) &+ idOffset
             switch archive_entry_filetype(entry) {
             case EntryType.directory:
-                if mkdirat(parent, name, mode) != 0 && errno != EEXIST { throw SystemErrorText.errno("mkdir \(raw)") }
+                if mkdirat(parent, name, mode) != 0 && errno != EEXIST { throw SystemError.call("mkdir \(raw)", errno) }
                 let directory = openat(parent, name, openPath | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard directory >= 0 else { throw ArchiveError.unsafePath(raw) }
                 fchownat(directory, "", uid, gid, emptyPath)
                 close(directory)
             case EntryType.symlink:
                 unlinkat(parent, name, 0)
-                guard symlinkat(archive_entry_symlink(entry), parent, name) == 0 else { throw SystemErrorText.errno("symlink \(raw)") }
+                guard symlinkat(archive_entry_symlink(entry), parent, name) == 0 else { throw SystemError.call("symlink \(raw)", errno) }
                 fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW)
             case EntryType.regular:
                 unlinkat(parent, name, 0)
                 let file = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-                guard file >= 0 else { throw SystemErrorText.errno("create \(raw)") }
+                guard file >= 0 else { throw SystemError.call("create \(raw)", errno) }
                 defer { close(file) }
                 var buffer = [UInt8](repeating: 0, count: 1 << 16)
                 while true {
                     let count = archive_read_data(tar, &buffer, buffer.count)
                     if count < 0 { throw UnpackError.library(LayerUnpacker.message(tar)) }
                     if count == 0 { break }
-                    guard write(file, buffer, count) == count else { throw SystemErrorText.errno("write \(raw)") }
+                    var written = 0
+                    while written < count {
+                        // A short write (the disk filling up) sets no errno; the next one says why.
+                        let step = buffer.withUnsafeBytes { write(file, $0.baseAddress! + written, count - written) }
+                        guard step > 0 else { throw SystemError.call("write \(raw)", step == 0 ? ENOSPC : errno) }
+                        written += step
+                    }
                 }
                 fchown(file, uid, gid)
                 fchmod(file, mode)
@@ -308,8 +315,3 @@ public enum RootedFilesError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-enum SystemErrorText {
-    static func errno(_ operation: String) -> ArchiveError {
-        ArchiveError.invalid("\(operation): \(String(cString: strerror(Glibc.errno)))")
-    }
-}

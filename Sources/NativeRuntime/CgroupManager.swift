@@ -67,12 +67,8 @@ public struct CgroupManager: Sendable {
     /// Makes the container's cgroups and writes its limits; on failure nothing is left behind.
     /// A privileged container may use every device.
     public func create(id: String, limits: CgroupLimits, privileged: Bool) throws -> ContainerCgroup {
-        var v1: [String: String] = [:]
-        for (controller, mountPoint) in v1MountPoints {
-            v1[controller] = "\(mountPoint)/\(parent)/\(id)"
-        }
-        let unified = unifiedMountPoint.map { "\($0)/\(parent)/\(id)" }
-        let cgroup = ContainerCgroup(v1: v1, unified: unified, unifiedHasControllers: layout == .v2)
+        let cgroup = cgroup(forID: id)
+        let v1 = cgroup.v1, unified = cgroup.unified
         do {
             if layout == .v2, let unifiedMountPoint {
                 try enableV2Controllers(root: unifiedMountPoint)
@@ -93,6 +89,15 @@ public struct CgroupManager: Sendable {
             throw error
         }
         return cgroup
+    }
+
+    /// Where the container `id`'s cgroups are (or would be) in every hierarchy.
+    public func cgroup(forID id: String) -> ContainerCgroup {
+        var v1: [String: String] = [:]
+        for (controller, mountPoint) in v1MountPoints {
+            v1[controller] = "\(mountPoint)/\(parent)/\(id)"
+        }
+        return ContainerCgroup(v1: v1, unified: unifiedMountPoint.map { "\($0)/\(parent)/\(id)" }, unifiedHasControllers: layout == .v2)
     }
 
     /// Changes limits of a live container (`docker update`), or sets them at creation.
@@ -327,7 +332,7 @@ public enum CgroupError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .write(let path, let value, let code):
-            return "writing \(value.debugDescription) to \(path): \(String(cString: strerror(code)))"
+            return "writing \(value.debugDescription) to \(path): \(SystemError.text(code))"
         case .freezeTimedOut(let frozen): return "the container did not \(frozen ? "freeze" : "thaw") in time"
         case .noFreezer: return "no freezer cgroup on this host"
         }

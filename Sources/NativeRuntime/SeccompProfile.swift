@@ -1,5 +1,6 @@
 import CSeccomp
 import Foundation
+import SystemSupport
 
 /// The default seccomp policy: every system call a normal program needs is allowed, the rest
 /// fail with EPERM. Calls that only a capability makes safe are allowed when the container holds
@@ -198,7 +199,7 @@ public enum SeccompError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .libseccomp(let call, let result): return "seccomp: \(call) failed: \(String(cString: strerror(-result)))"
+        case .libseccomp(let call, let result): return "seccomp: \(call) failed: \(SystemError.text(-result))"
         case .unsupportedArchitecture(let name): return "seccomp: no filter for the architecture \(name)"
         }
     }

@@ -1,5 +1,6 @@
 import CLinux
 import Foundation
+import SystemSupport
 
 /// Starts `berth-shim` for one container and reads its one-line verdict: the container is set up
 /// and waits for `start`, or setup failed with an exit code (125, 126, 127) and a reason.
@@ -16,7 +17,7 @@ public struct ShimLauncher: Sendable {
     /// Blocks until the shim answers; run it off the cooperative pool.
     public func launch(specPath: String, diagnosticsPath: String) throws -> ShimProcess {
         var report: [Int32] = [0, 0]
-        guard berth_pipe_cloexec(&report) == 0 else { throw ShimError.spawn(String(cString: strerror(errno))) }
+        guard berth_pipe_cloexec(&report) == 0 else { throw ShimError.spawn(SystemError.text(errno)) }
         let diagnostics = open(diagnosticsPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         defer { if diagnostics >= 0 { close(diagnostics) } }
         var pid: pid_t = 0
@@ -29,7 +30,7 @@ public struct ShimLauncher: Sendable {
         }
         close(report[1])
         defer { close(report[0]) }
-        guard spawned == 0 else { throw ShimError.spawn("\(shimPath): \(String(cString: strerror(spawned)))") }
+        guard spawned == 0 else { throw ShimError.spawn("\(shimPath): \(SystemError.text(spawned))") }
         // The first shim process forks the long-lived one and exits at once; reap it.
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

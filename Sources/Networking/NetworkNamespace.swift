@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import SystemSupport
 
 /// Network namespaces pinned by a bind mount of their nsfs file, as `ip netns` keeps them, so they
 /// outlive the thread that made them and can be joined by path. Everything here switches the
@@ -10,13 +11,13 @@ public enum NetworkNamespace {
     /// socket acting inside it.
     public static func create(at path: String) throws -> RouteSocket {
         let file = open(path, O_CREAT | O_EXCL | O_RDONLY | O_CLOEXEC, 0o444)
-        guard file >= 0 else { throw NetlinkError(operation: "creating \(path)", reason: String(cString: strerror(errno))) }
+        guard file >= 0 else { throw NetlinkError(operation: "creating \(path)", reason: SystemError.text(errno)) }
         close(file)
         do {
             let socket = try inNewNamespace {
                 // Pinned before anything else: if this fails, nothing else was made.
                 guard mount("/proc/thread-self/ns/net", path, nil, UInt(MS_BIND), nil) == 0 else {
-                    throw NetlinkError(operation: "pinning the namespace at \(path)", reason: String(cString: strerror(errno)))
+                    throw NetlinkError(operation: "pinning the namespace at \(path)", reason: SystemError.text(errno))
                 }
                 // Docker's defaults: any user may bind low ports and ping, since the namespace is the
                 // container's alone (and a container in a user namespace holds no capability over it).
@@ -37,7 +38,7 @@ public enum NetworkNamespace {
     /// A route socket acting inside the namespace pinned at `path`.
     public static func socket(inNamespaceAt path: String) throws -> RouteSocket {
         let target = open(path, O_RDONLY | O_CLOEXEC)
-        guard target >= 0 else { throw NetlinkError(operation: "opening \(path)", reason: String(cString: strerror(errno))) }
+        guard target >= 0 else { throw NetlinkError(operation: "opening \(path)", reason: SystemError.text(errno)) }
         defer { close(target) }
         return try switched(enter: { berth_enter_network_namespace(target) }, "entering \(path)") { try RouteSocket() }
     }
@@ -55,9 +56,9 @@ public enum NetworkNamespace {
 
     private static func switched<T>(enter: () -> Int32, _ what: String, _ body: () throws -> T) throws -> T {
         let original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-        guard original >= 0 else { throw NetlinkError(operation: "opening this thread's namespace", reason: String(cString: strerror(errno))) }
+        guard original >= 0 else { throw NetlinkError(operation: "opening this thread's namespace", reason: SystemError.text(errno)) }
         defer { close(original) }
-        guard enter() == 0 else { throw NetlinkError(operation: what, reason: String(cString: strerror(errno))) }
+        guard enter() == 0 else { throw NetlinkError(operation: what, reason: SystemError.text(errno)) }
         // A pool thread left in a container's namespace would put later work there: never return without this.
         defer { precondition(berth_enter_network_namespace(original) == 0, "could not return to berthd's network namespace") }
         return try body()

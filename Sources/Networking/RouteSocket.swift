@@ -1,5 +1,6 @@
 import CNetlink
 import Glibc
+import SystemSupport
 
 /// A failed netlink request, with what was being done and libnl's reason.
 public struct NetlinkError: Error, CustomStringConvertible {
@@ -16,7 +17,7 @@ public final class RouteSocket {
     /// A socket in the calling thread's current network namespace.
     public convenience init() throws {
         let descriptor = Glibc.socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
-        guard descriptor >= 0 else { throw NetlinkError(operation: "opening a netlink socket", reason: String(cString: strerror(errno))) }
+        guard descriptor >= 0 else { throw NetlinkError(operation: "opening a netlink socket", reason: SystemError.text(errno)) }
         try self.init(descriptor: descriptor)
     }
 
@@ -30,7 +31,7 @@ public final class RouteSocket {
         }
         guard bound == 0, let socket = nl_socket_alloc() else {
             close(descriptor)
-            throw NetlinkError(operation: "binding a netlink socket", reason: String(cString: strerror(errno)))
+            throw NetlinkError(operation: "binding a netlink socket", reason: SystemError.text(errno))
         }
         let code = nl_socket_set_fd(socket, NETLINK_ROUTE, descriptor)
         guard code == 0 else {

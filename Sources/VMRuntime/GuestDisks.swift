@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 
 /// The disks a VM container's root is made of: one read-only ext4 image per image layer, built
 /// once from the layer's snapshot and kept by chain ID, and an empty writable ext4 disk per
@@ -25,7 +26,7 @@ public struct GuestDisks: Sendable {
         let (bytes, inodes) = try Self.footprint(of: snapshot)
         try Self.makeFilesystem(at: temporary, populatedFrom: snapshot, bytes: bytes, inodes: inodes, journal: false)
         try Self.sync(temporary)
-        guard rename(temporary, path) == 0 else { throw GuestDiskError.failed("renaming \(temporary)", String(cString: strerror(errno))) }
+        guard rename(temporary, path) == 0 else { throw GuestDiskError.failed("renaming \(temporary)", SystemError.text(errno)) }
         return path
     }
 
@@ -58,7 +59,7 @@ public struct GuestDisks: Sendable {
         // Metadata, reserved blocks and slack: a quarter more than the files, and at least 16 MiB.
         let size = max(bytes + bytes / 4, 16 << 20)
         guard FileManager.default.createFile(atPath: path, contents: nil), truncate(path, off_t(size)) == 0 else {
-            throw GuestDiskError.failed("making \(path)", String(cString: strerror(errno)))
+            throw GuestDiskError.failed("making \(path)", SystemError.text(errno))
         }
         var arguments = ["-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0", "-d", source, "-E", "root_owner=0:0"]
         // A new sparse file reads as zeros already: zeroing its journal and inode tables only writes
@@ -82,7 +83,7 @@ public struct GuestDisks: Sendable {
 
     private static func sync(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0, fsync(fd) == 0 else { throw GuestDiskError.failed("syncing \(path)", String(cString: strerror(errno))) }
+        guard fd >= 0, fsync(fd) == 0 else { throw GuestDiskError.failed("syncing \(path)", SystemError.text(errno)) }
         close(fd)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 
 /// The kernel and initramfs a utility VM of one architecture boots: the minimal kernel from
 /// guest-kernel/build when one is built (about twice as fast to boot), else the newest Debian
@@ -55,7 +56,7 @@ public struct GuestKernel: Sendable, Equatable {
             var info = stat()
             let readable = stat(choice, &info) == 0 && access(choice, R_OK) == 0 ? 0 : errno
             guard readable == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-                let reason = readable != 0 ? String(cString: strerror(readable)) : (info.st_mode & S_IFMT) == S_IFDIR ? "Is a directory" : "not a regular file"
+                let reason = readable != 0 ? SystemError.text(readable) : (info.st_mode & S_IFMT) == S_IFDIR ? "Is a directory" : "not a regular file"
                 throw GuestKernelChoiceError("guest kernel \(choice): \(reason)")
             }
             guard let image = KernelImage(path: choice) else {

@@ -1,6 +1,7 @@
 import CLinux
 import Foundation
 import Glibc
+import SystemSupport
 
 /// A QEMU that berthd starts itself: it daemonizes once its devices are set up (so the VM
 /// outlives berthd, as a libvirt domain does) and is known afterwards by its pid file.
@@ -15,7 +16,7 @@ public enum QEMUProcess {
     static func start(_ command: QEMUCommandLine, merging: Bool = false) throws -> Int32 {
         let log = command.runDirectory + "/qemu.log"
         let errors = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard errors >= 0 else { throw QEMUError.failed("opening \(log): \(String(cString: strerror(errno)))") }
+        guard errors >= 0 else { throw QEMUError.failed("opening \(log): \(SystemError.text(errno))") }
         defer { close(errors) }
         unlink(command.pidFile)
         unlink(command.monitorSocket)
@@ -31,7 +32,7 @@ public enum QEMUProcess {
                 berth_spawn_vm(command.arguments[0], argv.baseAddress!, envp.baseAddress!, errors, errors, merging ? 1 : 0, &launcher)
             }
         }
-        guard spawned == 0 else { throw QEMUError.failed("starting \(command.arguments[0]): \(String(cString: strerror(spawned)))") }
+        guard spawned == 0 else { throw QEMUError.failed("starting \(command.arguments[0]): \(SystemError.text(spawned))") }
         var status: Int32 = 0
         while waitpid(launcher, &status, 0) < 0 && errno == EINTR {}
         let exited = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)

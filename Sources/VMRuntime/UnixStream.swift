@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import SystemSupport
 
 /// A connected unix stream socket with deadlines on every read: QEMU's monitor and the agent's
 /// port, spoken to by berthd itself while it makes and clones templates.
@@ -15,7 +16,7 @@ final class UnixStream {
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
         while true {
             let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard descriptor >= 0 else { throw QEMUError.failed("making a socket: \(String(cString: strerror(errno)))") }
+            guard descriptor >= 0 else { throw QEMUError.failed("making a socket: \(SystemError.text(errno))") }
             let connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
@@ -26,7 +27,7 @@ final class UnixStream {
             let reason = errno
             close(descriptor)
             guard (reason == ENOENT || reason == ECONNREFUSED), ContinuousClock.now < deadline else {
-                throw QEMUError.failed("connecting to \(path): \(String(cString: strerror(reason)))")
+                throw QEMUError.failed("connecting to \(path): \(SystemError.text(reason))")
             }
             usleep(5_000)
         }
@@ -39,7 +40,7 @@ final class UnixStream {
         while offset < bytes.count {
             let written = bytes.withUnsafeBufferPointer { send(descriptor, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
             if written < 0, errno == EINTR { continue }
-            guard written > 0 else { throw QEMUError.failed("writing to QEMU: \(String(cString: strerror(errno)))") }
+            guard written > 0 else { throw QEMUError.failed("writing to QEMU: \(SystemError.text(errno))") }
             offset += written
         }
     }
@@ -50,7 +51,7 @@ final class UnixStream {
         repeat {
             sent = bytes.withUnsafeBytes { berth_send_with_descriptor(self.descriptor, $0.baseAddress, $0.count, descriptor) }
         } while sent < 0 && errno == EINTR
-        guard sent >= 0 else { throw QEMUError.failed("passing a descriptor to QEMU: \(String(cString: strerror(errno)))") }
+        guard sent >= 0 else { throw QEMUError.failed("passing a descriptor to QEMU: \(SystemError.text(errno))") }
         if sent < bytes.count { try write(Array(bytes[sent...])) }
     }
 
@@ -67,7 +68,7 @@ final class UnixStream {
             var buffer = [UInt8](repeating: 0, count: 65536)
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw QEMUError.failed("reading from QEMU: \(String(cString: strerror(errno)))") }
+            guard count >= 0 else { throw QEMUError.failed("reading from QEMU: \(SystemError.text(errno))") }
             return Array(buffer[0..<count])
         }
     }

@@ -8,8 +8,8 @@ import Foundation
 import HostProbe
 import ImageStore
 import Logging
-import Networking
 import NativeRuntime
+import Networking
 import Registry
 import SystemSupport
 import VMRuntime
@@ -148,6 +148,9 @@ struct Berthd: AsyncParsableCommand {
     @Option(help: "The default network's gateway address and subnet, as 172.17.0.1/16 (default: a free /16 found when first needed).")
     var bip: String?
 
+    @Flag(help: "Check the store under --root and --exec-root for what a killed daemon or a full disk left (partial downloads, orphaned layers, directories and mounts), repair what is safe, report the rest, and exit: 0 when the store is consistent. Refused while a daemon uses the root.")
+    var check = false
+
     @Option(help: "Log level: debug, info, warn, error, fatal (default: info).")
     var logLevel: String?
 
@@ -212,6 +215,7 @@ struct Berthd: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "berthd")
+        if check { try checkStore(config: config) }
         do {
             try await serve(config: config, logger: logger)
         } catch {
@@ -219,6 +223,36 @@ struct Berthd: AsyncParsableCommand {
             FileHandle.standardError.write(Data("berthd: \(error)\n".utf8))
             throw ExitCode.failure
         }
+    }
+
+    /// `--check`: the start's own repairs, run alone and reported one line each.
+    private func checkStore(config: DaemonConfig) throws -> Never {
+        let root = config.resolvedDataRoot
+        guard geteuid() == 0 else {
+            FileHandle.standardError.write(Data("berthd: --check must run as root\n".utf8))
+            throw ExitCode.failure
+        }
+        guard FileManager.default.fileExists(atPath: root + "/berth.db") else {
+            print("no store under \(root): nothing to check")
+            throw ExitCode.success
+        }
+        let findings: [StoreFinding]
+        do {
+            let lock = try RootLock(root: root)
+            defer { lock.release() }
+            findings = try StoreCheck(root: root, execRoot: config.resolvedExecRoot).run()
+        } catch {
+            FileHandle.standardError.write(Data("berthd: --check: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        for finding in findings { print(finding) }
+        let left = findings.filter { !$0.isRepaired }.count
+        if left > 0 {
+            print("\(root): \(left) problem\(left == 1 ? "" : "s") left to repair by hand")
+            throw ExitCode.failure
+        }
+        print("\(root): consistent\(findings.isEmpty ? "" : " (\(findings.count) repaired)")")
+        throw ExitCode.success
     }
 
     /// The registry client's connections are closed however serving ends.
@@ -276,6 +310,14 @@ struct Berthd: AsyncParsableCommand {
             throw ValidationError("another process is already serving \(path): stop it, or pass a different --socket or -H")
         }
 
+        // What a killed daemon left is cleared before anything reads the store.
+        for finding in try StoreCheck(root: root, execRoot: execRoot).run() {
+            if finding.isRepaired {
+                logger.notice("store check: \(finding)")
+            } else {
+                logger.warning("store check: \(finding)")
+            }
+        }
         let store = try StateStore(directory: root)
         let prober = HostProber(configuration: .init(libvirtURI: libvirtURI, scratchDirectory: root, cacheDirectory: cacheDir))
         let host = HostState(report: await prober.probe(logger: logger), cacheDirectory: cacheDir)

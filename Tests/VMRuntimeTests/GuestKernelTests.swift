@@ -94,7 +94,7 @@ struct GuestKernelChoiceTests {
         }
         #expect(foreign?.description == "guest kernel \(cache)/Image is for arm64, not for the x86_64 VM this container runs in")
         let missing = #expect(throws: GuestKernelChoiceError.self) { try GuestKernel.chosen(cache + "/none", architecture: "x86_64", cacheDirectory: cache) }
-        #expect(missing?.description == "guest kernel \(cache)/none: No such file or directory")
+        #expect(missing?.description == "guest kernel \(cache)/none: no such file or directory")
         #expect(throws: GuestKernelChoiceError.self) { try GuestKernel.chosen(cache, architecture: "x86_64", cacheDirectory: cache) }
         // A path is booted with the agent's initramfs, which needs vm-images/build for that architecture.
         let noAgent = #expect(throws: GuestKernelChoiceError.self) {

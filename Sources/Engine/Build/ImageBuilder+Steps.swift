@@ -3,6 +3,7 @@ import Foundation
 import ImageBuild
 import ImageStore
 import OCI
+import SystemSupport
 
 extension ImageBuilder {
     /// RUN: the command in a container of the stage's image, its output passed on as it comes, its
@@ -21,9 +22,10 @@ extension ImageBuilder {
         var host = HostConfig()
         host.NetworkMode = state.networkMode
         host.ExtraHosts = state.extraHosts.isEmpty ? nil : state.extraHosts
+        host.Annotations = [HostConfig.buildStepAnnotation: "true"]
         if state.platform.architecture != images.hostPlatform.architecture {
             // qemu-user on this kernel: its changes land in an upper directory that can be committed.
-            host.Annotations = [HostConfig.emulationAnnotation: "user"]
+            host.Annotations?[HostConfig.emulationAnnotation] = "user"
         }
         let (id, _) = try await containers.create(ContainerCreateRequest(config: config, hostConfig: host), name: nil,
                                                   platform: state.platform)
@@ -190,7 +192,7 @@ extension ImageBuilder {
     static func resolve(_ target: String, in imageRoot: String?, followingLast: Bool) throws -> String {
         guard let imageRoot else { return target }
         let root = open(imageRoot, RootedFiles.rootOpenFlags)
-        guard root >= 0 else { throw ContainerError.invalid("opening the image's files: \(String(cString: strerror(errno)))") }
+        guard root >= 0 else { throw ContainerError.invalid("opening the image's files: \(SystemError.text(errno))") }
         defer { close(root) }
         return try RootedFiles(rootFD: root).resolve(target, followingLast: followingLast)
     }
@@ -205,7 +207,7 @@ extension ImageBuilder {
             var info = stat()
             if lstat(staging + path, &info) == 0 { continue }
             guard mkdir(staging + path, 0o755) == 0 else {
-                throw ContainerError.invalid("staging \(path): \(String(cString: strerror(errno)))")
+                throw ContainerError.invalid("staging \(path): \(SystemError.text(errno))")
             }
             if let imageRoot, lstat(imageRoot + path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
                 chmod(staging + path, info.st_mode & 0o7777)
@@ -218,14 +220,14 @@ extension ImageBuilder {
     /// keeping modes unless `mode` is given; owned by root unless `owner` is.
     static func copyTree(_ source: String, to destination: String, owner: (uid_t, gid_t)?, mode: mode_t?, contentsOnly: Bool) throws {
         var info = stat()
-        guard lstat(source, &info) == 0 else { throw ContainerError.invalid("reading \(source): \(String(cString: strerror(errno)))") }
+        guard lstat(source, &info) == 0 else { throw ContainerError.invalid("reading \(source): \(SystemError.text(errno))") }
         let manager = FileManager.default
         switch info.st_mode & S_IFMT {
         case S_IFDIR:
             var existing = stat()
             if lstat(destination, &existing) != 0 {
                 guard mkdir(destination, 0o755) == 0 else {
-                    throw ContainerError.invalid("staging \(destination): \(String(cString: strerror(errno)))")
+                    throw ContainerError.invalid("staging \(destination): \(SystemError.text(errno))")
                 }
             }
             if !contentsOnly || existing.st_mode == 0 { try apply(destination, info: info, owner: owner, mode: mode) }
@@ -249,7 +251,7 @@ extension ImageBuilder {
     private static func apply(_ path: String, info: stat, owner: (uid_t, gid_t)?, mode: mode_t?) throws {
         let (uid, gid) = owner ?? (0, 0)
         guard chown(path, uid, gid) == 0, chmod(path, mode ?? info.st_mode & 0o7777) == 0 else {
-            throw ContainerError.invalid("staging \(path): \(String(cString: strerror(errno)))")
+            throw ContainerError.invalid("staging \(path): \(SystemError.text(errno))")
         }
     }
 

@@ -4,6 +4,7 @@ import ImageBuild
 import ImageStore
 import OCI
 import Registry
+import SystemSupport
 
 /// Builds an image from a Dockerfile as Docker's classic builder does: each instruction on the
 /// image the one before made. RUN runs in a container of its own (natively, or through qemu-user
@@ -74,7 +75,7 @@ public struct ImageBuilder: Sendable {
     public static func unpackContext(_ archive: String?, into directory: String) throws {
         guard let archive, let size = try? FileManager.default.attributesOfItem(atPath: archive)[.size] as? Int, size > 0 else { return }
         let root = open(directory, RootedFiles.rootOpenFlags)
-        guard root >= 0 else { throw ContainerError.failed("opening \(directory): \(String(cString: strerror(errno)))") }
+        guard root >= 0 else { throw ContainerError.failed("opening \(directory): \(SystemError.text(errno))") }
         defer { close(root) }
         try RootedFiles(rootFD: root).extract(archive, into: "/")
     }
@@ -148,7 +149,7 @@ public struct ImageBuilder: Sendable {
                     // A RUN step's exit code reaches the client (errorDetail.code), its line the message.
                     throw ContainerError.startFailed(code: code, message: DockerfileError(line: instruction.line, message).description)
                 } catch {
-                    throw DockerfileError(line: instruction.line, "\(error)")
+                    throw DockerfileError(line: instruction.line, "\(SystemError(foundation: error) ?? error)")
                 }
             }
             finished.append(state.image)

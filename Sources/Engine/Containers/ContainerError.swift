@@ -1,5 +1,6 @@
 import ImageStore
 import NativeRuntime
+import SystemSupport
 
 /// Why a container operation was refused; the API maps each case to Docker's status code.
 public enum ContainerError: Error, CustomStringConvertible, Equatable {
@@ -33,12 +34,13 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable {
 
 extension ContainerError {
     /// The runtime's and the file layer's errors as container errors; any other error unchanged.
-    static func translating(_ error: Error) -> Error {
-        switch error {
+    public static func translating(_ error: Error) -> Error {
+        switch StateStore.systemError(error) ?? error {
         case let error as ShimError: return ContainerError.failed(error.description)
         case let error as RootedFilesError: return ContainerError.notFound(error.description)
         case let error as ArchiveError: return ContainerError.invalid(error.description)
-        default: return error
+        case let error as SystemError: return ContainerError.failed(error.description)
+        default: return SystemError(foundation: error).map { ContainerError.failed($0.description) } ?? error
         }
     }
 

@@ -2,6 +2,7 @@ import APIModels
 import Foundation
 import ImageStore
 import NativeRuntime
+import SystemSupport
 
 extension ContainerService {
     /// `path` in the container, as `docker cp` checks it, and, given an `output`, a tar of it there.
@@ -47,7 +48,7 @@ extension ContainerService {
         let mountPoint = paths.rootfs(record.id)
         let options = LaunchSpec.overlayOptions(lower: plan.layers, upper: paths.upper(record.id), work: paths.work(record.id))
         guard mount("overlay", mountPoint, "overlay", 0, options) == 0 else {
-            throw ContainerError.conflict("mounting the root of container \(record.id): \(String(cString: strerror(errno)))")
+            throw ContainerError.conflict("mounting the root of container \(record.id): \(SystemError.text(errno))")
         }
         // Detaching the root takes the volumes and binds mounted inside it along.
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
@@ -75,7 +76,7 @@ extension ContainerService {
             }
             defer { close(target) }
             guard Glibc.mount(source, "/proc/self/fd/\(target)", nil, UInt(MS_BIND | MS_REC), nil) == 0 else {
-                throw ContainerError.conflict("mounting \(mount.target) of container \(record.id): \(String(cString: strerror(errno)))")
+                throw ContainerError.conflict("mounting \(mount.target) of container \(record.id): \(SystemError.text(errno))")
             }
         }
     }

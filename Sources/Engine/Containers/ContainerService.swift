@@ -5,6 +5,7 @@ import Logging
 import NativeRuntime
 import Networking
 import OCI
+import SystemSupport
 
 /// Containers, native and in utility VMs: create, start, stop, wait, remove, and follow them across
 /// daemon restarts.
@@ -357,7 +358,7 @@ public actor ContainerService {
             if let mapping = record.state.userNamespace {
                 for file in [paths.hostname(id), paths.hosts(id), paths.resolvConf(id)] {
                     guard chown(file, mapping.hostBase, mapping.hostBase) == 0 else {
-                        throw ContainerError.invalid("chown \(file): \(String(cString: strerror(errno)))")
+                        throw ContainerError.invalid("chown \(file): \(SystemError.text(errno))")
                     }
                 }
             }
@@ -802,6 +803,16 @@ public actor ContainerService {
                 let reason = runtime.recordedExit(of: record.id) == nil
                     ? "the container's shim vanished while berthd was down" : nil
                 await containerExited(record.id, reportedCode: nil, error: reason)
+            }
+        }
+        // The build a step's container served ended with the daemon before this one; followed
+        // again above, the container can be ended and removed as a build's failure would.
+        for record in all where record.hostConfig.Annotations?[HostConfig.buildStepAnnotation] != nil {
+            logger.notice("removing the container of a build step cut short", metadata: ["id": "\(record.id.prefix(12))"])
+            do {
+                try await remove(record.id, force: true, removeVolumes: true)
+            } catch {
+                logger.warning("the container of a build step cut short stays: \(error)", metadata: ["id": "\(record.id.prefix(12))"])
             }
         }
     }

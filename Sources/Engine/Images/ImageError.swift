@@ -2,6 +2,7 @@ import Foundation
 import ImageStore
 import OCI
 import Registry
+import SystemSupport
 
 public enum ImageError: Error, Equatable, CustomStringConvertible {
     case platformMismatch(String, wanted: Platform, actual: Platform)
@@ -53,7 +54,7 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
 
     /// The image store's and the registry client's errors as the engine hands them out; others pass unchanged.
     public static func translating(_ error: Error) -> Error {
-        switch error {
+        switch StateStore.systemError(error) ?? error {
         case let error as CatalogError:
             switch error {
             case .notFound, .platformNotPresent: return ImageError.notFound(error.description)
@@ -66,7 +67,7 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
             case .notFound, .noMatchingPlatform: return ImageError.notFound(error.description)
             default: return ImageError.registryFailed(error.description)
             }
-        default: return error
+        default: return SystemError(foundation: error) ?? error
         }
     }
 

@@ -40,6 +40,20 @@ extension ImageService {
     /// `layerArchive`, instead of a directory: that layer's tar as written elsewhere.
     public func derive(base: ImageRecord?, platform: Platform, layerDirectory: String?, layerArchive: String? = nil, details: CommitDetails,
                        name: Reference?, placeholders: Set<String> = [], event: String = "commit") async throws -> ImageRecord {
+        // What this call added to the store goes again if it fails: a full disk must not keep the
+        // space a failed commit took.
+        let made = AddedContent()
+        do {
+            return try await derive(base: base, platform: platform, layerDirectory: layerDirectory, layerArchive: layerArchive,
+                                    details: details, name: name, placeholders: placeholders, event: event, made: made)
+        } catch {
+            discard(made)
+            throw error
+        }
+    }
+
+    private func derive(base: ImageRecord?, platform: Platform, layerDirectory: String?, layerArchive: String?, details: CommitDetails,
+                        name: Reference?, placeholders: Set<String>, event: String, made: AddedContent) async throws -> ImageRecord {
         var layers: [Descriptor] = []
         var diffIDs = base?.layers.map(\.diffID) ?? []
         var size = base?.size ?? 0
@@ -50,16 +64,25 @@ extension ImageService {
                 if let layerArchive { return try LayerWriter.measure(layerArchive) }
                 return try LayerWriter.write(directory: layerDirectory ?? "", to: scratch, placeholders: placeholders)
             }
-            try content.importFile(layerArchive ?? scratch, expected: layer.digest)
+            if !content.contains(layer.digest) {
+                // A directory's layer was written on the store's filesystem: moved in, not copied.
+                if let layerArchive {
+                    try content.importFile(layerArchive, expected: layer.digest)
+                } else {
+                    try content.adopt(scratch, expected: layer.digest)
+                }
+                made.blobs.append(layer.digest)
+            }
             layers.append(Descriptor(mediaType: MediaType.ociLayer, digest: layer.digest, size: layer.size))
             diffIDs.append(layer.digest)
             let chainID = SnapshotStore.chainIDs(diffIDs).last!
             let snapshots = snapshots, unpacker = unpacker, content = content
-            size += try await runBlocking {
+            let created = try await runBlocking {
                 try snapshots.create(chainID, blob: content.path(of: layer.digest), layer: layer.digest,
                                      diffID: layer.digest, unpacker: unpacker)
-                return snapshots.size(chainID)
             }
+            if created { made.snapshot = chainID }
+            size += snapshots.size(chainID)
         }
         let chainIDs = SnapshotStore.chainIDs(diffIDs)
 
@@ -93,7 +116,7 @@ extension ImageService {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let configData = try encoder.encode(JSONValue.object(config))
-        let configDigest = try content.write(configData)
+        let configDigest = try made.write(configData, to: content)
 
         let baseLayers = try base.map { try JSONDecoder().decode(ImageManifest.self, from: content.read($0.manifestDigest)).layers } ?? []
         var manifest = ImageManifest(
@@ -102,7 +125,7 @@ extension ImageService {
             layers: baseLayers + layers)
         manifest.annotations = nil
         let manifestData = try encoder.encode(manifest)
-        let manifestDigest = try content.write(manifestData)
+        let manifestDigest = try made.write(manifestData, to: content)
         let decoded = try decodeConfig(configDigest)
         var record = Self.record(manifest: manifest, digest: manifestDigest, mediaType: MediaType.ociManifest, config: decoded,
                                  chainIDs: chainIDs, size: size)
@@ -112,6 +135,27 @@ extension ImageService {
         await events.publish(EngineEvent(type: "image", action: event, actorID: configDigest.description,
                                          attributes: name.map { ["name": $0.withDefaultTag.description] } ?? [:]))
         return try catalog.image(id: configDigest) ?? record
+    }
+
+    /// Blobs and a snapshot a failed commit added, unless an image names them by now.
+    private func discard(_ made: AddedContent) {
+        guard let referenced = try? catalog.referenced() else { return }
+        for blob in made.blobs where !referenced.blobs.contains(blob) { content.delete(blob) }
+        if let snapshot = made.snapshot, !referenced.chainIDs.contains(snapshot) { snapshots.remove(snapshot) }
+    }
+}
+
+/// What one commit added to the store (not what was there already), to take away if it fails.
+private final class AddedContent: @unchecked Sendable {
+    var blobs: [Digest] = []
+    var snapshot: Digest?
+
+    func write(_ data: Data, to content: ContentStore) throws -> Digest {
+        let digest = DigestHasher.digest(of: data)
+        guard !content.contains(digest) else { return digest }
+        try content.write(data)
+        blobs.append(digest)
+        return digest
     }
 }
 

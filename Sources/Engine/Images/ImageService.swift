@@ -2,9 +2,10 @@ import APIModels
 import Foundation
 import ImageStore
 import Logging
-import OCI
 import NIOCore
+import OCI
 import Registry
+import SystemSupport
 
 /// Images: pull from registries, name, inspect, remove, collect garbage.
 ///
@@ -329,7 +330,7 @@ public final class ImageService: Sendable {
         defer { rmdir(mountPoint) }
         // Read-only: overlay needs no upper directory for that.
         guard mount("overlay", mountPoint, "overlay", UInt(MS_RDONLY), "lowerdir=" + layers.joined(separator: ":")) == 0 else {
-            throw ImageError.conflict("mounting the image's files: \(String(cString: strerror(errno)))")
+            throw ImageError.conflict("mounting the image's files: \(SystemError.text(errno))")
         }
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
         return try body(mountPoint)

@@ -1,6 +1,7 @@
 import APIModels
 import Foundation
 import Networking
+import SystemSupport
 
 /// Which networks a container joins, the addresses it gets, and its links on each start.
 extension NetworkController {
@@ -204,7 +205,7 @@ extension NetworkController {
                           interface: String, namespacePath: String, defaultRoute: Bool) throws {
         guard let address = attachment.address, let mac = attachment.macAddress, let hostName = attachment.hostInterface else { return }
         let namespace = open(namespacePath, O_RDONLY | O_CLOEXEC)
-        guard namespace >= 0 else { throw ContainerError.conflict("opening \(namespacePath): \(String(cString: strerror(errno)))") }
+        guard namespace >= 0 else { throw ContainerError.conflict("opening \(namespacePath): \(SystemError.text(errno))") }
         defer { close(namespace) }
         try host.createVethPair(hostName: hostName, master: bridge, peerName: interface, peerNamespace: namespace,
                                 peerMAC: mac.split(separator: ":").compactMap { UInt8($0, radix: 16) })

@@ -7,6 +7,7 @@ extension NetworkController {
     /// daemon run (each step is idempotent, so a restart finds what it made before).
     func prepareNetwork(_ network: NetworkRecord) async throws {
         guard !preparedNetworks.contains(network.id) else { return }
+        guard !networksBeingRemoved.contains(network.id) else { throw ContainerError.notFound("network \(network.name) not found") }
         let filter = packetFilter, ipv6Filter = ipv6PacketFilter
         let chainsMissing = !packetFilterPrepared
         let ipv6ChainsMissing = !ipv6PacketFilterPrepared && network.ipv6Subnet != nil

@@ -1,6 +1,7 @@
 import APIModels
 import Foundation
 import Networking
+import SystemSupport
 
 /// Published ports: host sockets that hold them, and the rules that forward them.
 extension NetworkController {
@@ -61,7 +62,7 @@ extension NetworkController {
     /// and traffic to it is translated before it would reach the socket.
     static func reservePort(_ port: UInt16, address: IPv4Address?, proto: String, container: String) throws -> (Int32, UInt16) {
         let descriptor = socket(AF_INET, (proto == "udp" ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw ContainerError.startFailed(code: 125, message: "socket: \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw ContainerError.startFailed(code: 125, message: "socket: \(SystemError.text(errno))") }
         var socketAddress = sockaddr_in()
         socketAddress.sin_family = sa_family_t(AF_INET)
         socketAddress.sin_port = port.bigEndian
@@ -75,7 +76,7 @@ extension NetworkController {
             let shown = "\(address?.description ?? "0.0.0.0"):\(port)"
             throw ContainerError.startFailed(code: 125, message: "driver failed programming external connectivity on endpoint \(container): "
                 + (reason == EADDRINUSE ? "Bind for \(shown) failed: port is already allocated"
-                                        : "Bind for \(shown) failed: \(String(cString: strerror(reason)))"))
+                                        : "Bind for \(shown) failed: \(SystemError.text(reason))"))
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &socketAddress) {

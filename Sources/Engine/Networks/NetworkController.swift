@@ -23,6 +23,8 @@ public actor NetworkController {
     var ipv6PacketFilterPrepared = false
     /// Networks whose bridge, rules and name server this daemon run has set up.
     var preparedNetworks: Set<String> = []
+    /// Networks whose bridge is being torn down before their row goes: no start may make it again.
+    var networksBeingRemoved: Set<String> = []
     /// Whether Berth's iptables chains and their jumps were checked this daemon run.
     var packetFilterPrepared = false
     var nameServers: [String: NameServer] = [:]
@@ -165,12 +167,15 @@ public actor NetworkController {
         network.ipv6Subnet = ipv6Subnet
         network.ipv6Gateway = ipv6Gateway
         network.auxiliaryAddresses = auxiliary.isEmpty ? nil : auxiliary
-        // The bridge first, so a network that exists can always be used; undone if the row cannot be written.
-        try await prepareNetwork(network)
+        // The row first: a bridge exists only for a recorded network, so a daemon killed in between
+        // leaves a network whose bridge its first use makes (as after a reboot), never a bridge no
+        // network names. The row goes again if the bridge cannot be made.
+        try catalog.insert(network)
         do {
-            try catalog.insert(network)
+            try await prepareNetwork(network)
         } catch {
             await tearDownNetwork(network)
+            try? catalog.delete(network.id)
             throw error
         }
         await publishNetwork("create", network)
@@ -187,8 +192,11 @@ public actor NetworkController {
             throw ContainerError.conflict("error while removing network: network \(network.name) id \(network.id) has active endpoints "
                 + "(\(members.map(\.name).joined(separator: ", ")))")
         }
-        try catalog.delete(network.id)
+        // The bridge before the row, for the same reason as at creation.
+        networksBeingRemoved.insert(network.id)
+        defer { networksBeingRemoved.remove(network.id) }
         await tearDownNetwork(network)
+        try catalog.delete(network.id)
         await publishNetwork("destroy", network)
     }
 

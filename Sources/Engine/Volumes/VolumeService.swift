@@ -1,5 +1,6 @@
 import Foundation
 import ImageStore
+import SystemSupport
 
 /// Volumes of the `local` driver: their rows and directories, their events, and Docker's copy-up of
 /// an image's content into a new one. Which containers mount a volume is the container service's to
@@ -68,7 +69,7 @@ struct VolumeService: Sendable {
         // The archive's one top entry is the directory itself, with its owner and mode: it becomes _data.
         let data = paths.volumeData(name)
         guard rmdir(data) == 0, Glibc.rename(scratch + "/staging/" + found.name, data) == 0 else {
-            throw ContainerError.invalid("filling volume \(name): \(String(cString: strerror(errno)))")
+            throw ContainerError.invalid("filling volume \(name): \(SystemError.text(errno))")
         }
         if idOffset > 0 {
             let relatives = [""] + (FileManager.default.subpaths(atPath: data) ?? []).map { "/" + $0 }

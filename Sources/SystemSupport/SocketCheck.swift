@@ -2,8 +2,8 @@ import Foundation
 
 /// Tells whether something accepts connections on a unix socket path, so a second daemon does not
 /// unlink a live daemon's socket when it binds its own.
-enum SocketCheck {
-    static func isListening(_ path: String) -> Bool {
+public enum SocketCheck {
+    public static func isListening(_ path: String) -> Bool {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
