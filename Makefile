@@ -7,7 +7,7 @@ LOGS = $(CURDIR)/.build/logs
 STEP = ./scripts/step
 ARCHES = x86_64 arm64 arm
 
-.PHONY: deps build release guests images demo-images test demo bench bench-vm bench-vm-files bench-vm-pause bench-healthcheck compare conformance fuzz clean
+.PHONY: deps build release guests images demo-images test demo bench bench-vm bench-vm-files bench-vm-pause bench-healthcheck compare conformance fuzz soak clean
 
 deps:
 	@$(STEP) "installing what is missing (scripts/install-deps)" $(LOGS)/deps.log ./scripts/install-deps
@@ -46,6 +46,11 @@ test: build guests images
 # AddressSanitizer, FUZZ_SECONDS each (default 60) from the seeds in fuzz/corpus (fuzz/run).
 fuzz: deps
 	./fuzz/run
+
+# 200 API clients against berthd and podman's service, 1,000 `run --rm` with every resource
+# sampled, logs at full speed, and each operation on a full disk; writes its section of bench/RESULTS.md.
+soak: release demo-images
+	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/soak
 
 # The demo shows the Debian image when `make images` (or `make test`) has built it: its first
 # build (two debootstraps) would double a first demo's wait.

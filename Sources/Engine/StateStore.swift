@@ -31,6 +31,29 @@ public final class StateStore: Sendable {
         // DatabasePool runs SQLite in WAL mode: readers never block the writer.
         database = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(database)
+        Self.makeReserve(beside: path)
+    }
+
+    /// Space kept for the database's writes that must land on a full disk: a container's exit, a
+    /// removal that frees space. Made at each start when the disk has room for it.
+    static let reserveBytes: Int64 = 8 << 20
+
+    static func reservePath(beside databasePath: String) -> String { databasePath + "-reserve" }
+
+    static func makeReserve(beside databasePath: String) {
+        let reserve = reservePath(beside: databasePath)
+        var info = statvfs()
+        guard !FileManager.default.fileExists(atPath: reserve), statvfs(databasePath, &info) == 0,
+              Int64(info.f_bavail) * Int64(info.f_frsize) > 8 * reserveBytes else { return }
+        let fd = open(reserve + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        // fallocate, not a sparse file: the blocks must be the disk's to give back.
+        if posix_fallocate(fd, 0, off_t(reserveBytes)) == 0, fsync(fd) == 0 {
+            rename(reserve + ".tmp", reserve)
+        } else {
+            unlink(reserve + ".tmp")
+        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -107,5 +130,18 @@ extension StateStore {
     public static func systemError(_ error: any Error) -> SystemError? {
         guard let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL else { return nil }
         return .call("writing berth.db", ENOSPC)
+    }
+}
+
+extension DatabasePool {
+    /// A write that must land even on a full disk (a container's exit, a removal that frees
+    /// space): on SQLite's "disk full" it gives the store's reserve back to the disk and tries once more.
+    func writeEvenWhenFull<T>(_ updates: (Database) throws -> T) throws -> T {
+        do {
+            return try write(updates)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            guard unlink(StateStore.reservePath(beside: path)) == 0 else { throw error }
+            return try write(updates)
+        }
     }
 }

@@ -183,6 +183,23 @@ import Testing
         }
     }
 
+    /// A container that fills the disk to the last block and ends: its exit is still recorded (the
+    /// database keeps a reserve for it), `wait` answers, and `rm` frees the space.
+    @Test func aContainerEndingOnAFullDiskIsRecordedAndRemovable() async throws {
+        try await Self.withSmallDisk(megabytes: 128) { daemon, _ in
+            #expect(FileManager.default.fileExists(atPath: daemon.root + "/berth.db-reserve"), "no reserve was made")
+            let run = try Self.docker(daemon, ["run", "-d", "--name", "filler", "-v", "all:/data", Self.image,
+                                               "sh", "-c", "dd if=/dev/zero of=/data/f bs=1M; exit 3"])
+            #expect(run.status == 0, "\(run)")
+            let wait = try Self.docker(daemon, ["wait", "filler"], timeout: 60)
+            #expect(wait.stdout == "3\n" && !wait.timedOut, "\(wait)")
+            #expect(try Self.docker(daemon, ["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "filler"]).stdout == "exited 3\n")
+            #expect(try Self.docker(daemon, ["rm", "-v", "filler"]).status == 0)
+            #expect(try Self.docker(daemon, ["volume", "rm", "all"]).status == 0)
+            #expect(try Self.docker(daemon, ["run", "--rm", Self.image, "true"]).status == 0, "the disk was not freed")
+        }
+    }
+
     /// A container logging at full speed onto a full disk: entries are dropped whole (the log
     /// stays lines of JSON), the rotation stays within its bound, and logging resumes once freed.
     @Test func logsStayWholeAndBoundedOnAFullDiskAndResume() async throws {

@@ -47,7 +47,7 @@ public struct ContainerCatalog: Sendable {
 
     public func updateState(_ id: String, _ state: ContainerRecord.State) throws {
         let data = try Self.encoder.encode(state)
-        try database.write { db in
+        try database.writeEvenWhenFull { db in
             try db.execute(sql: "UPDATE container SET state = ? WHERE id = ?", arguments: [data, id])
         }
     }
@@ -67,7 +67,7 @@ public struct ContainerCatalog: Sendable {
     }
 
     public func delete(_ id: String) throws {
-        try database.write { db in
+        try database.writeEvenWhenFull { db in
             try db.execute(sql: "DELETE FROM container WHERE id = ?", arguments: [id])
         }
     }

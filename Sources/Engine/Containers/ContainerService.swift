@@ -555,7 +555,11 @@ public actor ContainerService {
             code: recorded?.code ?? reportedCode ?? 255, error: message, oomKilled: oomKilled, startedAt: record.state.startedAt,
             finishedAt: recorded?.finishedAt ?? Date(), utilityVM: record.state.utilityVM), failure: nil)
         try? FileManager.default.removeItem(atPath: paths.runtimeDirectory(id))
-        try? catalog.updateState(id, record.state)
+        do {
+            try catalog.updateState(id, record.state)
+        } catch {
+            logger.error("recording the container's exit failed: \(StateStore.systemError(error) ?? error)", metadata: ["id": "\(id.prefix(12))"])
+        }
         phases.mark("recorded")
         logger.debug("exited", metadata: ["id": "\(id.prefix(12))", "ms": "\(phases.summary)", "uptime": "\(PhaseTimer.uptime)"])
         let stoppedOnPurpose = record.state.manuallyStopped == true

@@ -38,7 +38,7 @@ public struct VolumeCatalog: Sendable {
     }
 
     public func delete(_ name: String) throws {
-        try database.write { db in try db.execute(sql: "DELETE FROM volume WHERE name = ?", arguments: [name]) }
+        try database.writeEvenWhenFull { db in try db.execute(sql: "DELETE FROM volume WHERE name = ?", arguments: [name]) }
     }
 
     private static func record(_ row: Row) -> VolumeRecord {
