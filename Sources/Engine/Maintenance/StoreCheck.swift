@@ -11,7 +11,7 @@ import SystemSupport
 /// Every write of the store is ordered so that a cut leaves only orphans: files no record names
 /// (partial downloads, unpacked layers or blobs of a pull or commit that never recorded its image,
 /// a container's or volume's directory made before its row, a removal cut between its row and its
-/// files), mounts of a copy cut short, build-cache rows of removed images. Those are removed.
+/// files), mounts of a copy cut short. Those are removed.
 /// What a cut cannot produce (a record whose files are gone: a disk failure, a hand edit) is
 /// reported with what the user can do, never guessed at. Runs only while no daemon uses the root.
 public struct StoreCheck: Sendable {
@@ -115,8 +115,7 @@ public struct StoreCheck: Sendable {
 
     // MARK: Images
 
-    /// Images whose files are gone, then blobs and layers no image names, then build-cache rows
-    /// of images no longer there.
+    /// Images whose files are gone, then blobs and layers no image names.
     func images(_ database: DatabasePool) throws -> [StoreFinding] {
         var findings: [StoreFinding] = []
         let content = root + "/content/blobs/sha256"
@@ -145,15 +144,6 @@ public struct StoreCheck: Sendable {
         for name in Self.entries(snapshots) {
             guard let chainID = try? Digest(sha256: name), !referenced.chainIDs.contains(chainID) else { continue }
             findings.append(removing(snapshots + "/" + name, "unpacked layer \(chainID) that no image names"))
-        }
-        let present = Set(all.map(\.id.description))
-        let stale = try database.write { db in
-            let images = try String.fetchAll(db, sql: "SELECT DISTINCT image FROM buildCache").filter { !present.contains($0) }
-            for image in images { try db.execute(sql: "DELETE FROM buildCache WHERE image = ?", arguments: [image]) }
-            return images
-        }
-        for image in stale {
-            findings.append(StoreFinding("build cache entries for removed image \(image.prefix(19))", .repaired("removed")))
         }
         return findings
     }
