@@ -54,13 +54,8 @@ public final class ImageService: Sendable {
         }
         progress(.started(reference.tag ?? reference.digest?.description ?? Reference.defaultTag))
         var manifestFetch = top
-        if MediaType.indexTypes.contains(top.mediaType) {
-            let index: ImageIndex
-            do {
-                index = try JSONDecoder().decode(ImageIndex.self, from: top.data)
-            } catch {
-                throw RegistryError.badManifest("\(reference): \(error)")
-            }
+        var document = try Self.document(top, of: reference)
+        if case .index(let index) = document {
             guard let entry = index.manifest(for: platform) else {
                 throw RegistryError.noMatchingPlatform(reference: reference.description, wanted: platform, available: index.platforms)
             }
@@ -68,18 +63,10 @@ public final class ImageService: Sendable {
             byDigest.tag = nil
             byDigest.digest = entry.digest
             manifestFetch = try await registry.manifest(byDigest, credentials: credentials)
+            document = try Self.document(manifestFetch, of: reference)
         }
-        guard MediaType.manifestTypes.contains(manifestFetch.mediaType) else {
-            throw RegistryError.badManifest("\(reference): unsupported media type \(manifestFetch.mediaType)")
-        }
-        let manifest: ImageManifest
-        do {
-            manifest = try JSONDecoder().decode(ImageManifest.self, from: manifestFetch.data)
-        } catch {
-            throw RegistryError.badManifest("\(reference): \(error)")
-        }
-        for layer in manifest.layers where !MediaType.layerTypes.contains(layer.mediaType) || layer.size < 0 {
-            throw RegistryError.badManifest("\(reference): layer \(layer.digest) has unsupported media type \(layer.mediaType)")
+        guard case .manifest(let manifest) = document else {
+            throw RegistryError.badManifest("\(reference): an index where its entry should be an image manifest")
         }
 
         try await fetch(manifest.config, from: reference, source: manifestFetch.source, credentials: credentials, progress: nil)
@@ -415,13 +402,22 @@ public final class ImageService: Sendable {
     {
         let fetched = try await registry.manifest(reference.withDefaultTag, credentials: credentials)
         let descriptor = Descriptor(mediaType: fetched.mediaType, digest: fetched.digest, size: Int64(fetched.data.count))
-        if MediaType.indexTypes.contains(fetched.mediaType) {
-            let index = try JSONDecoder().decode(ImageIndex.self, from: fetched.data)
-            return (descriptor, index.platforms)
+        let manifest: ImageManifest
+        switch try Self.document(fetched, of: reference) {
+        case .index(let index): return (descriptor, index.platforms)
+        case .manifest(let single): manifest = single
         }
-        let manifest = try JSONDecoder().decode(ImageManifest.self, from: fetched.data)
         try await fetch(manifest.config, from: reference, source: fetched.source, credentials: credentials, progress: nil)
         return (descriptor, [try decodeConfig(manifest.config.digest).platform])
+    }
+
+    /// The registry's document decoded and checked, or Docker's "invalid manifest" naming the reference.
+    private static func document(_ fetched: RegistryClient.FetchedManifest, of reference: Reference) throws -> ManifestDocument {
+        do {
+            return try ManifestDocument(data: fetched.data, mediaType: fetched.mediaType)
+        } catch {
+            throw RegistryError.badManifest("\(reference): \(error)")
+        }
     }
 
     /// Removes blobs and snapshots no image refers to; returns the bytes freed.
