@@ -12,17 +12,22 @@ enum ReferencePattern {
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
     }
 
+    /// Row by row over the pattern, `matched[n]`: whether the pattern so far matches the text's
+    /// first n characters. Time is pattern × text; trying each way a `*` could match would be
+    /// exponential in the number of `*`s a client sends.
     private static func glob(_ pattern: [Character], _ text: [Character]) -> Bool {
-        guard let first = pattern.first else { return text.isEmpty }
-        if first == "*" {
-            var index = 0
-            while true {
-                if glob(Array(pattern.dropFirst()), Array(text[index...])) { return true }
-                guard index < text.count, text[index] != "/" else { return false }
-                index += 1
+        var matched = [true] + Array(repeating: false, count: text.count)
+        for symbol in pattern {
+            var next = Array(repeating: false, count: text.count + 1)
+            if symbol == "*" {
+                // Nothing more, or one more character that is not `/`.
+                next[0] = matched[0]
+                for end in text.indices { next[end + 1] = matched[end + 1] || (next[end] && text[end] != "/") }
+            } else {
+                for end in text.indices { next[end + 1] = matched[end] && text[end] == symbol }
             }
+            matched = next
         }
-        guard let head = text.first, head == first else { return false }
-        return glob(Array(pattern.dropFirst()), Array(text.dropFirst()))
+        return matched[text.count]
     }
 }
