@@ -30,7 +30,7 @@ struct ContainerHelpersTests {
         handle.seekToEndOfFile()
         handle.write(Data(#"","stream":"stdout","time":"2026-11-25T10:00:05Z"}"#.utf8 + [10]))
         try handle.close()
-        #expect(logs.readNew(from: offset, ContainerLogs.Options()).entries.map(\.text) == ["half"])
+        #expect(LogFollower(logs, from: offset, options: ContainerLogs.Options()).next().map(\.text) == ["half"])
     }
 
     @Test func signalsSizesNamesAndChanges() throws {

@@ -87,10 +87,7 @@ import Testing
         try await Self.withSmallDisk(megabytes: 160) { daemon, disk in
             try await RegistryFixture.with { registry in
                 let name = "\(registry.address)/berth-test/big:1"
-                let context = daemon.scratch + "/big"
-                try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
-                try "FROM \(Self.image)\nRUN dd if=/dev/urandom of=/big bs=1M count=24\n"
-                    .write(toFile: context + "/Dockerfile", atomically: true, encoding: .utf8)
+                let context = try daemon.buildContext("big", dockerfile: "FROM \(Self.image)\nRUN dd if=/dev/urandom of=/big bs=1M count=24\n")
                 let build = try Self.docker(daemon, ["build", "-q", "-t", name, context], timeout: 300)
                 #expect(build.status == 0, "\(build)")
                 #expect(try Self.docker(daemon, ["push", name], timeout: 300).status == 0)
@@ -116,10 +113,8 @@ import Testing
     /// A build's COPY and a commit that do not fit, then both once space is freed.
     @Test func buildAndCommitFailWithNoSpaceAndWorkOnceFreed() async throws {
         try await Self.withSmallDisk(megabytes: 192) { daemon, disk in
-            let context = daemon.scratch + "/context"
-            try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+            let context = try daemon.buildContext(dockerfile: "FROM \(Self.image)\nCOPY big /big\n")
             try Command.succeed(["dd", "if=/dev/urandom", "of=\(context)/big", "bs=1M", "count=24", "status=none"])
-            try "FROM \(Self.image)\nCOPY big /big\n".write(toFile: context + "/Dockerfile", atomically: true, encoding: .utf8)
             #expect(try Self.docker(daemon, ["run", "--name", "writer", Self.image, "dd", "if=/dev/urandom", "of=/big",
                                              "bs=1M", "count=24"]).status == 0)
             let before = try Self.imageIDs(daemon)
@@ -152,10 +147,8 @@ import Testing
         try await Self.withSmallDisk(megabytes: 128) { daemon, disk in
             let big = daemon.scratch + "/big"
             try Command.succeed(["dd", "if=/dev/urandom", "of=\(big)", "bs=1M", "count=24", "status=none"])
-            let context = daemon.scratch + "/context"
-            try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
-            try "FROM \(Self.image)\nRUN mkdir /data && dd if=/dev/urandom of=/data/seed bs=1M count=16\nVOLUME /data\n"
-                .write(toFile: context + "/Dockerfile", atomically: true, encoding: .utf8)
+            let context = try daemon.buildContext(
+                dockerfile: "FROM \(Self.image)\nRUN mkdir /data && dd if=/dev/urandom of=/data/seed bs=1M count=16\nVOLUME /data\n")
             #expect(try Self.docker(daemon, ["build", "-q", "-t", "seeded", context], timeout: 300).status == 0)
             #expect(try Self.docker(daemon, ["create", "--name", "target", Self.image, "true"]).status == 0)
             #expect(try Self.docker(daemon, ["volume", "create", "plain"]).status == 0)

@@ -83,9 +83,7 @@ import Testing
     /// removed at the next start, no image is recorded, and the build then completes.
     @Test func killedDuringABuildLeavesNoStepContainer() async throws {
         try await ContainerLifecycleTests.withImages { daemon in
-            let context = daemon.scratch + "/context"
-            try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
-            try "FROM \(Self.image)\nRUN sleep 4 && echo built > /made\n".write(toFile: context + "/Dockerfile", atomically: true, encoding: .utf8)
+            let context = try daemon.buildContext(dockerfile: "FROM \(Self.image)\nRUN sleep 4 && echo built > /made\n")
             let before = try Self.docker(daemon, ["images", "-aq"]).stdout
             var stepSeen: Date?
             try Self.kill(daemon, during: ["build", "-t", "cut", context]) {
@@ -162,13 +160,11 @@ import Testing
     /// reported and removed, and the next run fills the (still empty) volume.
     @Test func killedDuringAVolumeCopyUpLeavesNoMountOrHalfCopy() async throws {
         try await ContainerLifecycleTests.withImages { daemon in
-            let context = daemon.scratch + "/context"
-            try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
-            try """
+            let context = try daemon.buildContext(dockerfile: """
                 FROM \(Self.image)
                 RUN mkdir /data && for i in $(seq 1 64); do dd if=/dev/urandom of=/data/part-$i bs=1M count=2 2>/dev/null; done
                 VOLUME /data
-                """.write(toFile: context + "/Dockerfile", atomically: true, encoding: .utf8)
+                """)
             #expect(try Self.docker(daemon, ["build", "-q", "-t", "seeded", context], timeout: 300).status == 0)
             let copyUp = daemon.root + "/volumes/filled/.copy-up"
             try Self.kill(daemon, during: ["run", "--rm", "-v", "filled:/data", "seeded", "true"]) {

@@ -34,16 +34,13 @@ extension ImageBuilder {
             let exited = try await containers.waiter(id, condition: .nextExit)
             let waiting = Task { await exited() }
             try await containers.start(id)
-            let logs = ContainerLogs(path: containers.paths.log(id))
-            var offset: UInt64 = 0
+            let output = LogFollower(ContainerLogs(path: containers.paths.log(id)), from: 0, options: ContainerLogs.Options())
             var status: ContainerService.ExitStatus?
             // Output as it comes, and once more after the exit for what came last.
             repeat {
                 status = await Self.result(of: waiting, within: .milliseconds(100))
-                let (entries, next) = logs.readNew(from: offset, ContainerLogs.Options())
-                offset = next
                 // As the classic builder: the step's stderr in red.
-                for entry in entries { await progress(entry.stream == 2 ? "\u{1b}[91m" + entry.text + "\u{1b}[0m" : entry.text) }
+                for entry in output.next() { await progress(entry.stream == 2 ? "\u{1b}[91m" + entry.text + "\u{1b}[0m" : entry.text) }
             } while status == nil
             let code = status?.code ?? -1
             guard code == 0 else {

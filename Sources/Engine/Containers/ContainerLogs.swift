@@ -65,18 +65,6 @@ public struct ContainerLogs: Sendable {
         return (entries, offset)
     }
 
-    /// New complete lines after `offset` in the current file; a shrunken file (rotated) restarts at 0.
-    public func readNew(from offset: UInt64, _ options: Options) -> (entries: [Entry], offset: UInt64) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return ([], offset) }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        let start = size < offset ? 0 : offset
-        try? handle.seek(toOffset: start)
-        guard let data = try? handle.readToEnd(), let last = data.lastIndex(of: UInt8(ascii: "\n")) else { return ([], start) }
-        let complete = data[data.startIndex...last]
-        return (parse(complete, options), start + UInt64(complete.count))
-    }
-
     func parse(_ data: Data, _ options: Options) -> [Entry] {
         let decoder = JSONDecoder()
         var entries: [Entry] = []

@@ -208,4 +208,12 @@ final class DaemonFixture: @unchecked Sendable {
     func berth(_ arguments: [String], timeout: TimeInterval = 60) throws -> Command.Result {
         try Command.run([TestPaths.berth, "-H", host] + arguments, timeout: timeout)
     }
+
+    /// A build context under the scratch directory holding only `dockerfile`; its path.
+    func buildContext(_ name: String = "context", dockerfile: String) throws -> String {
+        let context = scratch + "/" + name
+        try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+        try dockerfile.write(toFile: context + "/Dockerfile", atomically: true, encoding: .utf8)
+        return context
+    }
 }
