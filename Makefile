@@ -42,7 +42,7 @@ test: build guests images
 	$(SWIFT) test --skip-build --skip '^IntegrationTests\.'
 	$(SWIFT) test --skip-build --filter '^IntegrationTests\.'
 
-# The parsers that read what containers, images and guests send, under libFuzzer and
+# The parsers that read what clients, registries, images, containers and guests send, under libFuzzer and
 # AddressSanitizer, FUZZ_SECONDS each (default 60) from the seeds in fuzz/corpus (fuzz/run).
 fuzz: deps
 	./fuzz/run

@@ -228,3 +228,26 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// The fuzzers that drive whole modules (fuzz/run builds them with libFuzzer and AddressSanitizer
+// when BERTH_FUZZ is set, in their own build directory); an ordinary build never sees them.
+if Context.environment["BERTH_FUZZ"] != nil {
+    package.targets += [
+        // libFuzzer's entry, for fuzzers that are SwiftPM executables.
+        .target(name: "FuzzDriver", path: "fuzz/driver"),
+        .executableTarget(
+            name: "FuzzHTTPRouter",
+            dependencies: [
+                "API", "APIModels", "FuzzDriver", "OCI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "fuzz/targets/http-router"
+        ),
+        .executableTarget(
+            name: "FuzzLayerUnpacker", dependencies: ["FuzzDriver", "ImageStore", "OCI", "SystemSupport"], path: "fuzz/targets/layer-unpacker"),
+        .executableTarget(
+            name: "FuzzRegistryManifest", dependencies: ["FuzzDriver", "OCI", "Registry"], path: "fuzz/targets/registry-manifest"),
+    ]
+}

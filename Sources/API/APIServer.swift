@@ -70,9 +70,15 @@ public final class APIServer: Sendable {
     private static func makeConnection(_ channel: Channel, tls: NIOSSLContext?) throws -> Connection {
         let pipeline = channel.pipeline.syncOperations
         if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+        try addHTTPHandlers(to: pipeline)
+        return try Connection(wrappingChannelSynchronously: channel)
+    }
+
+    /// NIO's HTTP/1.1 parser, with its 400 for a malformed request, and the adapter that lets a
+    /// hijacked connection take the HTTP handlers out.
+    static func addHTTPHandlers(to pipeline: ChannelPipeline.SynchronousOperations) throws {
         try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
         try pipeline.addHandler(HTTPPartAdapter(), name: "http-adapter")
-        return try Connection(wrappingChannelSynchronously: channel)
     }
 
     /// Accepts connections until `close()`; returns once every connection has ended.

@@ -1,6 +1,7 @@
 import Foundation
 import NativeRuntime
 import OCI
+import SystemSupport
 import Testing
 @testable import Engine
 
@@ -84,8 +85,12 @@ struct StoreCheckTests {
     }
 
     @Test func mountPointsAreReadAsTheKernelEscapesThem() {
-        #expect(StoreCheck.unescapedMountPath("/var/lib/berth/snapshots/.merged-1") == "/var/lib/berth/snapshots/.merged-1")
-        #expect(StoreCheck.unescapedMountPath("/a\\040b\\011c\\134d") == "/a b\tc\\d")
+        let table = """
+            22 1 0:21 / / rw,relatime - ext4 /dev/vda rw
+            40 22 0:35 / /var/lib/berth/snapshots/.merged-1 rw - overlay overlay rw
+            41 22 0:36 / /a\\040b\\011c\\134d rw - tmpfs tmpfs rw
+            """
+        #expect(MountTable.mountPoints(mountInfo: table) == ["/", "/var/lib/berth/snapshots/.merged-1", "/a b\tc\\d"])
     }
 
     @Test func findingsSayWhatBecameOfThem() {

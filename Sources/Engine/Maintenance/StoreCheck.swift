@@ -44,11 +44,7 @@ public struct StoreCheck: Sendable {
     /// the start's overlay probe. Containers mount theirs in their own namespaces, so with no
     /// daemon running, any of these was cut short. Other mounts (a disk for volumes) are the user's.
     func leftoverMounts() -> [StoreFinding] {
-        let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
-            .compactMap { line -> String? in
-                let fields = line.split(separator: " ")
-                return fields.count > 4 ? Self.unescapedMountPath(String(fields[4])) : nil
-            }
+        let mounts = MountTable.mountPoints()
             .filter { $0.hasPrefix(root + "/") && Self.isDaemonsOwnMount(String($0.dropFirst(root.count + 1))) }
         // Deepest first: a copy's volume mounts sit inside the container's root.
         return mounts.sorted { $0.count > $1.count }.map { mountPoint in
@@ -68,22 +64,6 @@ public struct StoreCheck: Sendable {
         case let first?: return first.hasPrefix("overlay-check-") && components.count >= 2 && components[1] == "merged"
         case nil: return false
         }
-    }
-
-    /// mountinfo writes space, tab, newline and backslash as octal escapes.
-    static func unescapedMountPath(_ field: String) -> String {
-        guard field.contains("\\") else { return field }
-        var bytes: [UInt8] = []
-        var utf8 = Array(field.utf8)[...]
-        while let byte = utf8.popFirst() {
-            if byte == UInt8(ascii: "\\"), utf8.count >= 3, let value = UInt8(String(decoding: utf8.prefix(3), as: UTF8.self), radix: 8) {
-                bytes.append(value)
-                utf8 = utf8.dropFirst(3)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Downloads and unpacks that never finished, and merged image roots of cut copy-ups.

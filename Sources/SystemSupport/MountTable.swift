@@ -1,0 +1,29 @@
+import Foundation
+
+/// This process's mount points, as /proc/self/mountinfo lists them (parents before children).
+public enum MountTable {
+    /// The mount points of `mountInfo` (by default, this process's own table).
+    public static func mountPoints(mountInfo: String? = nil) -> [String] {
+        let table = mountInfo ?? (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        return table.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 4 ? unescaped(String(fields[4])) : nil
+        }
+    }
+
+    /// mountinfo writes space, tab, newline and backslash as octal escapes.
+    static func unescaped(_ field: String) -> String {
+        guard field.contains("\\") else { return field }
+        var bytes: [UInt8] = []
+        var utf8 = Array(field.utf8)[...]
+        while let byte = utf8.popFirst() {
+            if byte == UInt8(ascii: "\\"), utf8.count >= 3, let value = UInt8(String(decoding: utf8.prefix(3), as: UTF8.self), radix: 8) {
+                bytes.append(value)
+                utf8 = utf8.dropFirst(3)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
