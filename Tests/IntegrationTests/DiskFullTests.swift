@@ -17,6 +17,7 @@ import Testing
         try Command.succeed(["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0700", "berth-test-disk", daemon.root])
         defer {
             daemon.stop()
+            daemon.removeContainers()
             umount2(daemon.root, Int32(MNT_DETACH))
             daemon.tearDown()
         }

@@ -171,7 +171,8 @@ final class DaemonFixture: @unchecked Sendable {
 
     /// What a failed test may leave: container processes (found by their cgroups), shims (by a
     /// command line naming this daemon's exec root), the cgroups themselves, and utility VMs.
-    private func removeContainers() {
+    /// Found from the containers' directories, so a test that mounts the root calls it before unmounting.
+    func removeContainers() {
         let ids = (try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? []
         if let hypervisor = try? LibvirtHypervisor(uri: "qemu:///system") {
             for id in ids { try? hypervisor.destroy("berth-\(id.prefix(12))") }
