@@ -4,12 +4,18 @@ import SystemSupport
 
 /// Where the unpacker fuzzer may write, since it runs as root and what it tests is whether a
 /// hostile layer can write outside its directory: in a mount namespace of its own, every mount
-/// is read-only but a fresh tmpfs on /tmp and the directories libFuzzer writes to (its corpus and
-/// crashes, given on the command line), and without CAP_MKNOD, so no layer makes a device node
-/// (an overlayfs whiteout, a 0/0 character device, needs no capability).
+/// is read-only but a fresh tmpfs on the scratch directory (`BERTH_FUZZ_SCRATCH`, an empty
+/// directory fuzz/run makes) and the directories libFuzzer writes to (its corpus and crashes, given
+/// on the command line), and without CAP_MKNOD, so no layer makes a device node (an overlayfs
+/// whiteout, a 0/0 character device, needs no capability).
 enum Confinement {
-    /// The fuzzer's own directory in the tmpfs; libFuzzer keeps its temporary files beside it.
-    static let scratch = "/tmp/layer-unpacker"
+    /// The tmpfs the layers are unpacked in; libFuzzer keeps its temporary files there too (TMPDIR).
+    static let scratch: String = {
+        guard let path = getenv("BERTH_FUZZ_SCRATCH").map({ String(cString: $0) }), path.hasPrefix("/") else {
+            fatalError("layer-unpacker: set BERTH_FUZZ_SCRATCH to an empty directory's absolute path (fuzz/run does)")
+        }
+        return path
+    }()
     private static let marker = "BERTH_FUZZ_CONFINED"
 
     /// Confines the process and runs it again inside (the capability goes only at `execve`), then
@@ -20,8 +26,8 @@ enum Confinement {
             return
         }
         let writable = libFuzzerOutputs()
-        if let hidden = writable.first(where: { $0 == "/tmp" || $0.hasPrefix("/tmp/") }) {
-            fatalError("layer-unpacker: \(hidden) would be hidden under the fuzzer's own /tmp; give directories outside /tmp")
+        if let hidden = writable.first(where: { $0 == scratch || $0.hasPrefix(scratch + "/") }) {
+            fatalError("layer-unpacker: \(hidden) would be hidden under the scratch tmpfs; give directories outside \(scratch)")
         }
         require(unshare(cloneNewMountNamespace) == 0, "unshare(CLONE_NEWNS)")
         // Nothing done here may propagate back to the host's mounts.
@@ -37,10 +43,10 @@ enum Confinement {
             let flags = UInt(MS_REMOUNT | MS_BIND | MS_RDONLY) | (info.f_flag & UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC))
             require(mount(nil, point, nil, flags, nil) == 0, "remounting \(point) read-only")
         }
-        require(mount("berth-fuzz", "/tmp", "tmpfs", UInt(MS_NOSUID | MS_NODEV), "size=512m,mode=0700") == 0, "tmpfs on /tmp")
-        require(mkdir(scratch, 0o700) == 0, "making \(scratch)")
+        require(mount("berth-fuzz", scratch, "tmpfs", UInt(MS_NOSUID | MS_NODEV), "size=512m,mode=0700") == 0, "tmpfs on \(scratch)")
         require(prctl(capabilityBoundingSetDrop, capabilityMknod, 0, 0, 0) == 0, "dropping CAP_MKNOD")
         setenv(marker, "1", 1)
+        setenv("TMPDIR", scratch, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         fatalError("execv /proc/self/exe: \(String(cString: strerror(errno)))")
     }
