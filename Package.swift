@@ -16,6 +16,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.31.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.3.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.4.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.1.0"),
     ],
     targets: [
         // Image-spec vocabulary shared by every layer: platforms, references, digests.
@@ -171,10 +175,44 @@ let package = Package(
             ]
         ),
 
+        // The Kubernetes CRI's runtime.v1 messages, services and clients, generated from
+        // runtime-v1.proto by scripts/generate-cri (committed; builds need no protoc).
+        .target(
+            name: "CRIProtocol",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["runtime-v1.proto"]
+        ),
+
+        // berthd as a Kubernetes node runtime: the CRI's RuntimeService and ImageService over gRPC on
+        // a unix socket, mapped onto the engine's containers, pods and images.
+        .target(
+            name: "CRI",
+            dependencies: [
+                "APIModels", "CRIProtocol", "Engine", "HostModel", "ImageStore", "OCI", "SystemSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // A CRI client over a unix socket: `berth cri` and the tests speak to berthd's CRI with it.
+        .target(
+            name: "CRIClient",
+            dependencies: [
+                "CRIProtocol",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            ]
+        ),
+
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "API", "APIModels", "DaemonConfiguration", "Engine", "HostProbe", "ImageStore", "NativeRuntime", "Networking", "Registry",
+                "API", "APIModels", "CRI", "DaemonConfiguration", "Engine", "HostProbe", "ImageStore", "NativeRuntime", "Networking", "Registry",
                 "SystemSupport", "VMRuntime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -184,8 +222,10 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "APIClient", "APIModels", "HostModel", "OCI", "SystemSupport",
+                "APIClient", "APIModels", "CRIClient", "CRIProtocol", "HostModel", "OCI", "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -223,7 +263,10 @@ let package = Package(
         .testTarget(name: "APIClientTests", dependencies: ["APIClient"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["APIModels", "HostModel", "NativeRuntime", "VMRuntime"]
+            dependencies: [
+                "APIModels", "CRIClient", "CRIProtocol", "HostModel", "NativeRuntime", "VMRuntime",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -17,7 +17,7 @@ struct Berth: AsyncParsableCommand {
             RmCommand.self, WaitCommand.self, PsCommand.self, LogsCommand.self, ContainerInspectCommand.self,
             ExecCommand.self, AttachCommand.self, PauseCommand.self, UnpauseCommand.self, RenameCommand.self, UpdateCommand.self,
             CommitCommand.self, TopCommand.self, StatsCommand.self, DiffCommand.self, ExportCommand.self, CopyCommand.self,
-            ContainerCommand.self, VolumeCommand.self, NetworkCommand.self, PortCommand.self, SearchCommand.self,
+            ContainerCommand.self, VolumeCommand.self, NetworkCommand.self, PortCommand.self, SearchCommand.self, CRICommand.self,
         ])
 
     /// Accepts Docker's global `-H ADDR` before the command (`berth -H unix:///s version`) by
@@ -51,6 +51,7 @@ struct Berth: AsyncParsableCommand {
             }
         }
         arguments = BuildCommand.spellingBarePull(arguments)
+        arguments = CRICommand.movingEndpointAfterVerb(arguments)
         do {
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -2,6 +2,7 @@ import API
 import APIModels
 import ArgumentParser
 import AsyncHTTPClient
+import CRI
 import DaemonConfiguration
 import Engine
 import Foundation
@@ -137,6 +138,9 @@ struct Berthd: AsyncParsableCommand {
 
     @Option(help: "The berth-shim executable (default: next to berthd).")
     var shim: String?
+
+    @Option(help: "Unix socket of the Kubernetes CRI (runtime.v1), root's only (default: cri.sock in --exec-root, /run/berth/cri.sock); \"\" serves none.")
+    var criSocket: String?
 
     @Option(name: .customLong("userns-remap"),
             help: "Give every container its own user namespace unless it asks for --userns=host: auto (or default), or empty.")
@@ -306,7 +310,12 @@ struct Berthd: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: cacheDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let lock = try RootLock(root: root)
         defer { lock.release() }
-        for path in socketPaths where SocketCheck.isListening(path) {
+        let criSocketPath = criSocket ?? execRoot + "/cri.sock"
+        if !criSocketPath.isEmpty {
+            try FileManager.default.createDirectory(atPath: (criSocketPath as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        for path in socketPaths + [criSocketPath] where !path.isEmpty && SocketCheck.isListening(path) {
             throw ValidationError("another process is already serving \(path): stop it, or pass a different --socket or -H")
         }
 
@@ -408,15 +417,26 @@ struct Berthd: AsyncParsableCommand {
                 throw ValidationError("serving \(listener): \(error)")
             }
         }
+        var criServer: CRIServer?
+        if !criSocketPath.isEmpty {
+            do {
+                criServer = try CRIServer.bind(path: criSocketPath, runtime: CRIRuntimeService(host: host, logger: logger),
+                                               images: CRIImageService(images: images), logger: logger)
+            } catch {
+                for server in servers { await server.close() }
+                throw ValidationError("serving the CRI on \(criSocketPath): \(error)")
+            }
+        }
         let report = await host.report
         logger.info("berthd \(BerthVersion.version) listening", metadata: [
-            "on": "\(listeners.map(\.description).joined(separator: ", "))", "root": "\(root)", "pid": "\(getpid())",
+            "on": "\(listeners.map(\.description).joined(separator: ", "))", "cri": "\(criSocketPath.isEmpty ? "off" : criSocketPath)", "root": "\(root)", "pid": "\(getpid())",
             "accelerator": "\(report.accelerator.kind.rawValue)", "cgroups": "\(report.cgroups.layout.rawValue)",
         ])
 
         // Runs until a shutdown signal, or until the server fails; either way everything is closed.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for server in servers { group.addTask { try await server.run() } }
+            if let criServer { group.addTask { try await criServer.run() } }
             group.addTask {
                 for await request in signals.requests {
                     switch request {
@@ -432,6 +452,7 @@ struct Berthd: AsyncParsableCommand {
             }
             try await group.next()
             for server in servers { await server.close() }
+            criServer?.close()
             // Pool VMs wait for containers of this berthd only, helper VMs for its next request.
             pool.endAll()
             await runtimes.endIdleHelperVMs()

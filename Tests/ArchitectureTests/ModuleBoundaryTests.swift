@@ -43,9 +43,19 @@ struct ModuleBoundaryTests {
 
     @Test func theCLIImportsOnlyTheClientSide() throws {
         let allowed: Set<String> = ["APIClient", "APIModels", "HostModel", "OCI", "SystemSupport", "ArgumentParser", "Foundation",
-                                    "NIOCore", "Glibc", "Dispatch"]
+                                    "NIOCore", "Glibc", "Dispatch", "CRIClient", "CRIProtocol", "GRPCCore"]
         let imports = try Self.imports(of: "berth")
         #expect(imports.contains("APIClient"), "the reader found the CLI's imports")
         #expect(imports.isSubset(of: allowed), "the CLI imports \(imports.subtracting(allowed).sorted())")
+    }
+
+    /// The CRI server, like the Docker API, works through the engine: it names the store's image
+    /// records the engine hands out, but never reaches the runtimes, networks or registry client.
+    @Test func theCRIDependsOnlyOnTheEngineAndItsProtocol() throws {
+        let allowed: Set<String> = ["Engine", "CRIProtocol", "GRPCCore", "GRPCNIOTransportHTTP2Posix", "APIModels", "OCI", "HostModel",
+                                    "ImageStore", "SystemSupport", "Foundation", "Logging"]
+        let imports = try Self.imports(of: "CRI")
+        #expect(imports.contains("Engine"), "the reader found the CRI's imports")
+        #expect(imports.isSubset(of: allowed), "CRI imports \(imports.subtracting(allowed).sorted())")
     }
 }
