@@ -194,6 +194,7 @@ let package = Package(
             dependencies: [
                 "APIModels", "CRIProtocol", "Engine", "HostModel", "ImageStore", "OCI", "SystemSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -118,6 +118,11 @@ static void handle_command(struct shim *s, size_t index, char *line) {
             client->relay_process = s->next_relay_process++;
             reply(s, index, "ok %u\n", client->relay_process);
         }
+    } else if (!strcmp(line, "reopen-log")) {
+        // kubelet renamed the CRI log to rotate it: the next entries go to a new file at the path.
+        if (!s->spec.log_path) reply(s, index, "error 1 the container keeps no log\n");
+        else if (log_writer_reopen(&s->log_writer) < 0) reply(s, index, "error 1 reopening %s: %s\n", s->spec.log_path, strerror(errno));
+        else reply(s, index, "ok\n");
     } else if (!strcmp(line, "close-stdin")) {
         close_container_stdin(s);
         reply(s, index, "ok\n");

@@ -11,9 +11,10 @@
 
 static void reopen(struct log_writer *writer);
 
-int log_writer_open(struct log_writer *writer, const char *path, uint64_t max_size, unsigned max_files) {
+int log_writer_open(struct log_writer *writer, const char *path, enum log_format format, uint64_t max_size, unsigned max_files) {
     memset(writer, 0, sizeof *writer);
     writer->path = path;
+    writer->format = format;
     writer->max_size = max_size;
     writer->max_files = max_files ? max_files : 1;
     writer->streams[0].name = "stdout";
@@ -26,6 +27,16 @@ static void reopen(struct log_writer *writer) {
     writer->fd = open(writer->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     struct stat st;
     writer->size = writer->fd >= 0 && fstat(writer->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+int log_writer_reopen(struct log_writer *writer) {
+    if (!writer->path) return 0;
+    if (writer->fd >= 0) {
+        fsync(writer->fd);
+        close(writer->fd);
+    }
+    reopen(writer);
+    return writer->fd < 0 ? -1 : 0;
 }
 
 // Keeps max_files files: path, path.1, … path.(max_files-1); with one file it starts over.
@@ -56,13 +67,33 @@ static size_t utf8_sequence(const unsigned char *bytes, size_t available) {
     return length;
 }
 
-// One entry: {"log":"…","stream":"…","time":"…"}; bytes that are not UTF-8 become U+FFFD as in Docker.
-static void write_entry(struct log_writer *writer, const char *stream, const char *bytes, size_t length) {
-    size_t capacity = length * 6 + 128;
-    char *line = malloc(capacity);
-    if (!line) return;
-    size_t used = 0;
-    used += (size_t)sprintf(line, "{\"log\":\"");
+// RFC 3339 with nanoseconds, UTC, as both formats stamp their entries.
+static void timestamp(char *stamp, size_t size) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm utc;
+    gmtime_r(&now.tv_sec, &utc);
+    char seconds[32];
+    strftime(seconds, sizeof seconds, "%Y-%m-%dT%H:%M:%S", &utc);
+    snprintf(stamp, size, "%s.%09ldZ", seconds, now.tv_nsec);
+}
+
+// One CRI entry: "TIME STREAM F CONTENT\n" for a whole line (its newline dropped), P for a part.
+static size_t format_cri(char *line, const char *stream, const char *bytes, size_t length) {
+    char stamp[48];
+    timestamp(stamp, sizeof stamp);
+    int whole = length && bytes[length - 1] == '\n';
+    size_t used = (size_t)sprintf(line, "%s %s %c ", stamp, stream, whole ? 'F' : 'P');
+    size_t content = whole ? length - 1 : length;
+    memcpy(line + used, bytes, content);
+    used += content;
+    line[used++] = '\n';
+    return used;
+}
+
+// One json-file entry: {"log":"…","stream":"…","time":"…"}; bytes that are not UTF-8 become U+FFFD as in Docker.
+static size_t format_json_file(char *line, size_t capacity, const char *stream, const char *bytes, size_t length) {
+    size_t used = (size_t)sprintf(line, "{\"log\":\"");
     const unsigned char *input = (const unsigned char *)bytes;
     for (size_t i = 0; i < length;) {
         unsigned char c = input[i];
@@ -78,14 +109,17 @@ static void write_entry(struct log_writer *writer, const char *stream, const cha
             else { memcpy(line + used, "\\ufffd", 6); used += 6; i++; }
         }
     }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    struct tm utc;
-    gmtime_r(&now.tv_sec, &utc);
-    char stamp[40];
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    used += (size_t)snprintf(line + used, capacity - used, "\",\"stream\":\"%s\",\"time\":\"%s.%09ldZ\"}\n",
-                             stream, stamp, now.tv_nsec);
+    char stamp[48];
+    timestamp(stamp, sizeof stamp);
+    used += (size_t)snprintf(line + used, capacity - used, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream, stamp);
+    return used;
+}
+
+static void write_entry(struct log_writer *writer, const char *stream, const char *bytes, size_t length) {
+    size_t capacity = length * 6 + 128;
+    char *line = malloc(capacity);
+    if (!line) return;
+    size_t used = writer->format == LOG_FORMAT_CRI ? format_cri(line, stream, bytes, length) : format_json_file(line, capacity, stream, bytes, length);
     if (writer->max_size && writer->size && writer->size + used > writer->max_size) rotate(writer);
     // A rotation on a full disk may have lost the file: each entry tries to have it again.
     if (writer->fd < 0) reopen(writer);

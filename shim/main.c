@@ -250,7 +250,8 @@ int main(int argc, char **argv) {
     if (launch_spec_load(argv[1], &s->spec, error, sizeof error) < 0) fail_before_ready(s, 125, error);
     if (!s->spec.log_path) {
         s->log_writer.fd = -1;
-    } else if (log_writer_open(&s->log_writer, s->spec.log_path, s->spec.log_max_size, s->spec.log_max_files) < 0) {
+    } else if (log_writer_open(&s->log_writer, s->spec.log_path, s->spec.log_format_cri ? LOG_FORMAT_CRI : LOG_FORMAT_JSON_FILE,
+                                      s->spec.log_max_size, s->spec.log_max_files) < 0) {
         snprintf(error, sizeof error, "opening the log %s: %s", s->spec.log_path, strerror(errno));
         fail_before_ready(s, 125, error);
     }
@@ -313,6 +314,17 @@ int main(int argc, char **argv) {
             fail_before_ready(s, 125, error);
         }
         close(network);
+    }
+    // Another container's ipc, uts or pid namespace (a pod's): entered before the clone like the
+    // network's, so init is born in them. A pid namespace entered this way holds our children only.
+    for (size_t i = 0; !s->spec.join_pid && i < s->spec.joined_namespace_count; i++) {
+        const struct joined_namespace *joined = &s->spec.joined_namespaces[i];
+        int namespace_fd = open(joined->path, O_RDONLY | O_CLOEXEC);
+        if (namespace_fd < 0 || setns(namespace_fd, joined->type) < 0) {
+            snprintf(error, sizeof error, "joining the namespace %s: %s (has its container exited?)", joined->path, strerror(errno));
+            fail_before_ready(s, 125, error);
+        }
+        close(namespace_fd);
     }
     if (!s->spec.join_pid && (s->spec.clone_flags & CLONE_NEWUSER) && launch_spec_detach_bind_sources(&s->spec, error, sizeof error) < 0)
         fail_before_ready(s, 125, error);

@@ -104,6 +104,16 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
             if (read_mount(&reader, &spec->mounts, &spec->mount_count) < 0) FAIL("spec: a bad or short %s", key);
         }
         else if (!strcmp(key, "netns")) { VALUE(v); spec->network_namespace = v; }
+        else if (!strcmp(key, "join-namespace")) {
+            VALUE(kind);
+            VALUE(target);
+            int type = !strcmp(kind, "ipc") ? CLONE_NEWIPC : !strcmp(kind, "uts") ? CLONE_NEWUTS : !strcmp(kind, "pid") ? CLONE_NEWPID : 0;
+            if (!type) FAIL("spec: %s cannot be joined by path (ipc, uts and pid can)", kind);
+            struct joined_namespace *grown = realloc(spec->joined_namespaces, (spec->joined_namespace_count + 1) * sizeof *grown);
+            if (!grown) FAIL("out of memory");
+            spec->joined_namespaces = grown;
+            grown[spec->joined_namespace_count++] = (struct joined_namespace){type, target};
+        }
         else if (!strcmp(key, "vm-socket")) { VALUE(v); spec->vm_socket = v; }
         else if (!strcmp(key, "vm-root")) { VALUE(v); spec->vm_root = v; }
         else if (!strcmp(key, "vm-request")) {
@@ -179,6 +189,11 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
             spec->oom_score_adj_set = 1;
         }
         else if (!strcmp(key, "log")) { VALUE(v); spec->log_path = v; }
+        else if (!strcmp(key, "log-format")) {
+            VALUE(v);
+            if (!strcmp(v, "cri")) spec->log_format_cri = 1;
+            else if (strcmp(v, "json-file")) FAIL("spec: unknown log format %s", v);
+        }
         else if (!strcmp(key, "log-max-size")) NUMBER(v, spec->log_max_size);
         else if (!strcmp(key, "log-max-files")) NUMBER(v, spec->log_max_files);
         else if (!strcmp(key, "exit")) { VALUE(v); spec->exit_path = v; }
@@ -192,6 +207,8 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
     if (spec->vm_socket && !spec->log_path) FAIL("spec %s: a VM container needs a log", path);
     if (!spec->vm_socket && !spec->vm_relay && !spec->join_pid && (!spec->rootfs || !has_layers || !spec->log_path))
         FAIL("spec %s lacks one of rootfs, overlay (or lower, upper, work), log", path);
+    for (size_t i = 0; i < spec->joined_namespace_count; i++)
+        if (spec->clone_flags & spec->joined_namespaces[i].type) FAIL("spec %s: a namespace both made and joined", path);
     if (!spec->join_pid && (spec->clone_flags & CLONE_NEWUSER) && !spec->lower_dirs.count)
         FAIL("spec %s: a user namespace needs its layers as lower, upper and work", path);
     if (!spec->cwd) spec->cwd = "/";

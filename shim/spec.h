@@ -52,6 +52,13 @@ struct launch_spec {
     size_t rlimit_count;
     int clone_flags;              // CLONE_NEW* namespaces to create
     const char *network_namespace; // a pinned network namespace to join before those are made, or NULL
+    // Other namespaces to enter before the clone instead of making them (another container's ipc,
+    // uts or pid namespace, as /proc/PID/ns/KIND): the CLONE_NEW* flag and the path.
+    struct joined_namespace {
+        int type;
+        const char *path;
+    } *joined_namespaces;
+    size_t joined_namespace_count;
     const char *uid_map, *gid_map; // "inside outside count" lines, with a user namespace
     struct string_list cgroup_procs; // cgroup.procs files the container joins
     int readonly_rootfs;
@@ -64,6 +71,7 @@ struct launch_spec {
     int oom_score_adj_set;
     int oom_score_adj;
     const char *log_path;
+    int log_format_cri;           // the Kubernetes CRI's log format instead of json-file
     uint64_t log_max_size;        // 0: no rotation
     unsigned log_max_files;
     const char *exit_path;        // where the exit status is recorded

@@ -30,7 +30,7 @@ extension ContainerRoutes {
                     var options = ContainerLogs.Options()
                     options.stdout = stdout
                     options.stderr = stderr
-                    for entry in ContainerLogs(path: containers.paths.log(record.id)).read(options).entries {
+                    for entry in ContainerLogs(path: containers.paths.log(of: record)).read(options).entries {
                         try await connection.write(frame(entry, tty: tty, timestamps: false))
                     }
                 }
@@ -89,7 +89,7 @@ extension ContainerRoutes {
             if let tail = request.queryValue("tail"), tail != "all" { options.tail = Int(tail) }
             let timestamps = request.queryFlag("timestamps")
             let tty = record.config.Tty == true
-            let logs = ContainerLogs(path: containers.paths.log(record.id))
+            let logs = ContainerLogs(path: containers.paths.log(of: record))
             // A few batches in flight at most: a client slower than the log holds the reading back
             // rather than berthd's memory growing with what it has not taken yet.
             let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingOldest(4))

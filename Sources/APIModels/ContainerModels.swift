@@ -152,6 +152,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var CapAdd: [String]?
     public var CapDrop: [String]?
     public var Dns: [String]?
+    public var DnsSearch: [String]?
+    public var DnsOptions: [String]?
     public var ExtraHosts: [String]?
     public var GroupAdd: [String]?
     public var IpcMode: String?

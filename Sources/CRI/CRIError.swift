@@ -17,6 +17,13 @@ enum CRIError {
             case .conflict: return RPCError(code: .failedPrecondition, message: error.description)
             case .registryFailed: return RPCError(code: .unknown, message: error.description)
             }
+        case let error as ContainerError:
+            switch error {
+            case .notFound: return RPCError(code: .notFound, message: error.description)
+            case .invalid: return RPCError(code: .invalidArgument, message: error.description)
+            case .conflict, .notModified: return RPCError(code: .failedPrecondition, message: error.description)
+            case .startFailed, .failed: return RPCError(code: .unknown, message: error.description)
+            }
         case let error as ReferenceError:
             return RPCError(code: .invalidArgument, message: error.description)
         case let other:

@@ -119,6 +119,7 @@ public struct CRIImageService: Runtime_V1_ImageService.SimpleServiceProtocol {
         image.repoDigests = record.repoDigests
         image.size = UInt64(max(0, record.size))
         image.spec.image = record.id.description
+        image.pinned = PauseImage.isPauseImage(record.tags)
         // The image's user: a number is the uid kubelet checks runAsNonRoot against, a name is left to it.
         let user = try images.config(of: record).config?.User ?? ""
         let name = user.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""

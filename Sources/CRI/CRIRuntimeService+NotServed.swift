@@ -4,60 +4,8 @@ import GRPCCore
 /// The RuntimeService calls for pods and their containers, which berthd does not serve yet: each
 /// answers UNIMPLEMENTED, the status gRPC gives a method a server lacks.
 extension CRIRuntimeService {
-    public func runPodSandbox(request: Runtime_V1_RunPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_RunPodSandboxResponse {
-        throw Self.notServed("RunPodSandbox")
-    }
-
-    public func stopPodSandbox(request: Runtime_V1_StopPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_StopPodSandboxResponse {
-        throw Self.notServed("StopPodSandbox")
-    }
-
-    public func removePodSandbox(request: Runtime_V1_RemovePodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_RemovePodSandboxResponse {
-        throw Self.notServed("RemovePodSandbox")
-    }
-
-    public func podSandboxStatus(request: Runtime_V1_PodSandboxStatusRequest, context: ServerContext) async throws -> Runtime_V1_PodSandboxStatusResponse {
-        throw Self.notServed("PodSandboxStatus")
-    }
-
-    public func listPodSandbox(request: Runtime_V1_ListPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_ListPodSandboxResponse {
-        throw Self.notServed("ListPodSandbox")
-    }
-
-    public func createContainer(request: Runtime_V1_CreateContainerRequest, context: ServerContext) async throws -> Runtime_V1_CreateContainerResponse {
-        throw Self.notServed("CreateContainer")
-    }
-
-    public func startContainer(request: Runtime_V1_StartContainerRequest, context: ServerContext) async throws -> Runtime_V1_StartContainerResponse {
-        throw Self.notServed("StartContainer")
-    }
-
-    public func stopContainer(request: Runtime_V1_StopContainerRequest, context: ServerContext) async throws -> Runtime_V1_StopContainerResponse {
-        throw Self.notServed("StopContainer")
-    }
-
-    public func removeContainer(request: Runtime_V1_RemoveContainerRequest, context: ServerContext) async throws -> Runtime_V1_RemoveContainerResponse {
-        throw Self.notServed("RemoveContainer")
-    }
-
-    public func listContainers(request: Runtime_V1_ListContainersRequest, context: ServerContext) async throws -> Runtime_V1_ListContainersResponse {
-        throw Self.notServed("ListContainers")
-    }
-
-    public func containerStatus(request: Runtime_V1_ContainerStatusRequest, context: ServerContext) async throws -> Runtime_V1_ContainerStatusResponse {
-        throw Self.notServed("ContainerStatus")
-    }
-
     public func updateContainerResources(request: Runtime_V1_UpdateContainerResourcesRequest, context: ServerContext) async throws -> Runtime_V1_UpdateContainerResourcesResponse {
         throw Self.notServed("UpdateContainerResources")
-    }
-
-    public func reopenContainerLog(request: Runtime_V1_ReopenContainerLogRequest, context: ServerContext) async throws -> Runtime_V1_ReopenContainerLogResponse {
-        throw Self.notServed("ReopenContainerLog")
-    }
-
-    public func execSync(request: Runtime_V1_ExecSyncRequest, context: ServerContext) async throws -> Runtime_V1_ExecSyncResponse {
-        throw Self.notServed("ExecSync")
     }
 
     public func exec(request: Runtime_V1_ExecRequest, context: ServerContext) async throws -> Runtime_V1_ExecResponse {

@@ -10,11 +10,17 @@ public struct CRIRuntimeService: Runtime_V1_RuntimeService.SimpleServiceProtocol
     /// The CRI version kubelet asks for in `Version`.
     static let kubeletAPIVersion = "0.1.0"
 
-    private let host: HostState
-    private let logger: Logger
+    let host: HostState
+    let containers: ContainerService
+    let images: ImageService
+    let pauseImage: PauseImage
+    let logger: Logger
 
-    public init(host: HostState, logger: Logger) {
+    public init(host: HostState, containers: ContainerService, images: ImageService, pauseImage: PauseImage, logger: Logger) {
         self.host = host
+        self.containers = containers
+        self.images = images
+        self.pauseImage = pauseImage
         self.logger = logger
     }
 

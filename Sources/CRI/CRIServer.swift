@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Logging
+import Synchronization
 
 /// Serves the CRI's RuntimeService and ImageService over gRPC (HTTP/2, plaintext) on a unix socket
 /// that only root may use: whoever reaches it can run anything on this host.
@@ -9,6 +10,7 @@ public final class CRIServer: Sendable {
     public let socketPath: String
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let logger: Logger
+    private let closed = Mutex(false)
 
     private init(socketPath: String, server: GRPCServer<HTTP2ServerTransport.Posix>, logger: Logger) {
         self.socketPath = socketPath
@@ -24,13 +26,19 @@ public final class CRIServer: Sendable {
         return CRIServer(socketPath: path, server: server, logger: logger)
     }
 
-    /// Serves until `close()`.
+    /// Serves until `close()`; a cancellation after it (berthd ending) is no failure.
     public func run() async throws {
-        try await server.serve()
+        do {
+            try await server.serve()
+        } catch {
+            if closed.withLock({ $0 }) { return }
+            throw error
+        }
     }
 
     /// Stops taking calls, lets those under way finish, and removes the socket.
     public func close() {
+        closed.withLock { $0 = true }
         server.beginGracefulShutdown()
         unlink(socketPath)
     }

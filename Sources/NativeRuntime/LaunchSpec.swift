@@ -67,6 +67,8 @@ public struct LaunchSpec: Sendable, Equatable {
     public var namespaces: [Namespace] = [.pid, .mount, .uts, .ipc, .net]
     /// A network namespace made beforehand (pinned at this path) to join instead of making one.
     public var networkNamespace: String?
+    /// Another container's ipc, uts or pid namespace (`/proc/PID/ns/KIND`) to join instead of making one.
+    public var joinedNamespaces: [Namespace: String] = [:]
     public var uidMap: String?
     public var gidMap: String?
     /// `cgroup.procs` files the container's init is written to before it runs anything.
@@ -95,6 +97,8 @@ public struct LaunchSpec: Sendable, Equatable {
     public var reaper = false
     public var oomScoreAdjust: Int?
     public var logPath: String
+    /// The Kubernetes CRI's format (`TIME STREAM F|P CONTENT`) instead of Docker's json-file.
+    public var logFormatCRI = false
     public var logMaxSize: UInt64 = 0
     public var logMaxFiles: UInt32 = 1
     public var exitPath: String
@@ -216,11 +220,13 @@ public struct LaunchSpec: Sendable, Equatable {
         add("no-new-privileges", noNewPrivileges ? "1" : "0")
         if let seccompFilter { add("seccomp", seccompFilter) }
         for limit in resourceLimits { add("rlimit", String(limit.resource), String(limit.soft), String(limit.hard)) }
-        if let networkNamespace {
-            add("netns", networkNamespace)
-            for namespace in namespaces where namespace != .net { add("namespace", namespace.rawValue) }
-        } else {
-            for namespace in namespaces { add("namespace", namespace.rawValue) }
+        if let networkNamespace { add("netns", networkNamespace) }
+        // Entered in this order: ipc and uts, then pid, which holds only the processes made after.
+        for namespace in [Namespace.ipc, .uts, .pid] {
+            if let path = joinedNamespaces[namespace] { add("join-namespace", namespace.rawValue, path) }
+        }
+        for namespace in namespaces where joinedNamespaces[namespace] == nil && (namespace != .net || networkNamespace == nil) {
+            add("namespace", namespace.rawValue)
         }
         if let uidMap { add("uid-map", uidMap) }
         if let gidMap { add("gid-map", gidMap) }
@@ -235,6 +241,7 @@ public struct LaunchSpec: Sendable, Equatable {
         switch placement {
         case .host, .utilityVM:
             add("log", logPath, "log-max-size", String(logMaxSize), "log-max-files", String(logMaxFiles))
+            if logFormatCRI { add("log-format", "cri") }
         case .joining, .utilityVMExec:
             break
         }

@@ -42,6 +42,11 @@ public struct ShimClient: Sendable {
         }
     }
 
+    /// Opens the container's log file again at its path (kubelet renamed the old one to rotate it).
+    public func reopenLog() async throws {
+        _ = try await command("reopen-log")
+    }
+
     /// Ends the container's stdin (its process reads end of file; with a tty, ^D).
     public func closeStdin() async throws {
         _ = try await command("close-stdin")

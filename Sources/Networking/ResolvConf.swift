@@ -32,13 +32,39 @@ public struct ResolvConf: Sendable, Equatable {
         ResolvConf(parsing: (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
     }
 
+    /// What `--dns`, `--dns-search` and `--dns-option` ask for; each replaces that part of the host's file.
+    public struct Overrides: Sendable, Equatable {
+        public var servers: [String]
+        public var searches: [String]
+        public var options: [String]
+
+        public init(servers: [String] = [], searches: [String] = [], options: [String] = []) {
+            self.servers = servers
+            self.searches = searches
+            self.options = options
+        }
+    }
+
     /// A container's file, as Docker writes it: the network's own name server when it has one running,
-    /// else the host's resolvers but loopback ones (unreachable from the container), else public
-    /// ones; the host's other lines; `ndots:0` on a user network, whose short names are containers.
-    public func forContainer(networkNameServer: IPv4Address?, userNetwork: Bool) -> String {
-        var servers: [IPv4Address] = networkNameServer.map { [$0] } ?? nameservers.filter { $0.value >> 24 != 127 }
-        if servers.isEmpty { servers = Self.publicNameServers }
-        let lines: [String] = servers.map { "nameserver \($0)" } + otherLines + (userNetwork ? ["options ndots:0"] : [])
+    /// else `--dns`'s or the host's resolvers but loopback ones (unreachable from the container), else
+    /// public ones; the host's other lines, their `search` and `options` replaced by those asked for;
+    /// `ndots:0` on a user network, whose short names are containers.
+    public func forContainer(networkNameServer: IPv4Address?, userNetwork: Bool, overrides: Overrides = Overrides()) -> String {
+        var servers: [String] = networkNameServer.map { ["\($0)"] }
+            ?? (overrides.servers.isEmpty ? nameservers.filter { $0.value >> 24 != 127 }.map { "\($0)" } : overrides.servers)
+        if servers.isEmpty { servers = Self.publicNameServers.map { "\($0)" } }
+        var others = otherLines
+        if !overrides.searches.isEmpty {
+            others.removeAll { $0.hasPrefix("search") || $0.hasPrefix("domain") }
+            others.append("search " + overrides.searches.joined(separator: " "))
+        }
+        if !overrides.options.isEmpty {
+            others.removeAll { $0.hasPrefix("options") }
+            others.append("options " + overrides.options.joined(separator: " "))
+        } else if userNetwork {
+            others.append("options ndots:0")
+        }
+        let lines: [String] = servers.map { "nameserver \($0)" } + others
         return lines.map { $0 + "\n" }.joined()
     }
 }

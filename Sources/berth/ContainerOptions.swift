@@ -167,6 +167,24 @@ struct ContainerOptions: ParsableArguments {
     @Option(help: "Cgroup namespace: private (its cgroups are its root) or host.")
     var cgroupns: String?
 
+    @Option(help: "IPC namespace: private (the default), shareable (others may join it), host, none (no /dev/shm), or container:NAME (a shareable one's).")
+    var ipc: String?
+
+    @Option(help: "PID namespace: host, or container:NAME to see and signal that container's processes.")
+    var pid: String?
+
+    @Option(help: "UTS namespace (hostname): host, or container:NAME.")
+    var uts: String?
+
+    @Option(help: "A name server for /etc/resolv.conf, instead of the host's. Repeatable.")
+    var dns: [String] = []
+
+    @Option(name: .customLong("dns-search"), help: "A search domain for /etc/resolv.conf, instead of the host's. Repeatable.")
+    var dnsSearch: [String] = []
+
+    @Option(name: .customLong("dns-option"), help: "A resolver option for /etc/resolv.conf (ndots:2, …), instead of the host's. Repeatable.")
+    var dnsOption: [String] = []
+
     @Option(name: .customLong("device-cgroup-rule"), help: "Allow a device in the devices cgroup, e.g. 'c 7:128 rwm'. Repeatable.")
     var deviceCgroupRules: [String] = []
 
@@ -326,6 +344,12 @@ struct ContainerOptions: ParsableArguments {
         host.VolumeDriver = volumeDriver
         host.Runtime = runtime
         host.CgroupnsMode = cgroupns
+        host.IpcMode = ipc
+        host.PidMode = pid
+        host.UTSMode = uts
+        if !dns.isEmpty { host.Dns = dns }
+        if !dnsSearch.isEmpty { host.DnsSearch = dnsSearch }
+        if !dnsOption.isEmpty { host.DnsOptions = dnsOption }
         host.Links = link.isEmpty ? nil : link
         host.DeviceCgroupRules = deviceCgroupRules.isEmpty ? nil : deviceCgroupRules
         host.CapAdd = capAdd

@@ -420,8 +420,9 @@ struct Berthd: AsyncParsableCommand {
         var criServer: CRIServer?
         if !criSocketPath.isEmpty {
             do {
-                criServer = try CRIServer.bind(path: criSocketPath, runtime: CRIRuntimeService(host: host, logger: logger),
-                                               images: CRIImageService(images: images), logger: logger)
+                let pauseImage = try PauseImage(images: images, binary: (shimPath as NSString).deletingLastPathComponent + "/berth-pause")
+                let runtime = CRIRuntimeService(host: host, containers: containers, images: images, pauseImage: pauseImage, logger: logger)
+                criServer = try CRIServer.bind(path: criSocketPath, runtime: runtime, images: CRIImageService(images: images), logger: logger)
             } catch {
                 for server in servers { await server.close() }
                 throw ValidationError("serving the CRI on \(criSocketPath): \(error)")

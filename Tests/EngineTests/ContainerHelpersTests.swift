@@ -33,6 +33,30 @@ struct ContainerHelpersTests {
         #expect(LogFollower(logs, from: offset, options: ContainerLogs.Options()).next().map(\.text) == ["half"])
     }
 
+    @Test func criLogLinesAreReadWithTheirPartsAndStreams() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cri-\(UUID().uuidString).log").path
+        defer { unlink(path) }
+        // kubelet's format: F ends a line (its newline dropped), P is part of one longer than a write.
+        let text = """
+            2026-12-03T10:00:01.000000001Z stdout F serving
+            2026-12-03T10:00:02.000000001Z stderr P a long li
+            2026-12-03T10:00:02.000000002Z stderr F ne, in two parts
+            2026-12-03T10:00:03.000000001Z stdout F
+            2026-12-03T10:00:04.000000001Z stdout F spaces  kept  inside
+
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let logs = ContainerLogs(path: path)
+        #expect(logs.read(ContainerLogs.Options()).entries.map(\.text)
+            == ["serving\n", "a long li", "ne, in two parts\n", "\n", "spaces  kept  inside\n"])
+        var options = ContainerLogs.Options()
+        options.stdout = false
+        #expect(logs.read(options).entries.map(\.stream) == [2, 2])
+        options = ContainerLogs.Options()
+        options.since = ContainerLogs.seconds("2026-12-03T10:00:03Z")
+        #expect(logs.read(options).entries.count == 2)
+    }
+
     @Test func signalsSizesNamesAndChanges() throws {
         #expect(ContainerLaunchPlan.signal(named: "SIGTERM") == SIGTERM)
         #expect(ContainerLaunchPlan.signal(named: "kill") == SIGKILL)

@@ -125,8 +125,8 @@ import Testing
                 // Nothing was left half-made by the refused pulls.
                 let left = try await cri.images.listImages(.init()).images
                 #expect(left.isEmpty)
-                // Pods and containers are not served yet: the standard answer for a missing method.
-                await Self.expectRefusal(.unimplemented) { try await cri.runtime.listPodSandbox(.init()) }
+                // What is not served yet has the standard answer for a missing method.
+                await Self.expectRefusal(.unimplemented) { try await cri.runtime.exec(.with { $0.containerID = "x"; $0.cmd = ["true"] }) }
             }
         }
     }

@@ -305,4 +305,23 @@ extension ContainerLifecycleTests {
             #expect(try Self.docker(daemon, ["network", "rm", "closed"]).status == 0)
         }
     }
+
+    @Test func dnsFlagsWriteTheContainersResolvConf() async throws {
+        try await Self.withImages { daemon in
+            let flags = ["--dns", "10.9.8.7", "--dns", "10.9.8.6", "--dns-search", "pods.example.test", "--dns-option", "ndots:5"]
+            let expected = "nameserver 10.9.8.7\nnameserver 10.9.8.6\nsearch pods.example.test\noptions ndots:5\n"
+            // On the default bridge (written at each start), and on no network at all (written once).
+            for network in ["bridge", "none"] {
+                let resolv = try Self.docker(daemon, ["run", "--rm", "--network", network] + flags + [Self.image, "cat", "/etc/resolv.conf"])
+                #expect(resolv.stdout == expected, "\(network): \(resolv)")
+            }
+            let inspect = try Self.docker(daemon, ["create", "--name", "resolver"] + flags + [Self.image])
+            #expect(inspect.status == 0, "\(inspect)")
+            let settings = try Self.docker(daemon, ["inspect", "-f", "{{.HostConfig.Dns}} {{.HostConfig.DnsSearch}} {{.HostConfig.DnsOptions}}", "resolver"])
+            #expect(settings.stdout == "[10.9.8.7 10.9.8.6] [pods.example.test] [ndots:5]\n", "\(settings)")
+            // Without the flags the host's resolvers stay, as before.
+            let plain = try Self.docker(daemon, ["run", "--rm", Self.image, "cat", "/etc/resolv.conf"])
+            #expect(!plain.stdout.contains("10.9.8.7") && plain.stdout.contains("nameserver"), "\(plain)")
+        }
+    }
 }

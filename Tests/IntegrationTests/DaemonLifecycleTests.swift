@@ -12,6 +12,7 @@ import Testing
 
         #expect(daemon.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+        #expect(!FileManager.default.fileExists(atPath: daemon.execRoot + "/cri.sock"), "the CRI's socket goes too")
         #expect(daemon.log.contains("stopped"))
     }
 

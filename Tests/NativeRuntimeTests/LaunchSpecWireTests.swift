@@ -56,6 +56,18 @@ struct LaunchSpecWireTests {
         return spec
     }
 
+    /// A container of a pod: it enters the pod's network, ipc, uts and pid namespaces by path,
+    /// makes only its mount and cgroup namespaces, and logs in the CRI's format where kubelet says.
+    static func podMember() -> LaunchSpec {
+        var spec = base()
+        spec.namespaces = [.pid, .mount, .uts, .ipc, .net, .cgroup]
+        spec.networkNamespace = "/proc/4242/ns/net"
+        spec.joinedNamespaces = [.pid: "/proc/4242/ns/pid", .uts: "/proc/4242/ns/uts", .ipc: "/proc/4242/ns/ipc"]
+        spec.logPath = "/var/log/pods/default_web_0000/app/0.log"
+        spec.logFormatCRI = true
+        return spec
+    }
+
     /// A container in a utility VM: the agent's socket, requests before the mounts, the guest's mounts.
     static func utilityVM() -> LaunchSpec {
         var spec = base()
@@ -93,6 +105,7 @@ struct LaunchSpecWireTests {
 
     static let cases: [(name: String, spec: LaunchSpec)] = [
         ("native", native()), ("utility-vm", utilityVM()), ("exec", exec()), ("utility-vm-exec", utilityVMExec()),
+        ("pod-member", podMember()),
     ]
 
     @Test(arguments: cases.map(\.name))

@@ -75,6 +75,17 @@ import Testing
             == "nameserver 172.18.0.1\nsearch example.internal\noptions edns0\noptions ndots:0\n")
     }
 
+    @Test func dnsFlagsReplaceTheHostsServersSearchesAndOptions() {
+        let host = ResolvConf(parsing: "nameserver 10.0.0.2\ndomain corp.internal\nsearch example.internal\noptions edns0\nsortlist 10.0.0.0\n")
+        let overrides = ResolvConf.Overrides(servers: ["10.9.8.7", "fd00::53"], searches: ["svc.example.test", "example.test"],
+                                             options: ["ndots:5"])
+        #expect(host.forContainer(networkNameServer: nil, userNetwork: false, overrides: overrides)
+            == "nameserver 10.9.8.7\nnameserver fd00::53\nsortlist 10.0.0.0\nsearch svc.example.test example.test\noptions ndots:5\n")
+        // Only what is asked for is replaced; a user network's own name server stays the one used.
+        #expect(host.forContainer(networkNameServer: Self.address("172.18.0.1"), userNetwork: true, overrides: .init(searches: ["a.test"]))
+            == "nameserver 172.18.0.1\noptions edns0\nsortlist 10.0.0.0\nsearch a.test\noptions ndots:0\n")
+    }
+
     @Test func onlyLoopbackResolversFallBackToPublicOnes() {
         let host = ResolvConf(parsing: "nameserver 127.0.0.53\n")
         #expect(host.forContainer(networkNameServer: nil, userNetwork: false) == "nameserver 8.8.8.8\nnameserver 8.8.4.4\n")

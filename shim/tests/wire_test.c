@@ -168,6 +168,8 @@ static void print_spec(FILE *out, const struct launch_spec *spec) {
                 (unsigned long long)spec->rlimits[i].hard);
     fprintf(out, "clone-flags %#x\n", (unsigned)spec->clone_flags);
     print_string(out, "netns", spec->network_namespace);
+    for (size_t i = 0; i < spec->joined_namespace_count; i++)
+        fprintf(out, "join-namespace %#x %s\n", (unsigned)spec->joined_namespaces[i].type, spec->joined_namespaces[i].path);
     print_string(out, "uid-map", spec->uid_map);
     print_string(out, "gid-map", spec->gid_map);
     print_list(out, "cgroup-procs", &spec->cgroup_procs);
@@ -175,6 +177,7 @@ static void print_spec(FILE *out, const struct launch_spec *spec) {
             spec->create_devices, spec->tty, spec->console_rows, spec->console_columns, spec->open_stdin, spec->reaper);
     if (spec->oom_score_adj_set) fprintf(out, "oom-score-adj %d\n", spec->oom_score_adj);
     print_string(out, "log", spec->log_path);
+    if (spec->log_format_cri) fprintf(out, "log-format cri\n");
     fprintf(out, "log-max-size %llu\nlog-max-files %u\n", (unsigned long long)spec->log_max_size, spec->log_max_files);
     print_string(out, "exit", spec->exit_path);
     print_string(out, "socket", spec->socket_path);
@@ -197,7 +200,7 @@ static void print_spec(FILE *out, const struct launch_spec *spec) {
     print_string(out, "vm-relay", spec->vm_relay);
 }
 
-static const char *const spec_names[] = {"native", "utility-vm", "exec", "utility-vm-exec"};
+static const char *const spec_names[] = {"native", "utility-vm", "exec", "utility-vm-exec", "pod-member"};
 
 static void check_launch_specs(const char *directory, int print) {
     for (size_t i = 0; i < sizeof spec_names / sizeof *spec_names; i++) {

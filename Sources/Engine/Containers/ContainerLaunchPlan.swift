@@ -18,6 +18,9 @@ public struct ContainerLaunchPlan {
     /// `--network container:NAME`: that running container's network namespace (its init's) and ID,
     /// whose /etc/hosts and /etc/resolv.conf this one sees too; found at each start.
     var joinedNetwork: (namespace: String, containerID: String)?
+    /// `--ipc`, `--pid` and `--uts container:NAME`: the init of the running container that holds
+    /// each namespace, found at each start.
+    var joinedNamespaces: [LaunchSpec.Namespace: (pid: Int32, containerID: String)] = [:]
 
     /// Docker's `StopSignal`/`kill --signal` names and numbers.
     static func signal(named name: String) -> Int32? {
@@ -67,6 +70,9 @@ public struct ContainerLaunchPlan {
 
     var cgroupLimits: CgroupLimits { Self.cgroupLimits(record.hostConfig) }
 
+    /// /dev/shm's size: `--shm-size`, else Docker's 64 MiB.
+    var sharedMemorySize: Int64 { record.hostConfig.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20 }
+
     /// False for the `none` log driver: the output goes to attached clients only.
     var keepsLogs: Bool { record.hostConfig.LogConfig?.Type != "none" }
 
@@ -100,7 +106,7 @@ public struct ContainerLaunchPlan {
     /// `--privileged` the devices are the host's (a utility VM's guest's), with the container's own
     /// ptys over them, and /sys is writable.
     var kernelFilesystems: [LaunchSpec.Mount] {
-        let mounts = ContainerFilesystem.defaultMounts(shmSize: record.hostConfig.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 64 << 20)
+        let mounts = ContainerFilesystem.defaultMounts(shmSize: sharedMemorySize)
         guard record.hostConfig.Privileged == true else { return mounts }
         return mounts.map { mount in
             var mount = mount
@@ -125,7 +131,7 @@ public struct ContainerLaunchPlan {
         var spec = LaunchSpec(
             id: id, arguments: [record.path] + record.arguments, environment: environment(home: user.home),
             rootfs: paths.rootfs(id), lowerDirectories: layers, upperDirectory: paths.upper(id),
-            workDirectory: paths.work(id), logPath: keepsLogs ? paths.log(id) : "/dev/null", exitPath: paths.exit(id), socketPath: paths.socket(id))
+            workDirectory: paths.work(id), logPath: keepsLogs ? paths.log(of: record) : "/dev/null", exitPath: paths.exit(id), socketPath: paths.socket(id))
         spec.workingDirectory = (config.WorkingDir?.isEmpty == false ? config.WorkingDir! : "/")
         spec.hostname = config.Hostname
         spec.uid = user.uid
@@ -139,6 +145,13 @@ public struct ContainerLaunchPlan {
         spec.noNewPrivileges = security.noNewPrivileges
         spec.seccompFilter = seccompFilter
         spec.namespaces = usesHostNetwork ? [.pid, .mount, .ipc] : [.pid, .mount, .uts, .ipc, .net]
+        // The host's namespace of a kind is had by making none of that kind.
+        for (mode, namespace) in [(host.IpcMode, LaunchSpec.Namespace.ipc), (host.PidMode, .pid), (host.UTSMode, .uts)] where mode == "host" {
+            spec.namespaces.removeAll { $0 == namespace }
+        }
+        spec.joinedNamespaces = Dictionary(uniqueKeysWithValues: joinedNamespaces.map { namespace, holder in
+            (namespace, "/proc/\(holder.pid)/ns/\(namespace.rawValue)")
+        })
         spec.privateCgroupNamespace = host.CgroupnsMode == "private"
         if let mapping = record.state.userNamespace {
             spec.namespaces.append(.user)
@@ -147,6 +160,20 @@ public struct ContainerLaunchPlan {
         }
         let privileged = host.Privileged == true
         var mounts = kernelFilesystems
+        // /dev/shm goes with the IPC namespace: the host's, a shareable container's (a tmpfs on the
+        // host, see `sharedMemory`), or none at all.
+        if let shm = mounts.firstIndex(where: { $0.target == "/dev/shm" }) {
+            switch host.IpcMode {
+            case "host": mounts[shm] = .init(source: "/dev/shm", target: "/dev/shm", type: "", flags: [.bind])
+            case "none": mounts.remove(at: shm)
+            case "shareable": mounts[shm] = .init(source: paths.sharedMemory(id), target: "/dev/shm", type: "", flags: [.bind])
+            case let mode? where mode.hasPrefix("container:"):
+                if let holder = joinedNamespaces[.ipc] {
+                    mounts[shm] = .init(source: paths.sharedMemory(holder.containerID), target: "/dev/shm", type: "", flags: [.bind])
+                }
+            default: break
+            }
+        }
         // The network namespace berthd made belongs to the host's user namespace, for which a container
         // in a user namespace of its own may not mount sysfs: it sees the host's, read-only (runc's way).
         if record.state.userNamespace != nil, !record.attachments.isEmpty, let sys = mounts.firstIndex(where: { $0.target == "/sys" }) {
@@ -175,6 +202,7 @@ public struct ContainerLaunchPlan {
         spec.oomScoreAdjust = host.OomScoreAdj
         spec.resourceLimits = try resourceLimits()
         spec.cgroupProcs = cgroup.procsFiles
+        spec.logFormatCRI = host.LogConfig?.Type == ContainerLogs.criFileDriver
         let rotation = try Self.logRotation(host.LogConfig?.Config ?? [:])
         if let maxSize = rotation.maxSize { spec.logMaxSize = maxSize }
         if let maxFiles = rotation.maxFiles { spec.logMaxFiles = maxFiles }

@@ -1,9 +1,13 @@
 import Foundation
 
-/// Reads a container's json-file log (with its rotated files), filtered as `docker logs` asks.
+/// Reads a container's log (json-file with its rotated files, or the CRI's format), filtered as
+/// `docker logs` asks.
 public struct ContainerLogs: Sendable {
-    /// The log drivers a container may name: json-file (the default) and none, which keeps nothing.
-    public static let drivers: Set<String> = ["json-file", "none"]
+    /// The log drivers a container may name: json-file (the default); none, which keeps nothing; and
+    /// cri-file, the Kubernetes CRI's format at the file its `path` option names (kubelet's choice,
+    /// which kubelet rotates).
+    public static let drivers: Set<String> = ["json-file", "none", criFileDriver]
+    public static let criFileDriver = "cri-file"
 
     public struct Entry: Sendable, Equatable {
         /// 1 stdout, 2 stderr: Docker's stream numbers.
@@ -69,7 +73,7 @@ public struct ContainerLogs: Sendable {
         let decoder = JSONDecoder()
         var entries: [Entry] = []
         for line in data.split(separator: UInt8(ascii: "\n")) {
-            guard let decoded = Self.shimLine(line) ?? (try? decoder.decode(Line.self, from: line)) else { continue }
+            guard let decoded = Self.shimLine(line) ?? Self.criLine(line) ?? (try? decoder.decode(Line.self, from: line)) else { continue }
             let stream: UInt8 = decoded.stream == "stderr" ? 2 : 1
             if stream == 1 && !options.stdout || stream == 2 && !options.stderr { continue }
             if options.since != nil || options.until != nil {
@@ -101,6 +105,18 @@ public struct ContainerLogs: Sendable {
                   expect("}"), index == bytes.count else { return nil }
             return Line(log: log, stream: stream, time: time)
         }
+    }
+
+    /// A CRI log line, `TIME STREAM F|P CONTENT`: F ends a line (whose newline the format drops), P
+    /// is part of a longer one.
+    static func criLine(_ line: Data) -> Line? {
+        guard line.first != UInt8(ascii: "{") else { return nil }
+        let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 3, omittingEmptySubsequences: false)
+        guard fields.count >= 3, fields[0].count > 20, fields[2] == Data("F".utf8) || fields[2] == Data("P".utf8) else { return nil }
+        let stream = String(decoding: fields[1], as: UTF8.self)
+        guard stream == "stdout" || stream == "stderr" else { return nil }
+        let content = fields.count == 4 ? String(decoding: fields[3], as: UTF8.self) : ""
+        return Line(log: content + (fields[2] == Data("F".utf8) ? "\n" : ""), stream: stream, time: String(decoding: fields[0], as: UTF8.self))
     }
 
     /// A JSON string's content from `index` (after its opening quote) to its closing quote, which

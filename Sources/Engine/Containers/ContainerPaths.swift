@@ -30,6 +30,13 @@ public struct ContainerPaths: Sendable {
     public func hosts(_ id: String) -> String { directory(id) + "/hosts" }
     public func resolvConf(_ id: String) -> String { directory(id) + "/resolv.conf" }
     public func log(_ id: String) -> String { directory(id) + "/\(id)-json.log" }
+    /// Where the container's output is kept: its json-file log, or the file a cri-file log's `path` names.
+    public func log(of record: ContainerRecord) -> String {
+        guard record.hostConfig.LogConfig?.Type == ContainerLogs.criFileDriver, let path = record.hostConfig.LogConfig?.Config?["path"] else {
+            return log(record.id)
+        }
+        return path
+    }
     public func exit(_ id: String) -> String { directory(id) + "/exit" }
 
     public func runtimeDirectory(_ id: String) -> String { "\(execRoot)/\(id.prefix(24))" }
@@ -38,6 +45,8 @@ public struct ContainerPaths: Sendable {
     public func socket(_ id: String) -> String { runtimeDirectory(id) + "/shim.sock" }
     /// The native container's network namespace, pinned while it runs.
     public func networkNamespace(_ id: String) -> String { runtimeDirectory(id) + "/netns" }
+    /// `--ipc shareable`: the container's /dev/shm, a tmpfs on the host so that joiners can bind it too.
+    public func sharedMemory(_ id: String) -> String { runtimeDirectory(id) + "/shm" }
     public func shimDiagnostics(_ id: String) -> String { runtimeDirectory(id) + "/shim.log" }
     public func execSpec(_ id: String, _ execID: String) -> String { runtimeDirectory(id) + "/exec-\(execID.prefix(12)).spec" }
     public func execSocket(_ id: String, _ execID: String) -> String { runtimeDirectory(id) + "/exec-\(execID.prefix(12)).sock" }

@@ -70,6 +70,13 @@ extension ContainerService {
         (try? find(exec.containerID)).map(runtime(for:)) ?? runtimes.native
     }
 
+    /// Signals a running exec's process (the CRI's ExecSync ends one that outlived its timeout).
+    public func killExec(_ id: String, signal: Int32) async throws {
+        let exec = try exec(id)
+        guard exec.running else { throw ContainerError.conflict("exec \(id) is not running") }
+        try await execRuntime(exec).execProcess(containerID: exec.containerID, execID: id).kill(signal: signal)
+    }
+
     /// Starts an exec in the background; its exit code is recorded when it ends.
     public func startExecDetached(_ id: String) async throws {
         let (process, _) = try await prepareExec(id)

@@ -179,6 +179,9 @@ public actor ContainerService {
             throw ContainerError.invalid("logger: no log driver named '\(logDriver)' is registered")
         }
         host.LogConfig = LogConfig(Type: logDriver, Config: host.LogConfig?.Config ?? [:])
+        if logDriver == ContainerLogs.criFileDriver, !(host.LogConfig?.Config?["path"] ?? "").hasPrefix("/") {
+            throw ContainerError.invalid("logger: \(logDriver) needs an absolute file in its path option (--log-opt path=/var/log/pods/…)")
+        }
         if let links = host.Links, !links.isEmpty, let mode = host.NetworkMode,
            !["", "default", NetworkRecord.defaultName, "none", "host"].contains(mode), !mode.hasPrefix("container:") {
             // On a user network a --link is the endpoint's: its alias resolves for this container.
@@ -242,9 +245,12 @@ public actor ContainerService {
         if config.StopSignal == nil { config.StopSignal = imageConfig?.StopSignal }
         config.Healthcheck = HealthcheckPolicy.merged(config.Healthcheck, over: imageConfig?.Healthcheck)
         config.Labels = (imageConfig?.Labels ?? [:]).merging(config.Labels ?? [:]) { $1 }
-        if host.NetworkMode == "host" {
+        let usernsMode = host.UsernsMode.flatMap { $0.isEmpty ? nil : $0 } ?? defaultUsernsMode
+        let joinedUTS = try resolveNamespaceModes(&host, config: config, inUtilityVM: decision.mode == .systemVM,
+                                                  ownUserNamespace: usernsMode == "auto" || usernsMode == "private")
+        if host.NetworkMode == "host" || host.UTSMode == "host" {
             config.Hostname = ProcessInfo.processInfo.hostName
-        } else if let joined {
+        } else if let joined = joinedUTS ?? joined {
             config.Hostname = joined.config.Hostname
         } else if config.Hostname?.isEmpty ?? true {
             config.Hostname = String(id.prefix(12))
@@ -299,7 +305,7 @@ public actor ContainerService {
             (!(host.PortBindings ?? [:]).isEmpty || host.PublishAllPorts == true,
              "conflicting options: port publishing and the container type network mode"),
             (!(config.ExposedPorts ?? [:]).isEmpty, "conflicting options: port exposing and the container type network mode"),
-            (!(host.Dns ?? []).isEmpty,
+            (!(host.Dns ?? []).isEmpty || !(host.DnsSearch ?? []).isEmpty || !(host.DnsOptions ?? []).isEmpty,
              "conflicting options: dns and the network mode"),
             (!(host.ExtraHosts ?? []).isEmpty, "conflicting options: custom host-to-IP mapping and the network mode"),
             (!(host.Links ?? []).isEmpty, "conflicting options: container type network can't be used with links. This would result in undefined behavior"),
@@ -352,7 +358,11 @@ public actor ContainerService {
                 hosts = Data(HostsFile.text(extraHosts: record.hostConfig.ExtraHosts ?? []).utf8)
             }
             try hosts.write(to: URL(fileURLWithPath: paths.hosts(id)))
-            let resolv = (try? Data(contentsOf: URL(fileURLWithPath: "/etc/resolv.conf"))) ?? Data()
+            // A container on a network gets its file again at each start; one on none or the host's keeps this.
+            let overrides = NetworkController.resolverOverrides(record.hostConfig)
+            let resolv = overrides == ResolvConf.Overrides()
+                ? (try? Data(contentsOf: URL(fileURLWithPath: "/etc/resolv.conf"))) ?? Data()
+                : Data(ResolvConf.host().forContainer(networkNameServer: nil, userNetwork: false, overrides: overrides).utf8)
             try resolv.write(to: URL(fileURLWithPath: paths.resolvConf(id)))
             // The container's root owns its own copies, as it would without a user namespace.
             if let mapping = record.state.userNamespace {
@@ -421,6 +431,7 @@ public actor ContainerService {
             let links = try linkedContainers(record)
             plan.linkEnvironment = links.flatMap(\.environment)
             plan.joinedNetwork = try joinedNetwork(of: record)
+            plan.joinedNamespaces = try joinedNamespaces(of: record)
             if !record.attachments.isEmpty {
                 record.state.networks = try await networks.bringUp(record, inHostNamespace: inHostNamespace)
                 ports = try await networks.publishPorts(record)

@@ -159,6 +159,8 @@ public struct StoreCheck: Sendable {
                                              .left("stop it (kill the berth-shim serving \(socket))")))
                 continue
             }
+            // A shareable container's /dev/shm may still be mounted there: never delete through it.
+            umount2(paths.execRoot + "/" + name + "/shm", Int32(MNT_DETACH))
             findings.append(removing(paths.execRoot + "/" + name, "runtime directory of no container (\(name))"))
         }
         for name in Self.entries(paths.vmRoot) where Self.isID(name, length: 24) && !prefixes.contains(name) {

@@ -1,3 +1,4 @@
+import APIModels
 import Foundation
 import Networking
 
@@ -123,9 +124,14 @@ extension NetworkController {
                                    gateway: network.gateway)
         let resolv = ResolvConf.host().forContainer(
             networkNameServer: network.hasNameServer && nameServers[network.id] != nil ? network.gateway : nil,
-            userNetwork: network.hasNameServer)
+            userNetwork: network.hasNameServer, overrides: Self.resolverOverrides(record.hostConfig))
         // Rewritten in place: the files keep the owner a user namespace gave them.
         try Data(hosts.utf8).write(to: URL(fileURLWithPath: paths.hosts(record.id)))
         try Data(resolv.utf8).write(to: URL(fileURLWithPath: paths.resolvConf(record.id)))
+    }
+
+    /// `--dns`, `--dns-search` and `--dns-option`.
+    static func resolverOverrides(_ host: HostConfig) -> ResolvConf.Overrides {
+        ResolvConf.Overrides(servers: host.Dns ?? [], searches: host.DnsSearch ?? [], options: host.DnsOptions ?? [])
     }
 }

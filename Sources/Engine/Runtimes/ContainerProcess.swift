@@ -7,6 +7,8 @@ public protocol ContainerProcess: Sendable {
     func start() async throws -> Int32
     func kill(signal: Int32) async throws
     func resize(rows: Int, columns: Int) async throws
+    /// Opens the log file again at its path, after whoever rotates it renamed the old one.
+    func reopenLog() async throws
     /// Waits for the process to exit and returns its code; throws when the runtime lost it without an answer.
     func wait() async throws -> Int32
     /// Attaches to the process's stdio for the length of `body`. With `stdinOnce`, the end of

@@ -1,6 +1,7 @@
 import APIModels
 import Foundation
 import NativeRuntime
+import SystemSupport
 
 /// Containers on the host's own kernel: namespaces and cgroups set up by the container's shim,
 /// the overlay mounted inside its mount namespace, Docker's default confinement.
@@ -42,13 +43,29 @@ struct NativeContainerRuntime: ShimHostedRuntime {
             var spec = try plan.launchSpec(cgroup: cgroup, seccompFilter: filter)
             if !record.attachments.isEmpty { spec.networkNamespace = paths.networkNamespace(record.id) }
             if let joined = plan.joinedNetwork { spec.networkNamespace = joined.namespace }
+            if record.hostConfig.IpcMode == "shareable" { try mountSharedMemory(record.id, size: plan.sharedMemorySize) }
             let process = try await shims.launch(spec, containerID: record.id)
             return LaunchedContainer(pid: process.containerPID, supervisorPID: process.shimPID, cgroup: cgroup, utilityVM: nil)
         } catch {
             // Those made at creation are the state's, which `cleanUp(after:)` removes.
             if madeNow { cgroups.remove(cgroup) }
+            unmountSharedMemory(record.id)
             throw error
         }
+    }
+
+    /// `--ipc shareable`: /dev/shm is a tmpfs on the host, which the container and those that join
+    /// its IPC namespace bind (a mount in its own mount namespace could not be bound from another).
+    private func mountSharedMemory(_ id: String, size: Int64) throws {
+        let path = paths.sharedMemory(id)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        guard mount("shm", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "mode=1777,size=\(size)") == 0 else {
+            throw ContainerError.startFailed(code: 125, message: "mounting /dev/shm for a shareable IPC namespace: \(SystemError.text(errno))")
+        }
+    }
+
+    private func unmountSharedMemory(_ id: String) {
+        umount2(paths.sharedMemory(id), Int32(MNT_DETACH))
     }
 
     /// The container's init is gone; anything it left (it should have taken all with it) goes too.
@@ -57,6 +74,7 @@ struct NativeContainerRuntime: ShimHostedRuntime {
         let oomKilled = cgroups.oomKilled(cgroup)
         for pid in cgroups.processes(cgroup) { Glibc.kill(pid, SIGKILL) }
         cgroups.remove(cgroup)
+        unmountSharedMemory(record.id)
         return oomKilled
     }
 

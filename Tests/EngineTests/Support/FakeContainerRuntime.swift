@@ -194,6 +194,8 @@ final class FakeProcess: ContainerProcess {
 
     func resize(rows: Int, columns: Int) async throws {}
 
+    func reopenLog() async throws {}
+
     func wait() async throws -> Int32 {
         guard let code = await exitCode.wait() else { throw CancellationError() }
         return code
