@@ -157,6 +157,23 @@ extension CRIRuntimeService {
         }
     }
 
+    public func updateContainerResources(request: Runtime_V1_UpdateContainerResourcesRequest,
+                                         context: ServerContext) async throws -> Runtime_V1_UpdateContainerResourcesResponse {
+        try await CRIError.answering {
+            let record = try await podContainer(request.containerID)
+            let resources = request.linux
+            var update = ContainerUpdateRequest()
+            if resources.memoryLimitInBytes > 0 { update.Memory = resources.memoryLimitInBytes }
+            if resources.cpuShares > 0 { update.CpuShares = resources.cpuShares }
+            if resources.cpuPeriod > 0 { update.CpuPeriod = resources.cpuPeriod }
+            if resources.cpuQuota > 0 { update.CpuQuota = resources.cpuQuota }
+            if !resources.cpusetCpus.isEmpty { update.CpusetCpus = resources.cpusetCpus }
+            if !resources.cpusetMems.isEmpty { update.CpusetMems = resources.cpusetMems }
+            _ = try await containers.update(record.id, update)
+            return Runtime_V1_UpdateContainerResourcesResponse()
+        }
+    }
+
     public func reopenContainerLog(request: Runtime_V1_ReopenContainerLogRequest, context: ServerContext) async throws -> Runtime_V1_ReopenContainerLogResponse {
         try await CRIError.answering {
             let record = try await podContainer(request.containerID)

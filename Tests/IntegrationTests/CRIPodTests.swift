@@ -125,6 +125,41 @@ import Testing
         }
     }
 
+    @Test func statsOfContainersAndPodsAndResourceUpdates() async throws {
+        try await Self.withPod { daemon, cri, image in
+            let config = Self.podConfig(daemon, name: "measured")
+            let podID = try await cri.runtime.runPodSandbox(.with { $0.config = config }).podSandboxID
+            let busy = "dd if=/dev/zero of=/tmp/written bs=1k count=512 2>/dev/null; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 300"
+            let id = try await cri.runtime.createContainer(.with {
+                $0.podSandboxID = podID; $0.config = Self.containerConfig("busy", image: image, ["sh", "-c", busy]); $0.sandboxConfig = config
+            }).containerID
+            _ = try await cri.runtime.startContainer(.with { $0.containerID = id })
+            try await Task.sleep(for: .seconds(1))
+
+            let stats = try await cri.runtime.containerStats(.with { $0.containerID = id }).stats
+            #expect(stats.attributes.id == id && stats.attributes.metadata.name == "busy")
+            #expect(stats.cpu.usageCoreNanoSeconds.value > 0 && stats.cpu.timestamp > 0)
+            #expect(stats.memory.workingSetBytes.value > 0 && stats.memory.usageBytes.value >= stats.memory.workingSetBytes.value)
+            #expect(stats.writableLayer.usedBytes.value >= 512 * 1024, "the 512 KiB written to /tmp are the writable layer's")
+            let listed = try await cri.runtime.listContainerStats(.with { $0.filter.podSandboxID = podID }).stats
+            #expect(listed.map(\.attributes.id) == [id])
+            let pod = try await cri.runtime.podSandboxStats(.with { $0.podSandboxID = podID }).stats
+            #expect(pod.attributes.id == podID && pod.linux.containers.map(\.attributes.id) == [id])
+            #expect(pod.linux.cpu.usageCoreNanoSeconds.value >= stats.cpu.usageCoreNanoSeconds.value)
+            #expect(pod.linux.process.processCount.value >= 2, "pause and sleep")
+            #expect(pod.linux.network.interfaces.map(\.name).contains("eth0"))
+            #expect(try await cri.runtime.listPodSandboxStats(.init()).stats.map(\.attributes.id) == [podID])
+
+            _ = try await cri.runtime.updateContainerResources(.with {
+                $0.containerID = id
+                $0.linux = .with { $0.memoryLimitInBytes = 64 << 20; $0.cpuShares = 512 }
+            })
+            let limits = try daemon.berth(["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.CpuShares}}", id])
+            #expect(limits.stdout == "67108864 512\n", "\(limits)")
+            _ = try await cri.runtime.removePodSandbox(.with { $0.podSandboxID = podID })
+        }
+    }
+
     @Test func podsAndTheirContainersSurviveADaemonRestart() async throws {
         try await ImagePullTests.withPushedImage { registry, daemon, _ in
             let image = "\(registry.address)/\(Self.image)"
