@@ -45,6 +45,9 @@ extension CRIRuntimeService {
         config.OpenStdin = container.stdin
         config.StdinOnce = container.stdinOnce
         let security = container.linux.securityContext
+        if security.hasRunAsGroup, !security.hasRunAsUser, security.runAsUsername.isEmpty {
+            throw RPCError(code: .invalidArgument, message: "run_as_group needs run_as_user or run_as_username")
+        }
         if !security.runAsUsername.isEmpty {
             config.User = security.runAsUsername
         } else if security.hasRunAsUser {

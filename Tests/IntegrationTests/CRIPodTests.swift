@@ -141,6 +141,12 @@ import Testing
             #expect(stats.cpu.usageCoreNanoSeconds.value > 0 && stats.cpu.timestamp > 0)
             #expect(stats.memory.workingSetBytes.value > 0 && stats.memory.usageBytes.value >= stats.memory.workingSetBytes.value)
             #expect(stats.writableLayer.usedBytes.value >= 512 * 1024, "the 512 KiB written to /tmp are the writable layer's")
+            // A group without a user is refused, as kubelet's validation has it.
+            var groupOnly = Self.containerConfig("group-only", image: image, ["true"])
+            groupOnly.linux.securityContext.runAsGroup.value = 100
+            await CRIImageTests.expectRefusal(.invalidArgument) {
+                try await cri.runtime.createContainer(.with { $0.podSandboxID = podID; $0.config = groupOnly; $0.sandboxConfig = config })
+            }
             let listed = try await cri.runtime.listContainerStats(.with { $0.filter.podSandboxID = podID }).stats
             #expect(listed.map(\.attributes.id) == [id])
             let pod = try await cri.runtime.podSandboxStats(.with { $0.podSandboxID = podID }).stats
