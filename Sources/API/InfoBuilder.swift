@@ -2,6 +2,7 @@ import APIModels
 import Engine
 import Foundation
 import HostModel
+import SystemSupport
 
 /// Assembles `GET /info` from the state store, the host report and the live process.
 enum InfoBuilder {
@@ -97,7 +98,7 @@ enum InfoBuilder {
 
     /// The filesystem type of the mount holding `path`, in Docker's words (`extfs` for ext2/3/4).
     static func backingFilesystem(of path: String) -> String {
-        let mountInfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let mountInfo = ProcFile.text("/proc/self/mountinfo") ?? ""
         var best: (mountPoint: String, type: String)?
         for line in mountInfo.split(separator: "\n") {
             let fields = line.split(separator: " ").map(String.init)
@@ -113,7 +114,7 @@ enum InfoBuilder {
     }
 
     static func threadCount() -> Int {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let status = ProcFile.text("/proc/self/status") ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("Threads:") }
         return line.flatMap { Int($0.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
     }

@@ -1,10 +1,11 @@
 import Foundation
 import HostModel
+import SystemSupport
 
 /// Works out the cgroup layout from `/proc/self/mountinfo`.
 public enum CgroupDetector {
     public static func detect(mountInfoPath: String = "/proc/self/mountinfo") -> CgroupReport {
-        let text = (try? String(contentsOfFile: mountInfoPath, encoding: .utf8)) ?? ""
+        let text = ProcFile.text(mountInfoPath) ?? ""
         var report = parse(mountInfo: text)
         if let unified = report.unifiedMountPoint,
            let controllers = try? String(contentsOfFile: unified + "/cgroup.controllers", encoding: .utf8) {

@@ -18,7 +18,7 @@ public struct CgroupManager: Sendable {
     static let v1Controllers = ["memory", "cpu", "cpuacct", "pids", "freezer", "devices", "blkio", "cpuset"]
 
     public init(mountInfo: String? = nil, ownCgroups: String? = nil, parent: String = "berth") {
-        let text = mountInfo ?? (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let text = mountInfo ?? ProcFile.text("/proc/self/mountinfo") ?? ""
         var mountPoints: [String: String] = [:]
         var unified: String?
         for line in text.split(separator: "\n") {
@@ -37,7 +37,7 @@ public struct CgroupManager: Sendable {
         self.parent = parent
         layout = mountPoints.isEmpty ? .v2 : (unified == nil ? .v1 : .hybrid)
         // /proc/self/cgroup: "0::/path" for the unified hierarchy, "N:controllers:/path" for v1.
-        let own = (ownCgroups ?? (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? "")
+        let own = (ownCgroups ?? ProcFile.text("/proc/self/cgroup") ?? "")
             .split(separator: "\n").map { $0.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init) }
         if let unified, let line = own.first(where: { $0.count == 3 && $0[0] == "0" && $0[1].isEmpty }) {
             ownProcsFile = unified + (line[2] == "/" ? "" : line[2]) + "/cgroup.procs"

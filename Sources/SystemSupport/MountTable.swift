@@ -4,7 +4,7 @@ import Foundation
 public enum MountTable {
     /// The mount points of `mountInfo` (by default, this process's own table).
     public static func mountPoints(mountInfo: String? = nil) -> [String] {
-        let table = mountInfo ?? (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let table = mountInfo ?? ProcFile.text("/proc/self/mountinfo") ?? ""
         return table.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             return fields.count > 4 ? unescaped(String(fields[4])) : nil

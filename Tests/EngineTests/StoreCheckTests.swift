@@ -72,6 +72,22 @@ struct StoreCheckTests {
         #expect(try check.run().isEmpty)
     }
 
+    /// A file whose size the kernel gives as 0 (as /proc's are) is read to its end, however many
+    /// reads that takes: a mount table cut at a page hid the mounts the check looks for.
+    @Test func procFilesAreReadToTheirEnd() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(UUID().uuidString)").path
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        let payload = String(repeating: "36 25 0:32 / /a/mount/point rw,relatime - tmpfs tmpfs rw\n", count: 300)
+        Thread.detachNewThread {
+            let descriptor = open(path, O_WRONLY)
+            payload.withCString { _ = write(descriptor, $0, strlen($0)) }
+            close(descriptor)
+        }
+        #expect(ProcFile.text(path) == payload)
+        #expect(MountTable.mountPoints(mountInfo: ProcFile.text("/proc/self/mountinfo")).contains("/"))
+    }
+
     @Test func onlyTheDaemonsOwnMountsCountAsLeftovers() {
         let id = String(repeating: "0f", count: 32)
         #expect(StoreCheck.isDaemonsOwnMount("snapshots/.merged-1234"))

@@ -116,7 +116,7 @@ import Testing
             #expect(try await cri.runtime.listContainers(.init()).containers.isEmpty)
             #expect(try daemon.berth(["ps", "-a", "-q"]).stdout.isEmpty)
             // The pod's shared /dev/shm went with it.
-            let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+            let mounts = TestPaths.mountInfo()
             #expect(!mounts.contains(daemon.execRoot), "mounts left under \(daemon.execRoot)")
             // Stopping and removing what is gone succeed, as the CRI asks.
             _ = try await cri.runtime.stopPodSandbox(.with { $0.podSandboxID = podID })

@@ -39,7 +39,7 @@ extension ContainerLifecycleTests {
             #expect(try String(contentsOfFile: scratch + "/a-stopped", encoding: .utf8) == "one\n")
             let export = try Command.run(["sh", "-c", "docker -H \(daemon.host) export work | tar -t | grep -c '^data/'"])
             #expect(Int(export.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 4, "\(export)")
-            let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+            let mounts = TestPaths.mountInfo()
             #expect(!mounts.contains(daemon.root))
         }
     }

@@ -98,7 +98,7 @@ extension ContainerLifecycleTests {
             }
             #expect(try Self.docker(daemon, ["ps", "-aq"]).stdout.isEmpty)
             #expect(try Self.docker(daemon, ["volume", "ls", "-q"]).stdout.isEmpty)
-            let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+            let mounts = TestPaths.mountInfo()
             #expect(!mounts.contains(daemon.root))
         }
     }

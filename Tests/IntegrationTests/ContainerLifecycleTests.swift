@@ -145,7 +145,7 @@ import Testing
                 .split(separator: "\n").map(String.init)
             #expect(addresses.count == 50 && Set(addresses).count == 50 && !addresses.contains(""), "\(addresses.sorted())")
             #expect(try Self.docker(daemon, ["rm", "-f"] + ids, timeout: 300).status == 0)
-            let mountInfo = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+            let mountInfo = TestPaths.mountInfo()
             #expect(!mountInfo.contains(daemon.root), "mounts left under \(daemon.root)")
             for id in ids {
                 for controller in ["memory", "cpu", "pids", "freezer", "unified"] {

@@ -35,7 +35,7 @@ import Testing
     static func hostsideIsUntouched(_ hostside: String) throws -> Bool {
         let names = try FileManager.default.contentsOfDirectory(atPath: hostside).sorted()
         let secret = try String(contentsOfFile: hostside + "/secret", encoding: .utf8)
-        let mounted = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).contains(hostside)
+        let mounted = TestPaths.mountInfo().contains(hostside)
         return names == (["secret"] + (0..<20).map { "hostfile-\($0)" }).sorted() && secret == "host-secret\n" && !mounted
     }
 

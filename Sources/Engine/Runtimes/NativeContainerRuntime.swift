@@ -137,7 +137,7 @@ struct NativeContainerRuntime: ShimHostedRuntime {
         var usage = ContainerResourceUsage(cgroups.stats(cgroup))
         // Its init's view of /proc/net is its network namespace's.
         if !record.attachments.isEmpty, record.state.pid > 0,
-           let text = try? String(contentsOfFile: "/proc/\(record.state.pid)/net/dev", encoding: .utf8) {
+           let text = ProcFile.text("/proc/\(record.state.pid)/net/dev") {
             usage.networks = ContainerResourceUsage.interfaces(text)
         }
         return usage

@@ -32,4 +32,12 @@ enum TestPaths {
     static func removeScratch(_ path: String) {
         try? FileManager.default.removeItem(atPath: path)
     }
+
+    /// This process's mount table, read to its end (Foundation's file readers stop at the first
+    /// read of a /proc file, cutting a table longer than a page short).
+    static func mountInfo() -> String {
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/mountinfo") else { return "" }
+        defer { try? handle.close() }
+        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    }
 }
