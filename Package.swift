@@ -52,6 +52,22 @@ let package = Package(
             providers: [.apt(["libarchive-dev"])]
         ),
 
+        // zlib (Debian zlib1g-dev): SPDY's header blocks are deflated against a shared dictionary.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
+        // SPDY/3.1 framing and sessions, the transport of the CRI's exec, attach and port-forward streams.
+        .target(
+            name: "SPDY",
+            dependencies: [
+                "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+
         // Content-addressed blobs, image metadata, layer snapshots keyed by chain ID, safe unpack.
         .target(
             name: "ImageStore",
@@ -192,9 +208,11 @@ let package = Package(
         .target(
             name: "CRI",
             dependencies: [
-                "APIModels", "CRIProtocol", "Engine", "HostModel", "ImageStore", "OCI", "SystemSupport",
+                "APIModels", "CRIProtocol", "Engine", "HostModel", "ImageStore", "OCI", "SPDY", "SystemSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -204,7 +222,9 @@ let package = Package(
         .target(
             name: "CRIClient",
             dependencies: [
-                "CRIProtocol",
+                "CRIProtocol", "SPDY",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ]
@@ -263,10 +283,19 @@ let package = Package(
         ),
         .testTarget(name: "APIClientTests", dependencies: ["APIClient"]),
         .testTarget(
+            name: "SPDYTests",
+            dependencies: [
+                "SPDY", "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "APIModels", "CRIClient", "CRIProtocol", "HostModel", "NativeRuntime", "VMRuntime",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ],

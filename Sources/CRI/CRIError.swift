@@ -43,4 +43,12 @@ enum CRIError {
     static func missing(_ field: String) -> RPCError {
         RPCError(code: .invalidArgument, message: "\(field) is required")
     }
+
+    static func invalid(_ message: String) -> RPCError {
+        RPCError(code: .invalidArgument, message: message)
+    }
+
+    static func exhausted(_ message: String) -> RPCError {
+        RPCError(code: .resourceExhausted, message: message)
+    }
 }

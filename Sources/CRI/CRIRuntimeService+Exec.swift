@@ -52,11 +52,10 @@ extension CRIRuntimeService {
     }
 }
 
-/// Docker's multiplexed stream (an 8-byte header per frame: the stream, then the length) split
-/// back into standard output and standard error.
+/// Standard output and standard error gathered whole from Docker's multiplexed stream.
 final class DemultiplexedOutput: Sendable {
     private struct State {
-        var pending: [UInt8] = []
+        var demultiplexer = DockerStreamDemultiplexer()
         var stdout = Data()
         var stderr = Data()
     }
@@ -68,13 +67,11 @@ final class DemultiplexedOutput: Sendable {
 
     func append(_ chunk: ByteBuffer) {
         state.withLock { state in
-            state.pending += chunk.readableBytesView
-            while state.pending.count >= 8 {
-                let length = Int(state.pending[4]) << 24 | Int(state.pending[5]) << 16 | Int(state.pending[6]) << 8 | Int(state.pending[7])
-                guard state.pending.count >= 8 + length else { break }
-                let payload = state.pending[8..<(8 + length)]
-                if state.pending[0] == 2 { state.stderr.append(contentsOf: payload) } else { state.stdout.append(contentsOf: payload) }
-                state.pending.removeFirst(8 + length)
+            for (stream, payload) in state.demultiplexer.split(chunk) {
+                switch stream {
+                case .stdout: state.stdout.append(contentsOf: payload.readableBytesView)
+                case .stderr: state.stderr.append(contentsOf: payload.readableBytesView)
+                }
             }
         }
     }

@@ -14,13 +14,16 @@ public struct CRIRuntimeService: Runtime_V1_RuntimeService.SimpleServiceProtocol
     let containers: ContainerService
     let images: ImageService
     let pauseImage: PauseImage
+    let streaming: CRIStreamingServer
     let logger: Logger
 
-    public init(host: HostState, containers: ContainerService, images: ImageService, pauseImage: PauseImage, logger: Logger) {
+    public init(host: HostState, containers: ContainerService, images: ImageService, pauseImage: PauseImage,
+                streaming: CRIStreamingServer, logger: Logger) {
         self.host = host
         self.containers = containers
         self.images = images
         self.pauseImage = pauseImage
+        self.streaming = streaming
         self.logger = logger
     }
 

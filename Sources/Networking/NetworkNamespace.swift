@@ -43,6 +43,45 @@ public enum NetworkNamespace {
         return try switched(enter: { berth_enter_network_namespace(target) }, "entering \(path)") { try RouteSocket() }
     }
 
+    /// A TCP connection to `port` on the loopback of the namespace at `path` (IPv4, then IPv6, as a
+    /// client resolving "localhost" tries them), made inside it so it reaches what listens there
+    /// only. Returns the connected socket; it stays in that namespace whatever thread uses it.
+    public static func connectToLoopback(inNamespaceAt path: String, port: UInt16) throws -> Int32 {
+        let target = open(path, O_RDONLY | O_CLOEXEC)
+        guard target >= 0 else { throw NetlinkError(operation: "opening \(path)", reason: SystemError.text(errno)) }
+        defer { close(target) }
+        return try switched(enter: { berth_enter_network_namespace(target) }, "entering \(path)") {
+            var refusal = ECONNREFUSED
+            for family in [AF_INET, AF_INET6] {
+                let socket = Glibc.socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                guard socket >= 0 else { refusal = errno; continue }
+                if connectLoopback(socket, family: family, port: port) == 0 { return socket }
+                refusal = errno
+                close(socket)
+            }
+            throw NetlinkError(operation: "connecting to localhost:\(port)", reason: SystemError.text(refusal))
+        }
+    }
+
+    private static func connectLoopback(_ socket: Int32, family: Int32, port: UInt16) -> Int32 {
+        if family == AF_INET {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = port.bigEndian
+        address.sin6_addr = in6addr_loopback
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+    }
+
     /// Unpins the namespace; it ends once no process is left in it, and its veths with it.
     public static func remove(at path: String) {
         umount2(path, Int32(MNT_DETACH))

@@ -142,6 +142,9 @@ struct Berthd: AsyncParsableCommand {
     @Option(help: "Unix socket of the Kubernetes CRI (runtime.v1), root's only (default: cri.sock in --exec-root, /run/berth/cri.sock); \"\" serves none.")
     var criSocket: String?
 
+    @Option(help: "host:port of the CRI's streaming server, where Exec, Attach and PortForward URLs point (default: 127.0.0.1:0, any free port).")
+    var criStreamAddress: String = "127.0.0.1:0"
+
     @Option(name: .customLong("userns-remap"),
             help: "Give every container its own user namespace unless it asks for --userns=host: auto (or default), or empty.")
     var usernsRemap: String?
@@ -418,13 +421,22 @@ struct Berthd: AsyncParsableCommand {
             }
         }
         var criServer: CRIServer?
+        var streamingServer: CRIStreamingServer?
         if !criSocketPath.isEmpty {
             do {
                 let pauseImage = try PauseImage(images: images, binary: (shimPath as NSString).deletingLastPathComponent + "/berth-pause")
-                let runtime = CRIRuntimeService(host: host, containers: containers, images: images, pauseImage: pauseImage, logger: logger)
+                guard let separator = criStreamAddress.lastIndex(of: ":"), let port = Int(criStreamAddress[criStreamAddress.index(after: separator)...]) else {
+                    throw ValidationError("--cri-stream-address takes host:port, not \(criStreamAddress)")
+                }
+                let streamHost = String(criStreamAddress[..<separator]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+                let streaming = try await CRIStreamingServer.bind(host: streamHost, port: port, containers: containers, logger: logger)
+                streamingServer = streaming
+                let runtime = CRIRuntimeService(host: host, containers: containers, images: images, pauseImage: pauseImage,
+                                                streaming: streaming, logger: logger)
                 criServer = try CRIServer.bind(path: criSocketPath, runtime: runtime, images: CRIImageService(images: images), logger: logger)
             } catch {
                 for server in servers { await server.close() }
+                await streamingServer?.close()
                 throw ValidationError("serving the CRI on \(criSocketPath): \(error)")
             }
         }
@@ -454,6 +466,7 @@ struct Berthd: AsyncParsableCommand {
             try await group.next()
             for server in servers { await server.close() }
             criServer?.close()
+            await streamingServer?.close()
             // Pool VMs wait for containers of this berthd only, helper VMs for its next request.
             pool.endAll()
             await runtimes.endIdleHelperVMs()

@@ -51,11 +51,20 @@ struct ModuleBoundaryTests {
 
     /// The CRI server, like the Docker API, works through the engine: it names the store's image
     /// records the engine hands out, but never reaches the runtimes, networks or registry client.
+    /// Its streaming server speaks HTTP and SPDY.
     @Test func theCRIDependsOnlyOnTheEngineAndItsProtocol() throws {
         let allowed: Set<String> = ["Engine", "CRIProtocol", "GRPCCore", "GRPCNIOTransportHTTP2Posix", "APIModels", "OCI", "HostModel",
-                                    "ImageStore", "SystemSupport", "Foundation", "Logging", "NIOCore", "Synchronization"]
+                                    "ImageStore", "SystemSupport", "Foundation", "Logging", "NIOCore", "NIOPosix", "NIOHTTP1", "SPDY",
+                                    "Synchronization"]
         let imports = try Self.imports(of: "CRI")
         #expect(imports.contains("Engine"), "the reader found the CRI's imports")
         #expect(imports.isSubset(of: allowed), "CRI imports \(imports.subtracting(allowed).sorted())")
+    }
+
+    /// SPDY is framing and sessions over any channel: it knows nothing of Kubernetes or Berth.
+    @Test func spdyIsAProtocolLibraryOnly() throws {
+        let imports = try Self.imports(of: "SPDY")
+        #expect(imports.contains("NIOCore"), "the reader found SPDY's imports")
+        #expect(imports.isSubset(of: ["NIOCore", "CZlib"]), "SPDY imports \(imports.subtracting(["NIOCore", "CZlib"]).sorted())")
     }
 }

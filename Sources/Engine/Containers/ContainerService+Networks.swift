@@ -1,9 +1,31 @@
 import APIModels
 import Foundation
+import Networking
 
 /// Joining and leaving networks: the records are the container service's, the plumbing the
 /// network controller's.
 extension ContainerService {
+    /// A TCP connection to `port` on a running container's own loopback (the CRI's port forwarding):
+    /// the socket is made inside its network namespace, so it reaches what listens there only.
+    public func connectToPort(_ reference: String, port: Int) async throws -> Int32 {
+        let record = try find(reference)
+        guard record.state.status == .running || record.state.status == .paused, record.state.pid > 0 else {
+            throw ContainerError.conflict("container \(record.id) is not running")
+        }
+        guard !record.runsInVM else {
+            throw ContainerError.invalid("port forwarding into a container in a utility VM is not supported")
+        }
+        guard let port = UInt16(exactly: port), port > 0 else { throw ContainerError.invalid("invalid port \(port)") }
+        let namespace = "/proc/\(record.state.pid)/ns/net"
+        return try await runBlocking {
+            do {
+                return try NetworkNamespace.connectToLoopback(inNamespaceAt: namespace, port: port)
+            } catch {
+                throw ContainerError.failed("\(error)")
+            }
+        }
+    }
+
     /// Attaches a container to one more network: at once when it runs (a veth natively, a card
     /// plugged into its VM), else at its next start.
     public func connect(_ containerReference: String, to networkReference: String, endpoint: EndpointSettings?) async throws {

@@ -1,0 +1,117 @@
+import CRIClient
+import CRIProtocol
+import Foundation
+import GRPCCore
+import NIOCore
+import Synchronization
+import Testing
+
+/// Exec, Attach and PortForward as kubectl uses them: the call answers a URL on berthd's streaming
+/// server, and the client speaks SPDY to it.
+extension CRIPodTests {
+    @Test func execAttachAndPortForwardThroughTheStreamingServer() async throws {
+        try await Self.withPod { daemon, cri, image in
+            let config = Self.podConfig(daemon, name: "streams")
+            let podID = try await cri.runtime.runPodSandbox(.with { $0.config = config }).podSandboxID
+            let serve = "mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"
+            var server = Self.containerConfig("server", image: image, ["sh", "-c", serve])
+            server.stdin = false
+            var reader = Self.containerConfig("reader", image: image, ["sh", "-c", "read line; echo attached:$line; echo bye >&2"])
+            reader.stdin = true
+            reader.stdinOnce = true
+            var ids: [String] = []
+            for container in [server, reader] {
+                let id = try await cri.runtime.createContainer(.with {
+                    $0.podSandboxID = podID; $0.config = container; $0.sandboxConfig = config
+                }).containerID
+                _ = try await cri.runtime.startContainer(.with { $0.containerID = id })
+                ids.append(id)
+            }
+            let (serverID, readerID) = (ids[0], ids[1])
+
+            // Exec: input in, both outputs apart, and the exit code from the error stream.
+            let execURL = try await cri.runtime.exec(.with {
+                $0.containerID = serverID; $0.cmd = ["sh", "-c", "read line; echo got:$line; echo oops >&2; exit 3"]
+                $0.stdin = true; $0.stdout = true; $0.stderr = true
+            }).url
+            #expect(execURL.hasPrefix("http://127.0.0.1:"), "\(execURL)")
+            let output = CollectedOutput()
+            let code = try await RemoteCommandClient(stdin: Self.lines("hello")).run(execURL) { await output.append($0, $1) }
+            #expect(code == 3)
+            #expect(output.text(.stdout) == "got:hello\n" && output.text(.stderr) == "oops\n", "\(output.text(.stdout)) \(output.text(.stderr))")
+            // A URL is good once.
+            await #expect(throws: StreamingClientError.self) { _ = try await RemoteCommandClient().run(execURL) { _, _ in } }
+
+            // A terminal: one output stream, and the size the client sends is the terminal's.
+            let ttyURL = try await cri.runtime.exec(.with {
+                $0.containerID = serverID; $0.tty = true; $0.stdout = true
+                $0.cmd = ["sh", "-c", #"for i in $(seq 50); do s=$(stty size 2>/dev/null); [ "$s" = "40 100" ] && break; sleep 0.1; done; echo "size $s"; exit 0"#]
+            }).url
+            let (sizes, sizesOut) = AsyncStream<(columns: Int, rows: Int)>.makeStream()
+            sizesOut.yield((columns: 100, rows: 40))
+            let terminal = CollectedOutput()
+            let ttyCode = try await RemoteCommandClient(tty: true, terminalSizes: sizes).run(ttyURL) { await terminal.append($0, $1) }
+            sizesOut.finish()
+            #expect(ttyCode == 0 && terminal.text(.stdout) == "size 40 100\r\n", "\(terminal.text(.stdout))")
+
+            // Attach: the container's own process reads the client's input and ends.
+            let attachURL = try await cri.runtime.attach(.with {
+                $0.containerID = readerID; $0.stdin = true; $0.stdout = true; $0.stderr = true
+            }).url
+            let attached = CollectedOutput()
+            let attachCode = try await RemoteCommandClient(stdin: Self.lines("ping")).run(attachURL) { await attached.append($0, $1) }
+            #expect(attachCode == 0 && attached.text(.stdout) == "attached:ping\n" && attached.text(.stderr) == "bye\n",
+                    "\(attached.text(.stdout)) \(attached.text(.stderr))")
+
+            // Port forwarding reaches the pod's loopback, where nothing outside the pod can.
+            let forwardURL = try await cri.runtime.portForward(.with { $0.podSandboxID = podID; $0.port = [8080] }).url
+            let forwarder = try await PortForwardClient.connect(forwardURL)
+            let reply = try await forwarder.exchange(port: 8080, request: ByteBuffer(string: "GET /index.html HTTP/1.0\r\n\r\n"))
+            #expect(String(buffer: reply).hasPrefix("HTTP/1.") && String(buffer: reply).hasSuffix("hello-from-pod\n"), "\(String(buffer: reply))")
+            // A second connection on the same session, to a port nobody listens on: the error stream says so.
+            await #expect {
+                _ = try await forwarder.exchange(port: 8081, request: ByteBuffer(string: "x"))
+            } throws: { error in
+                "\(error)".lowercased().contains("connection refused")
+            }
+            await forwarder.close()
+
+            // What the server refuses before a URL exists.
+            await CRIImageTests.expectRefusal(.invalidArgument) {
+                try await cri.runtime.exec(.with { $0.containerID = serverID; $0.cmd = ["true"] })
+            }
+            await CRIImageTests.expectRefusal(.invalidArgument) {
+                try await cri.runtime.exec(.with { $0.containerID = serverID; $0.cmd = ["true"]; $0.tty = true; $0.stdout = true; $0.stderr = true })
+            }
+            await CRIImageTests.expectRefusal(.notFound) {
+                try await cri.runtime.exec(.with { $0.containerID = "0123456789ab"; $0.cmd = ["true"]; $0.stdout = true })
+            }
+            _ = try await cri.runtime.stopPodSandbox(.with { $0.podSandboxID = podID })
+            await CRIImageTests.expectRefusal(.failedPrecondition) {
+                try await cri.runtime.portForward(.with { $0.podSandboxID = podID })
+            }
+            _ = try await cri.runtime.removePodSandbox(.with { $0.podSandboxID = podID })
+        }
+    }
+
+    /// `text` and a newline as a client's standard input, then its end.
+    static func lines(_ text: String) -> AsyncStream<ByteBuffer> {
+        let (stream, input) = AsyncStream<ByteBuffer>.makeStream()
+        input.yield(ByteBuffer(string: text + "\n"))
+        input.finish()
+        return stream
+    }
+}
+
+/// Output as a streaming client receives it, by stream.
+final class CollectedOutput: Sendable {
+    private let collected = Mutex<[RemoteCommandClient.Output: String]>([:])
+
+    func append(_ stream: RemoteCommandClient.Output, _ bytes: ByteBuffer) async {
+        collected.withLock { $0[stream, default: ""] += String(buffer: bytes) }
+    }
+
+    func text(_ stream: RemoteCommandClient.Output) -> String {
+        collected.withLock { $0[stream] ?? "" }
+    }
+}
