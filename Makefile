@@ -7,7 +7,7 @@ LOGS = $(CURDIR)/.build/logs
 STEP = ./scripts/step
 ARCHES = x86_64 arm64 arm
 
-.PHONY: deps build release guests images demo-images test demo bench bench-vm bench-vm-files bench-vm-pause bench-healthcheck compare conformance fuzz soak clean
+.PHONY: deps build release guests images demo-images test demo bench bench-vm bench-vm-files bench-vm-pause bench-healthcheck bench-cri compare conformance critest fuzz soak clean
 
 deps:
 	@$(STEP) "installing what is missing (scripts/install-deps)" $(LOGS)/deps.log ./scripts/install-deps
@@ -80,6 +80,10 @@ bench-vm-pause: release guests demo-images
 bench-healthcheck: release demo-images
 	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/healthcheck
 
+# A native pod to running through the CRI vs the same containers through the Docker API (bench/CRI-PODS.md).
+bench-cri: release images
+	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/cri-pods
+
 # Two builds' container starts side by side: `make compare BASE=<revision>` (bench/REVISIONS.md).
 compare: release guests images
 	BERTH_BIN_DIR="$(RELEASE_BIN_DIR)" ./bench/compare-revisions $(BASE)
@@ -88,6 +92,11 @@ compare: release guests images
 # (conformance/DOCKER-PY.md). The suite is another project's: fetch it, never commit it.
 conformance: build images
 	BERTH_BIN_DIR="$(BIN_DIR)" ./conformance/run-docker-py $(DOCKER_PY)
+
+# critest, the CRI validation suite of cri-tools v1.26.1, against berthd's CRI:
+# `make critest CRI_TOOLS=<cri-tools v1.26.1 checkout>` (conformance/CRITEST.md). Fetch it, never commit it.
+critest: build images
+	BERTH_BIN_DIR="$(BIN_DIR)" ./conformance/run-critest $(CRI_TOOLS)
 
 clean:
 	rm -rf .build

@@ -9,7 +9,10 @@ import GRPCCore
 struct CRICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cri", abstract: "Talk to berthd's Kubernetes CRI (runtime.v1) socket, as crictl does.",
-        subcommands: [CRIVersionCommand.self, CRIInfoCommand.self, CRIImagesCommand.self, CRIPullCommand.self, CRIRmiCommand.self])
+        subcommands: [CRIVersionCommand.self, CRIInfoCommand.self, CRIImagesCommand.self, CRIPullCommand.self, CRIRmiCommand.self,
+                      CRIRunPodCommand.self, CRIPodsCommand.self, CRIStopPodCommand.self, CRIRemovePodCommand.self,
+                      CRICreateCommand.self, CRIStartCommand.self, CRIPsCommand.self, CRIStopCommand.self, CRIRemoveCommand.self,
+                      CRIExecCommand.self, CRILogsCommand.self])
 
     /// crictl takes its endpoint before the verb (`crictl -r unix:///s ps`); `berth cri` does too, by
     /// moving it after the verb, where each command reads it.
@@ -51,6 +54,19 @@ struct CRIConnectionOptions: ParsableArguments {
         } catch let error as RPCError {
             Output.error(error.code == .unavailable ? "cannot reach the CRI socket \(socket): \(error.message)" : error.message)
             throw ExitCode(1)
+        }
+    }
+}
+
+extension CRIConnectionOptions {
+    /// Makes `call` for each of `ids` on one connection, printing what crictl prints for each done.
+    func each(_ ids: [String], saying: @escaping (String) -> String = { $0 },
+              _ call: @escaping (CRIConnection, String) async throws -> Void) async throws {
+        try await withConnection { connection in
+            for id in ids {
+                try await call(connection, id)
+                print(saying(id))
+            }
         }
     }
 }
@@ -153,13 +169,8 @@ struct CRIRmiCommand: AsyncParsableCommand {
     var images: [String]
 
     func run() async throws {
-        try await connection.withConnection { connection in
-            for image in images {
-                var request = Runtime_V1_RemoveImageRequest()
-                request.image.image = image
-                _ = try await connection.images.removeImage(request)
-                print("Deleted: \(image)")
-            }
+        try await connection.each(images, saying: { "Deleted: \($0)" }) { connection, image in
+            _ = try await connection.images.removeImage(.with { $0.image.image = image })
         }
     }
 }

@@ -115,3 +115,52 @@ final class CollectedOutput: Sendable {
         collected.withLock { $0[stream] ?? "" }
     }
 }
+
+/// `berth cri`, as crictl is used on a node: a pod from its JSON config, a container in it, a
+/// command run in it through the streaming server, its log, and its removal.
+extension CRIPodTests {
+    @Test func theCRICommandsRunAPodLikeCrictl() async throws {
+        try await Self.withPod { daemon, _, image in
+            let socket = CRIImageTests.criSocket(daemon)
+            func cri(_ arguments: [String], input: Data? = nil) throws -> Command.Result {
+                let result = try Command.run([TestPaths.berth, "-H", daemon.host, "cri", "-r", "unix://" + socket] + arguments, input: input)
+                return result
+            }
+            let podFile = daemon.scratch + "/pod.json", containerFile = daemon.scratch + "/container.json"
+            try #"{"metadata":{"name":"cli","namespace":"default","uid":"uid-cli","attempt":1},"hostname":"cli-pod","log_directory":"\#(daemon.scratch)/cli-logs"}"#
+                .write(toFile: podFile, atomically: true, encoding: .utf8)
+            try #"{"metadata":{"name":"talker"},"image":{"image":"\#(image)"},"command":["sh","-c","echo said-out; echo said-err >&2; exec sleep 300"],"log_path":"talker.log"}"#
+                .write(toFile: containerFile, atomically: true, encoding: .utf8)
+
+            let runp = try cri(["runp", podFile])
+            #expect(runp.status == 0, "\(runp.stderr)")
+            let podID = runp.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let create = try cri(["create", podID, containerFile, podFile])
+            #expect(create.status == 0, "\(create.stderr)")
+            let containerID = create.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try cri(["start", containerID]).stdout == containerID + "\n")
+
+            let pods = try cri(["pods"])
+            #expect(pods.stdout.range(of: #"\#(podID.prefix(13))\s+.*ago\s+Ready\s+cli\s+default\s+1\s+runc"#, options: .regularExpression) != nil,
+                    "\(pods.stdout)")
+            let ps = try cri(["ps", "--pod", podID])
+            #expect(ps.stdout.range(of: #"\#(containerID.prefix(13))\s+\S+\s+.*ago\s+Running\s+talker\s+0\s+\#(podID.prefix(13))\s+cli"#,
+                                     options: .regularExpression) != nil, "\(ps.stdout)")
+
+            // exec through the streaming server: input, both outputs, and the exit code as berth's own.
+            let exec = try cri(["exec", "-i", containerID, "sh", "-c", "read word; echo heard:$word; echo to-err >&2; exit 5"], input: Data("hi\n".utf8))
+            #expect(exec.status == 5 && exec.stdout == "heard:hi\n" && exec.stderr == "to-err\n", "\(exec.status) \(exec.stdout) \(exec.stderr)")
+            let sync = try cri(["exec", "--sync", containerID, "hostname"])
+            #expect(sync.status == 0 && sync.stdout == "cli-pod\n", "\(sync.stdout)\(sync.stderr)")
+
+            let logs = try cri(["logs", containerID])
+            #expect(logs.stdout == "said-out\n" && logs.stderr == "said-err\n", "\(logs.stdout)|\(logs.stderr)")
+
+            let running = try cri(["rmp", podID])
+            #expect(running.status == 1 && running.stderr.contains("is running"), "\(running.stderr)")
+            #expect(try cri(["rmp", "-f", podID]).stdout == "Removed sandbox \(podID)\n")
+            #expect(try cri(["pods", "-q"]).stdout.isEmpty)
+            #expect(try cri(["ps", "-a", "-q"]).stdout.isEmpty)
+        }
+    }
+}
