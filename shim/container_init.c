@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/openat2.h>
@@ -202,6 +203,21 @@ static void mask_paths(const struct string_list *paths) {
             ? mount("tmpfs", paths->items[i], "tmpfs", MS_RDONLY, "size=0k")
             : mount("/dev/null", paths->items[i], NULL, MS_BIND, NULL);
         if (masked < 0) fail(125, "masking %s: %s", paths->items[i], strerror(errno));
+    }
+}
+
+// The container's own /proc/sys, now at /proc: net.ipv4.ip_forward is /proc/sys/net/ipv4/ip_forward.
+static void write_sysctls(const struct string_list *settings) {
+    for (size_t i = 0; i + 1 < settings->count; i += 2) {
+        char path[PATH_MAX];
+        int length = snprintf(path, sizeof path, "/proc/sys/%s", settings->items[i]);
+        if (length < 0 || (size_t)length >= sizeof path) fail(125, "sysctl %s: name too long", settings->items[i]);
+        for (char *c = path + strlen("/proc/sys/"); *c; c++) if (*c == '.') *c = '/';
+        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) fail(125, "sysctl %s: %s", settings->items[i], strerror(errno));
+        const char *value = settings->items[i + 1];
+        if (write(fd, value, strlen(value)) < 0) fail(125, "sysctl %s=%s: %s", settings->items[i], value, strerror(errno));
+        close(fd);
     }
 }
 
@@ -401,7 +417,8 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
     }
     enter_root(root_fd);
     close(root_fd);
-    // runc's order: read-only paths, then masks over them.
+    // runc's order: sysctls while /proc/sys is writable, then read-only paths, then masks over them.
+    write_sysctls(&spec->sysctls);
     readonly_paths(&spec->readonly_paths);
     mask_paths(&spec->masked_paths);
     if (spec->readonly_rootfs)

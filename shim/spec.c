@@ -132,6 +132,11 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         else if (!strcmp(key, "vm-mount")) {
             if (read_mount(&reader, &spec->vm_mounts, &spec->vm_mount_count) < 0) FAIL("spec: a bad or short %s", key);
         }
+        else if (!strcmp(key, "sysctl")) {
+            VALUE(name);
+            VALUE(value);
+            if (append_string(&spec->sysctls, name) || append_string(&spec->sysctls, value)) FAIL("out of memory");
+        }
         else if (!strcmp(key, "masked")) { VALUE(v); if (append_string(&spec->masked_paths, v)) FAIL("out of memory"); }
         else if (!strcmp(key, "readonly-path")) { VALUE(v); if (append_string(&spec->readonly_paths, v)) FAIL("out of memory"); }
         else if (!strcmp(key, "uid")) NUMBER(v, spec->uid);

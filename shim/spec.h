@@ -39,6 +39,7 @@ struct launch_spec {
     const char *upper_dir, *work_dir; // siblings, with a user namespace
     struct mount_entry *mounts;
     size_t mount_count;
+    struct string_list sysctls; // name, value, name, value…: settings of the container's own namespaces
     struct string_list masked_paths;
     struct string_list readonly_paths;
     uid_t uid;

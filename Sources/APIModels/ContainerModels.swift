@@ -165,6 +165,10 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var ReadonlyRootfs: Bool?
     public var SecurityOpt: [String]?
     public var ShmSize: Int64?
+    public var Sysctls: [String: String]?
+    /// The paths hidden from the container, and those it may only read, instead of Docker's defaults.
+    public var MaskedPaths: [String]?
+    public var ReadonlyPaths: [String]?
     public var Init: Bool?
     public var Memory: Int64?
     public var MemorySwap: Int64?

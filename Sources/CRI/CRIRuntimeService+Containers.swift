@@ -88,6 +88,9 @@ extension CRIRuntimeService {
         if !security.capabilities.dropCapabilities.isEmpty { host.CapDrop = security.capabilities.dropCapabilities }
         if security.readonlyRootfs { host.ReadonlyRootfs = true }
         if !security.supplementalGroups.isEmpty { host.GroupAdd = security.supplementalGroups.map(String.init) }
+        // kubelet sends the defaults, or none for an unmasked /proc; an empty list means the defaults, as containerd reads it.
+        if !security.maskedPaths.isEmpty { host.MaskedPaths = security.maskedPaths }
+        if !security.readonlyPaths.isEmpty { host.ReadonlyPaths = security.readonlyPaths }
         var securityOptions: [String] = []
         if security.noNewPrivs { securityOptions.append("no-new-privileges") }
         if security.seccomp.profileType == .unconfined { securityOptions.append("seccomp=unconfined") }

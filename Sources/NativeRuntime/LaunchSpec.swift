@@ -51,6 +51,18 @@ public struct LaunchSpec: Sendable, Equatable {
     public var workDirectory: String
     public var mounts: [Mount] = []
     public var maskedPaths: [String] = []
+    /// Kernel settings of the container's own namespaces, written under its /proc/sys.
+    public var sysctls: [Sysctl] = []
+
+    public struct Sysctl: Sendable, Equatable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
     public var readonlyPaths: [String] = []
     public var uid: UInt32 = 0
     public var gid: UInt32 = 0
@@ -210,6 +222,7 @@ public struct LaunchSpec: Sendable, Equatable {
             }
         }
         for mount in mounts { add("mount", mount.source, mount.target, mount.type, String(mount.flags.rawValue), mount.data) }
+        for setting in sysctls { add("sysctl", setting.name, setting.value) }
         for path in maskedPaths { add("masked", path) }
         for path in readonlyPaths { add("readonly-path", path) }
         add("uid", String(uid), "gid", String(gid))

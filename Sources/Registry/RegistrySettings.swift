@@ -4,9 +4,13 @@ import OCI
 /// Which hosts serve each registry's images and how they are spoken to: Docker Hub's mirrors
 /// (`--registry-mirror`, `registry-mirrors`) and the registries reached over plain HTTP
 /// (`--insecure-registry`, `insecure-registries`: `host[:port]` or a CIDR), as dockerd reads them.
+/// A mirror written `REGISTRY=URL` serves another registry's images, as containerd's and podman's
+/// mirror settings do (an offline node's `registry.k8s.io=http://127.0.0.1:5000`).
 public struct RegistrySettings: Sendable, Equatable {
-    /// Mirror base URLs without a trailing slash: `http://127.0.0.1:5000`.
+    /// Docker Hub's mirror base URLs without a trailing slash: `http://127.0.0.1:5000`.
     public private(set) var mirrors: [String]
+    /// Other registries' mirrors, by the registry's name (`registry.k8s.io`).
+    public private(set) var registryMirrors: [String: [String]]
     /// `host[:port]` names spoken to over HTTP.
     public private(set) var insecureRegistries: [String]
     /// Address ranges whose registries are spoken to over HTTP; loopback always is.
@@ -21,7 +25,23 @@ public struct RegistrySettings: Sendable, Equatable {
 
     /// Checks and normalises the values as dockerd does; an error names the value at fault.
     public init(mirrors: [String] = [], insecureRegistries: [String] = []) throws {
-        self.mirrors = try mirrors.map(Self.normaliseMirror)
+        var hubMirrors: [String] = [], registryMirrors: [String: [String]] = [:]
+        for entry in mirrors {
+            guard let equals = entry.firstIndex(of: "="), !entry[..<equals].contains("://") else {
+                hubMirrors.append(try Self.normaliseMirror(entry))
+                continue
+            }
+            let registry = String(entry[..<equals]).lowercased()
+            guard Self.isValidHost(registry) else { throw RegistrySettingsError.invalid("invalid mirror: \"\(registry)\" is not a registry name") }
+            let url = try Self.normaliseMirror(String(entry[entry.index(after: equals)...]))
+            if Reference.domain(ofServerAddress: registry) == Reference.dockerHub {
+                hubMirrors.append(url)
+            } else {
+                registryMirrors[registry, default: []].append(url)
+            }
+        }
+        self.mirrors = hubMirrors
+        self.registryMirrors = registryMirrors
         var names: [String] = []
         var ranges = [try AddressRange(parsing: "::1/128"), try AddressRange(parsing: "127.0.0.0/8")]
         for entry in insecureRegistries {
@@ -40,10 +60,10 @@ public struct RegistrySettings: Sendable, Equatable {
         self.insecureCIDRs = ranges
     }
 
-    /// The hosts to try for a registry, in order: for Docker Hub its mirrors, then Docker Hub itself.
+    /// The hosts to try for a registry, in order: its mirrors, then the registry itself.
     public func pullEndpoints(for domain: String) -> [RegistryEndpoint] {
-        guard domain == Reference.dockerHub else { return [endpoint(for: domain)] }
-        return mirrors.map { RegistryEndpoint(baseURL: $0, isMirror: true) } + [endpoint(for: domain)]
+        let mirrored = domain == Reference.dockerHub ? mirrors : registryMirrors[domain.lowercased()] ?? []
+        return mirrored.map { RegistryEndpoint(baseURL: $0, isMirror: true) } + [endpoint(for: domain)]
     }
 
     /// The registry itself, never a mirror: pushes, logins and manifests sent to one host.
@@ -111,6 +131,9 @@ public struct RegistrySettings: Sendable, Equatable {
         var configs = [Reference.dockerHub: IndexConfig(name: Reference.dockerHub, mirrors: mirrors.map { $0 + "/" }, secure: true, official: true)]
         for name in insecureRegistries {
             configs[name] = IndexConfig(name: name, mirrors: [], secure: false, official: false)
+        }
+        for (name, urls) in registryMirrors {
+            configs[name] = IndexConfig(name: name, mirrors: urls.map { $0 + "/" }, secure: !isInsecure(name), official: false)
         }
         return configs
     }

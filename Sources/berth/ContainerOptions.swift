@@ -185,6 +185,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .customLong("dns-option"), help: "A resolver option for /etc/resolv.conf (ndots:2, …), instead of the host's. Repeatable.")
     var dnsOption: [String] = []
 
+    @Option(name: .customLong("sysctl"), help: "A kernel setting of the container's own IPC or network namespace, NAME=VALUE. Repeatable.")
+    var sysctl: [String] = []
+
     @Option(name: .customLong("device-cgroup-rule"), help: "Allow a device in the devices cgroup, e.g. 'c 7:128 rwm'. Repeatable.")
     var deviceCgroupRules: [String] = []
 
@@ -350,6 +353,16 @@ struct ContainerOptions: ParsableArguments {
         if !dns.isEmpty { host.Dns = dns }
         if !dnsSearch.isEmpty { host.DnsSearch = dnsSearch }
         if !dnsOption.isEmpty { host.DnsOptions = dnsOption }
+        if !sysctl.isEmpty {
+            var settings: [String: String] = [:]
+            for setting in sysctl {
+                guard let equals = setting.firstIndex(of: "="), equals != setting.startIndex else {
+                    throw ValidationError("invalid argument \"\(setting)\" for \"--sysctl\" flag: sysctl must be in the format NAME=VALUE")
+                }
+                settings[String(setting[..<equals])] = String(setting[setting.index(after: equals)...])
+            }
+            host.Sysctls = settings
+        }
         host.Links = link.isEmpty ? nil : link
         host.DeviceCgroupRules = deviceCgroupRules.isEmpty ? nil : deviceCgroupRules
         host.CapAdd = capAdd

@@ -129,7 +129,7 @@ struct Berthd: AsyncParsableCommand {
     @Option(help: "Seconds a utility VM's guest agent has to answer after the VM is created before the start fails.")
     var vmAgentTimeout = 30
 
-    @Option(name: .customLong("registry-mirror"), help: "A mirror of Docker Hub (http[s]://host[:port]), tried before it. Repeatable.")
+    @Option(name: .customLong("registry-mirror"), help: "A mirror of Docker Hub (http[s]://host[:port]), or of another registry (REGISTRY=http[s]://host[:port]), tried before it. Repeatable.")
     var registryMirrors: [String] = []
 
     @Option(name: .customLong("insecure-registry"),

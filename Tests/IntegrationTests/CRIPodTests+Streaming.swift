@@ -164,3 +164,33 @@ extension CRIPodTests {
         }
     }
 }
+
+/// What a pod's security settings reach: its sysctls (the sandbox's IPC namespace, which its
+/// containers share), and a container's own masked and read-only paths instead of the defaults.
+extension CRIPodTests {
+    @Test func podSysctlsAndAContainersMaskedAndReadOnlyPaths() async throws {
+        try await Self.withPod { daemon, cri, image in
+            var config = Self.podConfig(daemon, name: "tuned")
+            config.linux.sysctls = ["kernel.shm_rmid_forced": "1", "fs.mqueue.msg_max": "100"]
+            let podID = try await cri.runtime.runPodSandbox(.with { $0.config = config }).podSandboxID
+            var container = Self.containerConfig("guarded", image: image, ["sleep", "300"])
+            container.linux.securityContext.maskedPaths = ["/proc/cmdline"]
+            container.linux.securityContext.readonlyPaths = ["/tmp"]
+            let id = try await cri.runtime.createContainer(.with { $0.podSandboxID = podID; $0.config = container; $0.sandboxConfig = config }).containerID
+            _ = try await cri.runtime.startContainer(.with { $0.containerID = id })
+
+            let sysctls = try await Self.exec(cri, id, ["cat", "/proc/sys/kernel/shm_rmid_forced", "/proc/sys/fs/mqueue/msg_max"])
+            #expect(Self.text(sysctls.stdout) == "1\n100\n", "\(Self.text(sysctls.stdout))\(Self.text(sysctls.stderr))")
+            let masked = try await Self.exec(cri, id, ["cat", "/proc/cmdline"])
+            #expect(masked.exitCode == 0 && masked.stdout.isEmpty, "\(Self.text(masked.stdout))")
+            let readOnly = try await Self.exec(cri, id, ["touch", "/tmp/written"])
+            #expect(readOnly.exitCode != 0 && Self.text(readOnly.stderr).contains("Read-only"), "\(Self.text(readOnly.stderr))")
+            // The defaults it replaced are not applied: /proc/kcore is the kernel's, not /dev/null over it.
+            let unmasked = try await Self.exec(cri, id, ["sh", "-c", "test -c /proc/kcore && echo masked || echo kernel"])
+            #expect(Self.text(unmasked.stdout) == "kernel\n", "\(Self.text(unmasked.stdout))")
+
+            _ = try await cri.runtime.stopPodSandbox(.with { $0.podSandboxID = podID })
+            _ = try await cri.runtime.removePodSandbox(.with { $0.podSandboxID = podID })
+        }
+    }
+}

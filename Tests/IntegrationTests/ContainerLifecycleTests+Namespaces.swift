@@ -85,3 +85,31 @@ extension ContainerLifecycleTests {
         }
     }
 }
+
+/// `--sysctl`: settings of the container's own IPC and network namespaces, set before it starts,
+/// through the docker CLI as through berth's; the host's are untouched, and others are refused.
+extension ContainerLifecycleTests {
+    @Test func sysctlsSetTheContainersOwnNamespaces() async throws {
+        try await Self.withImages { daemon in
+            let hostShm = try String(contentsOfFile: "/proc/sys/kernel/shm_rmid_forced", encoding: .utf8)
+            let read = "cat /proc/sys/kernel/shm_rmid_forced /proc/sys/fs/mqueue/msg_max /proc/sys/net/ipv4/ip_unprivileged_port_start"
+            let set = try Self.docker(daemon, ["run", "--rm", "--sysctl", "kernel.shm_rmid_forced=1", "--sysctl", "fs.mqueue.msg_max=100",
+                                               "--sysctl", "net.ipv4.ip_unprivileged_port_start=1024", Self.image, "sh", "-c", read])
+            #expect(set.status == 0 && set.stdout == "1\n100\n1024\n", "\(set)")
+            #expect(try String(contentsOfFile: "/proc/sys/kernel/shm_rmid_forced", encoding: .utf8) == hostShm)
+            let inspected = try Self.docker(daemon, ["create", "--name", "tuned", "--sysctl", "kernel.shm_rmid_forced=1", Self.image, "true"])
+            #expect(inspected.status == 0, "\(inspected)")
+            #expect(try Self.docker(daemon, ["inspect", "-f", "{{json .HostConfig.Sysctls}}", "tuned"]).stdout == "{\"kernel.shm_rmid_forced\":\"1\"}\n")
+
+            // The host's own settings, and those of a namespace the container does not own, are refused at create.
+            for (flags, words) in [(["--sysctl", "vm.swappiness=10"], "not allowed"),
+                                   (["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"], "network namespace"),
+                                   (["--ipc", "host", "--sysctl", "kernel.shm_rmid_forced=1"], "IPC namespace")] {
+                let refused = try daemon.berth(["create"] + flags + [Self.image, "true"])
+                #expect(refused.status != 0 && refused.stderr.contains(words), "\(flags): \(refused)")
+            }
+            let malformed = try daemon.berth(["create", "--sysctl", "novalue", Self.image, "true"])
+            #expect(malformed.status != 0 && malformed.stderr.contains("NAME=VALUE"), "\(malformed)")
+        }
+    }
+}

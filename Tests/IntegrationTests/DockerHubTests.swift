@@ -25,6 +25,24 @@ import Testing
         }
     }
 
+    /// `--registry-mirror REGISTRY=URL` mirrors another registry, as an offline Kubernetes node
+    /// mirrors registry.k8s.io: its names pull from the mirror and keep their own registry.
+    @Test func anotherRegistrysNamesPullThroughItsMirror() async throws {
+        try await DockerHubMirror.with { mirror in
+            try await mirror.daemon(options: ["--registry-mirror", "registry.k8s.test=\(mirror.url)"]) { daemon in
+                let pull = try daemon.berth(["pull", "registry.k8s.test/library/busybox:latest"])
+                #expect(pull.status == 0, "\(pull)")
+                let listed = try Self.docker(daemon, ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+                #expect(listed.stdout == "registry.k8s.test/library/busybox:latest\n", "\(listed)")
+                let run = try daemon.berth(["run", "--rm", "registry.k8s.test/library/busybox", "echo", "mirrored"])
+                #expect(run.stdout == "mirrored\n", "\(run)")
+                // The mirror is that registry's only: Docker Hub's names and other registries' are not sent to it.
+                #expect(try daemon.berth(["pull", "busybox"]).status != 0)
+                #expect(try daemon.berth(["pull", "other.k8s.test/library/busybox"]).status != 0)
+            }
+        }
+    }
+
     @Test func daemonJSONMirrorAndEverySpellingOfOneImage() async throws {
         try await DockerHubMirror.with { mirror in
             let config = try TestPaths.makeScratch("daemon-json") + "/daemon.json"

@@ -26,6 +26,15 @@ struct LaunchSpecTests {
         #expect(list.suffix(4) == ["exit", "/exit", "socket", "/sock"])
     }
 
+    @Test func sysctlsGoAsNameAndValue() throws {
+        var spec = makeSpec()
+        #expect(!(try tokens(spec)).contains("sysctl"))
+        spec.sysctls = [.init(name: "kernel.shm_rmid_forced", value: "1"), .init(name: "net.ipv4.ip_forward", value: "0")]
+        let list = try tokens(spec)
+        let first = list.firstIndex(of: "sysctl")!
+        #expect(Array(list[first...(first + 5)]) == ["sysctl", "kernel.shm_rmid_forced", "1", "sysctl", "net.ipv4.ip_forward", "0"])
+    }
+
     @Test func anExecJoinsAContainerAndHasNoRootOrLog() throws {
         var spec = makeSpec()
         spec.placement = .joining(pid: 42)

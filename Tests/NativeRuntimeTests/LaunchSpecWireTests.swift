@@ -29,6 +29,7 @@ struct LaunchSpecWireTests {
             .init(source: "/var/lib/berth/volumes/data/_data", target: "/data", type: "none", flags: [.bind, .recursive]),
             .init(source: "tmpfs", target: "/dev/shm", type: "tmpfs", flags: [.noSetuid, .noDevices, .noExec], data: "mode=1777,size=65536k"),
         ]
+        spec.sysctls = [.init(name: "kernel.shm_rmid_forced", value: "1"), .init(name: "net.ipv4.ping_group_range", value: "0 100")]
         spec.maskedPaths = ["/proc/kcore", "/sys/firmware"]
         spec.readonlyPaths = ["/proc/sys"]
         spec.uid = 65534

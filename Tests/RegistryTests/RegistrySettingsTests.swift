@@ -15,6 +15,23 @@ import Testing
         #expect(settings.endpoint(for: "index.docker.io").host == "registry-1.docker.io")
     }
 
+    /// `REGISTRY=URL` mirrors another registry, as an offline Kubernetes node mirrors registry.k8s.io.
+    @Test func otherRegistriesHaveTheirOwnMirrors() throws {
+        let settings = try RegistrySettings(mirrors: ["Registry.K8s.io=http://127.0.0.1:5000/", "http://127.0.0.1:6000",
+                                                      "gcr.io=https://mirror.example", "docker.io=http://127.0.0.1:7000"])
+        #expect(settings.pullEndpoints(for: "registry.k8s.io") == [
+            RegistryEndpoint(baseURL: "http://127.0.0.1:5000", isMirror: true),
+            RegistryEndpoint(baseURL: "https://registry.k8s.io", isMirror: false),
+        ])
+        #expect(settings.pullEndpoints(for: "gcr.io").map(\.baseURL) == ["https://mirror.example", "https://gcr.io"])
+        #expect(settings.mirrors == ["http://127.0.0.1:6000", "http://127.0.0.1:7000"])
+        #expect(settings.pullEndpoints(for: "quay.io") == [RegistryEndpoint(baseURL: "https://quay.io", isMirror: false)])
+        #expect(settings.endpoint(for: "registry.k8s.io").baseURL == "https://registry.k8s.io")
+        #expect(settings.indexConfigs["registry.k8s.io"]?.mirrors == ["http://127.0.0.1:5000/"])
+        #expect(throws: RegistrySettingsError.self) { try RegistrySettings(mirrors: ["not a host=http://127.0.0.1:5000"]) }
+        #expect(throws: RegistrySettingsError.self) { try RegistrySettings(mirrors: ["registry.k8s.io=ftp://x"]) }
+    }
+
     @Test func plainHTTPForLoopbackNamesAndRanges() throws {
         let settings = try RegistrySettings(insecureRegistries: ["registry.test:5000", "10.20.0.0/16", "Other.Test"])
         #expect(settings.isInsecure("127.0.0.1:5000") && settings.isInsecure("localhost:5000") && settings.isInsecure("[::1]:5000"))

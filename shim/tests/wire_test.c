@@ -154,6 +154,8 @@ static void print_spec(FILE *out, const struct launch_spec *spec) {
     print_string(out, "upper", spec->upper_dir);
     print_string(out, "work", spec->work_dir);
     print_mounts(out, "mount", spec->mounts, spec->mount_count);
+    for (size_t i = 0; i + 1 < spec->sysctls.count; i += 2)
+        fprintf(out, "sysctl %s=%s\n", spec->sysctls.items[i], spec->sysctls.items[i + 1]);
     print_list(out, "masked", &spec->masked_paths);
     print_list(out, "readonly-path", &spec->readonly_paths);
     fprintf(out, "uid %u\ngid %u\n", (unsigned)spec->uid, (unsigned)spec->gid);

@@ -191,9 +191,10 @@ public struct ContainerLaunchPlan {
         spec.mounts = mounts + userMounts
         spec.createDevices = !privileged
         if !privileged {
-            spec.maskedPaths = ContainerFilesystem.maskedPaths
-            spec.readonlyPaths = ContainerFilesystem.readonlyPaths
+            spec.maskedPaths = host.MaskedPaths ?? ContainerFilesystem.maskedPaths
+            spec.readonlyPaths = host.ReadonlyPaths ?? ContainerFilesystem.readonlyPaths
         }
+        spec.sysctls = try ContainerSysctls.validated(host, inUtilityVM: false)
         spec.readonlyRootfs = host.ReadonlyRootfs == true
         spec.tty = config.Tty == true
         spec.consoleSize = LaunchSpec.ConsoleSize(docker: host.ConsoleSize)

@@ -248,6 +248,7 @@ public actor ContainerService {
         let usernsMode = host.UsernsMode.flatMap { $0.isEmpty ? nil : $0 } ?? defaultUsernsMode
         let joinedUTS = try resolveNamespaceModes(&host, config: config, inUtilityVM: decision.mode == .systemVM,
                                                   ownUserNamespace: usernsMode == "auto" || usernsMode == "private")
+        _ = try ContainerSysctls.validated(host, inUtilityVM: decision.mode == .systemVM)
         if host.NetworkMode == "host" || host.UTSMode == "host" {
             config.Hostname = ProcessInfo.processInfo.hostName
         } else if let joined = joinedUTS ?? joined {
