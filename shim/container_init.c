@@ -103,18 +103,23 @@ static void mount_entry(int root_fd, const struct mount_entry *entry) {
     char target[64];
     proc_fd_path(target, sizeof target, target_fd);
     const char *data = *entry->data ? entry->data : NULL;
+    unsigned long propagation = is_bind ? entry->flags & (MS_SHARED | MS_SLAVE | MS_PRIVATE) : 0;
     unsigned long first_flags = is_bind ? (entry->flags & (MS_BIND | MS_REC)) : entry->flags;
     if (detached ? detached_mount_attach(entry->source_fd, target_fd) : mount(entry->source, target, entry->fstype, first_flags, data))
         fail(125, "mounting %s on %s: %s", entry->source, entry->target, strerror(errno));
     if (detached) close(entry->source_fd);
     close(target_fd);
-    if (is_bind && (entry->flags & ~(unsigned long)(MS_BIND | MS_REC))) {
+    unsigned long remount_flags = entry->flags & ~(propagation | MS_BIND | MS_REC);
+    if (is_bind && (remount_flags || propagation)) {
         // The fd above names the directory under the new mount; the remount needs the mount itself.
         target_fd = open_in_root(root_fd, entry->target, O_PATH);
         if (target_fd < 0) fail(125, "reopening %s: %s", entry->target, strerror(errno));
         proc_fd_path(target, sizeof target, target_fd);
-        if (mount(NULL, target, NULL, entry->flags | MS_REMOUNT | MS_BIND | mount_flags_to_keep(target), NULL) < 0)
+        if (remount_flags && mount(NULL, target, NULL, remount_flags | MS_REMOUNT | MS_BIND | mount_flags_to_keep(target), NULL) < 0)
             fail(125, "remounting %s: %s", entry->target, strerror(errno));
+        // Propagation is its own call: the kernel takes no other flag with it but MS_REC.
+        if (propagation && mount(NULL, target, NULL, propagation | (entry->flags & MS_REC), NULL) < 0)
+            fail(125, "setting the propagation of %s: %s", entry->target, strerror(errno));
         close(target_fd);
     }
 }
@@ -186,10 +191,36 @@ static void setup_stdio(const struct init_stdio *stdio) {
     }
 }
 
+// The mount holding `path` (the longest mount point over it in mountinfo), made private in this
+// namespace: what is mounted on `path` then stays out of the host's peer group.
+static void make_holding_mount_private(const char *path) {
+    FILE *mountinfo = fopen("/proc/self/mountinfo", "re");
+    if (!mountinfo) fail(125, "reading mountinfo: %s", strerror(errno));
+    char line[4096], best[PATH_MAX] = "/";
+    size_t best_length = 1;
+    while (fgets(line, sizeof line, mountinfo)) {
+        char point[PATH_MAX];
+        // ID PARENT MAJOR:MINOR ROOT MOUNT-POINT …; octal escapes (\040) only in names Berth never uses.
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1) continue;
+        size_t length = strlen(point);
+        int over = !strcmp(point, "/") || (!strncmp(path, point, length) && (path[length] == '/' || path[length] == 0));
+        if (over && length >= best_length) { memcpy(best, point, length + 1); best_length = length; }
+    }
+    fclose(mountinfo);
+    CHECK(mount(NULL, best, NULL, MS_PRIVATE, NULL), "making %s private: %s", best, strerror(errno));
+}
+
 // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the container's.
 static void enter_root(int root_fd) {
+    int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (old_root < 0) fail(125, "opening the old root: %s", strerror(errno));
     CHECK(fchdir(root_fd), "entering the root: %s", strerror(errno));
     CHECK(syscall(SYS_pivot_root, ".", "."), "pivot_root: %s", strerror(errno));
+    // Into the old root, by its descriptor (what "." is after pivot_root is the kernel's choice): it
+    // may hold mounts still shared with the host, and as slaves their unmounting stays here.
+    CHECK(fchdir(old_root), "entering the old root: %s", strerror(errno));
+    close(old_root);
+    CHECK(mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL), "making the old root a slave: %s", strerror(errno));
     CHECK(umount2(".", MNT_DETACH), "detaching the old root: %s", strerror(errno));
     CHECK(chdir("/"), "chdir /: %s", strerror(errno));
 }
@@ -390,8 +421,17 @@ _Noreturn void container_init(const struct launch_spec *spec, int fd, const stru
         CHECK(setresgid(0, 0, 0), "becoming root in the user namespace: %s", strerror(errno));
         CHECK(setresuid(0, 0, 0), "becoming root in the user namespace: %s", strerror(errno));
     }
-    // Nothing mounted from here on may propagate back to the host.
-    CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "making mounts private: %s", strerror(errno));
+    if (spec->root_propagation == MS_SHARED) {
+        // The host's mounts stay peers of ours, so a shared bind carries mounts both ways; the root's
+        // own mount and the one holding the rootfs go private, which pivot_root needs and which keeps
+        // the root overlay off the host.
+        CHECK(mount(NULL, "/", NULL, MS_PRIVATE, NULL), "making / private: %s", strerror(errno));
+        make_holding_mount_private(spec->rootfs);
+    } else {
+        // Nothing mounted from here on may propagate back to the host; a slave root still takes the host's.
+        unsigned long propagation = spec->root_propagation ? spec->root_propagation : MS_PRIVATE;
+        CHECK(mount(NULL, "/", NULL, MS_REC | propagation, NULL), "setting mount propagation: %s", strerror(errno));
+    }
     int root_fd;
     if (user_namespace) {
         if (root_mount < 0 || mount_point < 0) fail(125, "the shim sent no root mount");

@@ -180,6 +180,12 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         else if (!strcmp(key, "cgroupns")) { VALUE(v); spec->private_cgroupns = !strcmp(v, "private"); }
         else if (!strcmp(key, "cgroup-procs")) { VALUE(v); if (append_string(&spec->cgroup_procs, v)) FAIL("out of memory"); }
         else if (!strcmp(key, "readonly-rootfs")) NUMBER(v, spec->readonly_rootfs);
+        else if (!strcmp(key, "root-propagation")) {
+            VALUE(v);
+            if (!strcmp(v, "slave")) spec->root_propagation = MS_SLAVE;
+            else if (!strcmp(v, "shared")) spec->root_propagation = MS_SHARED;
+            else FAIL("spec: root-propagation %s", v);
+        }
         else if (!strcmp(key, "create-devices")) NUMBER(v, spec->create_devices);
         else if (!strcmp(key, "tty")) NUMBER(v, spec->tty);
         else if (!strcmp(key, "console-size")) {

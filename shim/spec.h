@@ -63,6 +63,7 @@ struct launch_spec {
     const char *uid_map, *gid_map; // "inside outside count" lines, with a user namespace
     struct string_list cgroup_procs; // cgroup.procs files the container joins
     int readonly_rootfs;
+    unsigned long root_propagation; // 0 (private), MS_SLAVE or MS_SHARED
     int create_devices;           // the default /dev nodes (not with --privileged, which binds the host's)
     int private_cgroupns;         // a cgroup namespace of its own, rooted at the container's cgroups
     int tty;

@@ -77,7 +77,13 @@ extension CRIRuntimeService {
         case .container, .UNRECOGNIZED: break
         }
         host.Mounts = container.mounts.map { mount in
-            MountRequest(Type: "bind", Source: mount.hostPath, Target: mount.containerPath, ReadOnly: mount.readonly)
+            var request = MountRequest(Type: "bind", Source: mount.hostPath, Target: mount.containerPath, ReadOnly: mount.readonly)
+            switch mount.propagation {
+            case .propagationHostToContainer: request.BindOptions = .init(Propagation: "rslave")
+            case .propagationBidirectional: request.BindOptions = .init(Propagation: "rshared")
+            case .propagationPrivate, .UNRECOGNIZED: break
+            }
+            return request
         }
         if host.Mounts?.isEmpty == true { host.Mounts = nil }
         if !container.logPath.isEmpty, !logDirectory.isEmpty {

@@ -86,6 +86,14 @@ public struct LaunchSpec: Sendable, Equatable {
     /// `cgroup.procs` files the container's init is written to before it runs anything.
     public var cgroupProcs: [String] = []
     public var readonlyRootfs = false
+    /// What the container's mount namespace keeps of the host's propagation: nothing (`private`,
+    /// the default), events from the host (`slave`, for a slave bind), or the host's peer groups
+    /// themselves (`shared`, for a shared bind: mounts made in it reach the host).
+    public var rootPropagation = RootPropagation.private
+
+    public enum RootPropagation: String, Sendable, Equatable {
+        case `private`, slave, shared
+    }
     /// `--cgroupns private`: init makes a cgroup namespace once in its cgroups, so they are its root.
     public var privateCgroupNamespace = false
     public var createDevices = true
@@ -245,6 +253,7 @@ public struct LaunchSpec: Sendable, Equatable {
         if let gidMap { add("gid-map", gidMap) }
         for path in cgroupProcs { add("cgroup-procs", path) }
         if privateCgroupNamespace { add("cgroupns", "private") }
+        if rootPropagation != .private { add("root-propagation", rootPropagation.rawValue) }
         add("readonly-rootfs", readonlyRootfs ? "1" : "0", "create-devices", createDevices ? "1" : "0",
             "tty", tty ? "1" : "0", "open-stdin", openStdin ? "1" : "0",
             "init", reaper ? "1" : "0")
@@ -292,4 +301,9 @@ public struct MountFlags: OptionSet, Sendable, Equatable {
     public static let bind = MountFlags(rawValue: 4096)
     public static let recursive = MountFlags(rawValue: 16384)
     public static let strictAtime = MountFlags(rawValue: 1 << 24)
+    /// Propagation, set on a bind after it is made: events cross neither way, from its source's
+    /// peers only, or both ways.
+    public static let `private` = MountFlags(rawValue: 1 << 18)
+    public static let slave = MountFlags(rawValue: 1 << 19)
+    public static let shared = MountFlags(rawValue: 1 << 20)
 }

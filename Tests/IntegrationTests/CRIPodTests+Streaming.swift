@@ -189,6 +189,22 @@ extension CRIPodTests {
             let unmasked = try await Self.exec(cri, id, ["sh", "-c", "test -c /proc/kcore && echo masked || echo kernel"])
             #expect(Self.text(unmasked.stdout) == "kernel\n", "\(Self.text(unmasked.stdout))")
 
+            // A mount with HOST_TO_CONTAINER propagation sees what the host mounts under its shared source later.
+            let source = daemon.scratch + "/propagated"
+            try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+            #expect(try Command.run(["mount", "--bind", source, source]).status == 0)
+            defer { _ = try? Command.run(["umount", "-R", "-l", source]) }
+            #expect(try Command.run(["mount", "--make-shared", source]).status == 0)
+            var watcher = Self.containerConfig("watcher", image: image, ["sleep", "300"])
+            watcher.mounts = [.with { $0.hostPath = source; $0.containerPath = "/watched"; $0.propagation = .propagationHostToContainer }]
+            let watcherID = try await cri.runtime.createContainer(.with { $0.podSandboxID = podID; $0.config = watcher; $0.sandboxConfig = config }).containerID
+            _ = try await cri.runtime.startContainer(.with { $0.containerID = watcherID })
+            try FileManager.default.createDirectory(atPath: source + "/later", withIntermediateDirectories: true)
+            #expect(try Command.run(["mount", "-t", "tmpfs", "tmpfs", source + "/later"]).status == 0)
+            try "later\n".write(toFile: source + "/later/file", atomically: true, encoding: .utf8)
+            let seen = try await Self.exec(cri, watcherID, ["cat", "/watched/later/file"])
+            #expect(Self.text(seen.stdout) == "later\n", "\(Self.text(seen.stderr))")
+
             _ = try await cri.runtime.stopPodSandbox(.with { $0.podSandboxID = podID })
             _ = try await cri.runtime.removePodSandbox(.with { $0.podSandboxID = podID })
         }

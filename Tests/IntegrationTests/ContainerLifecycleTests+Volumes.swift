@@ -196,3 +196,44 @@ extension ContainerLifecycleTests {
         }
     }
 }
+
+/// Bind propagation (`-v SRC:DST:rslave|rshared`): a mount made on the host under a shared source
+/// reaches slave and shared binds but not private ones, and one made in a shared bind reaches the
+/// host; the container's own root stays off the host either way.
+extension ContainerLifecycleTests {
+    @Test func bindPropagationCarriesMountsAsAsked() async throws {
+        try await Self.withImages { daemon in
+            let source = try TestPaths.makeScratch("propagation") + "/shared"
+            try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+            #expect(try Command.run(["mount", "--bind", source, source]).status == 0)
+            // However the test ends, the host keeps none of its mounts.
+            defer { _ = try? Command.run(["umount", "-R", "-l", source]) }
+            #expect(try Command.run(["mount", "--make-shared", source]).status == 0)
+
+            var ids: [String: String] = [:]
+            for (name, option, extra) in [("private", "", [String]()), ("slave", ":rslave", []), ("shared", ":rshared", ["--privileged"])] {
+                let run = try daemon.berth(["run", "-d", "--name", "propagation-\(name)"] + extra + ["-v", source + ":/m" + option, Self.image, "sleep", "300"])
+                #expect(run.status == 0, "\(name): \(run)")
+                ids[name] = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            try FileManager.default.createDirectory(atPath: source + "/from-host", withIntermediateDirectories: true)
+            #expect(try Command.run(["mount", "-t", "tmpfs", "tmpfs", source + "/from-host"]).status == 0)
+            try "host\n".write(toFile: source + "/from-host/file", atomically: true, encoding: .utf8)
+            for (name, seen) in [("private", false), ("slave", true), ("shared", true)] {
+                let look = try daemon.berth(["exec", "propagation-\(name)", "cat", "/m/from-host/file"])
+                #expect((look.status == 0 && look.stdout == "host\n") == seen, "\(name): \(look)")
+            }
+
+            let made = try daemon.berth(["exec", "propagation-shared", "sh", "-c",
+                                         "mkdir -p /m/from-container && mount -t tmpfs tmpfs /m/from-container && echo container > /m/from-container/file"])
+            #expect(made.status == 0, "\(made)")
+            #expect((try? String(contentsOfFile: source + "/from-container/file", encoding: .utf8)) == "container\n")
+            // The roots are overlays on directories named after the containers: none is mounted on the host.
+            let mounts = TestPaths.mountInfo()
+            for name in ["slave", "shared"] {
+                #expect(!mounts.contains("/\(ids[name] ?? "-")/rootfs"), "\(name)'s root reached the host")
+            }
+            for name in ["private", "slave", "shared"] { _ = try daemon.berth(["rm", "-f", "propagation-\(name)"]) }
+        }
+    }
+}

@@ -156,6 +156,7 @@ static void print_spec(FILE *out, const struct launch_spec *spec) {
     print_mounts(out, "mount", spec->mounts, spec->mount_count);
     for (size_t i = 0; i + 1 < spec->sysctls.count; i += 2)
         fprintf(out, "sysctl %s=%s\n", spec->sysctls.items[i], spec->sysctls.items[i + 1]);
+    if (spec->root_propagation) fprintf(out, "root-propagation %lu\n", spec->root_propagation);
     print_list(out, "masked", &spec->masked_paths);
     print_list(out, "readonly-path", &spec->readonly_paths);
     fprintf(out, "uid %u\ngid %u\n", (unsigned)spec->uid, (unsigned)spec->gid);

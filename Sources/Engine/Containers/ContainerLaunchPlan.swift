@@ -94,11 +94,21 @@ public struct ContainerLaunchPlan {
                 return .init(source: paths.volumeData(mount.volume ?? ""), target: mount.target, type: "",
                              flags: readOnly.union([.bind, .recursive]))
             case .bind:
-                return .init(source: mount.source, target: mount.target, type: "", flags: readOnly.union([.bind, .recursive]))
+                return .init(source: mount.source, target: mount.target, type: "",
+                             flags: readOnly.union([.bind, .recursive]).union(Self.propagation(mount.options)))
             case .tmpfs:
                 return .init(source: "tmpfs", target: mount.target, type: "tmpfs",
                              flags: readOnly.union([.noSetuid, .noDevices, .noExec]), data: mount.options)
             }
+        }
+    }
+
+    /// A bind's propagation option: binds are recursive, so `shared` is `rshared`; private is the default.
+    static func propagation(_ option: String) -> MountFlags {
+        switch option {
+        case "shared", "rshared": .shared
+        case "slave", "rslave": .slave
+        default: []
         }
     }
 
@@ -195,6 +205,15 @@ public struct ContainerLaunchPlan {
             spec.readonlyPaths = host.ReadonlyPaths ?? ContainerFilesystem.readonlyPaths
         }
         spec.sysctls = try ContainerSysctls.validated(host, inUtilityVM: false)
+        let propagations = spec.mounts.map(\.flags)
+        if propagations.contains(where: { $0.contains(.shared) }) {
+            spec.rootPropagation = .shared
+        } else if propagations.contains(where: { $0.contains(.slave) }) {
+            spec.rootPropagation = .slave
+        }
+        if spec.rootPropagation != .private, record.state.userNamespace != nil {
+            throw ContainerError.invalid("shared or slave bind propagation is not available in a user namespace of the container's own (--userns=host)")
+        }
         spec.readonlyRootfs = host.ReadonlyRootfs == true
         spec.tty = config.Tty == true
         spec.consoleSize = LaunchSpec.ConsoleSize(docker: host.ConsoleSize)
