@@ -146,6 +146,7 @@ let package = Package(
             dependencies: [
                 "APIModels", "HostModel", "ImageBuild", "ImageStore", "NativeRuntime", "Networking", "OCI", "Registry",
                 "SystemSupport", "VMRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),

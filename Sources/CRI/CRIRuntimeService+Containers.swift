@@ -99,7 +99,9 @@ extension CRIRuntimeService {
         if !security.readonlyPaths.isEmpty { host.ReadonlyPaths = security.readonlyPaths }
         var securityOptions: [String] = []
         if security.noNewPrivs { securityOptions.append("no-new-privileges") }
-        if security.seccomp.profileType == .unconfined { securityOptions.append("seccomp=unconfined") }
+        if let seccomp = try SeccompSetting.securityOption(security.hasSeccomp ? security.seccomp : nil, path: security.seccompProfilePath) {
+            securityOptions.append(seccomp)
+        }
         if !securityOptions.isEmpty { host.SecurityOpt = securityOptions }
         let resources = container.linux.resources
         if resources.cpuPeriod > 0 { host.CpuPeriod = resources.cpuPeriod }

@@ -20,7 +20,7 @@ extension CRIRuntimeService {
                 throw CRIError.missing("config.metadata's name, namespace and uid")
             }
             let pause = try await pauseImage.ensure()
-            let create = Self.infraContainer(config, handler: handler, image: pause.id.description)
+            let create = try Self.infraContainer(config, handler: handler, image: pause.id.description)
             let (id, _) = try await containers.create(create, name: PodNames.sandbox(metadata), platform: nil)
             do {
                 try await containers.start(id)
@@ -34,7 +34,7 @@ extension CRIRuntimeService {
     }
 
     /// The infra container's settings from the pod's.
-    static func infraContainer(_ pod: Runtime_V1_PodSandboxConfig, handler: RuntimeHandler, image: String) -> ContainerCreateRequest {
+    static func infraContainer(_ pod: Runtime_V1_PodSandboxConfig, handler: RuntimeHandler, image: String) throws -> ContainerCreateRequest {
         let metadata = pod.metadata
         let namespaces = pod.linux.securityContext.namespaceOptions
         var config = ContainerConfig()
@@ -73,7 +73,9 @@ extension CRIRuntimeService {
         if !bindings.isEmpty { host.PortBindings = bindings }
         let security = pod.linux.securityContext
         if security.privileged { host.Privileged = true }
-        if security.seccomp.profileType == .unconfined { host.SecurityOpt = ["seccomp=unconfined"] }
+        if let seccomp = try SeccompSetting.securityOption(security.hasSeccomp ? security.seccomp : nil, path: security.seccompProfilePath) {
+            host.SecurityOpt = [seccomp]
+        }
         return ContainerCreateRequest(config: config, hostConfig: host)
     }
 

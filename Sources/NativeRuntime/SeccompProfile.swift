@@ -7,14 +7,47 @@ import SystemSupport
 /// that capability, so `--cap-add SYS_ADMIN` also opens mount(2). The effect matches Docker's
 /// default profile.
 public struct SeccompProfile: Sendable {
-    struct Rule: Sendable {
-        enum Comparison: Sendable { case notEqual(UInt64), equal(UInt64), maskedEqual(mask: UInt64, value: UInt64) }
-        var names: [String]
-        var argument: (index: UInt32, comparison: Comparison)?
-        /// Refused with this errno instead of allowed.
-        var errno: Int32?
+    /// What a system call gets: to run, an errno, the thread or process killed, a SIGSYS, or a log line.
+    enum Action: Sendable, Equatable {
+        case allow, errno(Int32), killThread, killProcess, trap, log
+
+        var libseccompValue: UInt32 {
+            switch self {
+            case .allow: 0x7fff_0000
+            case .errno(let number): 0x0005_0000 | UInt32(number & 0xffff)
+            case .killThread: 0x0000_0000
+            case .killProcess: 0x8000_0000
+            case .trap: 0x0003_0000
+            case .log: 0x7ffc_0000
+            }
+        }
     }
 
+    struct Rule: Sendable {
+        enum Comparison: Sendable {
+            case notEqual(UInt64), lessThan(UInt64), lessOrEqual(UInt64), equal(UInt64), greaterOrEqual(UInt64), greaterThan(UInt64)
+            case maskedEqual(mask: UInt64, value: UInt64)
+        }
+        var names: [String]
+        /// Conditions on the call's arguments, all of which must hold.
+        var arguments: [(index: UInt32, comparison: Comparison)] = []
+        var action = Action.allow
+
+        init(names: [String], argument: (index: UInt32, comparison: Comparison)? = nil, action: Action = .allow) {
+            self.names = names
+            self.arguments = argument.map { [$0] } ?? []
+            self.action = action
+        }
+
+        init(names: [String], arguments: [(index: UInt32, comparison: Comparison)], action: Action) {
+            self.names = names
+            self.arguments = arguments
+            self.action = action
+        }
+    }
+
+    /// For every call no rule names.
+    var defaultAction = Action.errno(EPERM)
     let rules: [Rule]
     /// The architecture the filter is for (Go's names), the host's or a utility VM guest's.
     let architecture: String
@@ -45,7 +78,7 @@ public struct SeccompProfile: Sendable {
             // it reports ENOSYS and libc falls back to clone.
             let namespaceFlags: UInt64 = 0x7E02_0000
             rules.append(Rule(names: ["clone"], argument: (0, .maskedEqual(mask: namespaceFlags, value: 0))))
-            rules.append(Rule(names: ["clone3"], errno: ENOSYS))
+            rules.append(Rule(names: ["clone3"], action: .errno(ENOSYS)))
         }
         return SeccompProfile(rules: rules, architecture: architecture)
     }
@@ -67,7 +100,7 @@ public struct SeccompProfile: Sendable {
     /// calls by the host's numbers (or libseccomp's stand-ins for calls the host lacks), which it
     /// translates for each architecture of the filter.
     public func writeFilter(to path: String) throws {
-        guard let context = seccomp_init(Self.errnoAction | UInt32(EPERM)) else { throw SeccompError.libseccomp("seccomp_init", 0) }
+        guard let context = seccomp_init(defaultAction.libseccompValue) else { throw SeccompError.libseccomp("seccomp_init", 0) }
         defer { seccomp_release(context) }
         let targets = try Self.auditArchitectures(architecture)
         for target in targets {
@@ -80,25 +113,26 @@ public struct SeccompProfile: Sendable {
             guard result == 0 else { throw SeccompError.libseccomp("seccomp_arch_remove", result) }
         }
         for rule in rules {
-            let action = rule.errno.map { Self.errnoAction | UInt32($0) } ?? Self.allowAction
+            var conditions = rule.arguments.map { index, comparison in
+                var condition = scmp_arg_cmp()
+                condition.arg = index
+                switch comparison {
+                case .notEqual(let value): condition.op = SCMP_CMP_NE; condition.datum_a = value
+                case .lessThan(let value): condition.op = SCMP_CMP_LT; condition.datum_a = value
+                case .lessOrEqual(let value): condition.op = SCMP_CMP_LE; condition.datum_a = value
+                case .equal(let value): condition.op = SCMP_CMP_EQ; condition.datum_a = value
+                case .greaterOrEqual(let value): condition.op = SCMP_CMP_GE; condition.datum_a = value
+                case .greaterThan(let value): condition.op = SCMP_CMP_GT; condition.datum_a = value
+                case .maskedEqual(let mask, let value):
+                    condition.op = SCMP_CMP_MASKED_EQ; condition.datum_a = mask; condition.datum_b = value
+                }
+                return condition
+            }
             for name in rule.names {
                 let number = seccomp_syscall_resolve_name(name)
                 // Names of other architectures' calls do not resolve here.
                 guard number != __NR_SCMP_ERROR else { continue }
-                let result: Int32
-                if let (index, comparison) = rule.argument {
-                    var condition = scmp_arg_cmp()
-                    condition.arg = index
-                    switch comparison {
-                    case .notEqual(let value): condition.op = SCMP_CMP_NE; condition.datum_a = value
-                    case .equal(let value): condition.op = SCMP_CMP_EQ; condition.datum_a = value
-                    case .maskedEqual(let mask, let value):
-                        condition.op = SCMP_CMP_MASKED_EQ; condition.datum_a = mask; condition.datum_b = value
-                    }
-                    result = seccomp_rule_add_array(context, action, number, 1, &condition)
-                } else {
-                    result = seccomp_rule_add_array(context, action, number, 0, nil)
-                }
+                let result = seccomp_rule_add_array(context, rule.action.libseccompValue, number, UInt32(conditions.count), &conditions)
                 // -EACCES: the rule equals the default action; -EEXIST: already covered by another rule.
                 guard result == 0 || result == -EEXIST || result == -EACCES else {
                     throw SeccompError.libseccomp("seccomp_rule_add \(name)", result)
@@ -117,8 +151,6 @@ public struct SeccompProfile: Sendable {
     }
 
     // libseccomp's action values; its C macros do not import into Swift.
-    private static let errnoAction: UInt32 = 0x0005_0000
-    private static let allowAction: UInt32 = 0x7fff_0000
 
     /// Files, memory, processes, signals, time, sockets, IPC, and the identity calls a root
     /// process uses to drop privileges: allowed for everyone.
@@ -196,11 +228,13 @@ public struct SeccompProfile: Sendable {
 public enum SeccompError: Error, CustomStringConvertible {
     case libseccomp(String, Int32)
     case unsupportedArchitecture(String)
+    case invalidProfile(String)
 
     public var description: String {
         switch self {
         case .libseccomp(let call, let result): return "seccomp: \(call) failed: \(SystemError.text(-result))"
         case .unsupportedArchitecture(let name): return "seccomp: no filter for the architecture \(name)"
+        case .invalidProfile(let reason): return "seccomp profile: \(reason)"
         }
     }
 }

@@ -116,7 +116,7 @@ struct ContainerOptions: ParsableArguments {
     @Flag(help: "Run a tiny init as PID 1 that reaps orphans and passes signals on.")
     var `init` = false
 
-    @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined. Repeatable.")
+    @Option(name: .customLong("security-opt"), help: "no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json (Docker's format). Repeatable.")
     var securityOptions: [String] = []
 
     @Option(help: "Resource limit NAME=soft[:hard], e.g. nofile=1024:2048. Repeatable.")
@@ -370,7 +370,7 @@ struct ContainerOptions: ParsableArguments {
         host.Privileged = privileged
         host.ReadonlyRootfs = readOnly
         host.Init = `init`
-        host.SecurityOpt = securityOptions
+        host.SecurityOpt = try securityOptions.map(Self.sendingSeccompProfile)
         host.Ulimits = try ulimit.map { text in
             guard let limit = Ulimit(parsing: text) else { throw ValidationError("invalid ulimit: \(text)") }
             return limit
@@ -413,6 +413,16 @@ struct ContainerOptions: ParsableArguments {
     }
 
     /// `--restart NAME[:MAX-RETRIES]`.
+    /// `seccomp=PATH` becomes `seccomp=CONTENT`, as the docker CLI sends it: the profile is read here.
+    static func sendingSeccompProfile(_ option: String) throws -> String {
+        guard option.hasPrefix("seccomp="), case let path = String(option.dropFirst("seccomp=".count)),
+              path != "unconfined", path != "builtin", !path.hasPrefix("{") else { return option }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("opening seccomp profile (\(path)) failed: no such file or not readable")
+        }
+        return "seccomp=" + String(decoding: data, as: UTF8.self)
+    }
+
     static func restartPolicy(_ text: String) throws -> RestartPolicy {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard let name = parts.first, parts.count == 1 || Int(parts[1]) != nil else { throw ValidationError("invalid restart policy: \(text)") }

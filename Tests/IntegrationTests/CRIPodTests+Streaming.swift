@@ -189,6 +189,24 @@ extension CRIPodTests {
             let unmasked = try await Self.exec(cri, id, ["sh", "-c", "test -c /proc/kcore && echo masked || echo kernel"])
             #expect(Self.text(unmasked.stdout) == "kernel\n", "\(Self.text(unmasked.stdout))")
 
+            // A localhost seccomp profile, by kubelet's older path field: chmod is refused in that container only.
+            let profile = daemon.scratch + "/no-chmod.json"
+            try #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["chmod", "fchmodat", "fchmodat2"], "action": "SCMP_ACT_ERRNO"}]}"#
+                .write(toFile: profile, atomically: true, encoding: .utf8)
+            var confined = Self.containerConfig("confined", image: image, ["sleep", "300"])
+            confined.linux.securityContext.seccompProfilePath = "localhost" + profile
+            let confinedID = try await cri.runtime.createContainer(.with { $0.podSandboxID = podID; $0.config = confined; $0.sandboxConfig = config }).containerID
+            _ = try await cri.runtime.startContainer(.with { $0.containerID = confinedID })
+            let chmod = ["sh", "-c", "touch /f && chmod 600 /f && echo changed"]
+            let refusedChmod = try await Self.exec(cri, confinedID, chmod)
+            #expect(refusedChmod.exitCode != 0 && Self.text(refusedChmod.stderr).contains("Operation not permitted"), "\(Self.text(refusedChmod.stderr))")
+            #expect(Self.text(try await Self.exec(cri, id, chmod).stdout) == "changed\n")
+            confined.linux.securityContext.seccompProfilePath = "localhost/no/such/profile.json"
+            confined.metadata.name = "unloadable"
+            await CRIImageTests.expectRefusal(.invalidArgument) {
+                try await cri.runtime.createContainer(.with { $0.podSandboxID = podID; $0.config = confined; $0.sandboxConfig = config })
+            }
+
             // A mount with HOST_TO_CONTAINER propagation sees what the host mounts under its shared source later.
             let source = daemon.scratch + "/propagated"
             try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)

@@ -113,3 +113,28 @@ extension ContainerLifecycleTests {
         }
     }
 }
+
+/// `--security-opt seccomp=PROFILE.json`: a profile in Docker's format instead of the default one,
+/// read by the CLI (docker's and berth's) and compiled by berthd; a malformed one is refused at create.
+extension ContainerLifecycleTests {
+    @Test func seccompProfilesInDockersFormat() async throws {
+        try await Self.withImages { daemon in
+            let profile = try TestPaths.makeScratch("seccomp") + "/no-chmod.json"
+            try #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["chmod", "fchmodat", "fchmodat2"], "action": "SCMP_ACT_ERRNO"}]}"#
+                .write(toFile: profile, atomically: true, encoding: .utf8)
+            let attempt = "touch /tmp/f && chmod 600 /tmp/f && echo changed"
+            let allowed = try daemon.berth(["run", "--rm", Self.image, "sh", "-c", attempt])
+            #expect(allowed.status == 0 && allowed.stdout == "changed\n", "\(allowed)")
+            for client in ["berth", "docker"] {
+                let arguments = ["run", "--rm", "--security-opt", "seccomp=\(profile)", Self.image, "sh", "-c", attempt]
+                let blocked = client == "berth" ? try daemon.berth(arguments) : try Self.docker(daemon, arguments)
+                #expect(blocked.status != 0 && blocked.stderr.contains("Operation not permitted"), "\(client): \(blocked)")
+            }
+            let malformed = try TestPaths.makeScratch("seccomp") + "/bad.json"
+            try #"{"defaultAction": "SCMP_ACT_NOTIFY"}"#.write(toFile: malformed, atomically: true, encoding: .utf8)
+            let refused = try daemon.berth(["create", "--security-opt", "seccomp=\(malformed)", Self.image, "true"])
+            #expect(refused.status != 0 && refused.stderr.contains("decoding seccomp profile failed"), "\(refused)")
+            #expect(try daemon.berth(["ps", "-aq"]).stdout.isEmpty)
+        }
+    }
+}

@@ -38,6 +38,37 @@ struct SeccompProfileTests {
         for value in absent { #expect(!compared.contains(value), "\(architecture) filter leaves out \(String(value, radix: 16))") }
     }
 
+    /// Docker's format: the default action, rules with their errno and argument conditions, and
+    /// rules kept or dropped by the container's capabilities and architecture.
+    @Test func readsDockersProfileFormat() throws {
+        let json = Data("""
+            {"defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": 1, "syscalls": [
+              {"names": ["sethostname"], "action": "SCMP_ACT_ERRNO"},
+              {"name": "chmod", "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+              {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+              {"names": ["mount"], "action": "SCMP_ACT_KILL_PROCESS", "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+              {"names": ["umount2"], "action": "SCMP_ACT_LOG", "includes": {"arches": ["arm64"]}}
+            ]}
+            """.utf8)
+        let plain = try SeccompProfile.docker(json, capabilities: .dockerDefault, architecture: "amd64")
+        #expect(plain.defaultAction == .allow)
+        #expect(plain.rules.map(\.names) == [["sethostname"], ["chmod"], ["personality"], ["mount"]])
+        #expect(plain.rules.map(\.action) == [.errno(EPERM), .errno(EACCES), .errno(EPERM), .killProcess])
+        #expect(plain.rules[2].arguments.count == 1 && plain.rules[2].arguments[0].index == 0)
+        let admin = try SeccompProfile.docker(json, capabilities: CapabilitySet.dockerDefault.union([.sysAdmin]), architecture: "arm64")
+        #expect(admin.rules.map(\.names) == [["sethostname"], ["chmod"], ["personality"], ["umount2"]])
+        let path = FileManager.default.temporaryDirectory.path + "/docker-\(UUID().uuidString).bpf"
+        defer { unlink(path) }
+        try plain.writeFilter(to: path)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count % 8 == 0)
+
+        for bad in [#"{"syscalls": []}"#, #"{"defaultAction": "SCMP_ACT_NOTIFY"}"#,
+                    #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["chmod"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 7, "value": 0, "op": "SCMP_CMP_EQ"}]}]}"#,
+                    #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"action": "SCMP_ACT_ERRNO"}]}"#] {
+            #expect(throws: SeccompError.self) { try SeccompProfile.docker(Data(bad.utf8), capabilities: .dockerDefault, architecture: "amd64") }
+        }
+    }
+
     @Test func refusesAnArchitectureItHasNoNamesFor() {
         #expect(throws: SeccompError.self) {
             try SeccompProfile.default(capabilities: .dockerDefault, architecture: "mips64").writeFilter(to: "/nonexistent/filter")

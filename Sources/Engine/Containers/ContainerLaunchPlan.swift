@@ -50,13 +50,28 @@ public struct ContainerLaunchPlan {
         }
     }
 
-    var securityOptions: (noNewPrivileges: Bool, seccomp: Bool) {
+    /// The seccomp policy `--security-opt` chose: none, Docker's default, or a profile in Docker's
+    /// format (the docker CLI sends the file's content).
+    enum SeccompChoice: Equatable {
+        case unconfined, dockerDefault, profile(Data)
+    }
+
+    var securityOptions: (noNewPrivileges: Bool, seccomp: SeccompChoice) { Self.securityOptions(record.hostConfig) }
+
+    static func securityOptions(_ host: HostConfig) -> (noNewPrivileges: Bool, seccomp: SeccompChoice) {
         var noNewPrivileges = false
-        var seccomp = record.hostConfig.Privileged != true
-        for option in record.hostConfig.SecurityOpt ?? [] {
-            let normalized = option.replacingOccurrences(of: "=", with: ":")
-            if normalized == "no-new-privileges" || normalized == "no-new-privileges:true" { noNewPrivileges = true }
-            if normalized == "seccomp:unconfined" { seccomp = false }
+        var seccomp = host.Privileged == true ? SeccompChoice.unconfined : .dockerDefault
+        for option in host.SecurityOpt ?? [] {
+            // KEY=VALUE or the older KEY:VALUE; a profile's JSON holds both characters.
+            guard let separator = option.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+                if option == "no-new-privileges" { noNewPrivileges = true }
+                continue
+            }
+            let key = option[..<separator], value = String(option[option.index(after: separator)...])
+            if key == "no-new-privileges", value == "true" { noNewPrivileges = true }
+            if key == "seccomp", host.Privileged != true {
+                seccomp = value == "unconfined" ? .unconfined : value.isEmpty || value == "builtin" ? .dockerDefault : .profile(Data(value.utf8))
+            }
         }
         return (noNewPrivileges, seccomp)
     }
@@ -64,8 +79,12 @@ public struct ContainerLaunchPlan {
     /// The seccomp filter (its file, compiled once) that the container's processes on `architecture`
     /// load: none when seccomp is off for the container, or for a privileged exec.
     func seccompFilter(from cache: SeccompFilterCache, architecture: String, privilegedExec: Bool = false) throws -> String? {
-        guard securityOptions.seccomp, !privilegedExec else { return nil }
-        return try cache.filter(capabilities: try capabilities, architecture: architecture)
+        guard !privilegedExec else { return nil }
+        switch securityOptions.seccomp {
+        case .unconfined: return nil
+        case .dockerDefault: return try cache.filter(capabilities: try capabilities, architecture: architecture)
+        case .profile(let json): return try cache.filter(profile: json, capabilities: try capabilities, architecture: architecture)
+        }
     }
 
     var cgroupLimits: CgroupLimits { Self.cgroupLimits(record.hostConfig) }

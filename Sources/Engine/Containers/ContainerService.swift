@@ -249,6 +249,13 @@ public actor ContainerService {
         let joinedUTS = try resolveNamespaceModes(&host, config: config, inUtilityVM: decision.mode == .systemVM,
                                                   ownUserNamespace: usernsMode == "auto" || usernsMode == "private")
         _ = try ContainerSysctls.validated(host, inUtilityVM: decision.mode == .systemVM)
+        if case .profile(let json) = ContainerLaunchPlan.securityOptions(host).seccomp {
+            do {
+                _ = try SeccompProfile.docker(json, capabilities: [], architecture: images.hostPlatform.architecture)
+            } catch {
+                throw ContainerError.invalid("decoding seccomp profile failed: \(error)")
+            }
+        }
         if host.NetworkMode == "host" || host.UTSMode == "host" {
             config.Hostname = ProcessInfo.processInfo.hostName
         } else if let joined = joinedUTS ?? joined {
