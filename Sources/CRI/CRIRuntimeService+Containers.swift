@@ -244,6 +244,11 @@ extension CRIRuntimeService {
                     $0.containerPath = mount.Target ?? ""
                     $0.hostPath = mount.Source ?? ""
                     $0.readonly = mount.ReadOnly ?? false
+                    switch mount.BindOptions?.Propagation {
+                    case "rslave", "slave": $0.propagation = .propagationHostToContainer
+                    case "rshared", "shared": $0.propagation = .propagationBidirectional
+                    default: $0.propagation = .propagationPrivate
+                    }
                 }
             }
             if record.hostConfig.LogConfig?.Type == ContainerLogs.criFileDriver { $0.logPath = logPath }

@@ -222,6 +222,8 @@ extension CRIPodTests {
             try "later\n".write(toFile: source + "/later/file", atomically: true, encoding: .utf8)
             let seen = try await Self.exec(cri, watcherID, ["cat", "/watched/later/file"])
             #expect(Self.text(seen.stdout) == "later\n", "\(Self.text(seen.stderr))")
+            let watcherMounts = try await cri.runtime.containerStatus(.with { $0.containerID = watcherID }).status.mounts
+            #expect(watcherMounts.map(\.propagation) == [.propagationHostToContainer] && watcherMounts.first?.hostPath == source)
 
             _ = try await cri.runtime.stopPodSandbox(.with { $0.podSandboxID = podID })
             _ = try await cri.runtime.removePodSandbox(.with { $0.podSandboxID = podID })
