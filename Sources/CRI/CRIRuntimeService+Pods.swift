@@ -58,9 +58,9 @@ extension CRIRuntimeService {
             host.Dns = pod.dnsConfig.servers.isEmpty ? nil : pod.dnsConfig.servers
             host.DnsSearch = pod.dnsConfig.searches.isEmpty ? nil : pod.dnsConfig.searches
             host.DnsOptions = pod.dnsConfig.options.isEmpty ? nil : pod.dnsConfig.options
-            // The pod's IPC and network namespaces are the sandbox's: its containers see what it sets.
-            host.Sysctls = pod.linux.sysctls.isEmpty ? nil : pod.linux.sysctls
         }
+        // The pod's IPC and network namespaces are the sandbox's: its containers see what it sets.
+        host.Sysctls = pod.linux.sysctls.isEmpty ? nil : pod.linux.sysctls
         var bindings: [String: [PortBinding]] = [:]
         var exposed: [String: JSONValue] = [:]
         for mapping in pod.portMappings where mapping.containerPort > 0 {

@@ -171,6 +171,8 @@ extension CRIPodTests {
     @Test func podSysctlsAndAContainersMaskedAndReadOnlyPaths() async throws {
         try await Self.withPod { daemon, cri, image in
             var config = Self.podConfig(daemon, name: "tuned")
+            // Sysctls alone, with none of the pod's other settings (the bare pod critest makes).
+            config.clearDnsConfig()
             config.linux.sysctls = ["kernel.shm_rmid_forced": "1", "fs.mqueue.msg_max": "100"]
             let podID = try await cri.runtime.runPodSandbox(.with { $0.config = config }).podSandboxID
             var container = Self.containerConfig("guarded", image: image, ["sleep", "300"])
