@@ -4,7 +4,8 @@ import GRPCCore
 
 /// A pod's or container's seccomp profile as Docker's `--security-opt`: kubelet's `seccomp` field
 /// when set, else the older `seccomp_profile_path` (`runtime/default`, `docker/default`,
-/// `unconfined`, `localhost/PATH`). A localhost profile is a file on this node in Docker's format,
+/// `unconfined`, `localhost/PATH`, or empty, which the CRI has mean unconfined: kubelet asks for
+/// the runtime's default by name). A localhost profile is a file on this node in Docker's format,
 /// read here as the docker CLI reads one.
 enum SeccompSetting {
     /// The option for the engine, nil for its default profile.
@@ -17,8 +18,8 @@ enum SeccompSetting {
             }
         }
         switch path {
-        case "", "runtime/default", "docker/default": return nil
-        case "unconfined": return "seccomp=unconfined"
+        case "runtime/default", "docker/default": return nil
+        case "", "unconfined": return "seccomp=unconfined"
         default:
             guard path.hasPrefix("localhost/") else { throw CRIError.invalid("unknown seccomp profile \(path)") }
             return try localProfile(String(path.dropFirst("localhost".count)))

@@ -203,6 +203,10 @@ extension CRIPodTests {
             let refusedChmod = try await Self.exec(cri, confinedID, chmod)
             #expect(refusedChmod.exitCode != 0 && Self.text(refusedChmod.stderr).contains("Operation not permitted"), "\(Self.text(refusedChmod.stderr))")
             #expect(Self.text(try await Self.exec(cri, id, chmod).stdout) == "changed\n")
+            // No profile named is unconfined in the CRI (kubelet names the runtime's default when it wants it).
+            let status = ["sh", "-c", "grep '^Seccomp:' /proc/self/status"]
+            #expect(Self.text(try await Self.exec(cri, id, status).stdout) == "Seccomp:\t0\n")
+            #expect(Self.text(try await Self.exec(cri, confinedID, status).stdout) == "Seccomp:\t2\n")
             confined.linux.securityContext.seccompProfilePath = "localhost/no/such/profile.json"
             confined.metadata.name = "unloadable"
             await CRIImageTests.expectRefusal(.invalidArgument) {
