@@ -11,6 +11,7 @@ public struct SeccompProfile: Sendable {
     enum Action: Sendable, Equatable {
         case allow, errno(Int32), killThread, killProcess, trap, log
 
+        /// libseccomp's action values; its C macros do not import into Swift.
         var libseccompValue: UInt32 {
             switch self {
             case .allow: 0x7fff_0000
@@ -33,13 +34,7 @@ public struct SeccompProfile: Sendable {
         var arguments: [(index: UInt32, comparison: Comparison)] = []
         var action = Action.allow
 
-        init(names: [String], argument: (index: UInt32, comparison: Comparison)? = nil, action: Action = .allow) {
-            self.names = names
-            self.arguments = argument.map { [$0] } ?? []
-            self.action = action
-        }
-
-        init(names: [String], arguments: [(index: UInt32, comparison: Comparison)], action: Action) {
+        init(names: [String], arguments: [(index: UInt32, comparison: Comparison)] = [], action: Action = .allow) {
             self.names = names
             self.arguments = arguments
             self.action = action
@@ -56,10 +51,10 @@ public struct SeccompProfile: Sendable {
     public static func `default`(capabilities: CapabilitySet, architecture: String) -> SeccompProfile {
         var rules = [Rule(names: alwaysAllowed.split(separator: " ").map(String.init))]
         // AF_VSOCK would reach the host's hypervisor sockets.
-        rules.append(Rule(names: ["socket"], argument: (0, .notEqual(40))))
+        rules.append(Rule(names: ["socket"], arguments: [(0, .notEqual(40))]))
         // Only the personalities programs use for compatibility: PER_LINUX, PER_LINUX32, UNAME26 and the query.
         for persona: UInt64 in [0x0, 0x8, 0x20000, 0x20008, 0xffff_ffff] {
-            rules.append(Rule(names: ["personality"], argument: (0, .equal(persona))))
+            rules.append(Rule(names: ["personality"], arguments: [(0, .equal(persona))]))
         }
         switch architecture {
         case "amd64": rules.append(Rule(names: ["arch_prctl", "modify_ldt"]))
@@ -77,7 +72,7 @@ public struct SeccompProfile: Sendable {
             // Threads and processes, but no new namespaces; clone3 hides its flags in memory, so
             // it reports ENOSYS and libc falls back to clone.
             let namespaceFlags: UInt64 = 0x7E02_0000
-            rules.append(Rule(names: ["clone"], argument: (0, .maskedEqual(mask: namespaceFlags, value: 0))))
+            rules.append(Rule(names: ["clone"], arguments: [(0, .maskedEqual(mask: namespaceFlags, value: 0))]))
             rules.append(Rule(names: ["clone3"], action: .errno(ENOSYS)))
         }
         return SeccompProfile(rules: rules, architecture: architecture)
@@ -149,8 +144,6 @@ public struct SeccompProfile: Sendable {
         guard exported == 0 else { throw SeccompError.libseccomp("seccomp_export_bpf", exported) }
         guard rename(temporary, path) == 0 else { throw SeccompError.libseccomp("rename \(path)", -errno) }
     }
-
-    // libseccomp's action values; its C macros do not import into Swift.
 
     /// Files, memory, processes, signals, time, sockets, IPC, and the identity calls a root
     /// process uses to drop privileges: allowed for everyone.

@@ -412,7 +412,6 @@ struct ContainerOptions: ParsableArguments {
         return (container + "/" + proto, binding)
     }
 
-    /// `--restart NAME[:MAX-RETRIES]`.
     /// `seccomp=PATH` becomes `seccomp=CONTENT`, as the docker CLI sends it: the profile is read here.
     static func sendingSeccompProfile(_ option: String) throws -> String {
         guard option.hasPrefix("seccomp="), case let path = String(option.dropFirst("seccomp=".count)),
@@ -423,6 +422,7 @@ struct ContainerOptions: ParsableArguments {
         return "seccomp=" + String(decoding: data, as: UTF8.self)
     }
 
+    /// `--restart NAME[:MAX-RETRIES]`.
     static func restartPolicy(_ text: String) throws -> RestartPolicy {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard let name = parts.first, parts.count == 1 || Int(parts[1]) != nil else { throw ValidationError("invalid restart policy: \(text)") }
