@@ -13,7 +13,7 @@ void relay_to_agent(struct shim *s, size_t index) {
     int status = agent_read(client->fd, &client->relay_reader);
     struct agent_frame frame;
     while (agent_next_frame(&client->relay_reader, &frame))
-        if (frame.process == client->relay_process && strchr("rickz", frame.kind) &&
+        if (frame.process == client->relay_process && strchr("rickzmw", frame.kind) &&
             agent_send(s->agent_fd, frame.kind, frame.process, frame.payload, frame.length) < 0)
             shim_log("relaying exec process %u's frame to the VM: %s", frame.process, strerror(errno));
     if (status <= 0) remove_client(s, index);

@@ -212,6 +212,8 @@ _Noreturn static void serve_vm_process(struct shim *s) {
     s->agent_fd = s->spec.vm_socket ? vm_prepare(&s->spec, &s->agent_reader, error, sizeof error)
                               : vm_relay_connect(s->spec.vm_relay, &s->agent_process, error, sizeof error);
     if (s->agent_fd < 0) fail_before_ready(s, 125, error);
+    if (s->spec.vm_member && vm_prepare_member(s->agent_fd, &s->agent_reader, &s->spec, s->agent_process, error, sizeof error) < 0)
+        fail_before_ready(s, 125, error);
     s->output_fds[0] = s->agent_fd;
     if (s->spec.open_stdin) s->stdin_fd = s->agent_fd;
     if (bind_control_socket(s) < 0) {

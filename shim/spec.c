@@ -128,6 +128,8 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
             grown[spec->vm_request_count++] = (struct vm_request){kind[0], start, (size_t)(reader.cursor - start)};
         }
         else if (!strcmp(key, "vm-relay")) { VALUE(v); spec->vm_relay = v; }
+        else if (!strcmp(key, "vm-container")) { VALUE(v); spec->vm_container = v; }
+        else if (!strcmp(key, "vm-member")) { VALUE(v); spec->vm_container = v; spec->vm_member = 1; }
         else if (!strcmp(key, "vm-agent-timeout")) NUMBER(v, spec->vm_agent_timeout);
         else if (!strcmp(key, "vm-mount")) {
             if (read_mount(&reader, &spec->vm_mounts, &spec->vm_mount_count) < 0) FAIL("spec: a bad or short %s", key);
@@ -215,7 +217,8 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
     if (!spec->id || !spec->args.count || !spec->exit_path || !spec->socket_path)
         FAIL("spec %s lacks one of id, arg, exit, socket", path);
     int has_layers = spec->overlay_options || (spec->lower_dirs.count && spec->upper_dir && spec->work_dir);
-    if (spec->vm_socket && !spec->log_path) FAIL("spec %s: a VM container needs a log", path);
+    if ((spec->vm_socket || spec->vm_member) && !spec->log_path) FAIL("spec %s: a VM container needs a log", path);
+    if (spec->vm_member && !spec->vm_relay) FAIL("spec %s: a pod VM's container needs the relay of the VM's own", path);
     if (!spec->vm_socket && !spec->vm_relay && !spec->join_pid && (!spec->rootfs || !has_layers || !spec->log_path))
         FAIL("spec %s lacks one of rootfs, overlay (or lower, upper, work), log", path);
     for (size_t i = 0; i < spec->joined_namespace_count; i++)

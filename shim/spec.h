@@ -95,6 +95,11 @@ struct launch_spec {
     size_t vm_request_count;
     unsigned vm_agent_timeout; // seconds the agent has to say hello
     const char *vm_relay; // an exec in a utility VM: the container shim's socket, which relays to the agent
+    // In a VM that holds several containers (a pod's): the one this process belongs to, by the
+    // agent's name for it; with `vm_member`, the process is that container's init, whose root the
+    // VM's own container's shim relays the mounts for.
+    const char *vm_container;
+    int vm_member;
 };
 
 // Makes every bind's source a detached mount while the shim can still reach it: a container's root

@@ -51,6 +51,41 @@ static int ask(int agent, struct agent_reader *reader, char kind, uint32_t numbe
     return 0;
 }
 
+// The spec's settings and then its mounts, each answered before the next; under `number` when
+// given (through a relay, which passes only its own), else under numbers of their own.
+static int apply_setup(int agent, struct agent_reader *reader, const struct launch_spec *spec, uint32_t number, char *error,
+                       size_t error_size) {
+    for (size_t i = 0; i < spec->vm_request_count; i++) {
+        const struct vm_request *request = &spec->vm_requests[i];
+        char what[32];
+        snprintf(what, sizeof what, "applying setting '%c'", request->kind);
+        if (ask(agent, reader, request->kind, number ? number : 50 + (uint32_t)i, request->payload, request->length, what, error,
+                error_size) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < spec->vm_mount_count; i++) {
+        const struct mount_entry *entry = &spec->vm_mounts[i];
+        char *payload = NULL;
+        size_t length = 0;
+        char flags[32];
+        snprintf(flags, sizeof flags, "%lu", entry->flags);
+        if (agent_token(&payload, &length, "source", entry->source) < 0 || agent_token(&payload, &length, "target", entry->target) < 0 ||
+            agent_token(&payload, &length, "fstype", entry->fstype) < 0 || agent_token(&payload, &length, "options", entry->data) < 0 ||
+            agent_token(&payload, &length, "readonly", (entry->flags & MS_RDONLY) ? "1" : "0") < 0 ||
+            agent_token(&payload, &length, "bind", (entry->flags & MS_BIND) ? "1" : "0") < 0 ||
+            agent_token(&payload, &length, "flags", flags) < 0) {
+            snprintf(error, error_size, "out of memory");
+            return -1;
+        }
+        char what[4200];
+        snprintf(what, sizeof what, "mounting %s", entry->target);
+        int failed = ask(agent, reader, 'm', number ? number : 100 + (uint32_t)i, payload, length, what, error, error_size);
+        free(payload);
+        if (failed < 0) return -1;
+    }
+    return 0;
+}
+
 int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char *error, size_t error_size) {
     int agent = agent_connect(spec->vm_socket, ANSWER_MILLISECONDS);
     if (agent < 0) { snprintf(error, error_size, "connecting to the VM's agent at %s failed", spec->vm_socket); return -1; }
@@ -70,34 +105,13 @@ int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char
     }
     if (spec->hostname && ask(agent, reader, 'n', 0, spec->hostname, strlen(spec->hostname), "setting the hostname", error, error_size) < 0)
         return -1;
-    for (size_t i = 0; i < spec->vm_request_count; i++) {
-        const struct vm_request *request = &spec->vm_requests[i];
-        char what[32];
-        snprintf(what, sizeof what, "applying setting '%c'", request->kind);
-        if (ask(agent, reader, request->kind, 50 + (uint32_t)i, request->payload, request->length, what, error, error_size) < 0) return -1;
-    }
-    for (size_t i = 0; i < spec->vm_mount_count; i++) {
-        const struct mount_entry *entry = &spec->vm_mounts[i];
-        char *payload = NULL;
-        size_t length = 0;
-        uint32_t number = 100 + (uint32_t)i;
-        char flags[32];
-        snprintf(flags, sizeof flags, "%lu", entry->flags);
-        if (agent_token(&payload, &length, "source", entry->source) < 0 || agent_token(&payload, &length, "target", entry->target) < 0 ||
-            agent_token(&payload, &length, "fstype", entry->fstype) < 0 || agent_token(&payload, &length, "options", entry->data) < 0 ||
-            agent_token(&payload, &length, "readonly", (entry->flags & MS_RDONLY) ? "1" : "0") < 0 ||
-            agent_token(&payload, &length, "bind", (entry->flags & MS_BIND) ? "1" : "0") < 0 ||
-            agent_token(&payload, &length, "flags", flags) < 0) {
-            snprintf(error, error_size, "out of memory");
-            return -1;
-        }
-        char what[4200];
-        snprintf(what, sizeof what, "mounting %s", entry->target);
-        int failed = ask(agent, reader, 'm', number, payload, length, what, error, error_size);
-        free(payload);
-        if (failed < 0) return -1;
-    }
+    if (apply_setup(agent, reader, spec, 0, error, error_size) < 0) return -1;
     return agent;
+}
+
+int vm_prepare_member(int relay, struct agent_reader *reader, const struct launch_spec *spec, uint32_t process, char *error,
+                      size_t error_size) {
+    return apply_setup(relay, reader, spec, process, error, error_size);
 }
 
 int vm_relay_connect(const char *container_socket, uint32_t *process, char *error, size_t error_size) {
@@ -156,7 +170,9 @@ static char *filter_hex(const char *path) {
 // capabilities, no_new_privs, seccomp and limits. Returns nonzero when memory or the filter failed.
 static int add_confinement(char **payload, size_t *length, const struct launch_spec *spec, char *error, size_t error_size) {
     char number[32];
-    int failed = agent_token(payload, length, spec->vm_relay ? "enter" : "isolate", "1");
+    int entering = spec->vm_relay && !spec->vm_member;
+    int failed = agent_token(payload, length, entering ? "enter" : "isolate", "1");
+    if (spec->vm_container) failed |= agent_token(payload, length, "container", spec->vm_container);
     for (size_t i = 0; i < spec->mount_count; i++) {
         const struct mount_entry *entry = &spec->mounts[i];
         snprintf(number, sizeof number, "%lu", entry->flags);
@@ -166,7 +182,7 @@ static int add_confinement(char **payload, size_t *length, const struct launch_s
         failed |= agent_token(payload, length, "mount-flags", number);
         failed |= agent_token(payload, length, "mount-options", entry->data);
     }
-    if (!spec->vm_relay) {
+    if (!entering) {
         failed |= agent_token(payload, length, "create-devices", spec->create_devices ? "1" : "0");
         failed |= agent_token(payload, length, "readonly-rootfs", spec->readonly_rootfs ? "1" : "0");
         if (spec->reaper) failed |= agent_token(payload, length, "init", "1");

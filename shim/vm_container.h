@@ -15,6 +15,11 @@
 // the agent's descriptor, or -1 with a message in `error`.
 int vm_prepare(const struct launch_spec *spec, struct agent_reader *reader, char *error, size_t error_size);
 
+// Sets up a pod VM's container through the relay of the VM's own container, under its relay's
+// process number: the spec's settings (its files, its cgroup's limits) and the mounts of its root.
+int vm_prepare_member(int relay, struct agent_reader *reader, const struct launch_spec *spec, uint32_t process, char *error,
+                      size_t error_size);
+
 // Asks the container's shim at `container_socket` to relay agent frames for a new process; returns
 // the relay's descriptor and that process's number, or -1 with a message in `error`.
 int vm_relay_connect(const char *container_socket, uint32_t *process, char *error, size_t error_size);

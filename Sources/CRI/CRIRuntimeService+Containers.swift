@@ -3,6 +3,7 @@ import CRIProtocol
 import Engine
 import Foundation
 import GRPCCore
+import OCI
 
 /// A pod's containers: engine containers in the sandbox's network, IPC and UTS namespaces (and its
 /// PID namespace unless the pod asks otherwise), logging in the CRI's format where kubelet says.
@@ -20,20 +21,28 @@ extension CRIRuntimeService {
             guard !config.image.image.isEmpty else { throw CRIError.missing("config.image.image") }
             let handler = try RuntimeHandler(named: sandbox.config.Labels?[PodLabels.runtimeHandler] ?? "")
             let logDirectory = sandbox.config.Labels?[PodLabels.logDirectory] ?? request.sandboxConfig.logDirectory
-            let create = try Self.podContainer(config, in: sandbox, logDirectory: logDirectory)
+            let create = try Self.podContainer(config, in: sandbox, handler: handler, logDirectory: logDirectory)
             if let logPath = create.hostConfig.LogConfig?.Config?["path"] {
                 try FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent,
                                                         withIntermediateDirectories: true)
             }
+            if let platform = handler.platform { try await ensureImage(config.image.image, for: platform) }
             let name = PodNames.container(config.metadata, in: PodLabels.sandboxMetadata(sandbox))
             let (id, _) = try await containers.create(create, name: name, platform: handler.platform ?? images.hostPlatform)
             return .with { $0.containerID = id }
         }
     }
 
+    /// A pod of another architecture needs its images' variants of that one: kubelet pulled the
+    /// host's (a PullImage before Kubernetes 1.29 names no handler), so the pod's is pulled now.
+    private func ensureImage(_ name: String, for platform: Platform) async throws {
+        if let present = try? images.resolve(name, platform: platform), present.platform.architecture == platform.architecture { return }
+        _ = try await images.pull(try Reference(parsing: name), platform: platform, credentials: nil) { _ in }
+    }
+
     /// The engine container's settings from the CRI's.
-    static func podContainer(_ container: Runtime_V1_ContainerConfig, in sandbox: ContainerRecord, logDirectory: String) throws
-        -> ContainerCreateRequest
+    static func podContainer(_ container: Runtime_V1_ContainerConfig, in sandbox: ContainerRecord, handler: RuntimeHandler,
+                             logDirectory: String) throws -> ContainerCreateRequest
     {
         var config = ContainerConfig()
         config.Image = container.image.image
@@ -66,15 +75,24 @@ extension CRIRuntimeService {
         let pod = "container:" + sandbox.id
         let podHost = sandbox.hostConfig
         host.NetworkMode = podHost.NetworkMode == "host" ? "host" : pod
-        host.IpcMode = podHost.IpcMode == "host" ? "host" : pod
-        host.UTSMode = podHost.NetworkMode == "host" ? "host" : pod
-        switch security.namespaceOptions.pid {
-        case .pod: host.PidMode = podHost.PidMode == "host" ? "host" : pod
-        case .node: host.PidMode = "host"
-        case .target:
-            guard !security.namespaceOptions.targetID.isEmpty else { throw CRIError.missing("namespace_options.target_id") }
-            host.PidMode = "container:" + security.namespaceOptions.targetID
-        case .container, .UNRECOGNIZED: break
+        if handler.runsInUtilityVM {
+            // It joins the sandbox's VM, whose kernel keeps its namespaces apart from the pod's others.
+            guard security.namespaceOptions.pid != .node, security.namespaceOptions.pid != .target else {
+                throw RPCError(code: .invalidArgument, message: "a container of a \(handler.rawValue) pod runs in the pod's utility VM: "
+                    + "it cannot share the node's or another container's PID namespace")
+            }
+            if handler.platform == nil { host.Isolation = "vm" }
+        } else {
+            host.IpcMode = podHost.IpcMode == "host" ? "host" : pod
+            host.UTSMode = podHost.NetworkMode == "host" ? "host" : pod
+            switch security.namespaceOptions.pid {
+            case .pod: host.PidMode = podHost.PidMode == "host" ? "host" : pod
+            case .node: host.PidMode = "host"
+            case .target:
+                guard !security.namespaceOptions.targetID.isEmpty else { throw CRIError.missing("namespace_options.target_id") }
+                host.PidMode = "container:" + security.namespaceOptions.targetID
+            case .container, .UNRECOGNIZED: break
+            }
         }
         host.Mounts = container.mounts.map { mount in
             var request = MountRequest(Type: "bind", Source: mount.hostPath, Target: mount.containerPath, ReadOnly: mount.readonly)

@@ -7,21 +7,21 @@ import GRPCCore
 /// Pod sandboxes. A sandbox is an infra container running `berth-pause`: it holds the pod's network
 /// namespace (an address on berthd's bridge, the pod's ports published), a shareable IPC namespace,
 /// its UTS namespace (the pod's hostname) and its PID namespace, which the pod's containers join.
+/// For a utility-VM handler the infra container runs in a VM of its own (of the handler's
+/// architecture), and the pod's containers join that VM: its kernel, network card and hostname
+/// are the pod's, and each container has its own namespaces inside it.
 extension CRIRuntimeService {
     public func runPodSandbox(request: Runtime_V1_RunPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_RunPodSandboxResponse {
         try await CRIError.answering {
             let handler = try RuntimeHandler(named: request.runtimeHandler)
-            guard !handler.runsInUtilityVM else {
-                throw RPCError(code: .unimplemented, message: "pods of runtime handler \(handler.rawValue) (utility VMs) are not served yet")
-            }
             let config = request.config
             let metadata = config.metadata
             guard !metadata.name.isEmpty, !metadata.namespace.isEmpty, !metadata.uid.isEmpty else {
                 throw CRIError.missing("config.metadata's name, namespace and uid")
             }
-            let pause = try await pauseImage.ensure()
+            let pause = try await pauseImage.ensure(platform: handler.platform)
             let create = try Self.infraContainer(config, handler: handler, image: pause.id.description)
-            let (id, _) = try await containers.create(create, name: PodNames.sandbox(metadata), platform: nil)
+            let (id, _) = try await containers.create(create, name: PodNames.sandbox(metadata), platform: handler.platform)
             do {
                 try await containers.start(id)
             } catch {
@@ -50,8 +50,16 @@ extension CRIRuntimeService {
         config.Labels = labels
         var host = HostConfig()
         host.Annotations = pod.annotations.isEmpty ? nil : pod.annotations
+        if handler.runsInUtilityVM {
+            guard namespaces.network != .node, namespaces.ipc != .node, namespaces.pid != .node else {
+                throw RPCError(code: .invalidArgument, message: "a pod of runtime handler \(handler.rawValue) runs in a utility VM of its own: "
+                    + "it cannot share the node's network, IPC or PID namespace")
+            }
+            // The host's architecture asks for its VM; another architecture has one anyway.
+            if handler.platform == nil { host.Isolation = "vm" }
+        }
         host.NetworkMode = namespaces.network == .node ? "host" : nil
-        host.IpcMode = namespaces.ipc == .node ? "host" : "shareable"
+        host.IpcMode = namespaces.ipc == .node ? "host" : handler.runsInUtilityVM ? nil : "shareable"
         host.PidMode = namespaces.pid == .node ? "host" : nil
         if namespaces.network != .node, !pod.hostname.isEmpty { config.Hostname = pod.hostname }
         if pod.hasDnsConfig {

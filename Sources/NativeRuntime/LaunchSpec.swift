@@ -135,8 +135,33 @@ public struct LaunchSpec: Sendable, Equatable {
         /// rootfs or cgroup is made here.
         case utilityVM(UtilityVM)
         /// An exec in a utility VM: the container shim's socket relays it to the agent, which runs
-        /// it in the container's root in the guest (`root`).
-        case utilityVMExec(relay: String, root: String)
+        /// it in the container's root in the guest (`root`); `container` is the agent's name for
+        /// the container in a VM that holds several (a pod's), nil for the VM's own.
+        case utilityVMExec(relay: String, root: String, container: String?)
+        /// A container in another container's utility VM (a pod's containers share their sandbox's):
+        /// that container's shim relays the setup and the process to the agent.
+        case sharedUtilityVM(SharedUtilityVM)
+    }
+
+    /// What the agent is asked to set up for a container in a VM it shares.
+    public struct SharedUtilityVM: Sendable, Equatable {
+        /// The socket of the shim that holds the VM's agent port.
+        public var relay: String
+        /// The agent's name for the container, which its cgroup and its execs go by.
+        public var container: String
+        /// Agent messages sent before the mounts (files to write, the cgroup's limits).
+        public var requests: [VMRequest]
+        /// The guest's mounts that build the container's root at `root`.
+        public var mounts: [Mount]
+        public var root: String
+
+        public init(relay: String, container: String, requests: [VMRequest] = [], mounts: [Mount] = [], root: String) {
+            self.relay = relay
+            self.container = container
+            self.requests = requests
+            self.mounts = mounts
+            self.root = root
+        }
     }
 
     /// What the guest's agent is asked to set up for a container.
@@ -215,8 +240,17 @@ public struct LaunchSpec: Sendable, Equatable {
             }
             for mount in vm.mounts { add("vm-mount", mount.source, mount.target, mount.type, String(mount.flags.rawValue), mount.data) }
             add("vm-root", vm.root)
-        case .utilityVMExec(let relay, let root):
+        case .utilityVMExec(let relay, let root, let container):
             add("vm-relay", relay, "vm-root", root)
+            if let container { add("vm-container", container) }
+        case .sharedUtilityVM(let vm):
+            add("vm-relay", vm.relay, "vm-member", vm.container)
+            for request in vm.requests {
+                add("vm-request", String(request.kind), String(request.tokens.count))
+                for token in request.tokens { add(token.key, token.value) }
+            }
+            for mount in vm.mounts { add("vm-mount", mount.source, mount.target, mount.type, String(mount.flags.rawValue), mount.data) }
+            add("vm-root", vm.root)
         case .joining(let pid):
             add("join-pid", String(pid))
         case .host:
@@ -261,7 +295,7 @@ public struct LaunchSpec: Sendable, Equatable {
         if let oomScoreAdjust { add("oom-score-adj", String(oomScoreAdjust)) }
         // An exec (joining a native container, or relayed into a VM) has no log of its own.
         switch placement {
-        case .host, .utilityVM:
+        case .host, .utilityVM, .sharedUtilityVM:
             add("log", logPath, "log-max-size", String(logMaxSize), "log-max-files", String(logMaxFiles))
             if logFormatCRI { add("log-format", "cri") }
         case .joining, .utilityVMExec:

@@ -63,6 +63,27 @@ public enum NetworkNamespace {
         }
     }
 
+    /// A TCP connection from the host's namespace to an IPv4 `address` (a utility VM's, on a bridge).
+    public static func connect(to address: String, port: UInt16) throws -> Int32 {
+        var target = sockaddr_in()
+        target.sin_family = sa_family_t(AF_INET)
+        target.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, address, &target.sin_addr) == 1 else {
+            throw NetlinkError(operation: "connecting to \(address):\(port)", reason: "not an IPv4 address")
+        }
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socket >= 0 else { throw NetlinkError(operation: "making a socket", reason: SystemError.text(errno)) }
+        let connected = withUnsafePointer(to: &target) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = SystemError.text(errno)
+            close(socket)
+            throw NetlinkError(operation: "connecting to \(address):\(port)", reason: reason)
+        }
+        return socket
+    }
+
     private static func connectLoopback(_ socket: Int32, family: Int32, port: UInt16) -> Int32 {
         if family == AF_INET {
             var address = sockaddr_in()
@@ -70,7 +91,7 @@ public enum NetworkNamespace {
             address.sin_port = port.bigEndian
             address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
             return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
         }
         var address = sockaddr_in6()
@@ -78,7 +99,7 @@ public enum NetworkNamespace {
         address.sin6_port = port.bigEndian
         address.sin6_addr = in6addr_loopback
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
         }
     }
 

@@ -22,7 +22,9 @@ public struct GuestBuiltin: Sendable {
     /// How the agent is reached.
     public enum Route: Sendable {
         /// Through the running container's shim, at its socket: "in the container" is in its namespaces.
-        case shimRelay(socket: String)
+        /// In a VM that holds several containers (a pod's), `container` is the agent's name for the
+        /// one meant, whose shim is the VM's own container's; nil for the VM's own container.
+        case shimRelay(socket: String, container: String?)
         /// Directly, in a VM that runs no container: "in the container" is chrooted into `root`,
         /// where the container's root is assembled.
         case agent(GuestAgentConnection, root: String)
@@ -34,9 +36,10 @@ public struct GuestBuiltin: Sendable {
     public let route: Route
     public let timeout: Duration
 
-    /// `relaySocket` is the container's shim's socket.
-    public init(relaySocket: String, timeout: Duration = .seconds(600)) {
-        self.init(route: .shimRelay(socket: relaySocket), timeout: timeout)
+    /// `relaySocket` is the socket of the shim that holds the VM's agent port; `container` the agent's
+    /// name for the container meant when the VM holds several.
+    public init(relaySocket: String, container: String? = nil, timeout: Duration = .seconds(600)) {
+        self.init(route: .shimRelay(socket: relaySocket, container: container), timeout: timeout)
     }
 
     public init(route: Route, timeout: Duration = .seconds(600)) {
@@ -54,11 +57,12 @@ public struct GuestBuiltin: Sendable {
         var tokens = [("builtin", name.rawValue), ("arg", argument)] + (second.map { [("arg", $0)] } ?? [])
         if input != nil { tokens.append(("input-acks", "1")) }
         switch route {
-        case .shimRelay(let socket):
+        case .shimRelay(let socket, let container):
             let stream = try UnixStream(path: socket, deadline: .now + .seconds(5))
             var reader = AgentFrameReader()
             let number = try Self.openRelay(stream, reader: &reader, deadline: deadline)
             if inContainer { tokens.append(("enter", "1")) }
+            if let container { tokens.append(("container", container)) }
             return try Self.converse(name, tokens, stream: stream, reader: &reader, number: number, input: input, output: output,
                                      deadline: deadline)
         case .agent(let connection, let root):
@@ -67,6 +71,32 @@ public struct GuestBuiltin: Sendable {
                 try Self.converse(name, tokens, stream: stream, reader: &reader, number: number, input: input, output: output,
                                   deadline: deadline)
             }
+        }
+    }
+
+    /// A `mount` request through the shim that holds the agent's port (`mount`'s tokens in
+    /// vm-images/PROTOCOL.md: a read-only disk, for a container of a pod's VM), answered before it returns.
+    public func mount(source: String, target: String, fstype: String, flags: UInt, options: String = "") throws {
+        guard case .shimRelay(let socket, _) = route else { throw Failure(status: 125, message: "a mount goes through the VM's shim") }
+        let deadline = ContinuousClock.now + timeout
+        let stream = try UnixStream(path: socket, deadline: .now + .seconds(5))
+        var reader = AgentFrameReader()
+        let number = try Self.openRelay(stream, reader: &reader, deadline: deadline)
+        let tokens = [("source", source), ("target", target), ("fstype", fstype), ("options", options), ("flags", String(flags))]
+        try stream.write(AgentFrame(kind: UInt8(ascii: "m"), process: number,
+                                    payload: AgentTokens.encode(tokens.map { (Array($0.utf8), Array($1.utf8)) })).encoded())
+        while true {
+            while let frame = reader.next() {
+                guard frame.process == number else { continue }
+                if frame.kind == UInt8(ascii: "x") { return }
+                if frame.kind == UInt8(ascii: "f") {
+                    let text = String(decoding: frame.payload, as: UTF8.self)
+                    throw Failure(status: 125, message: text.split(separator: " ", maxSplits: 1).last.map(String.init) ?? text)
+                }
+            }
+            let bytes = try stream.read(deadline: deadline)
+            guard !bytes.isEmpty else { throw Failure(status: 125, message: "the way to the VM's agent ended: has its VM stopped?") }
+            reader.append(bytes)
         }
     }
 

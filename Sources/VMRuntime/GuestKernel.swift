@@ -42,6 +42,13 @@ public struct GuestKernel: Sendable, Equatable {
         newest(in: cacheDirectory + "/vm-images", architecture: architecture, containing: "initramfs.cpio")
     }
 
+    /// The pod infra program (`berth-pause`) vm-images/build made beside the agent of a VM of this
+    /// OCI architecture, for the sandboxes of pods in such VMs; nil when it made none.
+    public static func pauseProgram(platformArchitecture: String, cacheDirectory: String) -> String? {
+        newest(in: cacheDirectory + "/vm-images", architecture: architecture(forPlatform: platformArchitecture), containing: "pause")
+            .map { $0 + "/pause" }
+    }
+
     /// `--vm-kernel`: `minimal`, `stock` (the newest Debian one), a release the cache holds, or the
     /// absolute path of a kernel image for `architecture`, which boots with the agent's initramfs
     /// and so must have what the agent needs built in (virtio PCI, console, block and net, ext4,

@@ -60,6 +60,17 @@ public final class LibvirtHypervisor: @unchecked Sendable {
         }
     }
 
+    /// Plugs a read-only disk into the running domain (a layer of a container that joins the VM of
+    /// a pod); the guest finds it by `serial`. `target` is libvirt's name for it, unique in the domain.
+    public func plugDisk(_ path: String, serial: String, target: String, into name: String) throws {
+        guard let domain = virDomainLookupByName(connection, name) else { throw LibvirtError.failed("finding VM \(name)", Self.lastError()) }
+        defer { virDomainFree(domain) }
+        let xml = UtilityVMDefinition.hotplugDiskXML(path: path, serial: serial, target: target)
+        guard virDomainAttachDeviceFlags(domain, xml, VIR_DOMAIN_AFFECT_LIVE.rawValue) == 0 else {
+            throw LibvirtError.failed("plugging a disk into VM \(name)", Self.lastError())
+        }
+    }
+
     /// Asks the running domain's guest to let go of a network card (found by its MAC address);
     /// libvirt returns once the guest did or after a few seconds, with the removal still pending.
     public func unplug(_ interface: UtilityVMDefinition.Interface, from name: String) throws {

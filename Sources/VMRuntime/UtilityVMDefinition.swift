@@ -147,15 +147,18 @@ public struct UtilityVMDefinition: Sendable, Equatable {
     /// Root ports left empty for network cards plugged in while the VM runs (`network connect`).
     public static let hotplugPorts = 2
 
+    /// Root ports left empty for the layer disks of containers that join the VM (a pod's).
+    public static let diskHotplugPorts = 8
+
     /// QEMU's id of empty root port `port` in a VM berthd starts itself.
     public static func hotplugPortName(_ port: Int) -> String { "hotplug\(port)" }
 
     /// One PCIe root port per device libvirt places on one (each disk, share and card, and the
-    /// agent's virtio-serial controller), and `hotplugPorts` more: libvirt fills the ports it is
-    /// given before it adds its own, so these leave exactly that many empty.
+    /// agent's virtio-serial controller), and `hotplugPorts` and `diskHotplugPorts` more: libvirt
+    /// fills the ports it is given before it adds its own, so these leave exactly that many empty.
     var rootPortXML: String {
         let placed = disks.count + shares.count + interfaces.count + 1
-        return (1...(placed + Self.hotplugPorts)).map { "    <controller type='pci' index='\($0)' model='pcie-root-port'/>" }
+        return (1...(placed + Self.hotplugPorts + Self.diskHotplugPorts)).map { "    <controller type='pci' index='\($0)' model='pcie-root-port'/>" }
             .joined(separator: "\n")
     }
 
@@ -172,6 +175,12 @@ public struct UtilityVMDefinition: Sendable, Equatable {
                 + "<source file='\(Self.escaped(disk.path))'/><target dev='\(name)' bus='virtio'/>"
                 + (disk.readOnly ? "<readonly/>" : "") + "</disk>"
         }.joined(separator: "\n")
+    }
+
+    /// A read-only layer disk plugged into a running VM, found in the guest by its serial.
+    static func hotplugDiskXML(path: String, serial: String, target: String) -> String {
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='\(escaped(path))'/>"
+            + "<target dev='\(escaped(target))' bus='virtio'/><readonly/><serial>\(escaped(serial))</serial></disk>"
     }
 
     /// With 9p passthrough QEMU touches the shared files itself: as root it keeps their owners as the

@@ -150,19 +150,29 @@ public struct VMTemplateStore: Sendable {
         let monitor = try QMPConnection(socket: runDirectory + "/qmp.sock", deadline: ContinuousClock.now + timeout)
         let disks = layers.enumerated().map { (slot: $0.offset, path: $0.element, readOnly: true) }
             + [(slot: layout.writableSlot, path: writable, readOnly: false)]
-        for disk in disks {
-            let descriptor = open(disk.path, (disk.readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
-            guard descriptor >= 0 else { throw SystemError.call("opening \(disk.path)", errno) }
-            defer { close(descriptor) }
-            // fd sets are numbered by the slot, so a disk handed twice would find its set taken.
-            let added = try monitor.execute("add-fd", ["fdset-id": disk.slot + 1, "opaque": "slot\(disk.slot)"], passing: descriptor)
-            guard let set = (added as? [String: Any])?["fdset-id"] as? Int else { throw QEMUError.failed("add-fd: no fd set in QEMU's answer") }
-            try monitor.execute("blockdev-add", ["driver": "file", "node-name": "handed\(disk.slot)", "filename": "/dev/fdset/\(set)",
-                                                 "read-only": disk.readOnly])
-            try monitor.execute("blockdev-reopen", ["options": [["driver": "raw", "node-name": "disk\(disk.slot)", "file": "handed\(disk.slot)",
-                                                                 "read-only": disk.readOnly]]])
-            try monitor.execute("blockdev-del", ["node-name": "file\(disk.slot)"])
-        }
+        for disk in disks { try Self.hand(disk.path, toSlot: disk.slot, readOnly: disk.readOnly, monitor: monitor) }
+    }
+
+    /// Puts a read-only layer disk in a running clone's blank layer slot `slot` (for a container that
+    /// joins the clone's VM, a pod's), as `handDisks` does.
+    public func handLayerDisk(_ path: String, toSlot slot: Int, inCloneIn runDirectory: String, timeout: Duration = .seconds(10)) throws {
+        guard slot < layout.layerSlots else { throw QEMUError.failed("the VM has no free layer slot (it has \(layout.layerSlots))") }
+        let monitor = try QMPConnection(socket: runDirectory + "/qmp.sock", deadline: ContinuousClock.now + timeout)
+        try Self.hand(path, toSlot: slot, readOnly: true, monitor: monitor)
+    }
+
+    private static func hand(_ path: String, toSlot slot: Int, readOnly: Bool, monitor: QMPConnection) throws {
+        let descriptor = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SystemError.call("opening \(path)", errno) }
+        defer { close(descriptor) }
+        // fd sets are numbered by the slot, so a disk handed twice would find its set taken.
+        let added = try monitor.execute("add-fd", ["fdset-id": slot + 1, "opaque": "slot\(slot)"], passing: descriptor)
+        guard let set = (added as? [String: Any])?["fdset-id"] as? Int else { throw QEMUError.failed("add-fd: no fd set in QEMU's answer") }
+        try monitor.execute("blockdev-add", ["driver": "file", "node-name": "handed\(slot)", "filename": "/dev/fdset/\(set)",
+                                             "read-only": readOnly])
+        try monitor.execute("blockdev-reopen", ["options": [["driver": "raw", "node-name": "disk\(slot)", "file": "handed\(slot)",
+                                                             "read-only": readOnly]]])
+        try monitor.execute("blockdev-del", ["node-name": "file\(slot)"])
     }
 
     /// The templates recorded here, as their records say (whether whole is checked when one is used).

@@ -424,7 +424,9 @@ struct Berthd: AsyncParsableCommand {
         var streamingServer: CRIStreamingServer?
         if !criSocketPath.isEmpty {
             do {
-                let pauseImage = try PauseImage(images: images, binary: (shimPath as NSString).deletingLastPathComponent + "/berth-pause")
+                let cache = cacheDir
+                let pauseImage = try PauseImage(images: images, binary: (shimPath as NSString).deletingLastPathComponent + "/berth-pause",
+                                                foreignBinary: { GuestKernel.pauseProgram(platformArchitecture: $0, cacheDirectory: cache) })
                 guard let separator = criStreamAddress.lastIndex(of: ":"), let port = Int(criStreamAddress[criStreamAddress.index(after: separator)...]) else {
                     throw ValidationError("--cri-stream-address takes host:port, not \(criStreamAddress)")
                 }

@@ -201,7 +201,9 @@ import Testing
                 request.runtimeHandler = "no-such-handler"
                 await CRIImageTests.expectRefusal(.invalidArgument) { try await cri.runtime.runPodSandbox(request) }
                 request.runtimeHandler = "berth-vm"
-                await CRIImageTests.expectRefusal(.unimplemented) { try await cri.runtime.runPodSandbox(request) }
+                request.config.linux.securityContext.namespaceOptions.pid = .node
+                await CRIImageTests.expectRefusal(.invalidArgument) { try await cri.runtime.runPodSandbox(request) }
+                request.config.linux.securityContext.namespaceOptions.pid = .pod
                 request.runtimeHandler = ""
                 request.config.metadata.uid = ""
                 await CRIImageTests.expectRefusal(.invalidArgument) { try await cri.runtime.runPodSandbox(request) }

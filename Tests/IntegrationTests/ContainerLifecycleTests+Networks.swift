@@ -39,7 +39,7 @@ extension ContainerLifecycleTests {
             for (flags, message) in [(["-p", "8080:80"], "conflicting options: port publishing and the container type network mode"),
                                      (["--hostname", "mine"], "conflicting options: hostname and the network mode"),
                                      (["--add-host", "a:10.0.0.1"], "conflicting options: custom host-to-IP mapping and the network mode"),
-                                     (["--isolation=vm"], "network mode container: is not available for containers in utility VMs")] {
+                                     (["--isolation=vm"], "must be a container in a utility VM of its own")] {
                 let refused = try Self.docker(daemon, ["run", "--rm", "--network", "container:holder"] + flags + [Self.image, "true"])
                 #expect(refused.status != 0 && refused.stderr.contains(message), "\(flags): \(refused)")
             }

@@ -23,7 +23,7 @@ struct ExecRelayTests {
                               upperDirectory: "", workDirectory: "", logPath: "", exitPath: scratch + "/exit",
                               socketPath: scratch + "/exec.sock")
         spec.namespaces = []
-        spec.placement = .utilityVMExec(relay: relayPath, root: "/rootfs")
+        spec.placement = .utilityVMExec(relay: relayPath, root: "/rootfs", container: nil)
         try spec.encoded().write(to: URL(fileURLWithPath: scratch + "/spec"))
         let shim = try ShimLauncher(shimPath: TestPaths.binDirectory + "/berth-shim")
             .launch(specPath: scratch + "/spec", diagnosticsPath: scratch + "/shim.log")

@@ -56,7 +56,7 @@ struct LaunchSpecTests {
 
     @Test func aVMExecIsRelayedAndHasNoRootOrLog() throws {
         var spec = makeSpec()
-        spec.placement = .utilityVMExec(relay: "/run/c1/shim.sock", root: "/rootfs")
+        spec.placement = .utilityVMExec(relay: "/run/c1/shim.sock", root: "/rootfs", container: nil)
         let list = try tokens(spec)
         let relay = list.firstIndex(of: "vm-relay")!
         #expect(Array(list[relay...(relay + 3)]) == ["vm-relay", "/run/c1/shim.sock", "vm-root", "/rootfs"])

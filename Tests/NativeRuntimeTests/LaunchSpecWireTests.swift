@@ -99,14 +99,44 @@ struct LaunchSpecWireTests {
     /// An exec into a utility-VM container: relayed through the container's shim to the agent.
     static func utilityVMExec() -> LaunchSpec {
         var spec = exec()
-        spec.placement = .utilityVMExec(relay: "/run/berth/c0ffee/shim.sock", root: "/rootfs")
+        spec.placement = .utilityVMExec(relay: "/run/berth/c0ffee/shim.sock", root: "/rootfs", container: nil)
+        spec.socketPath = "/run/berth/c0ffee/exec-1.sock"
+        return spec
+    }
+
+    /// A container of a pod in a utility VM: the sandbox's shim relays its setup (its files, its
+    /// cgroup's limits, the layers' overlay) and its process, which the agent confines by its name.
+    static func podVMMember() -> LaunchSpec {
+        var spec = base()
+        spec.placement = .sharedUtilityVM(.init(
+            relay: "/run/berth/5a4db0/shim.sock", container: "c0ffee000000",
+            requests: [
+                .init(kind: "w", tokens: [("path", "/run/berth/pod/c0ffee000000/hostname"), ("data", "web-pod\n")]),
+                .init(kind: "w", tokens: [("path", "/sys/fs/cgroup/container-c0ffee000000/pids.max"), ("data", "100")]),
+            ],
+            mounts: [
+                .init(source: "overlay", target: "/pod/c0ffee000000/rootfs", type: "overlay", flags: [],
+                      data: "lowerdir=/pod/layers/0,upperdir=/writable/pod/c0ffee000000/upper,workdir=/writable/pod/c0ffee000000/work"),
+                .init(source: "/run/berth/pod/c0ffee000000/hostname", target: "/pod/c0ffee000000/rootfs/etc/hostname", type: "",
+                      flags: [.bind]),
+            ],
+            root: "/pod/c0ffee000000/rootfs"))
+        spec.logPath = "/var/log/pods/default_web_0000/app/0.log"
+        spec.logFormatCRI = true
+        return spec
+    }
+
+    /// An exec into a pod's container in a utility VM: through the sandbox's shim, into the container the agent knows by name.
+    static func podVMMemberExec() -> LaunchSpec {
+        var spec = exec()
+        spec.placement = .utilityVMExec(relay: "/run/berth/5a4db0/shim.sock", root: "/pod/c0ffee000000/rootfs", container: "c0ffee000000")
         spec.socketPath = "/run/berth/c0ffee/exec-1.sock"
         return spec
     }
 
     static let cases: [(name: String, spec: LaunchSpec)] = [
         ("native", native()), ("utility-vm", utilityVM()), ("exec", exec()), ("utility-vm-exec", utilityVMExec()),
-        ("pod-member", podMember()),
+        ("pod-member", podMember()), ("pod-vm-member", podVMMember()), ("pod-vm-member-exec", podVMMemberExec()),
     ]
 
     @Test(arguments: cases.map(\.name))

@@ -201,9 +201,11 @@ static void print_spec(FILE *out, const struct launch_spec *spec) {
     }
     fprintf(out, "vm-agent-timeout %u\n", spec->vm_agent_timeout);
     print_string(out, "vm-relay", spec->vm_relay);
+    if (spec->vm_container) fprintf(out, "vm-container %s\nvm-member %d\n", spec->vm_container, spec->vm_member);
 }
 
-static const char *const spec_names[] = {"native", "utility-vm", "exec", "utility-vm-exec", "pod-member"};
+static const char *const spec_names[] = {"native", "utility-vm", "exec", "utility-vm-exec", "pod-member", "pod-vm-member",
+                                         "pod-vm-member-exec"};
 
 static void check_launch_specs(const char *directory, int print) {
     for (size_t i = 0; i < sizeof spec_names / sizeof *spec_names; i++) {

@@ -240,8 +240,27 @@ static inline int agent_is_directory(const char *path) {
 #include "../../shim/init_reaper.h"
 #include "../../shim/mount_flags.h"
 
-// The container's cgroup in the guest: one per VM, as there is one container.
+// The cgroup of a VM's own container; a pod's VM holds more, each in `container-NAME` beside it.
 #define AGENT_CONTAINER_CGROUP "/sys/fs/cgroup/container"
+
+// The cgroup of the container a request names, which joins, the OOM check and the builtins use.
+static char agent_cgroup[128] = AGENT_CONTAINER_CGROUP;
+
+// Selects the container `name` names ("" or NULL: the VM's own); 0, or -1 with EINVAL for a name
+// that is not 1 to 64 lowercase letters and digits. `create` makes its cgroup.
+static inline int agent_select_container(const char *name, int create) {
+    size_t length = name ? strlen(name) : 0;
+    for (size_t i = 0; i < length; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9'))) length = 65;
+    if (length > 64) { errno = EINVAL; return -1; }
+    if (length) snprintf(agent_cgroup, sizeof agent_cgroup, "%s-%s", AGENT_CONTAINER_CGROUP, name);
+    else snprintf(agent_cgroup, sizeof agent_cgroup, "%s", AGENT_CONTAINER_CGROUP);
+    if (create && mkdir(agent_cgroup, 0755) < 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+// A file of the selected container's cgroup.
+static inline void agent_cgroup_file(char *path, size_t size, const char *name) { snprintf(path, size, "%s/%s", agent_cgroup, name); }
 
 // cgroup2 with the controllers a container's limits and counters use, and the container's cgroup.
 static inline void agent_prepare_cgroups(void) {
@@ -259,10 +278,12 @@ static inline void agent_prepare_cgroups(void) {
     mkdir(AGENT_CONTAINER_CGROUP, 0755);
 }
 
-// Whether the kernel's OOM killer killed a process of the container's cgroup (its memory.events
-// `oom_kill` count), for Docker's OOMKilled.
+// Whether the kernel's OOM killer killed a process of the selected container's cgroup (its
+// memory.events `oom_kill` count), for Docker's OOMKilled.
 static inline int agent_container_oom_killed(void) {
-    int fd = open(AGENT_CONTAINER_CGROUP "/memory.events", O_RDONLY | O_CLOEXEC);
+    char path[160];
+    agent_cgroup_file(path, sizeof path, "memory.events");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
     char text[512];
     ssize_t count = read(fd, text, sizeof text - 1);
@@ -276,7 +297,9 @@ static inline int agent_container_oom_killed(void) {
 }
 
 static inline int agent_join_container_cgroup(void) {
-    int fd = open(AGENT_CONTAINER_CGROUP "/cgroup.procs", O_WRONLY | O_CLOEXEC);
+    char path[160];
+    agent_cgroup_file(path, sizeof path, "cgroup.procs");
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     int result = write(fd, "0", 1) == 1 ? 0 : -1;
     int saved = errno;

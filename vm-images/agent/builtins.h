@@ -495,7 +495,9 @@ static int builtin_list_cgroup(const char *cgroup) {
 // `freeze 1` or `freeze 0`: the container's cgroup frozen or thawed, once the kernel says it is.
 static int builtin_freeze(const char *state) {
     int want = !strcmp(state, "1");
-    int fd = open("/sys/fs/cgroup/container/cgroup.freeze", O_WRONLY | O_CLOEXEC);
+    char path[160];
+    agent_cgroup_file(path, sizeof path, "cgroup.freeze");
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, want ? "1" : "0", 1) != 1) {
         if (fd >= 0) close(fd);
         return builtin_fail(BUILTIN_FAILED, "freezing the container's cgroup", NULL);
@@ -504,7 +506,8 @@ static int builtin_freeze(const char *state) {
     char events[512], expected[16];
     snprintf(expected, sizeof expected, "frozen %d", want);
     for (int waited = 0; waited < 10000; waited += 5) {
-        fd = open("/sys/fs/cgroup/container/cgroup.events", O_RDONLY | O_CLOEXEC);
+        agent_cgroup_file(path, sizeof path, "cgroup.events");
+        fd = open(path, O_RDONLY | O_CLOEXEC);
         ssize_t count = fd >= 0 ? read(fd, events, sizeof events - 1) : -1;
         if (fd >= 0) close(fd);
         if (count > 0) {
@@ -524,7 +527,7 @@ static int builtin_cgroup_files(void) {
     char path[256], buffer[16384];
     for (size_t i = 0; i <= sizeof files / sizeof *files; i++) {
         const char *name = i < sizeof files / sizeof *files ? files[i] : "net/dev";
-        if (i < sizeof files / sizeof *files) snprintf(path, sizeof path, "/sys/fs/cgroup/container/%s", name);
+        if (i < sizeof files / sizeof *files) agent_cgroup_file(path, sizeof path, name);
         else snprintf(path, sizeof path, "/proc/net/dev");
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) continue;
@@ -770,7 +773,7 @@ static int agent_run_builtin(const char *name, const char *argument, const char 
     if (!strcmp(name, "archive")) return builtin_archive(argument);
     if (!strcmp(name, "extract")) return builtin_extract(argument);
     if (!strcmp(name, "stat")) return builtin_stat(argument);
-    if (!strcmp(name, "processes")) return builtin_list_cgroup("/sys/fs/cgroup/container");
+    if (!strcmp(name, "processes")) return builtin_list_cgroup(agent_cgroup);
     if (!strcmp(name, "freeze")) return builtin_freeze(argument);
     if (!strcmp(name, "cgroup")) return builtin_cgroup_files();
     if (!strcmp(name, "changes")) return builtin_list_changes(argument, "");

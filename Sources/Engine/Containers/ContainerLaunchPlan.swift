@@ -21,6 +21,9 @@ public struct ContainerLaunchPlan {
     /// `--ipc`, `--pid` and `--uts container:NAME`: the init of the running container that holds
     /// each namespace, found at each start.
     var joinedNamespaces: [LaunchSpec.Namespace: (pid: Int32, containerID: String)] = [:]
+    /// A container in a utility VM with `--network container:NAME` joins that container's VM (as a
+    /// pod's containers join their sandbox's): its running record, found at each start.
+    var sharedUtilityVM: ContainerRecord?
 
     /// Docker's `StopSignal`/`kill --signal` names and numbers.
     static func signal(named name: String) -> Int32? {

@@ -6,16 +6,26 @@ import Networking
 /// network controller's.
 extension ContainerService {
     /// A TCP connection to `port` on a running container's own loopback (the CRI's port forwarding):
-    /// the socket is made inside its network namespace, so it reaches what listens there only.
+    /// the socket is made inside its network namespace, so it reaches what listens there only. A
+    /// container in a utility VM is reached at its VM's address on its first network.
     public func connectToPort(_ reference: String, port: Int) async throws -> Int32 {
         let record = try find(reference)
         guard record.state.status == .running || record.state.status == .paused, record.state.pid > 0 else {
             throw ContainerError.conflict("container \(record.id) is not running")
         }
-        guard !record.runsInVM else {
-            throw ContainerError.invalid("port forwarding into a container in a utility VM is not supported")
-        }
         guard let port = UInt16(exactly: port), port > 0 else { throw ContainerError.invalid("invalid port \(port)") }
+        if record.runsInVM {
+            guard let address = record.attachments.first?.address else {
+                throw ContainerError.invalid("container \(record.id) runs in a utility VM on no network: no port of it can be reached")
+            }
+            return try await runBlocking {
+                do {
+                    return try NetworkNamespace.connect(to: "\(address)", port: port)
+                } catch {
+                    throw ContainerError.failed("\(error)")
+                }
+            }
+        }
         let namespace = "/proc/\(record.state.pid)/ns/net"
         return try await runBlocking {
             do {

@@ -192,7 +192,8 @@ public actor ContainerService {
             networking = NetworkingConfig(EndpointsConfig: endpoints)
             host.Links = nil
         }
-        let joined = try joinedNetworkContainer(&host, config: config, networking: networking, inUtilityVM: decision.mode == .systemVM)
+        let joined = try joinedNetworkContainer(&host, config: config, networking: networking, inUtilityVM: decision.mode == .systemVM,
+                                                architecture: image.platform.architecture)
         let attachments = try await networks.requestedAttachments(&host, networking)
         _ = try ContainerRecord.requestedAccelerator(host, decision: decision,
                                                      foreign: image.platform.architecture != images.hostPlatform.architecture)
@@ -296,17 +297,28 @@ public actor ContainerService {
         return (id, warnings)
     }
 
-    /// `--network container:NAME`: the native container named, recorded by its ID when it exists (a
-    /// start looks for it again, as dockerd's does); what would give this container network
-    /// settings of its own is refused, in dockerd's words.
+    /// `--network container:NAME`: the container named, recorded by its ID when it exists (a start
+    /// looks for it again, as dockerd's does); what would give this container network settings of
+    /// its own is refused, in dockerd's words. A container in a utility VM joins another's VM, of
+    /// its architecture, and so its network (a pod's containers share their sandbox's VM).
     private func joinedNetworkContainer(_ host: inout HostConfig, config: ContainerConfig, networking: NetworkingConfig?,
-                                        inUtilityVM: Bool) throws -> ContainerRecord? {
+                                        inUtilityVM: Bool, architecture: String) throws -> ContainerRecord? {
         guard let reference = host.NetworkMode.flatMap(Self.joinedContainer) else { return nil }
         guard !reference.isEmpty else { throw ContainerError.invalid("Invalid network mode: invalid container format container:<name|id>") }
         let other = try? find(reference)
-        if inUtilityVM || other.map({ !runtime(for: $0).capabilities.contains(.hostNetworkNamespace) }) == true {
-            throw ContainerError.invalid("network mode container: is not available for containers in utility VMs: "
-                + "a VM's network is its own network card")
+        if inUtilityVM {
+            guard let other, other.runsInVM, Self.joinedContainer(other.hostConfig.NetworkMode ?? "") == nil else {
+                throw ContainerError.invalid("network mode container: of a container in a utility VM joins that container's VM: "
+                    + "\(reference) must be a container in a utility VM of its own")
+            }
+            let otherArchitecture = (try? Platform(parsing: other.platform))?.architecture
+            guard otherArchitecture == architecture else {
+                throw ContainerError.invalid("network mode container:\(reference): its utility VM is \(otherArchitecture ?? "unknown"), "
+                    + "this container's image is \(architecture)")
+            }
+        } else if other.map({ !runtime(for: $0).capabilities.contains(.hostNetworkNamespace) }) == true {
+            throw ContainerError.invalid("network mode container: is not available for native containers with a container in a "
+                + "utility VM: a VM's network is its own network card")
         }
         let conflicts: [(Bool, String)] = [
             (!(config.Hostname ?? "").isEmpty, "conflicting options: hostname and the network mode"),
@@ -439,6 +451,7 @@ public actor ContainerService {
             let links = try linkedContainers(record)
             plan.linkEnvironment = links.flatMap(\.environment)
             plan.joinedNetwork = try joinedNetwork(of: record)
+            if record.runsInVM, let joined = plan.joinedNetwork { plan.sharedUtilityVM = try find(joined.containerID) }
             plan.joinedNamespaces = try joinedNamespaces(of: record)
             if !record.attachments.isEmpty {
                 record.state.networks = try await networks.bringUp(record, inHostNamespace: inHostNamespace)

@@ -17,6 +17,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     let shims: ShimHost
     private let state = Mutex(MutableState())
     let helperVMs = HelperVMSessions()
+    /// Layer deliveries into VMs that containers join, one at a time per VM.
+    let sharedVMLayers = KeyedSerialQueue()
 
     private struct MutableState {
         /// One libvirt connection, made when the first VM is needed.
@@ -52,6 +54,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     func launch(_ record: ContainerRecord, plan: ContainerLaunchPlan, networks: [NetworkRecord]) async throws
         -> LaunchedContainer
     {
+        if let host = plan.sharedUtilityVM { return try await launchInSharedVM(record, host: host, plan: plan) }
         // Not while a helper VM has the container's disks.
         await helperVMs.beginStart(of: record.id)
         defer { helperVMs.endStart(of: record.id) }
@@ -64,11 +67,14 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// The shim powers the VM off as the container ends; this ends one whose shim died first. The
     /// OOM killer's verdict is the guest's, which the agent gave with the exit.
     func cleanUp(after record: ContainerRecord) async -> Bool {
-        endVM(record)
+        // A container that joined another's VM leaves the VM to it.
+        if Self.sharedVMHostID(record) == nil { endVM(record) }
         return recordedExit(of: record.id)?.oomKilled ?? false
     }
 
     func remove(_ record: ContainerRecord) async {
+        // Its writes stay on the VM's writable disk until that container is removed.
+        guard Self.sharedVMHostID(record) == nil else { return }
         await helperVMs.finish(record.id)
         let paths = paths, hypervisor = try? hypervisor()
         _ = try? await runBlocking { Self.endStaleHelper(record.id, paths: paths, hypervisor: hypervisor) }
@@ -86,7 +92,9 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         let filter = try plan.seccompFilter(from: paths.seccompFilters, architecture: Self.imageArchitecture(record, plan: plan),
                                             privilegedExec: config.Privileged == true)
         var spec = try plan.confinedExecSpec(config, execID: execID, seccompFilter: filter)
-        spec.placement = .utilityVMExec(relay: paths.socket(record.id), root: Self.guestRoot)
+        let route = agentRoute(record)
+        spec.placement = .utilityVMExec(relay: route.socket, root: route.container.map(Self.sharedVMRoot) ?? Self.guestRoot,
+                                        container: route.container)
         return try await shims.launchExec(spec, containerID: record.id, execID: execID)
     }
 
@@ -107,8 +115,10 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// `--pids-limit` as writes to its cgroup in the guest, made before it starts, as berth-shim
     /// makes them natively: the VM is sized for the container, and the cgroup holds it to its
     /// limits inside it. Only the files the guest's controllers have (no cpuset, no swap).
-    static func guestCgroupLimits(_ limits: CgroupLimits) throws -> [LaunchSpec.VMRequest] {
-        let cgroup = ContainerCgroup(v1: [:], unified: "/sys/fs/cgroup/container", unifiedHasControllers: true)
+    static func guestCgroupLimits(_ limits: CgroupLimits, cgroup path: String = "/sys/fs/cgroup/container") throws
+        -> [LaunchSpec.VMRequest]
+    {
+        let cgroup = ContainerCgroup(v1: [:], unified: path, unifiedHasControllers: true)
         let guestFiles: Set<String> = ["memory.max", "memory.low", "cpu.max", "cpu.weight", "pids.max"]
         var requests: [LaunchSpec.VMRequest] = []
         try CgroupManager.apply(limits, to: cgroup) { value, path in
@@ -190,13 +200,15 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// A VM container's writable layer is its disk, mounted in a guest: the agent lists it, checking
     /// the image's layers (mounted beside it) for each path.
     func writableLayerEntries(of record: ContainerRecord, plan: ContainerLaunchPlan) async throws -> [WritableLayerEntry]? {
-        let listed = try await withAgent(record, plan: plan, for: "diff") { try $0.run(.changes, Self.guestUpper, inContainer: false) }
+        let upper = Self.sharedVMHostID(record) == nil ? Self.guestUpper : Self.sharedVMUpper(Self.sharedVMName(record.id))
+        let listed = try await withAgent(record, plan: plan, for: "diff") { try $0.run(.changes, upper, inContainer: false) }
         return WritableLayerEntry.parseGuestList(listed)
     }
 
     func writeLayer(of record: ContainerRecord, plan: ContainerLaunchPlan, placeholders: Set<String>, to path: String) async throws -> Bool {
+        let upper = Self.sharedVMHostID(record) == nil ? Self.guestUpper : Self.sharedVMUpper(Self.sharedVMName(record.id))
         _ = try await withAgent(record, plan: plan, for: "commit") {
-            try $0.run(.layer, Self.guestUpper, placeholders.sorted().joined(separator: ":"), inContainer: false, output: path)
+            try $0.run(.layer, upper, placeholders.sorted().joined(separator: ":"), inContainer: false, output: path)
         }
         return true
     }
@@ -219,8 +231,13 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
                                         translatingFailures: Bool = true, _ body: @escaping @Sendable (GuestBuiltin) throws -> T) async throws -> T {
         do {
             if record.state.isActive {
-                let agent = GuestBuiltin(relaySocket: paths.socket(record.id))
+                let route = agentRoute(record)
+                let agent = GuestBuiltin(relaySocket: route.socket, container: route.container)
                 return try await runBlocking { try body(agent) }
+            }
+            guard Self.sharedVMHostID(record) == nil else {
+                throw ContainerError.conflict("\(operation) of container \(record.name) needs it running: its files are in the utility VM "
+                    + "it shared, which no helper VM reaches")
             }
             return try await helperVMs.withHelper(containerID: record.id, name: record.name, operation: operation,
                                                   boot: { try await self.bootHelper(record, plan: plan) }) { helper in
@@ -236,8 +253,9 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     private func guestBuiltin<T>(_ record: ContainerRecord, for operation: String, timeout: Duration = .seconds(600),
                                  _ body: (GuestBuiltin) throws -> T) throws -> T {
         guard record.state.isActive else { throw ContainerError.conflict("Container \(record.id) is not running") }
+        let route = agentRoute(record)
         do {
-            return try body(GuestBuiltin(relaySocket: paths.socket(record.id), timeout: timeout))
+            return try body(GuestBuiltin(relaySocket: route.socket, container: route.container, timeout: timeout))
         } catch let failure as GuestBuiltin.Failure {
             throw ContainerError.conflict("\(operation) of container \(record.id): \(failure.message)")
         }
@@ -284,7 +302,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
 
     /// The last lines of the VM's serial console, to say why it ended.
     func failureDetail(of record: ContainerRecord) -> String {
-        guard let text = try? String(contentsOfFile: paths.vmDirectory(record.id) + "/console.log", encoding: .utf8) else { return "" }
+        let vm = Self.sharedVMHostID(record) ?? record.id
+        guard let text = try? String(contentsOfFile: paths.vmDirectory(vm) + "/console.log", encoding: .utf8) else { return "" }
         let lines = text.split(whereSeparator: \.isNewline).suffix(5)
         guard !lines.isEmpty else { return "" }
         // A kernel given by path has no modules beside it: what the agent needs must be built in.
@@ -570,6 +589,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             chmod(path, 0o711)
         }
         let (layerDisks, writable) = try await containerDisks(record, plan: plan)
+        // Containers that join this VM get their layers after these, from a clean slate at each boot.
+        try SharedVMLayers(ownLayers: layerDisks.count).write(directory: directory)
         if let memory = record.hostConfig.Memory, memory > 0 { definition.memoryMiB = max(Int(memory >> 20), 128) }
         if let cpus = record.hostConfig.NanoCpus, cpus > 0 { definition.vcpus = Int((cpus + 999_999_999) / 1_000_000_000) }
         definition.disks = layerDisks.map { .init(path: $0, readOnly: true) } + [.init(path: writable, readOnly: false)]

@@ -113,8 +113,9 @@ struct Session {
     let ownPidNamespace: Int32
     var reader = AgentFrameReader()
     var processes: [GuestProcess] = []
-    /// The container's init (its pid here), whose namespaces an exec enters; 0 when none runs.
-    var container: Int32 = 0
+    /// Each running container's init (its pid here), whose namespaces its execs enter, by the name
+    /// its `run` gave (empty: the VM's own container; a pod's VM holds more).
+    var containers: [(name: [UInt8], pid: Int32)] = []
 
     init(port: Int32) {
         self.port = port
@@ -159,12 +160,26 @@ struct Session {
         switch frame.kind {
         case UInt8(ascii: "r"):
             let request = AgentTokens(frame.payload)
+            let name = request.value("container") ?? []
+            let isolating = request.value("isolate") == Bytes.of("1")
+            // Selected before the fork: the child joins that cgroup, and its builtins read it.
+            guard Bytes.withCString(name, { agent_select_container($0, isolating ? 1 : 0) }) == 0 else {
+                send(AgentFrame(kind: UInt8(ascii: "f"), process: frame.process,
+                                payload: Bytes.of("125 container names are 1 to 64 lowercase letters and digits")))
+                return
+            }
+            if isolating, containers.contains(where: { $0.name == name }) {
+                send(AgentFrame(kind: UInt8(ascii: "f"), process: frame.process, payload: Bytes.of("125 that container runs already")))
+                return
+            }
+            let container = containers.first { $0.name == name }?.pid ?? 0
             switch GuestProcess.launch(number: frame.process, request, ownPidNamespace: ownPidNamespace, container: container) {
             case .started(let process):
                 process.acknowledgesInput = request.value("input-acks") == Bytes.of("1")
                 processes.append(process)
-                if request.value("isolate") == Bytes.of("1") {
-                    container = process.pid
+                if isolating {
+                    containers.append((name, process.pid))
+                    process.containerName = name
                     process.isContainerInit = true
                 }
                 send(AgentFrame(kind: UInt8(ascii: "s"), process: frame.process, payload: Bytes.decimal(Int(process.pid))))
@@ -221,10 +236,12 @@ struct Session {
 
     /// Mounts what a `mount` request names, making the target first; the reason when it fails.
     static func performMount(_ request: AgentTokens) -> [UInt8]? {
-        guard let source = request.value("source"), let target = request.value("target"), let fstype = request.value("fstype") else {
+        guard let requested = request.value("source"), let target = request.value("target"), let fstype = request.value("fstype") else {
             return Bytes.of("mount needs source, target and fstype")
         }
+        guard let source = resolveDisk(requested) else { return Bytes.of("no disk ") + requested + Bytes.of(" appeared in 15 s") }
         let bind = request.value("bind") == Bytes.of("1")
+        if fstype == Bytes.of("overlay") { makeOverlayDirectories(request.value("options") ?? []) }
         // A file is bound onto a file: the target's last component is made as one.
         let fileBind = bind && Bytes.withCString(source) { agent_is_directory($0) } == 0
         makeDirectories(target, includingLast: !fileBind)
@@ -252,6 +269,43 @@ struct Session {
             return Bytes.of("mounting ") + source + Bytes.of(" on ") + target + Bytes.of(": ") + Bytes.from(strerror(agent_errno()))
         }
         return nil
+    }
+
+    /// A `serial:SERIAL` source is the disk whose virtio serial that is (a disk plugged into a
+    /// running VM takes the first free name), waited for while the guest finds it; other sources as given.
+    static func resolveDisk(_ source: [UInt8]) -> [UInt8]? {
+        let prefix = Bytes.of("serial:")
+        guard source.starts(with: prefix) else { return source }
+        let serial = Array(source.dropFirst(prefix.count))
+        for _ in 0..<1500 {
+            if let directory = opendir("/sys/block") {
+                defer { closedir(directory) }
+                while let entry = readdir(directory) {
+                    let device = Bytes.from(agent_dirent_name(entry))
+                    guard device.first != UInt8(ascii: ".") else { continue }
+                    let fd = Bytes.withCString(Bytes.of("/sys/block/") + device + Bytes.of("/serial")) { agent_open($0, O_RDONLY) }
+                    guard fd >= 0 else { continue }
+                    var text = [UInt8](repeating: 0, count: 64)
+                    let count = text.withUnsafeMutableBufferPointer { read(fd, $0.baseAddress, $0.count) }
+                    close(fd)
+                    if count > 0, Array(text[0..<count]).split(separator: UInt8(ascii: "\n")).first.map(Array.init) == serial {
+                        return Bytes.of("/dev/") + device
+                    }
+                }
+            }
+            _ = usleep(10_000)
+        }
+        return nil
+    }
+
+    /// An overlay's upper and work directories, made when missing: a pod's containers keep theirs
+    /// on the pod VM's writable disk, where nothing made them before.
+    static func makeOverlayDirectories(_ options: [UInt8]) {
+        for option in options.split(separator: UInt8(ascii: ",")) {
+            for key in [Bytes.of("upperdir="), Bytes.of("workdir=")] where option.starts(with: key) {
+                makeDirectories(Array(option.dropFirst(key.count)), includingLast: true)
+            }
+        }
     }
 
     /// mkdir -p of `path`, or of its parent.
@@ -370,7 +424,7 @@ struct Session {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { break }
-            if pid == container { container = 0 }
+            containers.removeAll { $0.pid == pid }
             guard let process = processes.first(where: { $0.pid == pid }) else { continue }
             process.exitStatus = agent_exited(status) != 0 ? Int(agent_exit_status(status)) : 128 + Int(agent_term_signal(status))
         }
@@ -379,7 +433,8 @@ struct Session {
     mutating func finishProcesses() {
         for process in processes where process.finished {
             if process.input >= 0 { close(process.input) }
-            let oomKilled = process.isContainerInit && agent_container_oom_killed() != 0
+            let oomKilled = process.isContainerInit
+                && Bytes.withCString(process.containerName, { agent_select_container($0, 0) }) == 0 && agent_container_oom_killed() != 0
             send(AgentFrame(kind: UInt8(ascii: "x"), process: process.number,
                             payload: Bytes.decimal(process.exitStatus ?? 0) + (oomKilled ? Bytes.of(" oom") : [])))
         }

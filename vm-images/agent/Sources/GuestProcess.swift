@@ -16,6 +16,8 @@ final class GuestProcess {
     var exitStatus: Int?
     /// The container's init (`isolate`): its exit says whether the OOM killer struck its cgroup.
     var isContainerInit = false
+    /// The name its `run` gave the container it confines (empty: the VM's own).
+    var containerName: [UInt8] = []
 
     init(number: UInt32, pid: Int32, outputs: [(fd: Int32, kind: UInt8)], input: Int32, terminal: Int32) {
         self.number = number

@@ -91,6 +91,16 @@ int main(void) {
         expect(shell("cd %s && diff -r --no-dereference src/d dst-%d/d 2>&1 | grep -v '^Only in src/d: fifo$' | grep -q .", base, format) != 0,
                "a %s archive comes out whole", format ? "pax" : "GNU");
     }
+    // A pod's VM names its containers: each selects a cgroup beside the VM's own; a name that could
+    // leave /sys/fs/cgroup (or is no name) is refused and leaves the selection as it was.
+    expect(agent_select_container("", 0) == 0 && !strcmp(agent_cgroup, "/sys/fs/cgroup/container"), "the VM's own container");
+    expect(agent_select_container("c0ffee000000", 0) == 0 && !strcmp(agent_cgroup, "/sys/fs/cgroup/container-c0ffee000000"),
+           "a pod container's cgroup: %s", agent_cgroup);
+    static const char *bad_names[] = {"../x", "a/b", "UPPER", "with space", "0123456789012345678901234567890123456789012345678901234567890123x"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++)
+        expect(agent_select_container(bad_names[i], 0) < 0 && errno == EINVAL && !strcmp(agent_cgroup, "/sys/fs/cgroup/container-c0ffee000000"),
+               "container name %s refused", bad_names[i]);
+    agent_select_container(NULL, 0);
     // Hostile archives: refused (4), nothing made outside the target.
     static const char *hostile[] = {
         "entry = tarfile.TarInfo('../escaped'); entry.size = 4; archive.addfile(entry, io.BytesIO(b'evil'))",

@@ -1,0 +1,38 @@
+import Foundation
+import SystemSupport
+
+/// The image layers a utility VM holds for the containers that joined it, kept in the VM's
+/// directory so that a restarted berthd plugs no layer twice: made afresh at each boot of the VM.
+struct SharedVMLayers: Codable, Sendable, Equatable {
+    /// How many layer slots the VM's own container fills (a clone's layers follow them).
+    var ownLayers: Int
+    /// The guest's mount point of each layer delivered, by chain ID.
+    var targets: [String: String] = [:]
+
+    static func path(directory: String) -> String { directory + "/shared-layers.json" }
+
+    static func read(directory: String) -> SharedVMLayers {
+        FileManager.default.contents(atPath: path(directory: directory)).flatMap { try? JSONDecoder().decode(Self.self, from: $0) }
+            ?? SharedVMLayers(ownLayers: 0)
+    }
+
+    func write(directory: String) throws {
+        try AtomicFile.write(JSONEncoder().encode(self), to: Self.path(directory: directory))
+    }
+}
+
+/// Runs the bodies given for one key one after another (deliveries into one VM), and those of
+/// different keys side by side.
+actor KeyedSerialQueue {
+    private var tails: [String: Task<Void, Never>] = [:]
+
+    func serialized<T: Sendable>(_ key: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let previous = tails[key]
+        let task = Task {
+            await previous?.value
+            return try await body()
+        }
+        tails[key] = Task { _ = try? await task.value }
+        return try await task.value
+    }
+}
