@@ -31,16 +31,25 @@ struct UtilityVMDefinitionTests {
     }
 
     /// libvirt fills the root ports it is given before adding its own: one per placed device (disks,
-    /// shares, cards, the agent's serial controller) and two more left empty for hot-plugged cards.
-    @Test func leavesTwoRootPortsEmptyForCardsPluggedInLater() {
+    /// shares, cards, the agent's serial controller), two more left empty for hot-plugged cards and
+    /// eight for the layer disks of containers that join the VM.
+    @Test func leavesRootPortsEmptyForCardsAndDisksPluggedInLater() {
         var vm = definition()
         vm.disks = [.init(path: "/d/0", readOnly: true), .init(path: "/d/1", readOnly: false)]
         vm.shares = [.init(path: "/v", tag: "berth0", readOnly: false)]
         vm.interfaces = [.init(bridge: "berth0", macAddress: "02:42:0a:00:00:02", device: "vbabc0")]
         let ports = vm.domainXML.components(separatedBy: "model='pcie-root-port'").count - 1
-        #expect(ports == 2 + 1 + 1 + 1 + UtilityVMDefinition.hotplugPorts && UtilityVMDefinition.hotplugPorts == 2)
-        #expect(vm.domainXML.contains("<controller type='pci' index='7' model='pcie-root-port'/>"))
-        #expect(definition().domainXML.components(separatedBy: "model='pcie-root-port'").count - 1 == 3)
+        #expect(UtilityVMDefinition.hotplugPorts == 2 && UtilityVMDefinition.diskHotplugPorts == 8)
+        #expect(ports == 2 + 1 + 1 + 1 + 2 + 8)
+        #expect(vm.domainXML.contains("<controller type='pci' index='15' model='pcie-root-port'/>"))
+        #expect(definition().domainXML.components(separatedBy: "model='pcie-root-port'").count - 1 == 11)
+    }
+
+    /// A layer disk plugged into a running VM: read-only, with the serial the guest finds it by.
+    @Test func aHotPluggedLayerDiskIsReadOnlyWithItsSerial() {
+        let xml = UtilityVMDefinition.hotplugDiskXML(path: "/cache/layer-disks/sha256-ab.ext4", serial: "berth-layer-0", target: "vdza")
+        #expect(xml == "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/cache/layer-disks/sha256-ab.ext4'/>"
+            + "<target dev='vdza' bus='virtio'/><readonly/><serial>berth-layer-0</serial></disk>")
     }
 
     @Test func putsEachNetworkCardOnItsBridgeWithoutABootROM() {

@@ -20,6 +20,7 @@ extension UtilityVMContainerRuntime {
     /// Where its root is assembled in the guest, and where its writes go (on the VM's writable disk).
     static func sharedVMRoot(_ name: String) -> String { "/pod/\(name)/rootfs" }
     static func sharedVMUpper(_ name: String) -> String { "/writable/pod/\(name)/upper" }
+    static func sharedVMWork(_ name: String) -> String { "/writable/pod/\(name)/work" }
 
     /// The shim socket and agent name that reach a container: its own shim's for a VM of its own,
     /// the VM's own container's (with its name) for a container that joined another's VM.
@@ -56,9 +57,8 @@ extension UtilityVMContainerRuntime {
         spec.mounts = plan.kernelFilesystems
         if let sys = spec.mounts.firstIndex(where: { $0.target == "/sys" }) { spec.mounts.insert(Self.guestCgroupMount, at: sys + 1) }
         var vm = LaunchSpec.SharedUtilityVM(relay: paths.socket(host.id), container: name, root: root)
-        let upper = Self.sharedVMUpper(name)
         vm.mounts = [.init(source: "overlay", target: root, type: "overlay", flags: [],
-                           data: "lowerdir=" + lowers.joined(separator: ":") + ",upperdir=\(upper),workdir=\(upper.dropLast(5))work")]
+                           data: LaunchSpec.overlayOptions(lower: lowers, upper: Self.sharedVMUpper(name), work: Self.sharedVMWork(name)))]
         // The host's name files (its network's), this container's own hostname, bound over the image's.
         for (file, source) in [("hostname", paths.hostname(record.id)), ("hosts", paths.hosts(host.id)), ("resolv.conf", paths.resolvConf(host.id))] {
             guard let text = try? String(contentsOfFile: source, encoding: .utf8) else { continue }
@@ -101,8 +101,9 @@ extension UtilityVMContainerRuntime {
                 let source: String
                 do {
                     if let hypervisor {
+                        // libvirt's name only has to be unique in the domain; the guest names the disk itself.
                         let serial = "berth-layer-\(index)"
-                        try hypervisor.plugDisk(disk, serial: serial, target: "vdz" + String(UnicodeScalar(UInt8(ascii: "a") + UInt8(index % 26))),
+                        try hypervisor.plugDisk(disk, serial: serial, target: "vdz" + UtilityVMDefinition.diskName(index).dropFirst(2),
                                                 into: Self.domainName(host.id))
                         source = "serial:" + serial
                     } else {
