@@ -130,6 +130,8 @@ int launch_spec_load(const char *path, struct launch_spec *spec, char *error, si
         else if (!strcmp(key, "vm-relay")) { VALUE(v); spec->vm_relay = v; }
         else if (!strcmp(key, "vm-container")) { VALUE(v); spec->vm_container = v; }
         else if (!strcmp(key, "vm-member")) { VALUE(v); spec->vm_container = v; spec->vm_member = 1; }
+        else if (!strcmp(key, "vm-pid-of")) { VALUE(v); spec->vm_pid_of = v; }
+        else if (!strcmp(key, "vm-ipc-of")) { VALUE(v); spec->vm_ipc_of = v; }
         else if (!strcmp(key, "vm-agent-timeout")) NUMBER(v, spec->vm_agent_timeout);
         else if (!strcmp(key, "vm-mount")) {
             if (read_mount(&reader, &spec->vm_mounts, &spec->vm_mount_count) < 0) FAIL("spec: a bad or short %s", key);

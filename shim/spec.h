@@ -100,6 +100,10 @@ struct launch_spec {
     // VM's own container's shim relays the mounts for.
     const char *vm_container;
     int vm_member;
+    // A pod VM's container that shares the PID or IPC namespace of another container of the VM,
+    // by the agent's name for it ("" for the VM's own container).
+    const char *vm_pid_of;
+    const char *vm_ipc_of;
 };
 
 // Makes every bind's source a detached mount while the shim can still reach it: a container's root

@@ -173,6 +173,8 @@ static int add_confinement(char **payload, size_t *length, const struct launch_s
     int entering = spec->vm_relay && !spec->vm_member;
     int failed = agent_token(payload, length, entering ? "enter" : "isolate", "1");
     if (spec->vm_container) failed |= agent_token(payload, length, "container", spec->vm_container);
+    if (spec->vm_member && spec->vm_pid_of) failed |= agent_token(payload, length, "pid-of", spec->vm_pid_of);
+    if (spec->vm_member && spec->vm_ipc_of) failed |= agent_token(payload, length, "ipc-of", spec->vm_ipc_of);
     for (size_t i = 0; i < spec->mount_count; i++) {
         const struct mount_entry *entry = &spec->mounts[i];
         snprintf(number, sizeof number, "%lu", entry->flags);

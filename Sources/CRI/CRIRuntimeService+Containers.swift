@@ -76,11 +76,14 @@ extension CRIRuntimeService {
         let podHost = sandbox.hostConfig
         host.NetworkMode = podHost.NetworkMode == "host" ? "host" : pod
         if handler.runsInUtilityVM {
-            // It joins the sandbox's VM, whose kernel keeps its namespaces apart from the pod's others.
+            // It joins the sandbox's VM, and there the sandbox's IPC namespace and (unless it asks
+            // for its own) its PID namespace.
             guard security.namespaceOptions.pid != .node, security.namespaceOptions.pid != .target else {
                 throw RPCError(code: .invalidArgument, message: "a container of a \(handler.rawValue) pod runs in the pod's utility VM: "
                     + "it cannot share the node's or another container's PID namespace")
             }
+            host.IpcMode = pod
+            if security.namespaceOptions.pid == .pod { host.PidMode = pod }
             if handler.platform == nil { host.Isolation = "vm" }
         } else {
             host.IpcMode = podHost.IpcMode == "host" ? "host" : pod

@@ -149,18 +149,25 @@ public struct LaunchSpec: Sendable, Equatable {
         public var relay: String
         /// The agent's name for the container, which its cgroup and its execs go by.
         public var container: String
+        /// The container whose PID namespace it shares, and whose IPC namespace, by the agent's
+        /// names ("" for the VM's own container: a pod's sandbox); nil for namespaces of its own.
+        public var pidNamespaceOf: String?
+        public var ipcNamespaceOf: String?
         /// Agent messages sent before the mounts (files to write, the cgroup's limits).
         public var requests: [VMRequest]
         /// The guest's mounts that build the container's root at `root`.
         public var mounts: [Mount]
         public var root: String
 
-        public init(relay: String, container: String, requests: [VMRequest] = [], mounts: [Mount] = [], root: String) {
+        public init(relay: String, container: String, requests: [VMRequest] = [], mounts: [Mount] = [], root: String,
+                    pidNamespaceOf: String? = nil, ipcNamespaceOf: String? = nil) {
             self.relay = relay
             self.container = container
             self.requests = requests
             self.mounts = mounts
             self.root = root
+            self.pidNamespaceOf = pidNamespaceOf
+            self.ipcNamespaceOf = ipcNamespaceOf
         }
     }
 
@@ -245,6 +252,8 @@ public struct LaunchSpec: Sendable, Equatable {
             if let container { add("vm-container", container) }
         case .sharedUtilityVM(let vm):
             add("vm-relay", vm.relay, "vm-member", vm.container)
+            if let holder = vm.pidNamespaceOf { add("vm-pid-of", holder) }
+            if let holder = vm.ipcNamespaceOf { add("vm-ipc-of", holder) }
             for request in vm.requests {
                 add("vm-request", String(request.kind), String(request.tokens.count))
                 for token in request.tokens { add(token.key, token.value) }

@@ -19,9 +19,11 @@ extension CRIPodTests {
         #expect(!status.network.ip.isEmpty, "a VM pod has its VM's address")
 
         let serve = "mkdir -p /www && echo hello-from-server > /www/index.html && echo serving && exec httpd -f -p 127.0.0.1:8080 -h /www"
+        // The server shares the pod's PID namespace (the CRI's default), the client asks for its own.
+        var clientConfig = Self.containerConfig("client", image: image, ["sleep", "1000"])
+        clientConfig.linux.securityContext.namespaceOptions.pid = .container
         var ids: [String] = []
-        for container in [Self.containerConfig("server", image: image, ["sh", "-c", serve]),
-                          Self.containerConfig("client", image: image, ["sleep", "1000"])] {
+        for container in [Self.containerConfig("server", image: image, ["sh", "-c", serve]), clientConfig] {
             let id = try await cri.runtime.createContainer(.with { $0.podSandboxID = podID; $0.config = container; $0.sandboxConfig = config })
                 .containerID
             _ = try await cri.runtime.startContainer(.with { $0.containerID = id })
@@ -40,9 +42,12 @@ extension CRIPodTests {
             fetched = try await Self.exec(cri, client, ["wget", "-qO-", "http://127.0.0.1:8080/"])
         }
         #expect(Self.text(fetched.stdout) == "hello-from-server\n" && fetched.exitCode == 0, "\(Self.text(fetched.stderr))")
-        // Its own processes: each container is PID 1 of its own namespace in the VM.
+        // The pod's PID namespace in the VM is the sandbox's, whose PID 1 is berth-pause; a container
+        // that asks for its own is PID 1 there, and sees none of the pod's other processes.
         let processes = try await Self.exec(cri, client, ["sh", "-c", "hostname; ps -o comm | grep -c httpd; cat /proc/1/cmdline"])
         #expect(Self.text(processes.stdout) == "\(config.hostname)\n0\nsleep\u{0}1000\u{0}", "\(Self.text(processes.stdout))")
+        let pod = try await Self.exec(cri, server, ["sh", "-c", "ps -o comm | grep -c httpd; cat /proc/1/cmdline"])
+        #expect(Self.text(pod.stdout) == "1\n/pause\u{0}", "\(Self.text(pod.stdout))")
         let split = try await Self.exec(cri, server, ["sh", "-c", "echo out; echo err >&2; exit 3"])
         #expect(Self.text(split.stdout) == "out\n" && Self.text(split.stderr) == "err\n" && split.exitCode == 3)
         let logged = try String(contentsOfFile: config.logDirectory + "/server/0.log", encoding: .utf8)

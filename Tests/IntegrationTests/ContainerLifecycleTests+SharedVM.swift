@@ -26,6 +26,15 @@ extension ContainerLifecycleTests {
                 // The VM's kernel, its holder's hostname and network, and processes of its own (the holder's nc is not among them).
                 #expect(joined.status == 0 && joined.stdout == "\(guestRelease)\n\(holderID.prefix(12))\n0\nhello-from-holder\n", "\(holder): \(joined)")
 
+                // With --pid and --ipc container: of the VM's own container, it shares those namespaces in the VM.
+                let sharing = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", "--network", "container:\(holder)",
+                                                       "--pid", "container:\(holder)", "--ipc", "container:\(holder)", Self.image, "sh", "-c",
+                                                       "ps -o comm | grep -c '^nc$'; readlink /proc/1/exe"])
+                #expect(sharing.status == 0 && sharing.stdout == "1\n/bin/busybox\n", "\(sharing)")
+                let hostPID = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", "--network", "container:\(holder)", "--pid", "host",
+                                                       Self.image, "true"])
+                #expect(hostPID.status != 0 && hostPID.stderr.contains("PID mode host is not available for containers in utility VMs"),
+                        "\(hostPID)")
                 let member = "\(holder)-member"
                 #expect(try Self.docker(daemon, ["run", "-d", "--name", member, "--isolation=vm", "--network", "container:\(holder)",
                                                  Self.image, "sleep", "300"]).status == 0)

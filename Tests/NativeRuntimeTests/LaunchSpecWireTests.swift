@@ -105,7 +105,8 @@ struct LaunchSpecWireTests {
     }
 
     /// A container of a pod in a utility VM: the sandbox's shim relays its setup (its files, its
-    /// cgroup's limits, the layers' overlay) and its process, which the agent confines by its name.
+    /// cgroup's limits, the layers' overlay) and its process, which the agent confines by its name,
+    /// in the sandbox's PID and IPC namespaces.
     static func podVMMember() -> LaunchSpec {
         var spec = base()
         spec.placement = .sharedUtilityVM(.init(
@@ -120,7 +121,7 @@ struct LaunchSpecWireTests {
                 .init(source: "/run/berth/pod/c0ffee000000/hostname", target: "/pod/c0ffee000000/rootfs/etc/hostname", type: "",
                       flags: [.bind]),
             ],
-            root: "/pod/c0ffee000000/rootfs"))
+            root: "/pod/c0ffee000000/rootfs", pidNamespaceOf: "", ipcNamespaceOf: ""))
         spec.logPath = "/var/log/pods/default_web_0000/app/0.log"
         spec.logFormatCRI = true
         return spec

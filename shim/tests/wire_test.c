@@ -202,6 +202,8 @@ static void print_spec(FILE *out, const struct launch_spec *spec) {
     fprintf(out, "vm-agent-timeout %u\n", spec->vm_agent_timeout);
     print_string(out, "vm-relay", spec->vm_relay);
     if (spec->vm_container) fprintf(out, "vm-container %s\nvm-member %d\n", spec->vm_container, spec->vm_member);
+    if (spec->vm_pid_of) print_string(out, "vm-pid-of", spec->vm_pid_of);
+    if (spec->vm_ipc_of) print_string(out, "vm-ipc-of", spec->vm_ipc_of);
 }
 
 static const char *const spec_names[] = {"native", "utility-vm", "exec", "utility-vm-exec", "pod-member", "pod-vm-member",

@@ -322,8 +322,18 @@ static inline int agent_open_namespace(int pid, const char *name) {
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-// Mounts, host name and IPC of the container's own; a cgroup namespace follows once in its cgroup.
-static inline int agent_unshare_container_namespaces(void) { return unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC); }
+// Mounts, host name and IPC of the container's own (or, given `ipc_holder`, that process's IPC, as
+// a pod's containers share their sandbox's); a cgroup namespace follows once in its cgroup.
+static inline int agent_unshare_container_namespaces(int ipc_holder) {
+    if (ipc_holder <= 0) return unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC);
+    int ipc = agent_open_namespace(ipc_holder, "ipc");
+    if (ipc < 0) return -1;
+    int result = unshare(CLONE_NEWNS | CLONE_NEWUTS) == 0 && setns(ipc, CLONE_NEWIPC) == 0 ? 0 : -1;
+    int saved = errno;
+    close(ipc);
+    errno = saved;
+    return result;
+}
 static inline int agent_unshare_cgroup_namespace(void) { return unshare(CLONE_NEWCGROUP); }
 
 // An exec enters the container init's namespaces: every descriptor opened first (after the mount

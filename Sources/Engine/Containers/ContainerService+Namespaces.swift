@@ -43,8 +43,10 @@ extension ContainerService {
     }
 
     /// Checks the modes and records a joined container by its ID when it exists (a start looks for
-    /// it again, as dockerd's does). IPC defaults to `private`, as dockerd's `default-ipc-mode`.
-    func resolveNamespaceModes(_ host: inout HostConfig, config: ContainerConfig, inUtilityVM: Bool,
+    /// it again, as dockerd's does). IPC defaults to `private`, as dockerd's `default-ipc-mode`. A
+    /// container that joins another's utility VM (`sharedVM`) may share that container's namespaces
+    /// in the VM, as a pod's containers share their sandbox's.
+    func resolveNamespaceModes(_ host: inout HostConfig, config: ContainerConfig, inUtilityVM: Bool, sharedVM: ContainerRecord?,
                                ownUserNamespace: Bool) throws -> ContainerRecord? {
         var joinedUTS: ContainerRecord?
         for kind in SharedNamespace.allCases {
@@ -55,8 +57,12 @@ extension ContainerService {
                 throw ContainerError.invalid("invalid \(kind.rawValue) mode: \(mode)")
             }
             if inUtilityVM {
+                if let sharedVM, mode.hasPrefix("container:"), (try? find(String(mode.dropFirst("container:".count))))?.id == sharedVM.id {
+                    kind.setMode("container:" + sharedVM.id, &host)
+                    continue
+                }
                 throw ContainerError.invalid("\(kind.rawValue) mode \(mode) is not available for containers in utility VMs: "
-                    + "a VM's kernel is its own")
+                    + "a VM's kernel is its own (a container that joins another's VM may share that container's)")
             }
             if ownUserNamespace {
                 throw ContainerError.invalid("\(kind.rawValue) mode \(mode) needs --userns=host: a container in a user namespace "
@@ -89,6 +95,8 @@ extension ContainerService {
     /// holds each.
     func joinedNamespaces(of record: ContainerRecord) throws -> [LaunchSpec.Namespace: (pid: Int32, containerID: String)] {
         var joined: [LaunchSpec.Namespace: (pid: Int32, containerID: String)] = [:]
+        // In a shared utility VM they are the guest's, which its agent finds by the container's name.
+        guard !record.runsInVM else { return joined }
         for kind in SharedNamespace.allCases {
             let mode = kind.mode(record.hostConfig)
             guard mode.hasPrefix("container:") else { continue }

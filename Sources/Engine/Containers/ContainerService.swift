@@ -248,6 +248,7 @@ public actor ContainerService {
         config.Labels = (imageConfig?.Labels ?? [:]).merging(config.Labels ?? [:]) { $1 }
         let usernsMode = host.UsernsMode.flatMap { $0.isEmpty ? nil : $0 } ?? defaultUsernsMode
         let joinedUTS = try resolveNamespaceModes(&host, config: config, inUtilityVM: decision.mode == .systemVM,
+                                                  sharedVM: decision.mode == .systemVM ? joined : nil,
                                                   ownUserNamespace: usernsMode == "auto" || usernsMode == "private")
         _ = try ContainerSysctls.validated(host, inUtilityVM: decision.mode == .systemVM)
         if case .profile(let json) = ContainerLaunchPlan.securityOptions(host).seccomp {

@@ -57,6 +57,10 @@ extension UtilityVMContainerRuntime {
         spec.mounts = plan.kernelFilesystems
         if let sys = spec.mounts.firstIndex(where: { $0.target == "/sys" }) { spec.mounts.insert(Self.guestCgroupMount, at: sys + 1) }
         var vm = LaunchSpec.SharedUtilityVM(relay: paths.socket(host.id), container: name, root: root)
+        // `--pid` and `--ipc container:` of the VM's own container (a pod's sandbox) share its namespaces in the VM.
+        let holder = "container:" + host.id
+        vm.pidNamespaceOf = record.hostConfig.PidMode == holder ? "" : nil
+        vm.ipcNamespaceOf = record.hostConfig.IpcMode == holder ? "" : nil
         vm.mounts = [.init(source: "overlay", target: root, type: "overlay", flags: [],
                            data: LaunchSpec.overlayOptions(lower: lowers, upper: Self.sharedVMUpper(name), work: Self.sharedVMWork(name)))]
         // The host's name files (its network's), this container's own hostname, bound over the image's.

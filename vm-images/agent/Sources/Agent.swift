@@ -173,7 +173,18 @@ struct Session {
                 return
             }
             let container = containers.first { $0.name == name }?.pid ?? 0
-            switch GuestProcess.launch(number: frame.process, request, ownPidNamespace: ownPidNamespace, container: container) {
+            // A pod's container may share the PID or IPC namespace of another (its sandbox's), by name.
+            var sharing: (pid: Int32, ipc: Int32) = (0, 0)
+            for (shared, isPid) in [(request.value("pid-of"), true), (request.value("ipc-of"), false)] where isolating {
+                guard let other = shared else { continue }
+                guard let holder = containers.first(where: { $0.name == other })?.pid else {
+                    send(AgentFrame(kind: UInt8(ascii: "f"), process: frame.process,
+                                    payload: Bytes.of("125 the container whose namespace it shares is not running")))
+                    return
+                }
+                if isPid { sharing.pid = holder } else { sharing.ipc = holder }
+            }
+            switch GuestProcess.launch(number: frame.process, request, ownPidNamespace: ownPidNamespace, container: container, sharing: sharing) {
             case .started(let process):
                 process.acknowledgesInput = request.value("input-acks") == Bytes.of("1")
                 processes.append(process)

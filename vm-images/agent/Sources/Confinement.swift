@@ -104,13 +104,13 @@ struct Confinement {
 
     /// In the forked child, before anything else of the container's: the namespaces, cgroup and
     /// root (`root` for the init; an exec finds its init's, `container`). The failure's message, or nil.
-    func enter(root: [UInt8]?, container: Int32, joiningCgroup: Bool = true) -> [UInt8]? {
+    func enter(root: [UInt8]?, container: Int32, ipcHolder: Int32 = 0, joiningCgroup: Bool = true) -> [UInt8]? {
         switch namespaces {
         case .guest:
             if let root, Bytes.withCString(root, { chroot($0) }) != 0 { return failure("chroot") }
         case .own:
             guard let root else { return Bytes.of("the container's init needs a root") }
-            if agent_unshare_container_namespaces() != 0 { return failure("making the container's namespaces") }
+            if agent_unshare_container_namespaces(ipcHolder) != 0 { return failure("making the container's namespaces") }
             if agent_make_mounts_private() != 0 { return failure("making the mounts private") }
             if agent_join_container_cgroup() != 0 { return failure("joining the container's cgroup") }
             if agent_unshare_cgroup_namespace() != 0 { return failure("making the cgroup namespace") }

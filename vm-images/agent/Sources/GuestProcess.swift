@@ -37,9 +37,11 @@ final class GuestProcess {
     /// Forks and execs the `run` request's command (or runs the `builtin` it names on its first
     /// `arg`, `builtins.h`); the child reports a failed exec on a pipe
     /// that closes by itself when the exec succeeds. The container's init is forked into a pid
-    /// namespace of its own, an exec into `container`'s (the init's pid); `ownPidNamespace` is the
-    /// agent's, to return to.
-    static func launch(number: UInt32, _ request: AgentTokens, ownPidNamespace: Int32, container: Int32) -> Launch {
+    /// namespace of its own (or into `sharing.pid`'s, the init of the container whose namespace it
+    /// shares, and into `sharing.ipc`'s IPC namespace), an exec into `container`'s (the init's pid);
+    /// `ownPidNamespace` is the agent's, to return to.
+    static func launch(number: UInt32, _ request: AgentTokens, ownPidNamespace: Int32, container: Int32,
+                       sharing: (pid: Int32, ipc: Int32) = (0, 0)) -> Launch {
         let arguments = request.values("arg")
         guard !arguments.isEmpty else { return .failed(code: 125, message: Bytes.of("no command given")) }
         let (parsed, malformed) = Confinement.parse(request)
@@ -64,9 +66,11 @@ final class GuestProcess {
                 return .failed(code: 125, message: Bytes.of("pipe failed"))
             }
         }
-        let (pid, forkFailure) = forkChild(into: confinement.namespaces, container: container, returningTo: ownPidNamespace)
+        let (pid, forkFailure) = forkChild(into: confinement.namespaces, container: container, sharingPidOf: sharing.pid,
+                                           returningTo: ownPidNamespace)
         if pid == 0 {
-            runChild(request, confinement: confinement, container: container, arguments: arguments, tty: tty, window: window,
+            runChild(request, confinement: confinement, container: container, ipcHolder: sharing.ipc, arguments: arguments, tty: tty,
+                     window: window,
                      slave: slave, input: input[0], output: output[1], errors: errors[1], status: status[1])
         }
         close(status[1])
@@ -108,17 +112,19 @@ final class GuestProcess {
     }
 
     /// Forks into the pid namespace the process belongs in: the container's init into a new one (its
-    /// PID 1), an exec into the init's. A pid namespace applies to the children forked after
-    /// entering it, so the agent enters it for this one fork and returns to its own (`own`).
-    /// The child's pid (0 in the child), or -1 with the reason.
-    private static func forkChild(into namespaces: Confinement.Namespaces, container: Int32, returningTo own: Int32) -> (Int32, [UInt8]?) {
+    /// PID 1) or the one of `sharedPid` (another container's init), an exec into the init's. A pid
+    /// namespace applies to the children forked after entering it, so the agent enters it for this
+    /// one fork and returns to its own (`own`). The child's pid (0 in the child), or -1 with the reason.
+    private static func forkChild(into namespaces: Confinement.Namespaces, container: Int32, sharingPidOf sharedPid: Int32,
+                                  returningTo own: Int32) -> (Int32, [UInt8]?) {
         switch namespaces {
         case .guest:
             break
-        case .own:
+        case .own where sharedPid <= 0:
             guard agent_unshare_pid_namespace() == 0 else { return (-1, Bytes.of("making the container's pid namespace failed")) }
-        case .containers:
-            let entered = container > 0 ? agent_open_namespace(container, "pid") : -1
+        case .own, .containers:
+            let holder = namespaces == .own ? sharedPid : container
+            let entered = holder > 0 ? agent_open_namespace(holder, "pid") : -1
             defer { if entered >= 0 { close(entered) } }
             guard entered >= 0, agent_set_pid_namespace(entered) == 0 else {
                 return (-1, container > 0 ? Bytes.of("entering the container's pid namespace failed") : Bytes.of("the container's process has ended"))
@@ -132,7 +138,8 @@ final class GuestProcess {
     }
 
     /// In the child: stdio, session, namespaces and root, directory, identity, then exec; never returns.
-    private static func runChild(_ request: AgentTokens, confinement: Confinement, container: Int32, arguments: [[UInt8]], tty: Bool,
+    private static func runChild(_ request: AgentTokens, confinement: Confinement, container: Int32, ipcHolder: Int32, arguments: [[UInt8]],
+                                 tty: Bool,
                                  window: (rows: UInt16, columns: UInt16), slave: Int32, input: Int32, output: Int32, errors: Int32,
                                  status: Int32) -> Never {
         agent_unblock_signals()
@@ -149,7 +156,9 @@ final class GuestProcess {
         let builtin = request.value("builtin")
         // A builtin works for the host, not as the container: outside its cgroup, so that it is
         // neither counted in the container's processes nor frozen with them.
-        if let failed = confinement.enter(root: request.value("root"), container: container, joiningCgroup: builtin == nil) { fail(125, failed) }
+        if let failed = confinement.enter(root: request.value("root"), container: container, ipcHolder: ipcHolder, joiningCgroup: builtin == nil) {
+            fail(125, failed)
+        }
         if tty {
             var terminal = slave
             if terminal < 0 {
