@@ -188,6 +188,11 @@ static int add_confinement(char **payload, size_t *length, const struct launch_s
         failed |= agent_token(payload, length, "create-devices", spec->create_devices ? "1" : "0");
         failed |= agent_token(payload, length, "readonly-rootfs", spec->readonly_rootfs ? "1" : "0");
         if (spec->reaper) failed |= agent_token(payload, length, "init", "1");
+        for (size_t i = 0; i + 1 < spec->sysctls.count; i += 2) {
+            char setting[4200];
+            snprintf(setting, sizeof setting, "%s=%s", spec->sysctls.items[i], spec->sysctls.items[i + 1]);
+            failed |= agent_token(payload, length, "sysctl", setting);
+        }
     }
     for (size_t i = 0; i < spec->readonly_paths.count; i++) failed |= agent_token(payload, length, "readonly-path", spec->readonly_paths.items[i]);
     for (size_t i = 0; i < spec->masked_paths.count; i++) failed |= agent_token(payload, length, "masked", spec->masked_paths.items[i]);

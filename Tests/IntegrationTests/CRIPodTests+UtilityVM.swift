@@ -13,6 +13,8 @@ extension CRIPodTests {
                                    check: (_ server: String, _ client: String) async throws -> Void) async throws {
         var config = Self.podConfig(daemon, name: "vm-\(handler.replacingOccurrences(of: "berth-", with: ""))")
         config.dnsConfig = .init()
+        // Settings of the pod's namespaces in its VM: its IPC namespace's and its network's (the VM's).
+        config.linux.sysctls = ["kernel.shm_rmid_forced": "1", "net.ipv4.ping_group_range": "0 2147483647"]
         let podID = try await cri.runtime.runPodSandbox(.with { $0.config = config; $0.runtimeHandler = handler }).podSandboxID
         let status = try await cri.runtime.podSandboxStatus(.with { $0.podSandboxID = podID }).status
         #expect(status.state == .sandboxReady && status.runtimeHandler == handler)
@@ -48,6 +50,8 @@ extension CRIPodTests {
         #expect(Self.text(processes.stdout) == "\(config.hostname)\n0\nsleep\u{0}1000\u{0}", "\(Self.text(processes.stdout))")
         let pod = try await Self.exec(cri, server, ["sh", "-c", "ps -o comm | grep -c httpd; cat /proc/1/cmdline"])
         #expect(Self.text(pod.stdout) == "1\n/pause\u{0}", "\(Self.text(pod.stdout))")
+        let settings = try await Self.exec(cri, server, ["cat", "/proc/sys/kernel/shm_rmid_forced", "/proc/sys/net/ipv4/ping_group_range"])
+        #expect(Self.text(settings.stdout) == "1\n0\t2147483647\n", "\(Self.text(settings.stdout))")
         let split = try await Self.exec(cri, server, ["sh", "-c", "echo out; echo err >&2; exit 3"])
         #expect(Self.text(split.stdout) == "out\n" && Self.text(split.stderr) == "err\n" && split.exitCode == 3)
         let logged = try String(contentsOfFile: config.logDirectory + "/server/0.log", encoding: .utf8)

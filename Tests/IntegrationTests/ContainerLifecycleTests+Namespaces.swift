@@ -97,6 +97,11 @@ extension ContainerLifecycleTests {
                                                "--sysctl", "net.ipv4.ip_unprivileged_port_start=1024", Self.image, "sh", "-c", read])
             #expect(set.status == 0 && set.stdout == "1\n100\n1024\n", "\(set)")
             #expect(try String(contentsOfFile: "/proc/sys/kernel/shm_rmid_forced", encoding: .utf8) == hostShm)
+            // In a utility VM the agent sets them in the container's namespaces there.
+            let inVM = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", "--sysctl", "kernel.shm_rmid_forced=1", "--sysctl",
+                                                "fs.mqueue.msg_max=100", "--sysctl", "net.ipv4.ip_unprivileged_port_start=1024", Self.image,
+                                                "sh", "-c", read], timeout: 120)
+            #expect(inVM.status == 0 && inVM.stdout == "1\n100\n1024\n", "\(inVM)")
             let inspected = try Self.docker(daemon, ["create", "--name", "tuned", "--sysctl", "kernel.shm_rmid_forced=1", Self.image, "true"])
             #expect(inspected.status == 0, "\(inspected)")
             #expect(try Self.docker(daemon, ["inspect", "-f", "{{json .HostConfig.Sysctls}}", "tuned"]).stdout == "{\"kernel.shm_rmid_forced\":\"1\"}\n")

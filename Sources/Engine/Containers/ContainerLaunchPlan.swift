@@ -226,7 +226,7 @@ public struct ContainerLaunchPlan {
             spec.maskedPaths = host.MaskedPaths ?? ContainerFilesystem.maskedPaths
             spec.readonlyPaths = host.ReadonlyPaths ?? ContainerFilesystem.readonlyPaths
         }
-        spec.sysctls = try ContainerSysctls.validated(host, inUtilityVM: false)
+        spec.sysctls = try ContainerSysctls.validated(host)
         let propagations = spec.mounts.map(\.flags)
         if propagations.contains(where: { $0.contains(.shared) }) {
             spec.rootPropagation = .shared

@@ -250,7 +250,7 @@ public actor ContainerService {
         let joinedUTS = try resolveNamespaceModes(&host, config: config, inUtilityVM: decision.mode == .systemVM,
                                                   sharedVM: decision.mode == .systemVM ? joined : nil,
                                                   ownUserNamespace: usernsMode == "auto" || usernsMode == "private")
-        _ = try ContainerSysctls.validated(host, inUtilityVM: decision.mode == .systemVM)
+        _ = try ContainerSysctls.validated(host)
         if case .profile(let json) = ContainerLaunchPlan.securityOptions(host).seccomp {
             do {
                 _ = try SeccompProfile.docker(json, capabilities: [], architecture: images.hostPlatform.architecture)

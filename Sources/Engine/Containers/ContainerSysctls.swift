@@ -3,7 +3,8 @@ import NativeRuntime
 
 /// Docker's `--sysctl`: kernel settings of the container's own namespaces only, which are the
 /// container's alone. IPC settings need its own IPC namespace, network ones its own network
-/// namespace; a shared one (`container:`) is set by the container that made it.
+/// namespace; a shared one (`container:`) is set by the container that made it. In a utility VM the
+/// guest's agent writes them the same way: the network namespace there is the VM's own.
 enum ContainerSysctls {
     /// The IPC namespace's settings that are not under fs.mqueue.
     static let ipcNames: Set<String> = [
@@ -12,10 +13,9 @@ enum ContainerSysctls {
     ]
 
     /// The settings, in name order, once each is known to belong to one of the container's namespaces.
-    static func validated(_ host: HostConfig, inUtilityVM: Bool) throws -> [LaunchSpec.Sysctl] {
+    static func validated(_ host: HostConfig) throws -> [LaunchSpec.Sysctl] {
         let settings = (host.Sysctls ?? [:]).sorted { $0.key < $1.key }
         guard !settings.isEmpty else { return [] }
-        if inUtilityVM { throw ContainerError.invalid("sysctls are not available for containers in utility VMs") }
         for (name, value) in settings {
             guard !name.isEmpty, !name.contains("/"), !name.contains(".."), !value.contains("\n") else {
                 throw ContainerError.invalid("invalid sysctl \(name)=\(value)")

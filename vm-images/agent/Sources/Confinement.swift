@@ -49,6 +49,8 @@ struct Confinement {
     let seccompFilter: [UInt8]
     /// `--init`: the container's init stays PID 1 as a reaper and runs the command as its child.
     let reaper: Bool
+    /// `--sysctl`s, "NAME=VALUE", written under /proc/sys once the init is in its namespaces.
+    let sysctls: [[UInt8]]
 
     /// Reads the request's tokens; the reason when one is malformed.
     static func parse(_ request: AgentTokens) -> (Confinement?, [UInt8]?) {
@@ -99,7 +101,8 @@ struct Confinement {
                             readonlyRoot: request.value("readonly-rootfs") == Bytes.of("1"), readonlyPaths: request.values("readonly-path"),
                             maskedPaths: request.values("masked"), groups: groups, identity: identity, limits: limits,
                             noNewPrivileges: request.value("no-new-privileges") == Bytes.of("1"), seccompFilter: filter,
-                            reaper: namespaces == .own && request.value("init") == Bytes.of("1")), nil)
+                            reaper: namespaces == .own && request.value("init") == Bytes.of("1"),
+                            sysctls: namespaces == .own ? request.values("sysctl") : []), nil)
     }
 
     /// In the forked child, before anything else of the container's: the namespaces, cgroup and
@@ -114,6 +117,20 @@ struct Confinement {
             if agent_make_mounts_private() != 0 { return failure("making the mounts private") }
             if agent_join_container_cgroup() != 0 { return failure("joining the container's cgroup") }
             if agent_unshare_cgroup_namespace() != 0 { return failure("making the cgroup namespace") }
+            // While the guest's /proc is still here: its IPC settings are now the container's IPC
+            // namespace's, its network ones the VM's (the pod's) network's.
+            for setting in sysctls {
+                guard let equals = setting.firstIndex(of: UInt8(ascii: "=")), !setting[..<equals].contains(UInt8(ascii: "/")) else {
+                    return Bytes.of("a sysctl is not NAME=VALUE")
+                }
+                let path = Bytes.of("/proc/sys/") + setting[..<equals].map { $0 == UInt8(ascii: ".") ? UInt8(ascii: "/") : $0 }
+                let fd = Bytes.withCString(path) { agent_open($0, O_WRONLY) }
+                guard fd >= 0 else { return failure("sysctl ", Array(setting[..<equals])) }
+                let value = Array(setting[(equals + 1)...])
+                let written = value.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
+                close(fd)
+                if written != value.count { return failure("sysctl ", Array(setting)) }
+            }
             // In the order berth-shim makes them: the kernel filesystems (whose sources, such as the
             // guest's /dev for --privileged, are the guest's: before the root moves), the nodes over
             // them, the root read-only, then read-only paths and masks over those.
