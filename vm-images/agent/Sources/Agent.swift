@@ -64,25 +64,28 @@ struct Agent {
     /// The port whose name is berth.agent; virtio devices may still be probing, so look a while.
     static func openPort() -> Int32? {
         for _ in 0..<200 {
-            if let directory = opendir("/sys/class/virtio-ports") {
-                defer { closedir(directory) }
-                while let entry = readdir(directory) {
-                    let device = Bytes.from(agent_dirent_name(entry))
-                    guard device.first != UInt8(ascii: ".") else { continue }
-                    let nameFile = Bytes.of("/sys/class/virtio-ports/") + device + Bytes.of("/name")
-                    let fd = Bytes.withCString(nameFile) { agent_open($0, O_RDONLY) }
-                    guard fd >= 0 else { continue }
-                    var name = [UInt8](repeating: 0, count: 64)
-                    let count = name.withUnsafeMutableBufferPointer { read(fd, $0.baseAddress, $0.count) }
-                    close(fd)
-                    guard count > 0, Array(name[0..<count]).split(separator: UInt8(ascii: "\n")).first.map(Array.init) == Bytes.of("berth.agent") else {
-                        continue
-                    }
-                    let port = Bytes.withCString(Bytes.of("/dev/") + device) { agent_open($0, O_RDWR) }
-                    if port >= 0 { return port }
-                }
+            if let device = device(in: Bytes.of("/sys/class/virtio-ports"), whose: Bytes.of("name"), is: Bytes.of("berth.agent")) {
+                let port = Bytes.withCString(Bytes.of("/dev/") + device) { agent_open($0, O_RDWR) }
+                if port >= 0 { return port }
             }
             _ = usleep(10_000)
+        }
+        return nil
+    }
+
+    /// The entry of a sysfs `directory` whose `attribute` file's first line is `value`, if one is there now.
+    static func device(in directory: [UInt8], whose attribute: [UInt8], is value: [UInt8]) -> [UInt8]? {
+        guard let listing = Bytes.withCString(directory, { opendir($0) }) else { return nil }
+        defer { closedir(listing) }
+        while let entry = readdir(listing) {
+            let device = Bytes.from(agent_dirent_name(entry))
+            guard device.first != UInt8(ascii: ".") else { continue }
+            let fd = Bytes.withCString(directory + [UInt8(ascii: "/")] + device + [UInt8(ascii: "/")] + attribute) { agent_open($0, O_RDONLY) }
+            guard fd >= 0 else { continue }
+            var text = [UInt8](repeating: 0, count: 64)
+            let count = text.withUnsafeMutableBufferPointer { read(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            if count > 0, Array(text[0..<count]).split(separator: UInt8(ascii: "\n")).first.map(Array.init) == value { return device }
         }
         return nil
     }
@@ -287,22 +290,9 @@ struct Session {
     static func resolveDisk(_ source: [UInt8]) -> [UInt8]? {
         let prefix = Bytes.of("serial:")
         guard source.starts(with: prefix) else { return source }
-        let serial = Array(source.dropFirst(prefix.count))
         for _ in 0..<1500 {
-            if let directory = opendir("/sys/block") {
-                defer { closedir(directory) }
-                while let entry = readdir(directory) {
-                    let device = Bytes.from(agent_dirent_name(entry))
-                    guard device.first != UInt8(ascii: ".") else { continue }
-                    let fd = Bytes.withCString(Bytes.of("/sys/block/") + device + Bytes.of("/serial")) { agent_open($0, O_RDONLY) }
-                    guard fd >= 0 else { continue }
-                    var text = [UInt8](repeating: 0, count: 64)
-                    let count = text.withUnsafeMutableBufferPointer { read(fd, $0.baseAddress, $0.count) }
-                    close(fd)
-                    if count > 0, Array(text[0..<count]).split(separator: UInt8(ascii: "\n")).first.map(Array.init) == serial {
-                        return Bytes.of("/dev/") + device
-                    }
-                }
+            if let device = Agent.device(in: Bytes.of("/sys/block"), whose: Bytes.of("serial"), is: Array(source.dropFirst(prefix.count))) {
+                return Bytes.of("/dev/") + device
             }
             _ = usleep(10_000)
         }
