@@ -42,6 +42,9 @@ extension ContainerLifecycleTests {
                     == (try Self.docker(daemon, ["inspect", "-f", "{{.State.Pid}}", holder]).stdout), "one QEMU")
                 #expect(try Self.docker(daemon, ["exec", member, "sh", "-c", "echo kept > /tmp/file; cat /tmp/file; ps -o comm | grep -c nc"]).stdout
                     == "kept\n0\n", "its own root and processes")
+                // Its writes are its own, in its directory on the VM's writable disk.
+                let changes = try Self.docker(daemon, ["diff", member]).stdout
+                #expect(changes.contains("A /tmp/file\n"), "\(changes)")
                 let top = try Self.docker(daemon, ["top", member]).stdout
                 #expect(top.contains("sleep 300") && !top.contains("nc -l"), "\(top)")
                 // Each layer is delivered once per VM: both joiners used the one the first got.

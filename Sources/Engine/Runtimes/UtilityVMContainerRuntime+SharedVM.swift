@@ -22,6 +22,12 @@ extension UtilityVMContainerRuntime {
     static func sharedVMUpper(_ name: String) -> String { "/writable/pod/\(name)/upper" }
     static func sharedVMWork(_ name: String) -> String { "/writable/pod/\(name)/work" }
 
+    /// Where a container's writes are in its VM: its own writable disk's upper directory, or its
+    /// directory on the writable disk of the VM it joined.
+    static func upperDirectory(of record: ContainerRecord) -> String {
+        sharedVMHostID(record) == nil ? guestUpper : sharedVMUpper(sharedVMName(record.id))
+    }
+
     /// The shim socket and agent name that reach a container: its own shim's for a VM of its own,
     /// the VM's own container's (with its name) for a container that joined another's VM.
     func agentRoute(_ record: ContainerRecord) -> (socket: String, container: String?) {

@@ -200,13 +200,13 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// A VM container's writable layer is its disk, mounted in a guest: the agent lists it, checking
     /// the image's layers (mounted beside it) for each path.
     func writableLayerEntries(of record: ContainerRecord, plan: ContainerLaunchPlan) async throws -> [WritableLayerEntry]? {
-        let upper = Self.sharedVMHostID(record) == nil ? Self.guestUpper : Self.sharedVMUpper(Self.sharedVMName(record.id))
+        let upper = Self.upperDirectory(of: record)
         let listed = try await withAgent(record, plan: plan, for: "diff") { try $0.run(.changes, upper, inContainer: false) }
         return WritableLayerEntry.parseGuestList(listed)
     }
 
     func writeLayer(of record: ContainerRecord, plan: ContainerLaunchPlan, placeholders: Set<String>, to path: String) async throws -> Bool {
-        let upper = Self.sharedVMHostID(record) == nil ? Self.guestUpper : Self.sharedVMUpper(Self.sharedVMName(record.id))
+        let upper = Self.upperDirectory(of: record)
         _ = try await withAgent(record, plan: plan, for: "commit") {
             try $0.run(.layer, upper, placeholders.sorted().joined(separator: ":"), inContainer: false, output: path)
         }
