@@ -22,17 +22,21 @@ struct SharedVMLayers: Codable, Sendable, Equatable {
 }
 
 /// Runs the bodies given for one key one after another (deliveries into one VM), and those of
-/// different keys side by side.
+/// different keys side by side; a key is forgotten once its last body has run.
 actor KeyedSerialQueue {
-    private var tails: [String: Task<Void, Never>] = [:]
+    private var tails: [String: (number: Int, task: Task<Void, Never>)] = [:]
+    private var issued = 0
 
     func serialized<T: Sendable>(_ key: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let previous = tails[key]
+        let previous = tails[key]?.task
         let task = Task {
             await previous?.value
             return try await body()
         }
-        tails[key] = Task { _ = try? await task.value }
+        issued += 1
+        let number = issued
+        tails[key] = (number, Task { _ = try? await task.value })
+        defer { if tails[key]?.number == number { tails[key] = nil } }
         return try await task.value
     }
 }
