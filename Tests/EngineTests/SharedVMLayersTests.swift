@@ -21,36 +21,53 @@ struct SharedVMLayersTests {
 
     @Test func bodiesOfOneKeyRunOneAfterAnotherAndOtherKeysAlongside() async throws {
         let queue = KeyedSerialQueue()
-        let running = Mutex<[String: Int]>([:])
-        let overlapped = Mutex<Set<String>>([])
-        let order = Mutex<[Int]>([])
-        func body(_ key: String, _ number: Int) -> @Sendable () async throws -> Int {
-            {
-                let others = running.withLock { running in
-                    running[key, default: 0] += 1
-                    return running.filter { $0.key != key && $0.value > 0 }.count
-                }
-                if others > 0 { overlapped.withLock { _ = $0.insert(key) } }
-                try await Task.sleep(for: .milliseconds(50))
-                let alone = running.withLock { running in
-                    defer { running[key, default: 1] -= 1 }
-                    return running[key] == 1
-                }
-                #expect(alone, "two bodies of \(key) ran at once")
-                if key == "vm-a" { order.withLock { $0.append(number) } }
-                return number
+        let running = Mutex<Int>(0)
+        let ran = Mutex<Int>(0)
+        @Sendable func exclusive() async throws {
+            let alone = running.withLock { running in
+                running += 1
+                return running == 1
             }
+            #expect(alone, "two bodies of one key ran at once")
+            try await Task.sleep(for: .milliseconds(20))
+            running.withLock { $0 -= 1 }
+            ran.withLock { $0 += 1 }
         }
-        try await withThrowingTaskGroup(of: Int.self) { group in
-            for number in 0..<4 {
-                group.addTask { try await queue.serialized("vm-a", body("vm-a", number)) }
-                try await Task.sleep(for: .milliseconds(5))
-            }
-            group.addTask { try await queue.serialized("vm-b", body("vm-b", 9)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 { group.addTask { try await queue.serialized("vm-a") { try await exclusive() } } }
             try await group.waitForAll()
         }
-        #expect(order.withLock { $0 } == [0, 1, 2, 3])
-        #expect(overlapped.withLock { $0 }.contains("vm-b"), "another VM's delivery does not wait")
+        #expect(ran.withLock { $0 } == 4)
+
+        // A body of another key runs while one of the first waits: that one waits for the other's
+        // signal, which never comes if keys are not independent.
+        let (started, startedSignal) = AsyncStream<Void>.makeStream()
+        let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+        defer { releaseSignal.finish() }
+        let waiting = Task {
+            try await queue.serialized("vm-a") {
+                startedSignal.yield()
+                for await _ in release { return true }
+                return false
+            }
+        }
+        for await _ in started { break }
+        let other = Task { try await queue.serialized("vm-b") { releaseSignal.yield() } }
+        let released = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await other.value
+                return try await waiting.value
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                // Let the first key's body end, so that nothing is left waiting.
+                releaseSignal.finish()
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        #expect(released, "a body of another key waited for the first key's")
         // A failing body is its caller's error, and the next one of its key still runs.
         struct Refused: Error {}
         await #expect(throws: Refused.self) { try await queue.serialized("vm-a") { () async throws -> Int in throw Refused() } }
