@@ -59,7 +59,7 @@ extension CRIRuntimeService {
             if handler.platform == nil { host.Isolation = "vm" }
         }
         host.NetworkMode = namespaces.network == .node ? "host" : nil
-        host.IpcMode = namespaces.ipc == .node ? "host" : handler.runsInUtilityVM ? nil : "shareable"
+        host.IpcMode = namespaces.ipc == .node ? "host" : "shareable"
         host.PidMode = namespaces.pid == .node ? "host" : nil
         if namespaces.network != .node, !pod.hostname.isEmpty { config.Hostname = pod.hostname }
         if pod.hasDnsConfig {

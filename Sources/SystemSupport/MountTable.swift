@@ -11,6 +11,24 @@ public enum MountTable {
         }
     }
 
+    /// Detaches every mount at or below `directory`, deepest first, so that removing the directory
+    /// cannot reach into a host path bound there. Returns the mount points still there after.
+    @discardableResult
+    public static func detachAll(under directory: String) -> [String] {
+        func below() -> [String] { mountPoints().filter { $0 == directory || $0.hasPrefix(directory + "/") } }
+        // Children were mounted after their parents: the table's end first.
+        for point in below().reversed() { umount2(point, Int32(MNT_DETACH)) }
+        return below()
+    }
+
+    /// Removes `directory` and what is in it once no mount is left at or below it; else leaves it.
+    public static func removeUnmounted(_ directory: String) throws {
+        let left = detachAll(under: directory)
+        guard left.isEmpty else { throw SystemError.call("removing \(directory): \(left[0]) is still mounted", EBUSY) }
+        guard FileManager.default.fileExists(atPath: directory) else { return }
+        try FileManager.default.removeItem(atPath: directory)
+    }
+
     /// mountinfo writes space, tab, newline and backslash as octal escapes.
     static func unescaped(_ field: String) -> String {
         guard field.contains("\\") else { return field }

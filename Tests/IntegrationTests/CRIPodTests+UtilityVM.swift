@@ -24,6 +24,14 @@ extension CRIPodTests {
         // The server shares the pod's PID namespace (the CRI's default), the client asks for its own.
         var clientConfig = Self.containerConfig("client", image: image, ["sleep", "1000"])
         clientConfig.linux.securityContext.namespaceOptions.pid = .container
+        // The node's paths reach the pod's VM through its share; kubelet may name one through a link.
+        let nodePath = try TestPaths.makeScratch("vm-pod-\(handler)")
+        defer { TestPaths.removeScratch(nodePath) }
+        try "from-node\n".write(toFile: nodePath + "/node", atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: nodePath + "-link", withDestinationPath: nodePath)
+        defer { unlink(nodePath + "-link") }
+        clientConfig.mounts = [.with { $0.hostPath = nodePath + "-link"; $0.containerPath = "/node" },
+                               .with { $0.hostPath = nodePath; $0.containerPath = "/node-ro"; $0.readonly = true }]
         var ids: [String] = []
         for container in [Self.containerConfig("server", image: image, ["sh", "-c", serve]), clientConfig] {
             let id = try await cri.runtime.createContainer(.with { $0.podSandboxID = podID; $0.config = container; $0.sandboxConfig = config })
@@ -56,6 +64,9 @@ extension CRIPodTests {
         #expect(Self.text(split.stdout) == "out\n" && Self.text(split.stderr) == "err\n" && split.exitCode == 3)
         let logged = try String(contentsOfFile: config.logDirectory + "/server/0.log", encoding: .utf8)
         #expect(logged.hasSuffix(" stdout F serving\n"), "\(logged)")
+        let nodeFiles = try await Self.exec(cri, client, ["sh", "-c", "cat /node/node; echo from-pod > /node/pod; touch /node-ro/x || echo read-only"])
+        #expect(Self.text(nodeFiles.stdout) == "from-node\nread-only\n", "\(Self.text(nodeFiles.stdout))\(Self.text(nodeFiles.stderr))")
+        #expect(try String(contentsOfFile: nodePath + "/pod", encoding: .utf8) == "from-pod\n")
         let stats = try await cri.runtime.containerStats(.with { $0.containerID = client }).stats
         #expect(stats.memory.workingSetBytes.value > 0 && stats.attributes.id == client)
 
@@ -76,6 +87,7 @@ extension CRIPodTests {
             if !gone { try await Task.sleep(for: .milliseconds(200)) }
         }
         #expect(gone, "the pod's VM \(domain) (QEMU \(pid)) is still there")
+        #expect(TestPaths.mountPoints(under: daemon.root).isEmpty && FileManager.default.fileExists(atPath: nodePath + "/node"))
     }
 
     @Test func aBerthVMPodRunsItsContainersInOneUtilityVM() async throws {

@@ -48,7 +48,7 @@ extension ContainerLifecycleTests {
                 let top = try Self.docker(daemon, ["top", member]).stdout
                 #expect(top.contains("sleep 300") && !top.contains("nc -l"), "\(top)")
                 // Each layer is delivered once per VM: both joiners used the one the first got.
-                let record = try Data(contentsOf: URL(fileURLWithPath: daemon.root + "/vms/\(holderID.prefix(24))/shared-layers.json"))
+                let record = try Data(contentsOf: URL(fileURLWithPath: daemon.root + "/vms/\(holderID.prefix(24))/shared-vm.json"))
                 let delivered = (try JSONSerialization.jsonObject(with: record) as? [String: Any])?["targets"] as? [String: String]
                 #expect(delivered.map { Array($0.values) } == ["/pod/layers/0"], "\(String(describing: delivered))")
                 // The VM ends with its own container, and every container in it with the VM.
@@ -69,6 +69,80 @@ extension ContainerLifecycleTests {
                 #expect(refused.status != 0 && refused.stderr.contains(message), "\(flags): \(refused)")
             }
             #expect(try Self.docker(daemon, ["rm", "-f", "arm-holder"]).status == 0)
+        }
+    }
+}
+
+extension ContainerLifecycleTests {
+    /// The volumes and binds of a container that joins a shareable container's VM (a pod's) reach
+    /// it through the VM's pod share, for a cold-booted VM and a clone alike: read and written in
+    /// place, read-only when asked, a host mount made later under a bind seen only with slave
+    /// propagation; every bind ends with the container or its VM, and the host's files stay.
+    @Test func aContainerThatJoinsAPodVMHasItsHostPaths() async throws {
+        try await Self.withImages { daemon in
+            let host = try TestPaths.makeScratch("pod-share")
+            defer {
+                for point in TestPaths.mountPoints(under: host).reversed() { umount2(point, Int32(MNT_DETACH)) }
+                TestPaths.removeScratch(host)
+            }
+            try FileManager.default.createDirectory(atPath: host + "/data", withIntermediateDirectories: true)
+            try "from-host\n".write(toFile: host + "/data/read", atomically: false, encoding: .utf8)
+            try "a-file\n".write(toFile: host + "/file", atomically: false, encoding: .utf8)
+            #expect(try Self.docker(daemon, ["volume", "create", "pod-volume"]).status == 0)
+            for (holder, start) in [("cold-pod", "cold"), ("cloned-pod", "template")] {
+                if start == "template" { #expect(VMTemplateTests.templates(daemon).count == 1, "the cold boot had its template made") }
+                // Shared mounts of their own, as kubelet's pod directories are: what is mounted under them later propagates.
+                let propagated = host + "/" + holder
+                for directory in ["private/later", "slave/later", "source"] {
+                    try FileManager.default.createDirectory(atPath: propagated + "/" + directory, withIntermediateDirectories: true)
+                }
+                FileManager.default.createFile(atPath: propagated + "/source/flag", contents: nil)
+                for propagation in ["private", "slave"] {
+                    #expect(try Command.run(["mount", "--bind", propagated + "/" + propagation, propagated + "/" + propagation]).status == 0)
+                    #expect(try Command.run(["mount", "--make-rshared", propagated + "/" + propagation]).status == 0)
+                }
+                let run = try Self.docker(daemon, ["run", "-d", "--name", holder, "--isolation=vm", "--ipc", "shareable", Self.image,
+                                                   "sleep", "300"])
+                #expect(run.status == 0, "\(run)")
+                #expect(try VMTemplateTests.start(daemon, holder) == start)
+                let share = daemon.root + "/vms/\(run.stdout.prefix(24))/pod-share"
+                let member = try Self.docker(daemon, ["run", "-d", "--name", "\(holder)-member", "--isolation=vm", "--network", "container:\(holder)",
+                                                      "-v", host + "/data:/data", "-v", host + "/file:/etc/bound:ro", "-v", "pod-volume:/volume",
+                                                      "--mount", "type=bind,source=\(propagated)/private,target=/private",
+                                                      "--mount", "type=bind,source=\(propagated)/slave,target=/slave,bind-propagation=rslave",
+                                                      Self.image, "sleep", "300"])
+                #expect(member.status == 0, "\(holder): \(member)")
+                let used = try Self.docker(daemon, ["exec", "\(holder)-member", "sh", "-c",
+                                                    "cat /data/read /etc/bound; echo \(holder) > /data/written; echo \(holder) > /volume/file; "
+                                                        + "echo no > /etc/bound || echo read-only"])
+                #expect(used.stdout == "from-host\na-file\nread-only\n", "\(holder): \(used)")
+                #expect(try String(contentsOfFile: host + "/data/written", encoding: .utf8) == "\(holder)\n")
+                #expect(try String(contentsOfFile: daemon.root + "/volumes/pod-volume/_data/file", encoding: .utf8) == "\(holder)\n")
+                for propagation in ["private", "slave"] {
+                    #expect(try Command.run(["mount", "--bind", propagated + "/source", propagated + "/\(propagation)/later"]).status == 0)
+                }
+                let later = try Self.docker(daemon, ["exec", "\(holder)-member", "sh", "-c",
+                                                     "echo private: $(ls /private/later); echo slave: $(ls /slave/later)"])
+                #expect(later.stdout == "private:\nslave: flag\n", "\(holder): \(later)")
+
+                // Its binds end with it, the VM's with the VM; the host's files stay.
+                #expect(try Self.docker(daemon, ["rm", "-f", "\(holder)-member"]).status == 0)
+                #expect(TestPaths.mountPoints(under: share) == [share], "\(TestPaths.mountPoints(under: share))")
+                let again = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", "--network", "container:\(holder)",
+                                                     "-v", host + "/data:/data:ro", Self.image, "cat", "/data/written"])
+                #expect(again.stdout == "\(holder)\n", "\(again)")
+                #expect(try Self.docker(daemon, ["rm", "-f", holder]).status == 0)
+                #expect(TestPaths.mountPoints(under: daemon.root).isEmpty, "\(TestPaths.mountPoints(under: daemon.root))")
+                #expect(!FileManager.default.fileExists(atPath: share))
+                #expect(FileManager.default.fileExists(atPath: host + "/data/read") && FileManager.default.fileExists(atPath: propagated + "/source/flag"))
+            }
+            #expect(try Self.docker(daemon, ["volume", "rm", "pod-volume"]).status == 0)
+            // Only a shareable container's VM has the share.
+            #expect(try Self.docker(daemon, ["run", "-d", "--name", "plain-holder", "--isolation=vm", Self.image, "sleep", "300"]).status == 0)
+            let refused = try Self.docker(daemon, ["run", "--rm", "--isolation=vm", "--network", "container:plain-holder",
+                                                   "-v", host + "/data:/data", Self.image, "true"])
+            #expect(refused.status == 125 && refused.stderr.contains("start it with --ipc shareable"), "\(refused)")
+            #expect(try Self.docker(daemon, ["rm", "-f", "plain-holder"]).status == 0)
         }
     }
 }

@@ -159,8 +159,6 @@ public struct StoreCheck: Sendable {
                                              .left("stop it (kill the berth-shim serving \(socket))")))
                 continue
             }
-            // A shareable container's /dev/shm may still be mounted there: never delete through it.
-            umount2(paths.execRoot + "/" + name + "/shm", Int32(MNT_DETACH))
             findings.append(removing(paths.execRoot + "/" + name, "runtime directory of no container (\(name))"))
         }
         for name in Self.entries(paths.vmRoot) where Self.isID(name, length: 24) && !prefixes.contains(name) {
@@ -200,9 +198,10 @@ public struct StoreCheck: Sendable {
 
     // MARK: Helpers
 
+    /// Never through a mount: a shareable container's /dev/shm, a pod VM's share with host paths bound in it.
     private func removing(_ path: String, _ problem: String) -> StoreFinding {
         do {
-            try FileManager.default.removeItem(atPath: path)
+            try MountTable.removeUnmounted(path)
             return StoreFinding(problem, .repaired("removed"))
         } catch {
             return StoreFinding(problem, .left("removing it failed (\(error)); remove \(path) by hand"))

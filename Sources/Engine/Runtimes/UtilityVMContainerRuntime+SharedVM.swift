@@ -42,20 +42,21 @@ extension UtilityVMContainerRuntime {
             throw ContainerError.conflict("cannot join the utility VM of a non running container: \(host.id)")
         }
         let name = Self.sharedVMName(record.id)
-        var userMounts: [LaunchSpec.Mount] = []
-        for mount in record.state.mounts ?? [] {
-            guard mount.kind == .tmpfs else {
-                throw ContainerError.startFailed(code: 125, message: "volumes and binds are not available for a container that joins "
-                    + "another's utility VM (container \(record.name)): the VM's shares are fixed when it boots")
-            }
-            userMounts.append(.init(source: "tmpfs", target: Self.sharedVMRoot(name) + mount.target, type: "tmpfs",
-                                    flags: (mount.readOnly ? MountFlags.readOnly : []).union([.noSetuid, .noDevices, .noExec]),
-                                    data: mount.options))
-        }
-        let lowers = try await sharedVMLayers.serialized(host.id) {
-            try await self.deliverLayers(plan, into: host)
-        }
         let root = Self.sharedVMRoot(name)
+        let mounts = record.state.mounts ?? []
+        let (lowers, hostPaths) = try await sharedVMDeliveries.serialized(host.id) {
+            (try await self.deliverLayers(plan, into: host), try await self.bindHostPaths(of: record, into: host))
+        }
+        var userMounts: [LaunchSpec.Mount] = []
+        for mount in mounts {
+            let readOnly: MountFlags = mount.readOnly ? .readOnly : []
+            if mount.kind == .tmpfs {
+                userMounts.append(.init(source: "tmpfs", target: root + mount.target, type: "tmpfs",
+                                        flags: readOnly.union([.noSetuid, .noDevices, .noExec]), data: mount.options))
+            } else if let shared = hostPaths[mount.target] {
+                userMounts.append(.init(source: shared, target: root + mount.target, type: "", flags: readOnly.union(.bind)))
+            }
+        }
         let imageArchitecture = Self.imageArchitecture(record, plan: plan)
         let filter = try plan.seccompFilter(from: paths.seccompFilters, architecture: imageArchitecture)
         var spec = try plan.launchSpec(cgroup: ContainerCgroup(v1: [:], unified: nil, unifiedHasControllers: false), seccompFilter: filter)
@@ -85,6 +86,45 @@ extension UtilityVMContainerRuntime {
         return LaunchedContainer(pid: host.state.pid, supervisorPID: shim.shimPID, cgroup: nil, utilityVM: details)
     }
 
+    /// The container's volumes and binds, each bound into the VM's pod share on the host (see
+    /// `PodShare`), which the guest mounts the first time a container needs it. Returns where the
+    /// guest sees each, by the container's target. The caller serializes deliveries into one VM.
+    private func bindHostPaths(of record: ContainerRecord, into host: ContainerRecord) async throws -> [String: String] {
+        let hostPaths = (record.state.mounts ?? []).filter { $0.kind != .tmpfs }
+        guard !hostPaths.isEmpty else { return [:] }
+        let directory = paths.vmDirectory(host.id)
+        guard let tag = SharedVMContents.read(directory: directory).podShareTag else {
+            throw ContainerError.startFailed(code: 125, message: "the utility VM of container \(host.name) has no share for the volumes "
+                + "and binds of the containers that join it: start it with --ipc shareable, as a pod's sandbox is")
+        }
+        let share = PodShare(vmDirectory: directory), member = Self.sharedVMName(record.id)
+        let agent = GuestBuiltin(relaySocket: paths.socket(host.id), timeout: .seconds(30))
+        let volumeData = paths.volumeData
+        return try await runBlocking {
+            // What an earlier start of the container left.
+            share.release(member: member)
+            var contents = SharedVMContents.read(directory: directory)
+            var guestPaths: [String: String] = [:]
+            do {
+                for (index, mount) in hostPaths.enumerated() {
+                    let source = mount.kind == .bind ? mount.source : volumeData(mount.volume ?? "")
+                    guestPaths[mount.target] = try share.bind(source, member: member, index: index, readOnly: mount.readOnly,
+                                                             propagation: ContainerLaunchPlan.propagation(mount.options))
+                }
+                if !contents.podShareMounted {
+                    try agent.mount(source: tag, target: PodShare.guestMountPoint, fstype: "9p", flags: 0, options: Self.ninePOptions)
+                    contents.podShareMounted = true
+                    try contents.write(directory: directory)
+                }
+            } catch {
+                share.release(member: member)
+                throw ContainerError.startFailed(code: 125, message: "giving the utility VM of container \(host.name) the host paths "
+                    + "of container \(record.name): \(error)")
+            }
+            return guestPaths
+        }
+    }
+
     /// Each of the image's layers as a read-only disk in the host's VM, mounted at `/pod/layers/N`:
     /// plugged in and mounted the first time a container of the VM needs it (into a blank layer slot
     /// of a clone, through QEMU's monitor; as a new disk of a cold-booted domain, through libvirt,
@@ -99,7 +139,7 @@ extension UtilityVMContainerRuntime {
         let hypervisor = clone ? nil : try self.hypervisor()
         let templates = settings.templates
         return try await runBlocking {
-            var delivered = SharedVMLayers.read(directory: directory)
+            var delivered = SharedVMContents.read(directory: directory)
             var targets: [String] = []
             for (snapshot, chainID) in layers {
                 if let target = delivered.targets[chainID] {

@@ -18,7 +18,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     private let state = Mutex(MutableState())
     let helperVMs = HelperVMSessions()
     /// Layer deliveries into VMs that containers join, one at a time per VM.
-    let sharedVMLayers = KeyedSerialQueue()
+    let sharedVMDeliveries = KeyedSerialQueue()
 
     private struct MutableState {
         /// One libvirt connection, made when the first VM is needed.
@@ -67,8 +67,12 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// The shim powers the VM off as the container ends; this ends one whose shim died first. The
     /// OOM killer's verdict is the guest's, which the agent gave with the exit.
     func cleanUp(after record: ContainerRecord) async -> Bool {
-        // A container that joined another's VM leaves the VM to it.
-        if Self.sharedVMHostID(record) == nil { endVM(record) }
+        // A container that joined another's VM leaves the VM to it, and its host paths in the VM's share.
+        if let host = Self.sharedVMHostID(record) {
+            PodShare(vmDirectory: paths.vmDirectory(host)).release(member: Self.sharedVMName(record.id))
+        } else {
+            endVM(record)
+        }
         return recordedExit(of: record.id)?.oomKilled ?? false
     }
 
@@ -81,7 +85,11 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
         endVM(record, removingFiles: true)
         // QEMU may still hold the disks open while it ends; their space is freed when it lets go.
         _ = state.withLock { $0.teardowns.removeValue(forKey: record.id) }
-        try? FileManager.default.removeItem(atPath: paths.vmDirectory(record.id))
+        do {
+            try MountTable.removeUnmounted(paths.vmDirectory(record.id))
+        } catch {
+            settings.logger.warning("a utility VM's directory stays", metadata: ["container": "\(record.id)", "error": "\(error)"])
+        }
     }
 
     /// An exec in a VM container: the container's shim relays it to the agent, which runs it in
@@ -355,7 +363,8 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
                     Self.powerOff(clone: clone, domain: name, runDirectory: directory, hypervisor: hypervisor, agent: agent,
                                   poweringOff: poweringOff)
                     unlink(socket)
-                    if removingFiles { try? FileManager.default.removeItem(atPath: directory) }
+                    PodShare(vmDirectory: directory).releaseAll()
+                    if removingFiles { try? MountTable.removeUnmounted(directory) }
                 }
             }
         }
@@ -589,13 +598,21 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             chmod(path, 0o711)
         }
         let (layerDisks, writable) = try await containerDisks(record, plan: plan)
-        // Containers that join this VM get their layers after these, from a clean slate at each boot.
-        try SharedVMLayers(ownLayers: layerDisks.count).write(directory: directory)
         if let memory = record.hostConfig.Memory, memory > 0 { definition.memoryMiB = max(Int(memory >> 20), 128) }
         if let cpus = record.hostConfig.NanoCpus, cpus > 0 { definition.vcpus = Int((cpus + 999_999_999) / 1_000_000_000) }
         definition.disks = layerDisks.map { .init(path: $0, readOnly: true) } + [.init(path: writable, readOnly: false)]
         let userMounts = Self.guestUserMounts(record, paths: paths)
         definition.shares = userMounts.shares
+        // Containers that join this VM get their layers after these, from a clean slate at each boot;
+        // a VM whose namespaces are shareable (a pod's) gets a share for their host paths.
+        var contents = SharedVMContents(ownLayers: layerDisks.count)
+        if record.hostConfig.IpcMode == "shareable" {
+            let podShare = PodShare(vmDirectory: directory)
+            try podShare.prepare()
+            contents.podShareTag = "berth\(definition.shares.count)"
+            definition.shares.append(.init(path: podShare.directory, tag: contents.podShareTag ?? "", readOnly: false))
+        }
+        try contents.write(directory: directory)
         definition.interfaces = record.attachments.compactMap { attachment in
             guard let network = networks.first(where: { $0.id == attachment.networkID }), let mac = attachment.macAddress,
                   let device = attachment.hostInterface else { return nil }
@@ -668,6 +685,10 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     /// the container's root, so only the file is in it.
     static let guestFileShares = "/run/berth/file-shares"
 
+    /// How the guest mounts a share: 9P2000.L keeps owners, modes and links; no client cache, so
+    /// writes from the host and from other containers show at once.
+    static let ninePOptions = "trans=virtio,version=9p2000.L,msize=262144,cache=none"
+
     /// The container's volumes and binds as 9p shares of their host directories (tags `berth0`, …),
     /// mounted in the guest where the container wants them; a bound file's directory is shared and
     /// mounted beside the root, and the file bound from it; tmpfs mounts are the guest's own.
@@ -676,9 +697,6 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
     {
         var shares: [UtilityVMDefinition.Share] = []
         var mounts: [LaunchSpec.Mount] = []
-        // 9P2000.L keeps owners, modes and links; no client cache, so writes from the host and from
-        // other containers show at once.
-        let ninePOptions = "trans=virtio,version=9p2000.L,msize=262144,cache=none"
         for mount in record.state.mounts ?? [] {
             let readOnly: MountFlags = mount.readOnly ? .readOnly : []
             switch mount.kind {
@@ -692,13 +710,13 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
                     let shared = "\(guestFileShares)/\(tag)"
                     shares.append(.init(path: directory, tag: tag, readOnly: mount.readOnly))
                     mounts.append(.init(source: tag, target: shared, type: "9p", flags: readOnly.union([.noSetuid, .noDevices, .noExec]),
-                                        data: ninePOptions))
+                                        data: Self.ninePOptions))
                     mounts.append(.init(source: shared + "/" + (file as NSString).lastPathComponent, target: guestRoot + mount.target,
                                         type: "", flags: readOnly.union(.bind)))
                     continue
                 }
                 shares.append(.init(path: source, tag: tag, readOnly: mount.readOnly))
-                mounts.append(.init(source: tag, target: guestRoot + mount.target, type: "9p", flags: readOnly, data: ninePOptions))
+                mounts.append(.init(source: tag, target: guestRoot + mount.target, type: "9p", flags: readOnly, data: Self.ninePOptions))
             case .tmpfs:
                 mounts.append(.init(source: "tmpfs", target: guestRoot + mount.target, type: "tmpfs",
                                     flags: readOnly.union([.noSetuid, .noDevices, .noExec]), data: mount.options))

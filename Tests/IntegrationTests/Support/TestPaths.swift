@@ -33,6 +33,14 @@ enum TestPaths {
         try? FileManager.default.removeItem(atPath: path)
     }
 
+    /// The mount points at or below `directory`, in mount order (no escaped characters expected).
+    static func mountPoints(under directory: String) -> [String] {
+        mountInfo().split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 4 ? String(fields[4]) : nil
+        }.filter { $0 == directory || $0.hasPrefix(directory + "/") }
+    }
+
     /// This process's mount table, read to its end (Foundation's file readers stop at the first
     /// read of a /proc file, cutting a table longer than a page short).
     static func mountInfo() -> String {

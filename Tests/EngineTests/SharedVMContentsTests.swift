@@ -5,18 +5,18 @@ import Testing
 
 /// What berthd keeps of the layers it delivered into a VM that containers join, and how deliveries
 /// into one VM wait for each other.
-struct SharedVMLayersTests {
+struct SharedVMContentsTests {
     @Test func theRecordReadsBackAndIsEmptyWhenAbsent() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shared-layers-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(SharedVMLayers.read(directory: directory) == SharedVMLayers(ownLayers: 0))
-        let written = SharedVMLayers(ownLayers: 2, targets: ["sha256:aa": "/pod/layers/0", "sha256:bb": "/pod/layers/1"])
+        #expect(SharedVMContents.read(directory: directory) == SharedVMContents(ownLayers: 0))
+        let written = SharedVMContents(ownLayers: 2, targets: ["sha256:aa": "/pod/layers/0", "sha256:bb": "/pod/layers/1"])
         try written.write(directory: directory)
-        #expect(SharedVMLayers.read(directory: directory) == written)
+        #expect(SharedVMContents.read(directory: directory) == written)
         // A torn or foreign file is no record: the next delivery starts from none.
-        try Data("{".utf8).write(to: URL(fileURLWithPath: SharedVMLayers.path(directory: directory)))
-        #expect(SharedVMLayers.read(directory: directory) == SharedVMLayers(ownLayers: 0))
+        try Data("{".utf8).write(to: URL(fileURLWithPath: SharedVMContents.path(directory: directory)))
+        #expect(SharedVMContents.read(directory: directory) == SharedVMContents(ownLayers: 0))
     }
 
     @Test func bodiesOfOneKeyRunOneAfterAnotherAndOtherKeysAlongside() async throws {

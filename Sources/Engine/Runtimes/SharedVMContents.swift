@@ -1,19 +1,24 @@
 import Foundation
 import SystemSupport
 
-/// The image layers a utility VM holds for the containers that joined it, kept in the VM's
-/// directory so that a restarted berthd plugs no layer twice: made afresh at each boot of the VM.
-struct SharedVMLayers: Codable, Sendable, Equatable {
+/// What a utility VM holds for the containers that joined it (the image layers delivered, its pod
+/// share), kept in the VM's directory so that a restarted berthd plugs no layer twice: made afresh
+/// at each boot of the VM.
+struct SharedVMContents: Codable, Sendable, Equatable {
     /// How many layer slots the VM's own container fills (a clone's layers follow them).
     var ownLayers: Int
     /// The guest's mount point of each layer delivered, by chain ID.
     var targets: [String: String] = [:]
+    /// The 9p tag of the VM's pod share (see `PodShare`), nil for a VM booted without one.
+    var podShareTag: String?
+    /// Whether the guest has mounted the pod share yet.
+    var podShareMounted = false
 
-    static func path(directory: String) -> String { directory + "/shared-layers.json" }
+    static func path(directory: String) -> String { directory + "/shared-vm.json" }
 
-    static func read(directory: String) -> SharedVMLayers {
+    static func read(directory: String) -> SharedVMContents {
         FileManager.default.contents(atPath: path(directory: directory)).flatMap { try? JSONDecoder().decode(Self.self, from: $0) }
-            ?? SharedVMLayers(ownLayers: 0)
+            ?? SharedVMContents(ownLayers: 0)
     }
 
     func write(directory: String) throws {
