@@ -57,12 +57,7 @@ extension UtilityVMContainerRuntime {
                 userMounts.append(.init(source: shared, target: root + mount.target, type: "", flags: readOnly.union(.bind)))
             }
         }
-        let imageArchitecture = Self.imageArchitecture(record, plan: plan)
-        let filter = try plan.seccompFilter(from: paths.seccompFilters, architecture: imageArchitecture)
-        var spec = try plan.launchSpec(cgroup: ContainerCgroup(v1: [:], unified: nil, unifiedHasControllers: false), seccompFilter: filter)
-        spec.namespaces = []
-        spec.mounts = plan.kernelFilesystems
-        if let sys = spec.mounts.firstIndex(where: { $0.target == "/sys" }) { spec.mounts.insert(Self.guestCgroupMount, at: sys + 1) }
+        var spec = try guestLaunchSpec(plan, architecture: Self.imageArchitecture(record, plan: plan))
         var vm = LaunchSpec.SharedUtilityVM(relay: paths.socket(host.id), container: name, root: root)
         // `--pid` and `--ipc container:` of the VM's own container (a pod's sandbox) share its namespaces in the VM.
         let holder = "container:" + host.id

@@ -630,13 +630,7 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             }
         }
 
-        // The guest's agent confines the container as the shim does natively: its own namespaces and
-        // cgroup in the guest, the same capabilities, and the same seccomp policy for the guest's calls.
-        let filter = try plan.seccompFilter(from: paths.seccompFilters, architecture: imageArchitecture)
-        var spec = try plan.launchSpec(cgroup: ContainerCgroup(v1: [:], unified: nil, unifiedHasControllers: false), seccompFilter: filter)
-        spec.namespaces = []
-        spec.mounts = plan.kernelFilesystems
-        if let sys = spec.mounts.firstIndex(where: { $0.target == "/sys" }) { spec.mounts.insert(Self.guestCgroupMount, at: sys + 1) }
+        var spec = try guestLaunchSpec(plan, architecture: imageArchitecture)
         var agent = LaunchSpec.UtilityVM(agentSocket: definition.agentSocket, agentTimeoutSeconds: settings.agentTimeoutSeconds,
                                           root: Self.guestRoot)
         agent.mounts = Self.rootMounts(layers: layerDisks.count, writableSlot: template?.layout.writableSlot) + userMounts.mounts
@@ -655,6 +649,19 @@ final class UtilityVMContainerRuntime: ShimHostedRuntime {
             TemplateCreated: template.map { $0.created.formatted(.iso8601) },
             Taints: template == nil && !definition.taints.isEmpty ? definition.taints : nil)
         return (spec, qemuPID, details)
+    }
+
+    /// The container's spec for its shim, for the guest's agent to confine it as the shim does
+    /// natively: namespaces and a cgroup of its own in the guest (the agent makes them), its kernel
+    /// filesystems with the guest's cgroup2 after /sys, the same capabilities, and the same seccomp
+    /// policy for the guest's calls.
+    func guestLaunchSpec(_ plan: ContainerLaunchPlan, architecture: String) throws -> LaunchSpec {
+        let filter = try plan.seccompFilter(from: paths.seccompFilters, architecture: architecture)
+        var spec = try plan.launchSpec(cgroup: ContainerCgroup(v1: [:], unified: nil, unifiedHasControllers: false), seccompFilter: filter)
+        spec.namespaces = []
+        spec.mounts = plan.kernelFilesystems
+        if let sys = spec.mounts.firstIndex(where: { $0.target == "/sys" }) { spec.mounts.insert(Self.guestCgroupMount, at: sys + 1) }
+        return spec
     }
 
     /// The container's disks: a read-only one per image layer (made once per layer, shared by every
